@@ -1,0 +1,9 @@
+/* The float engine: what training, eval and sampling run. */
+#define REAL float
+#define SFX(name) name##_f32
+#define GEMM_FN cblas_sgemm
+#define EXP expf
+#define TANH tanhf
+#include <math.h>
+#include <stdint.h>
+#include "lm_impl.h"

@@ -1,0 +1,92 @@
+/* model.h - the language model's shape, its parameter arena and named views.
+ *
+ * Dimensions, named once:  V vocab, E embedding, H hidden, L layers,
+ * G gates per cell (rnn 1, lstm 4, gru 3), B streams, T window (bptt k).
+ *
+ * Parameters live in ONE contiguous float arena, gradients in a second arena
+ * with the identical layout, so allreduce, clipping, the optimizer and
+ * checkpointing are each one loop over `num_params` floats.  The views below
+ * point into an arena; `tensors[]` lists the same views in checkpoint order
+ * with their PyTorch names and shapes (row-major, PyTorch gate order:
+ * LSTM i,f,g,o; GRU r,z,n).
+ */
+#ifndef RECUR_MODEL_H
+#define RECUR_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define RECUR_MAX_LAYERS 16
+#define RECUR_MAX_TENSORS (3 + 4 * RECUR_MAX_LAYERS)
+
+typedef enum {
+    CELL_RNN_TANH = 0,
+    CELL_RNN_RELU,
+    CELL_LSTM,
+    CELL_GRU,      /* textbook: h' = (1-z)*h + z*tanh(W_in x + b_in + W_hn (r*h) + b_hn) */
+    CELL_LBR_GRU,  /* torch.nn.GRU: n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h' = (1-z)*n + z*h */
+    CELL_COUNT
+} cell_kind;
+
+const char *cell_name(cell_kind cell);
+/* 0 and *out set when `name` is one of the five cell names, -1 otherwise. */
+int cell_from_name(const char *name, cell_kind *out);
+int cell_gates(cell_kind cell);
+
+typedef struct {
+    cell_kind cell;
+    int vocab_size;   /* V */
+    int embed_size;   /* E */
+    int hidden_size;  /* H */
+    int num_layers;   /* L */
+} model_config;
+
+/* Checks sizes are positive and within limits; names `source` in the message. */
+int model_config_validate(const model_config *cfg, const char *source, recur_err *err);
+
+typedef struct {
+    float *weight_ih;  /* (G*H, in)  in = E for layer 0, H above */
+    float *weight_hh;  /* (G*H, H) */
+    float *bias_ih;    /* (G*H) */
+    float *bias_hh;    /* (G*H) */
+} layer_views;
+
+typedef struct {
+    float *embedding;                      /* (V, E) */
+    layer_views layer[RECUR_MAX_LAYERS];
+    float *head_weight;                    /* (V, H) */
+    float *head_bias;                      /* (V) */
+} param_views;
+
+/* One named tensor of the arena.  `name` is relative to the checkpoint's
+ * /model group, e.g. "rnn/weight_ih_l0". */
+typedef struct {
+    char name[48];
+    int ndim;            /* 1 or 2 */
+    size_t shape[2];
+    size_t offset;       /* in floats from the arena start */
+    size_t count;
+} tensor_info;
+
+typedef struct {
+    model_config cfg;
+    size_t num_params;
+    float *params;       /* arena of num_params floats */
+    float *grads;        /* same layout */
+    param_views p, g;
+    int num_tensors;
+    tensor_info tensors[RECUR_MAX_TENSORS];
+} model;
+
+/* Allocates both arenas (zeroed) and builds the views. */
+int model_create(model *m, const model_config *cfg, recur_err *err);
+void model_free(model *m);
+/* PyTorch-like init from a seed: embedding N(0,1); recurrent weights and
+ * biases U(-1/sqrt(H), 1/sqrt(H)); head weight and bias U(-1/sqrt(H), 1/sqrt(H)). */
+void model_init_random(model *m, uint64_t seed);
+/* Index into m->tensors of the tensor called `name`, or -1. */
+int model_find_tensor(const model *m, const char *name);
+
+#endif

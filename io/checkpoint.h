@@ -1,0 +1,58 @@
+/* checkpoint.h - models (and training state) in HDF5: the "recur-checkpoint"
+ * contract.
+ *
+ * Root attributes: format="recur-checkpoint", version=1, cell (one of the five
+ * names), vocab_size, embed_size, hidden_size, num_layers (integers).
+ * /model/<tensor name> float32 datasets, one per entry of model.tensors[]
+ * (PyTorch names, shapes and gate order).  recur also writes:
+ *   /vocab                 uint8 [V]   the dataset's byte for each id
+ *   /optimizer             group: attrs kind ("sgd"|"adam"), step, lr,
+ *                          momentum, weight_decay, beta1, beta2, eps;
+ *                          dataset state float32 [state_len] (the optimizer arena)
+ *   /progress              group: attrs step, epoch, tokens_seen
+ *   /state                 group: h float32 [L,B,H], c float32 [L,B,H] (LSTM)
+ *                          the carried states of the B training streams
+ *   /config                string dataset: the resolved config (INI text)
+ * Every part but the root attributes and /model is optional on load.
+ * Writes are atomic: temp file in the same directory, flush, fsync, rename,
+ * fsync the directory; on any failure the destination is untouched.
+ */
+#ifndef RECUR_CHECKPOINT_H
+#define RECUR_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/error.h"
+#include "../core/model.h"
+#include "../core/optim.h"
+
+typedef struct {
+    const model *m;               /* required */
+    const uint8_t *vocab;         /* optional: [m->cfg.vocab_size] */
+    const optimizer *opt;         /* optional */
+    long step, epoch, tokens_seen;
+    const float *state_h;         /* optional: [L, streams, H] */
+    const float *state_c;         /* optional (LSTM): [L, streams, H] */
+    int streams;
+    const char *config_text;      /* optional */
+} checkpoint_out;
+
+typedef struct {
+    model m;                      /* created by the loader; free with model_free */
+    uint8_t *vocab;               /* NULL when absent */
+    int has_optimizer;
+    optimizer opt;                /* valid when has_optimizer; free with optim_free */
+    int has_progress;
+    long step, epoch, tokens_seen;
+    float *state_h, *state_c;     /* NULL when absent */
+    int streams;
+    char *config_text;            /* NULL when absent */
+} checkpoint_in;
+
+int checkpoint_save(const char *path, const checkpoint_out *ck, recur_err *err);
+/* Validates attributes, every tensor's presence, dtype (float32) and shape. */
+int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err);
+void checkpoint_in_free(checkpoint_in *ck);
+
+#endif

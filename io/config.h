@@ -1,0 +1,18 @@
+/* config.h - INI config files (parsed by inih).
+ *
+ * Keys are the long flag names of `recur train` (e.g. `hidden = 512`,
+ * `optimizer = adam`); an optional [train] section header is accepted, other
+ * sections are an error.  The caller supplies a setter so the option table
+ * stays in one place (coordinator/options.c).
+ */
+#ifndef RECUR_CONFIG_H
+#define RECUR_CONFIG_H
+
+#include "../core/error.h"
+
+/* Return 0 when the key was accepted, -1 (with err filled) otherwise. */
+typedef int (*config_setter)(void *ctx, const char *key, const char *value, recur_err *err);
+
+int config_parse_file(const char *path, config_setter set, void *ctx, recur_err *err);
+
+#endif

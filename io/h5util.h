@@ -1,0 +1,107 @@
+/* h5util.h - the few HDF5 mechanisms the io/ layer is built from.
+ *
+ * Each idea exists once: open a file for reading with a clear message, read a
+ * string / integer / float attribute (whatever way it was written: fixed or
+ * variable-length strings, any integer width), check a dataset's element type
+ * and shape against the contract and read it, and the matching writers.
+ *
+ * Every reader reports failure as ONE message of the form
+ *     <file>: <field>: expected <what the contract says>, found <what is there>
+ * where <field> is "attribute 'name'" (root), "attribute 'name' of '/group'"
+ * or "dataset '/path'"; err->code is RECUR_EXIT_INPUT.  Writers report
+ *     <file>: could not write <field>
+ * with RECUR_EXIT_OUTPUT.  No function leaves an HDF5 id open on any path.
+ */
+#ifndef RECUR_H5UTIL_H
+#define RECUR_H5UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hdf5.h>
+
+#include "../core/error.h"
+
+/* Saved HDF5 automatic error printing, so io/ entry points can silence it
+ * (users see recur's message, not HDF5's stack) and restore the caller's. */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} h5u_quiet;
+
+void h5u_quiet_begin(h5u_quiet *q);
+void h5u_quiet_end(const h5u_quiet *q);
+
+/* Closes any HDF5 id by its type; negative / invalid ids are ignored, so
+ * cleanup blocks can close everything unconditionally. */
+void h5u_close(hid_t id);
+
+/* Opens `path` read-only.  Distinguishes "cannot open" (missing, unreadable,
+ * a directory: strerror text) from "not an HDF5 file" and from a damaged
+ * HDF5 file.  All with RECUR_EXIT_INPUT; *file is negative on failure. */
+int h5u_open_read(const char *path, hid_t *file, recur_err *err);
+
+/* 1 when every component of `obj` (e.g. "/model/rnn/weight_ih_l0") exists
+ * as a link under `loc`, 0 otherwise (never an HDF5 error on a missing
+ * intermediate group). */
+int h5u_exists(hid_t loc, const char *obj);
+
+/* The element types the contracts use. */
+typedef enum { H5U_INT32 = 0, H5U_UINT8, H5U_FLOAT32 } h5u_kind;
+
+/* What a dataset must look like.  dims[i] == 0 means "any extent >= 1",
+ * shown in messages as any[i] (e.g. "N"). */
+typedef struct {
+    h5u_kind kind;
+    int rank;                /* 1..3 */
+    size_t dims[3];
+    const char *any[3];
+} h5u_shape;
+
+/* Checks dataset `dset` of `file` against `want`, then reads it into `buf`,
+ * which must hold the product of want->dims (no 'any' extents allowed). */
+int h5u_read_into(hid_t file, const char *path, const char *dset, const h5u_shape *want,
+                  void *buf, recur_err *err);
+
+/* Same check, then allocates (malloc) and reads the whole dataset; the found
+ * extents land in dims_out[0..rank-1].  *out is NULL on failure. */
+int h5u_read_alloc(hid_t file, const char *path, const char *dset, const h5u_shape *want,
+                   size_t dims_out[], void **out, recur_err *err);
+
+/* Attribute `name` on object `obj` ("/" for the root).  Strings may be fixed
+ * or variable length (free *out with free()); integers of any width and sign;
+ * floats accept any float or integer type. */
+int h5u_read_str_attr(hid_t file, const char *path, const char *obj, const char *name,
+                      char **out, recur_err *err);
+int h5u_read_int_attr(hid_t file, const char *path, const char *obj, const char *name,
+                      int64_t *out, recur_err *err);
+int h5u_read_float_attr(hid_t file, const char *path, const char *obj, const char *name,
+                        float *out, recur_err *err);
+
+/* Reads the string attribute and requires it to equal `want`. */
+int h5u_expect_str_attr(hid_t file, const char *path, const char *obj, const char *name,
+                        const char *want, recur_err *err);
+/* Reads the integer attribute and requires it to equal `want` (versions). */
+int h5u_expect_int_attr(hid_t file, const char *path, const char *obj, const char *name,
+                        int64_t want, recur_err *err);
+
+/* A scalar string dataset (fixed or variable length), e.g. /config. */
+int h5u_read_str_dataset(hid_t file, const char *path, const char *dset, char **out,
+                         recur_err *err);
+
+/* Writers.  Strings are variable-length UTF-8 (what h5py writes, so Python
+ * readers get str), integers int64, floats float32; datasets are created with
+ * any missing intermediate groups. */
+int h5u_write_group(hid_t file, const char *path, const char *group, recur_err *err);
+int h5u_write_str_attr(hid_t file, const char *path, const char *obj, const char *name,
+                       const char *value, recur_err *err);
+int h5u_write_int_attr(hid_t file, const char *path, const char *obj, const char *name,
+                       int64_t value, recur_err *err);
+int h5u_write_float_attr(hid_t file, const char *path, const char *obj, const char *name,
+                         float value, recur_err *err);
+int h5u_write_dataset(hid_t file, const char *path, const char *dset, h5u_kind kind, int rank,
+                      const size_t *dims, const void *data, recur_err *err);
+int h5u_write_str_dataset(hid_t file, const char *path, const char *dset, const char *value,
+                          recur_err *err);
+
+#endif

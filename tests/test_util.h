@@ -1,0 +1,107 @@
+/* test_util.h - small helpers shared by the cmocka test binaries: run the CLI
+ * under test, make scratch directories, pull numbers out of JSON lines.
+ * Header-only so each test stays one file. */
+#ifndef RECUR_TEST_UTIL_H
+#define RECUR_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+/* Path of the recur binary under test (make exports RECUR). */
+static inline const char *tu_recur(void) {
+    const char *r = getenv("RECUR");
+    return r && *r ? r : "bin/recur";
+}
+
+/* Runs `cmd` through /bin/sh with stderr merged into stdout; the output
+ * (truncated to outlen-1) lands in out when out is not NULL.  Returns the exit
+ * status, or 128+signal when it was killed. */
+static inline int tu_run(char *out, size_t outlen, const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[8300];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t n = 0;
+    char buf[4096];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, p)) > 0) {
+        if (out && n + 1 < outlen) {
+            size_t k = r < outlen - 1 - n ? r : outlen - 1 - n;
+            memcpy(out + n, buf, k);
+            n += k;
+        }
+    }
+    if (out && outlen) out[n] = 0;
+    int st = pclose(p);
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return -1;
+}
+
+/* A fresh scratch directory under $TMPDIR (or /tmp); caller frees the string. */
+static inline char *tu_tmpdir(void) {
+    const char *base = getenv("TMPDIR");
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/recur-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static inline void tu_rmtree(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
+static inline int tu_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The number after "key": in a JSON text, or NAN when absent. */
+static inline double tu_json_number(const char *json, const char *key) {
+    char pat[256];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p) return __builtin_nan("");
+    p += strlen(pat);
+    while (*p == ' ') p++;
+    return strtod(p, NULL);
+}
+
+/* Reads a whole file into a NUL-terminated buffer (NULL on failure). */
+static inline char *tu_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    size_t r = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    b[r] = 0;
+    if (len) *len = r;
+    return b;
+}
+
+/* Debian's interpreter, which has torch, h5py and numpy. */
+#define TU_PYTHON "/usr/bin/python3"
+
+#endif
