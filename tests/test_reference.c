@@ -38,7 +38,7 @@ typedef struct {
     char data[256], model[256], expected[256];
     double eval_loss;
     int steps, batch, bptt;
-    char opt[16], lr[48], clip[48];
+    char opt[16], lr[48], clip[48], momentum[48];
     int nexp;            /* step records seen */
     double loss[MAX_STEPS], grad_norm[MAX_STEPS];
 } record;
@@ -101,9 +101,9 @@ static int parse_cases(const char *path) {
             g_nrec++;
         } else if (!strncmp(line, "train ", 6)) {
             r->is_train = 1;
-            if (sscanf(line, "train %127s %15s %d %255s %255s %255s %d %d %d %15s %47s %47s",
+            if (sscanf(line, "train %127s %15s %d %255s %255s %255s %d %d %d %15s %47s %47s %47s",
                        r->name, r->cell, &r->layers, r->data, r->model, r->expected, &r->steps,
-                       &r->batch, &r->bptt, r->opt, r->lr, r->clip) != 12 ||
+                       &r->batch, &r->bptt, r->opt, r->lr, r->clip, r->momentum) != 13 ||
                 r->steps > MAX_STEPS)
                 goto bad;
             g_nrec++;
@@ -367,12 +367,13 @@ static int check_train(const record *r) {
         if (*c == '/') *c = '_';
     snprintf(out_h5, sizeof out_h5, "%s/recur_%s.h5", g_dir, tag);
     snprintf(metrics, sizeof metrics, "%s/recur_%s.jsonl", g_dir, tag);
-    char cmd[16384];
+    char cmd[16384], mom[80] = "";
+    if (strtod(r->momentum, NULL) != 0.0) snprintf(mom, sizeof mom, " --momentum %s", r->momentum);
     snprintf(cmd, sizeof cmd,
              "'%s' train --data '%s/%s' --init '%s/%s' --batch %d --bptt %d --steps %d "
-             "--optimizer %s --lr %s --clip %s --out '%s' --metrics '%s'",
+             "--optimizer %s --lr %s --clip %s%s --out '%s' --metrics '%s'",
              tu_recur(), g_dir, r->data, g_dir, r->model, r->batch, r->bptt, r->steps, r->opt,
-             r->lr, r->clip, out_h5, metrics);
+             r->lr, r->clip, mom, out_h5, metrics);
     if (r->nexp != r->steps) {
         fprintf(stderr, "FAIL %s: generator wrote %d of %d step records\n", r->name, r->nexp,
                 r->steps);

@@ -17,7 +17,7 @@ norms) and OUTDIR/cases.txt (the same facts, one whitespace-separated record a
 line, for tests/test_reference.c):
 
   eval  <case> <cell> <layers> <data> <model> <expected_loss>
-  train <run> <cell> <layers> <data> <init> <expected.h5> <steps> <B> <k> <sgd|adam> <lr> <clip>
+  train <run> <cell> <layers> <data> <init> <expected.h5> <steps> <B> <k> <sgd|adam> <lr> <clip> <momentum>
   step  <run> <step> <loss> <grad_norm>
 
 File names are relative to OUTDIR.  Numbers are printed with repr() so they
@@ -234,7 +234,7 @@ def eval_loss(cell, V, E, H, L, params, tokens, dtype):
         return float(F.cross_entropy(logits.view(-1, V), t[1:]))
 
 
-def train(cell, V, E, H, L, params, tokens, B, k, steps, opt, lr, clip, dtype):
+def train(cell, V, E, H, L, params, tokens, B, k, steps, opt, lr, clip, dtype, momentum=0.0):
     m = build(cell, V, E, H, L, params, dtype)
     t = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
     N = t.numel()
@@ -245,7 +245,7 @@ def train(cell, V, E, H, L, params, tokens, B, k, steps, opt, lr, clip, dtype):
     assert spe >= 1
     ps = list(m.parameters())
     if opt == "sgd":
-        o = torch.optim.SGD(ps, lr=lr)
+        o = torch.optim.SGD(ps, lr=lr, momentum=momentum)
     elif opt == "adam":
         o = torch.optim.Adam(ps, lr=lr)
     else:
@@ -350,13 +350,15 @@ SIZES = {  # cell -> (E, H)
     "lbr_gru": (16, 24),
 }
 
-# (name, B, k, steps, optimizer, lr, clip?)  clip: None off, "half" = 0.5 of the
-# step-1 gradient norm of the same run without clipping (so it triggers).
+# (name, B, k, steps, optimizer, lr, clip?, momentum)  clip: None off, "half" =
+# 0.5 of the step-1 gradient norm of the same run without clipping (so it
+# triggers).  Momentum is SGD's (0 = off; the flag is only passed when set).
 RUNS = [
-    ("sgd", 4, 8, 5, "sgd", 0.5, None),
-    ("sgd_clip", 8, 100, 5, "sgd", 0.5, "half"),    # epoch boundary after step 3
-    ("adam", 16, 64, 5, "adam", 0.002, None),        # epoch boundaries after steps 2, 4
-    ("adam_clip", 3, 16, 4, "adam", 0.002, "half"),
+    ("sgd", 4, 8, 5, "sgd", 0.5, None, 0.0),
+    ("sgd_clip", 8, 100, 5, "sgd", 0.5, "half", 0.0),    # epoch boundary after step 3
+    ("adam", 16, 64, 5, "adam", 0.002, None, 0.0),       # epoch boundaries after steps 2, 4
+    ("adam_clip", 3, 16, 4, "adam", 0.002, "half", 0.0),
+    ("sgd_momentum", 5, 20, 6, "sgd", 0.3, None, 0.9),
 ]
 MAX_SEED_TRIES = 5
 
@@ -444,14 +446,14 @@ def main():
                         case_problems.append(f"{name} eval: float32 {ev!r} vs float64 {ev64!r}")
 
                 crosses = False
-                for rname, B, k, steps, opt, lr, clipspec in RUNS:
+                for rname, B, k, steps, opt, lr, clipspec, mom in RUNS:
                     clip = 0.0
                     if clipspec == "half":
                         _, _, n0, _ = train(cell, V, E, H, L, init, tokens, B, k, 1, opt, lr, 0.0,
                                             torch.float32)
                         clip = float(f"{0.5 * n0[0]:.4g}")
                     final, losses, norms, spe = train(cell, V, E, H, L, init, tokens, B, k, steps,
-                                                      opt, lr, clip, torch.float32)
+                                                      opt, lr, clip, torch.float32, mom)
                     crosses = crosses or steps > spe
                     run = f"{name}/{rname}"
                     exp = f"{name}/expected_{rname}.h5"
@@ -460,19 +462,22 @@ def main():
                            "--batch", str(B), "--bptt", str(k), "--steps", str(steps),
                            "--optimizer", opt, "--lr", repr(lr), "--clip", repr(clip),
                            "--out", "OUT.h5", "--metrics", "METRICS.jsonl"]
+                    if mom:
+                        cli += ["--momentum", repr(mom)]
                     r = {"name": run, "expected": exp, "args": cli, "batch": B, "bptt": k,
                          "steps": steps, "steps_per_epoch": spe, "optimizer": opt, "lr": lr,
+                         "momentum": mom,
                          "clip": clip, "clipped_steps": sum(1 for g in norms if clip > 0 and g > clip),
                          "losses": losses, "grad_norms": norms}
                     if clip > 0 and r["clipped_steps"] == 0:
                         case_problems.append(f"{run}: clip {clip} never triggers")
                     case_lines.append(f"train {run} {cell} {L} {name}/data.h5 {name}/init.h5 {exp} "
-                                 f"{steps} {B} {k} {opt} {lr!r} {clip!r}")
+                                 f"{steps} {B} {k} {opt} {lr!r} {clip!r} {mom!r}")
                     for s, (lo, g) in enumerate(zip(losses, norms), 1):
                         case_lines.append(f"step {run} {s} {lo!r} {g!r}")
                     if not args.no_float64:
                         f64, l64, n64, _ = train(cell, V, E, H, L, init, tokens, B, k, steps, opt, lr,
-                                                 clip, torch.float64)
+                                                 clip, torch.float64, mom)
                         wv = weight_violation(final, f64)
                         lv = max(rel(a, b) for a, b in zip(losses, l64))
                         gv = max(rel(a, b) for a, b in zip(norms, n64))
