@@ -1,0 +1,150 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+opt_spec *cli_find(opt_spec *o, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(o[i].name, name) == 0) return &o[i];
+    return NULL;
+}
+
+/* Converts `value` into the option's target, checking type and range. */
+static int set_value(opt_spec *s, const char *value, const char *where, recur_err *err) {
+    char *end = NULL;
+    errno = 0;
+    const char *kind = s->positive ? "a positive " : s->nonneg ? "a non-negative " : "an ";
+    switch (s->type) {
+    case OPT_STR:
+        if (strlen(value) >= CLI_STR) return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: value too long", where, s->name);
+        strcpy((char *)s->target, value);
+        break;
+    case OPT_FLAG: {
+        int v;
+        if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes")) v = 1;
+        else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no")) v = 0;
+        else return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected true or false, found '%s'", where, s->name, value);
+        *(int *)s->target = v;
+        break;
+    }
+    case OPT_INT:
+    case OPT_LONG: {
+        long long v = strtoll(value, &end, 10);
+        long long max = s->type == OPT_INT ? INT_MAX : LONG_MAX;
+        if (errno || end == value || *end || v > max || v < -max)
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected %sinteger, found '%s'", where, s->name,
+                              kind, value);
+        if ((s->positive && v <= 0) || (s->nonneg && v < 0))
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected %sinteger, found %lld", where, s->name, kind, v);
+        if (s->type == OPT_INT) *(int *)s->target = (int)v;
+        else *(long *)s->target = (long)v;
+        break;
+    }
+    case OPT_DOUBLE: {
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !isfinite(v))
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected a number, found '%s'", where, s->name, value);
+        if ((s->positive && v <= 0) || (s->nonneg && v < 0))
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected %snumber, found %g", where, s->name, kind, v);
+        *(double *)s->target = v;
+        break;
+    }
+    }
+    s->set = 1;
+    return 0;
+}
+
+int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *where, recur_err *err) {
+    opt_spec *s = cli_find(o, n, key);
+    if (!s || !strcmp(key, "config"))
+        return recur_fail(err, RECUR_EXIT_USAGE, "%s: unknown key '%s'", where, key);
+    return set_value(s, value, where, err);
+}
+
+int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int argc, char **argv, char **pos,
+              int max_pos, int *npos, recur_err *err) {
+    struct option *lo = calloc((size_t)n + 2, sizeof *lo);
+    if (!lo) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+    for (int i = 0; i < n; i++)
+        lo[i] = (struct option){o[i].name, o[i].type == OPT_FLAG ? no_argument : required_argument, NULL, 1000 + i};
+    lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+    int rc = 0;
+    *npos = 0;
+    optind = 0; /* full re-initialisation: cli_parse may run twice on one argv */
+    opterr = 0;
+    for (;;) {
+        int li = -1;
+        int c = getopt_long(argc, argv, "-h", lo, &li);
+        if (c == -1) break;
+        if (c == 'h') {
+            cli_usage(stdout, cmd, synopsis, o, n);
+            rc = 1;
+            break;
+        }
+        if (c == 1) { /* positional, thanks to the leading '-' in optstring */
+            if (*npos >= max_pos) {
+                rc = recur_fail(err, RECUR_EXIT_USAGE, "recur %s: unexpected argument '%s' (see recur %s --help)", cmd,
+                                optarg, cmd);
+                break;
+            }
+            pos[(*npos)++] = optarg;
+            continue;
+        }
+        if (c == '?' || c == ':') {
+            const char *bad = argv[optind - 1];
+            rc = recur_fail(err, RECUR_EXIT_USAGE, "recur %s: %s '%s' (see recur %s --help)", cmd,
+                            optopt ? "option needs a value:" : "unknown option", bad, cmd);
+            break;
+        }
+        opt_spec *s = &o[c - 1000];
+        if (set_value(s, s->type == OPT_FLAG ? "1" : optarg, "command line", err)) {
+            rc = -1;
+            break;
+        }
+    }
+    free(lo);
+    return rc;
+}
+
+void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n) {
+    fprintf(f, "usage: recur %s %s\n\noptions:\n", cmd, synopsis);
+    for (int i = 0; i < n; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", o[i].name, o[i].arg ? " " : "", o[i].arg ? o[i].arg : "");
+        fprintf(f, "  %-26s %s", left, o[i].help);
+        switch (o[i].type) {
+        case OPT_STR:
+            if (*(const char *)o[i].target) fprintf(f, " [%s]", (const char *)o[i].target);
+            break;
+        case OPT_INT: fprintf(f, " [%d]", *(const int *)o[i].target); break;
+        case OPT_LONG: fprintf(f, " [%ld]", *(const long *)o[i].target); break;
+        case OPT_DOUBLE: fprintf(f, " [%g]", *(const double *)o[i].target); break;
+        case OPT_FLAG: break;
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "  %-26s %s\n", "--help", "this text");
+}
+
+void cli_dump(const opt_spec *o, int n, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = 0;
+    used += (size_t)snprintf(buf, len, "[train]\n");
+    for (int i = 0; i < n && used < len; i++) {
+        if (!strcmp(o[i].name, "config")) continue;
+        char v[CLI_STR + 32];
+        switch (o[i].type) {
+        case OPT_STR: snprintf(v, sizeof v, "%s", (const char *)o[i].target); break;
+        case OPT_INT: snprintf(v, sizeof v, "%d", *(const int *)o[i].target); break;
+        case OPT_LONG: snprintf(v, sizeof v, "%ld", *(const long *)o[i].target); break;
+        case OPT_DOUBLE: snprintf(v, sizeof v, "%.9g", *(const double *)o[i].target); break;
+        case OPT_FLAG: snprintf(v, sizeof v, "%s", *(const int *)o[i].target ? "true" : "false"); break;
+        }
+        if (o[i].type == OPT_STR && !v[0]) continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s = %s\n", o[i].name, v);
+    }
+}

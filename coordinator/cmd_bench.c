@@ -1,0 +1,174 @@
+/* recur bench - training throughput of one process, measured side by side
+ * with OpenBLAS's own SGEMM running exactly the GEMMs a training step makes
+ * (same shapes, transposes and leading dimensions).  The ratio says how much
+ * of the machine's GEMM rate the whole step (gate math, softmax, copies)
+ * keeps. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/model.h"
+#include "../core/optim.h"
+#include "../core/rng.h"
+#include "../worker/trainer.h"
+#include "cli.h"
+#include "commands.h"
+#include "common.h"
+#include "json.h"
+
+typedef struct { int ta, tb, M, N, K, reps; } gemm_shape;
+
+/* The GEMMs of one training step, in the order lm_impl.h issues them. */
+static int step_gemms(const model_config *c, int B, int T, gemm_shape *g) {
+    const int H = c->hidden_size, G = cell_gates(c->cell), GH = G * H, TB = T * B, V = c->vocab_size;
+    const int tgru = c->cell == CELL_GRU;
+    int n = 0;
+    for (int l = 0; l < c->num_layers; l++) {
+        int in = l ? H : c->embed_size;
+        g[n++] = (gemm_shape){0, 1, TB, GH, in, 1};
+        if (tgru) {
+            g[n++] = (gemm_shape){0, 1, B, 2 * H, H, T};
+            g[n++] = (gemm_shape){0, 1, B, H, H, T};
+            g[n++] = (gemm_shape){0, 0, B, H, H, T};
+            g[n++] = (gemm_shape){0, 0, B, H, 2 * H, T - 1};
+            g[n++] = (gemm_shape){1, 0, 2 * H, H, TB, 1};
+            g[n++] = (gemm_shape){1, 0, H, H, TB, 1};
+        } else {
+            g[n++] = (gemm_shape){0, 1, B, GH, H, T};
+            g[n++] = (gemm_shape){0, 0, B, H, GH, T - 1};
+            g[n++] = (gemm_shape){1, 0, GH, H, TB, 1};
+        }
+        g[n++] = (gemm_shape){1, 0, GH, in, TB, 1};
+        g[n++] = (gemm_shape){0, 0, TB, in, GH, 1};
+    }
+    g[n++] = (gemm_shape){0, 1, TB, V, H, 1};
+    g[n++] = (gemm_shape){1, 0, V, H, TB, 1};
+    g[n++] = (gemm_shape){0, 0, TB, H, V, 1};
+    return n;
+}
+
+/* Runs the list once; returns its floating-point operations. */
+static double run_gemms(const gemm_shape *g, int n, float *A, float *Bm, float *C) {
+    double flops = 0;
+    for (int i = 0; i < n; i++) {
+        const gemm_shape *s = &g[i];
+        int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
+        for (int r = 0; r < s->reps; r++)
+            cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, s->M,
+                        s->N, s->K, 1.0f, A, lda, Bm, ldb, 0.0f, C, s->N);
+        flops += 2.0 * s->M * s->N * s->K * s->reps;
+    }
+    return flops;
+}
+
+int cmd_bench(int argc, char **argv) {
+    char cell[CLI_STR] = "lstm";
+    int layers = 2, hidden = 512, embed = 64, vocab = 65, batch = 64, bptt = 64, as_json = 0;
+    double seconds = 5;
+    opt_spec tab[] = {
+        {"cell", OPT_STR, cell, "C", "rnn_tanh | rnn_relu | lstm | gru | lbr_gru", 0, 0, 0},
+        {"layers", OPT_INT, &layers, "L", "layers", 1, 0, 0},
+        {"hidden", OPT_INT, &hidden, "H", "hidden size", 1, 0, 0},
+        {"embed", OPT_INT, &embed, "E", "embedding size", 1, 0, 0},
+        {"vocab", OPT_INT, &vocab, "V", "vocabulary size", 1, 0, 0},
+        {"batch", OPT_INT, &batch, "B", "streams", 1, 0, 0},
+        {"bptt", OPT_INT, &bptt, "K", "window", 1, 0, 0},
+        {"seconds", OPT_DOUBLE, &seconds, "S", "measuring time (split between recur and SGEMM)", 1, 0, 0},
+        {"json", OPT_FLAG, &as_json, NULL, "one JSON line", 0, 0, 0},
+    };
+    const int n = sizeof tab / sizeof tab[0];
+    recur_err err = {0};
+    char *pos[1];
+    int npos, rc = cli_parse("bench", "[options]", tab, n, argc, argv, pos, 0, &npos, &err);
+    if (rc) return rc > 0 ? 0 : report_error("bench", &err);
+    model_config cfg = {CELL_LSTM, vocab, embed, hidden, layers};
+    if (cell_from_name(cell, &cfg.cell)) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--cell: unknown cell '%s'", cell);
+        return report_error("bench", &err);
+    }
+    model m;
+    if (model_create(&m, &cfg, &err)) return report_error("bench", &err);
+    model_init_random(&m, 1);
+    const size_t ntok = (size_t)batch * bptt * 16 + 1;
+    int32_t *tokens = malloc(ntok * sizeof(int32_t));
+    rng_state r;
+    rng_seed(&r, 2);
+    for (size_t i = 0; i < ntok; i++) tokens[i] = (int32_t)(rng_next(&r) % (uint64_t)vocab);
+    optimizer opt;
+    optim_config oc;
+    optim_config_defaults(&oc, OPTIM_SGD);
+    oc.lr = 1e-3f;
+    trainer tr;
+    if (optim_create(&opt, &oc, m.num_params, &err) ||
+        trainer_init(&tr, &m, &opt, tokens, ntok, batch, bptt, 1.0, "bench", &err))
+        return report_error("bench", &err);
+
+    gemm_shape g[8 * RECUR_MAX_LAYERS + 8];
+    int ng = step_gemms(&cfg, batch, bptt, g);
+    size_t big = 0;
+    for (int i = 0; i < ng; i++) {
+        size_t a = (size_t)g[i].M * g[i].K, b = (size_t)g[i].K * g[i].N, c = (size_t)g[i].M * g[i].N;
+        big = a > big ? a : big; big = b > big ? b : big; big = c > big ? c : big;
+    }
+    float *A = calloc(big, sizeof(float)), *Bm = calloc(big, sizeof(float)), *C = calloc(big, sizeof(float));
+    for (size_t i = 0; i < big; i++) A[i] = Bm[i] = 0.01f * (float)(i % 97);
+
+    /* Alternate the two measurements in rounds so both see the same machine. */
+    const int rounds = 3;
+    double step_time = 0, gemm_time = 0, gemm_flops = 0;
+    long steps = 0, gemm_runs = 0;
+    step_result res;
+    for (int w = 0; w < 2; w++) trainer_step(&tr, 1e-3f, &res);
+    run_gemms(g, ng, A, Bm, C);
+    for (int round = 0; round < rounds; round++) {
+        double t0 = now_seconds(), t1 = t0;
+        while ((t1 = now_seconds()) - t0 < seconds / (2 * rounds)) {
+            trainer_step(&tr, 1e-3f, &res);
+            steps++;
+        }
+        step_time += t1 - t0;
+        t0 = now_seconds();
+        while ((t1 = now_seconds()) - t0 < seconds / (2 * rounds)) {
+            gemm_flops += run_gemms(g, ng, A, Bm, C);
+            gemm_runs++;
+        }
+        gemm_time += t1 - t0;
+    }
+    const int G = cell_gates(cfg.cell);
+    double fwd = 2.0 * hidden * vocab;
+    for (int l = 0; l < layers; l++) fwd += 2.0 * ((l ? hidden : embed) + hidden) * G * hidden;
+    const double tokens_per_s = (double)steps * batch * bptt / step_time;
+    const double gflops = tokens_per_s * 3 * fwd / 1e9;
+    const double sgemm = gemm_flops / gemm_time / 1e9;
+    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    if (as_json) {
+        json_line j;
+        json_begin(&j);
+        json_str(&j, "impl", "recur");
+        json_str(&j, "cell", cell);
+        json_int(&j, "layers", layers);
+        json_int(&j, "hidden", hidden);
+        json_int(&j, "embed", embed);
+        json_int(&j, "vocab", vocab);
+        json_int(&j, "batch", batch);
+        json_int(&j, "bptt", bptt);
+        json_num(&j, "tokens_per_s", tokens_per_s);
+        json_num(&j, "gflops", gflops);
+        json_num(&j, "sgemm_gflops", sgemm);
+        json_num(&j, "sgemm_fraction", gflops / sgemm);
+        json_int(&j, "steps", steps);
+        json_str(&j, "openblas_threads", threads ? threads : "1");
+        printf("%s\n", json_end(&j));
+    } else {
+        printf("%s %dx%d E=%d V=%d B=%d k=%d: %.0f tokens/s, %.1f GFLOP/s; SGEMM at the same shapes %.1f GFLOP/s; "
+               "fraction %.1f%% (%ld steps)\n", cell, layers, hidden, embed, vocab, batch, bptt, tokens_per_s, gflops,
+               sgemm, 100 * gflops / sgemm, steps);
+    }
+    free(A); free(Bm); free(C); free(tokens);
+    trainer_free(&tr);
+    optim_free(&opt);
+    model_free(&m);
+    return 0;
+}

@@ -1,0 +1,51 @@
+/* common.c - small pieces several subcommands share. */
+#include "common.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+
+int report_error(const char *cmd, const void *e) {
+    const recur_err *err = e;
+    fprintf(stderr, "recur %s: error: %s\n", cmd, err->msg[0] ? err->msg : "unknown failure");
+    return err->code ? err->code : RECUR_EXIT_FAIL;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int check_tokens_fit(const int32_t *tokens, size_t n, int vocab_size, const char *path, const char *field,
+                     recur_err *err) {
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= vocab_size)
+            return recur_fail(err, RECUR_EXIT_INPUT,
+                              "%s: dataset '%s': expected token ids in [0, %d) (the model's vocab_size), found %d at index %zu",
+                              path, field, vocab_size, (int)tokens[i], i);
+    return 0;
+}
+
+int check_output_path(const char *path, const char *flag, recur_err *err) {
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    if (access(dir, W_OK) != 0)
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: %s: cannot write into directory '%s': %s", path, flag, dir,
+                          strerror(errno));
+    return 0;
+}
+
+void format_duration(double s, char *buf, size_t len) {
+    if (s < 0 || s != s) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, len, "%lds", t);
+}
