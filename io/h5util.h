@@ -69,9 +69,10 @@ int h5u_read_alloc(hid_t file, const char *path, const char *dset, const h5u_sha
                    size_t dims_out[], void **out, recur_err *err);
 
 /* Attribute `name` on object `obj` ("/" for the root).  Strings may be fixed
- * or variable length (free *out with free()); integers of any width and sign;
+ * or variable length (free *out with free()); `want` says in messages what
+ * the contract allows (NULL: "a string").  Integers of any width and sign;
  * floats accept any float or integer type. */
-int h5u_read_str_attr(hid_t file, const char *path, const char *obj, const char *name,
+int h5u_read_str_attr(hid_t file, const char *path, const char *obj, const char *name, const char *want,
                       char **out, recur_err *err);
 int h5u_read_int_attr(hid_t file, const char *path, const char *obj, const char *name,
                       int64_t *out, recur_err *err);

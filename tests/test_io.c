@@ -1,0 +1,784 @@
+/* test_io.c - the io/ layer on its own: token datasets, checkpoints, config
+ * files.
+ *
+ * Round trips must be bitwise (parameters, optimizer state, progress, carried
+ * state, config text).  Files written by h5py (variable-length strings, int64
+ * attributes, fixed-length strings) must load.  Every broken input gets ONE
+ * message naming the file and the field, with err.code RECUR_EXIT_INPUT; every
+ * unwritable output gets RECUR_EXIT_OUTPUT, leaves the destination untouched
+ * and no temp file behind.  After every test no HDF5 id may remain open.
+ *
+ * Bad files are copies of good ones with one thing broken, made by a small
+ * h5py script (EDIT_PY below) run with Debian's /usr/bin/python3.
+ *
+ * Run: make build/release/tests/test_io && build/release/tests/test_io
+ */
+#include "test_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+
+#include "../core/model.h"
+#include "../core/optim.h"
+#include "../io/checkpoint.h"
+#include "../io/config.h"
+#include "../io/dataset.h"
+
+/* Each test gets a fresh scratch directory (fixture state). */
+typedef struct {
+    char *dir;
+    ssize_t open_objects; /* HDF5 files/groups/datasets/types/attrs open at setup */
+} fixture;
+
+/* HDF5 refuses to count dataspace and property-list ids from outside the
+ * library, so the leak check covers every object that belongs to a file. */
+static ssize_t open_objects(void) { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL); }
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_tmpdir();
+    if (!f->dir) return -1;
+    f->open_objects = open_objects();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    ssize_t now = open_objects();
+    int leaked = now != f->open_objects;
+    if (leaked) fprintf(stderr, "HDF5 id leak: %zd objects open at setup, %zd now\n", f->open_objects, now);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return leaked ? -1 : 0;
+}
+
+/* Path of `name` in the fixture directory; rotating buffers. */
+static const char *at(void **state, const char *name) {
+    static char bufs[8][4200];
+    static int i;
+    char *b = bufs[i++ % 8];
+    snprintf(b, sizeof bufs[0], "%s/%s", ((fixture *)*state)->dir, name);
+    return b;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* Names in `dir` other than the expected ones count as litter (temp files). */
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+/* The failure contract: -1, the code, the file path and the field named. */
+#define assert_fails(rc, err, want_code, path, field)                                           \
+    do {                                                                                        \
+        assert_int_equal((rc), -1);                                                             \
+        if ((err).code != (want_code) || !strstr((err).msg, (path)) || !strstr((err).msg, (field))) \
+            fail_msg("code %d (want %d), message: %s\n  (want path %s and field %s)", (err).code, \
+                     (want_code), (err).msg, (path), (field));                                  \
+    } while (0)
+
+/* ---- python edits --------------------------------------------------------- */
+
+/* Reads lines "OUT|SRC|OP|ARG1|ARG2" on stdin; copies SRC to OUT and breaks
+ * one thing.  ARGs are Python expressions for values (np available). */
+static const char EDIT_PY[] =
+    "import sys, shutil, h5py, numpy as np\n"
+    "for line in sys.stdin:\n"
+    "    line = line.rstrip('\\n')\n"
+    "    if not line: continue\n"
+    "    out, src, op, *a = line.split('|')\n"
+    "    if src != '-': shutil.copy(src, out)\n"
+    "    with h5py.File(out, 'a' if src != '-' else 'w') as f:\n"
+    "        if op == 'delattr': del f[a[0]].attrs[a[1]]\n"
+    "        elif op == 'setattr': f[a[0]].attrs[a[1]] = eval(a[2])\n"
+    "        elif op == 'del': del f[a[0]]\n"
+    "        elif op == 'replace':\n"
+    "            del f[a[0]]\n"
+    "            f[a[0]] = eval(a[1])\n"
+    "        elif op == 'exec': exec(a[0])\n"
+    "        else: raise SystemExit('bad op ' + op)\n";
+
+static void run_edits(void **state, const char *spec) {
+    const char *script = at(state, "edit.py"), *specf = at(state, "edits.txt");
+    write_file(script, EDIT_PY, strlen(EDIT_PY));
+    write_file(specf, spec, strlen(spec));
+    char out[4096];
+    int rc = tu_run(out, sizeof out, "%s '%s' < '%s'", TU_PYTHON, script, specf);
+    if (rc != 0) fail_msg("h5py edit script failed (%d): %s", rc, out);
+}
+
+/* ---- datasets ------------------------------------------------------------- */
+
+static void build(void **state, const char *text, const char *out, int all_bytes, double frac) {
+    const char *txt = at(state, "in.txt");
+    write_file(txt, text, strlen(text));
+    recur_err err = {0};
+    int rc = dataset_build_from_text(txt, out, all_bytes, frac, &err);
+    if (rc) fail_msg("build failed: %s", err.msg);
+}
+
+static void test_dataset_roundtrip(void **state) {
+    const char *text = "hello world\n", *out = at(state, "d.h5");
+    build(state, text, out, 0, 0.0);
+    token_dataset ds;
+    recur_err err = {0};
+    assert_int_equal(dataset_load(out, &ds, &err), 0);
+    /* distinct bytes in increasing order: \n, ' ', d, e, h, l, o, r, w */
+    assert_int_equal(ds.vocab_size, 9);
+    assert_memory_equal(ds.vocab, "\n dehlorw", 9);
+    assert_int_equal(ds.n, strlen(text));
+    assert_int_equal(ds.n_val, 0);
+    assert_null(ds.val_tokens);
+    for (size_t i = 0; i < ds.n; i++) assert_int_equal(ds.vocab[ds.tokens[i]], (uint8_t)text[i]);
+    dataset_free(&ds);
+    /* Only the output is left: no temp file. */
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 2); /* in.txt, d.h5 */
+}
+
+static void test_dataset_val_split(void **state) {
+    /* 1000 bytes; 'Z' appears only in the validation tail, so the vocab must
+     * still cover it. */
+    char text[1001];
+    for (int i = 0; i < 1000; i++) text[i] = (char)('a' + i % 7);
+    text[998] = 'Z';
+    text[1000] = 0;
+    const struct { double f; size_t n_val; } cases[] = {{0.1, 100}, {0.25, 250}, {0.0015, 1}, {0.0009, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *out = at(state, "split.h5");
+        build(state, text, out, 0, cases[c].f);
+        token_dataset ds;
+        recur_err err = {0};
+        assert_int_equal(dataset_load(out, &ds, &err), 0);
+        assert_int_equal(ds.n_val, cases[c].n_val);
+        assert_int_equal(ds.n, 1000 - cases[c].n_val);
+        assert_int_equal(ds.vocab_size, 8);
+        assert_int_equal(ds.vocab[0], 'Z'); /* 'Z' < 'a' */
+        for (size_t i = 0; i < 1000; i++) {
+            int32_t t = i < ds.n ? ds.tokens[i] : ds.val_tokens[i - ds.n];
+            assert_int_equal(ds.vocab[t], (uint8_t)text[i]);
+        }
+        dataset_free(&ds);
+    }
+}
+
+static void test_dataset_all_bytes(void **state) {
+    const char *out = at(state, "b.h5");
+    build(state, "abcab", out, 1, 0.2);
+    token_dataset ds;
+    recur_err err = {0};
+    assert_int_equal(dataset_load(out, &ds, &err), 0);
+    assert_int_equal(ds.vocab_size, 256);
+    for (int i = 0; i < 256; i++) assert_int_equal(ds.vocab[i], i);
+    assert_int_equal(ds.n, 4);
+    assert_int_equal(ds.n_val, 1);
+    assert_int_equal(ds.tokens[0], 'a');
+    assert_int_equal(ds.tokens[3], 'a');
+    assert_int_equal(ds.val_tokens[0], 'b');
+    dataset_free(&ds);
+}
+
+static void test_dataset_build_errors(void **state) {
+    const char *txt = at(state, "in.txt"), *out = at(state, "o.h5");
+    write_file(txt, "abc", 3);
+    recur_err err = {0};
+    int rc = dataset_build_from_text(txt, out, 0, 1.0, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, RECUR_EXIT_USAGE);
+    assert_non_null(strstr(err.msg, "val"));
+    memset(&err, 0, sizeof err);
+    rc = dataset_build_from_text(txt, out, 0, -0.5, &err);
+    assert_int_equal(err.code, RECUR_EXIT_USAGE);
+
+    const char *missing = at(state, "no_such.txt");
+    memset(&err, 0, sizeof err);
+    rc = dataset_build_from_text(missing, out, 0, 0.0, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, missing, "no_such.txt");
+
+    const char *empty = at(state, "empty.txt");
+    write_file(empty, "", 0);
+    memset(&err, 0, sizeof err);
+    rc = dataset_build_from_text(empty, out, 0, 0.0, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, empty, "empty");
+    assert_false(tu_exists(out));
+}
+
+/* Files written by h5py in the styles other tools use: fixed-length byte
+ * strings (like H5LT) and small integer widths; variable-length str and int64
+ * (h5py's defaults). */
+static void test_dataset_h5py_styles(void **state) {
+    char spec[4096];
+    snprintf(spec, sizeof spec,
+             "%s|-|exec|f.attrs['format'] = np.bytes_(b'recur-tokens'); f.attrs['version'] = np.int16(1); "
+             "f['tokens'] = np.array([0, 1, 2, 1], 'i4'); f['vocab'] = np.frombuffer(b'xyz', 'u1'); "
+             "f['val_tokens'] = np.array([2], '>i4')\n"
+             "%s|-|exec|f.attrs['format'] = 'recur-tokens'; f.attrs['version'] = np.uint8(1); "
+             "f['tokens'] = np.array([1, 0], 'i4'); f['vocab'] = np.frombuffer(b'ab', 'u1')\n",
+             at(state, "fixed.h5"), at(state, "vlen.h5"));
+    run_edits(state, spec);
+    token_dataset ds;
+    recur_err err = {0};
+    int rc = dataset_load(at(state, "fixed.h5"), &ds, &err);
+    if (rc) fail_msg("%s", err.msg);
+    assert_int_equal(ds.n, 4);
+    assert_int_equal(ds.n_val, 1);
+    assert_int_equal(ds.val_tokens[0], 2);
+    assert_memory_equal(ds.vocab, "xyz", 3);
+    dataset_free(&ds);
+    rc = dataset_load(at(state, "vlen.h5"), &ds, &err);
+    if (rc) fail_msg("%s", err.msg);
+    assert_int_equal(ds.tokens[0], 1);
+    dataset_free(&ds);
+}
+
+typedef struct {
+    const char *file, *op, *args; /* edit applied to good.h5 */
+    const char *needles[4];       /* besides the path */
+} bad_case;
+
+/* Makes every case's file from `good` in one python run. */
+static void make_bad(void **state, const char *good_path, const bad_case *c, size_t n) {
+    char spec[16384], good[4200];
+    snprintf(good, sizeof good, "%s", good_path); /* at() buffers rotate */
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].op)
+            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s|%s|%s|%s\n", at(state, c[i].file), good,
+                                    c[i].op, c[i].args);
+    assert_true(len < sizeof spec);
+    run_edits(state, spec);
+}
+
+static void check_bad(const char *path, int rc, const recur_err *err, const char *const *needles) {
+    if (getenv("TEST_IO_VERBOSE")) fprintf(stderr, "  %s\n", err->msg); /* to review the wording */
+    if (rc != -1 || err->code != RECUR_EXIT_INPUT || !strstr(err->msg, path))
+        fail_msg("%s: rc %d code %d message: %s", path, rc, err->code, err->msg);
+    for (int k = 0; k < 4 && needles[k]; k++)
+        if (!strstr(err->msg, needles[k])) fail_msg("%s: message lacks '%s': %s", path, needles[k], err->msg);
+    if (strchr(err->msg, '\n')) fail_msg("multi-line message: %s", err->msg);
+}
+
+/* Garbage bytes and a truncated copy: never a crash, always one message. */
+static void make_damaged(void **state, const char *good, const char *garbage, const char *truncated) {
+    char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)(i * 7919 % 251);
+    write_file(at(state, garbage), junk, sizeof junk);
+    size_t len = 0;
+    char *b = tu_slurp(good, &len);
+    assert_non_null(b);
+    write_file(at(state, truncated), b, len / 2);
+    free(b);
+}
+
+static void test_dataset_bad_files(void **state) {
+    char good[4200];
+    snprintf(good, sizeof good, "%s", at(state, "good.h5")); /* at() buffers rotate */
+    build(state, "the quick brown fox jumps over the lazy dog\n", good, 0, 0.1);
+    static const bad_case cases[] = {
+        {"no_tokens.h5", "del", "tokens", {"dataset '/tokens'", "int32 [N]", "missing"}},
+        {"no_vocab.h5", "del", "vocab", {"dataset '/vocab'", "uint8", "missing"}},
+        {"no_format.h5", "delattr", "/|format", {"attribute 'format'", "recur-tokens", "missing"}},
+        {"no_version.h5", "delattr", "/|version", {"attribute 'version'", "missing"}},
+        {"bad_format.h5", "setattr", "/|format|'recur-checkpoint'", {"attribute 'format'", "recur-tokens", "recur-checkpoint"}},
+        {"version2.h5", "setattr", "/|version|2", {"attribute 'version'", "1", "2"}},
+        {"version_str.h5", "setattr", "/|version|'1'", {"attribute 'version'", "integer", "string"}},
+        {"format_int.h5", "setattr", "/|format|7", {"attribute 'format'", "int64"}},
+        {"tokens_f64.h5", "replace", "tokens|np.zeros(100, 'f8')", {"dataset '/tokens': expected int32 [N], found float64 [100]"}},
+        {"tokens_i64.h5", "replace", "tokens|np.zeros(100, 'i8')", {"dataset '/tokens'", "int32 [N]", "int64 [100]"}},
+        {"tokens_u32.h5", "replace", "tokens|np.zeros(10, 'u4')", {"dataset '/tokens'", "int32 [N]", "uint32 [10]"}},
+        {"tokens_2d.h5", "replace", "tokens|np.zeros((5, 2), 'i4')", {"dataset '/tokens'", "int32 [N]", "[5, 2]", "2-D"}},
+        {"tokens_scalar.h5", "replace", "tokens|np.int32(3)", {"dataset '/tokens'", "scalar"}},
+        {"tokens_empty.h5", "replace", "tokens|np.zeros(0, 'i4')", {"dataset '/tokens'", "int32 [0]"}},
+        {"tokens_group.h5", "exec", "del f['tokens']; f.create_group('tokens')", {"dataset '/tokens'", "group"}},
+        {"token_oob.h5", "exec", "t = f['tokens'][:]; t[7] = 200; f['tokens'][:] = t", {"dataset '/tokens'", "200", "index 7"}},
+        {"token_neg.h5", "exec", "t = f['tokens'][:]; t[3] = -1; f['tokens'][:] = t", {"dataset '/tokens'", "-1", "index 3"}},
+        {"val_oob.h5", "exec", "t = f['val_tokens'][:]; t[0] = 99; f['val_tokens'][:] = t", {"dataset '/val_tokens'", "99"}},
+        {"val_f32.h5", "replace", "val_tokens|np.zeros(4, 'f4')", {"dataset '/val_tokens'", "float32 [4]"}},
+        {"vocab_i32.h5", "replace", "vocab|np.arange(28, dtype='i4')", {"dataset '/vocab'", "uint8 [V]", "int32 [28]"}},
+        {"vocab_big.h5", "replace", "vocab|np.zeros(300, 'u1')", {"dataset '/vocab'", "256", "300"}},
+        {"not_hdf5.h5", NULL, NULL, {"HDF5"}},
+        {"truncated.h5", NULL, NULL, {"HDF5"}},
+    };
+    const size_t n = sizeof cases / sizeof cases[0];
+    make_bad(state, good, cases, n);
+    make_damaged(state, good, "not_hdf5.h5", "truncated.h5");
+    for (size_t i = 0; i < n; i++) {
+        const char *p = at(state, cases[i].file);
+        token_dataset ds;
+        recur_err err = {0};
+        int rc = dataset_load(p, &ds, &err);
+        check_bad(p, rc, &err, cases[i].needles);
+        assert_null(ds.tokens);
+        assert_null(ds.vocab);
+    }
+}
+
+static void test_dataset_unreadable(void **state) {
+    token_dataset ds;
+    recur_err err = {0};
+    const char *missing = at(state, "missing.h5");
+    int rc = dataset_load(missing, &ds, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, missing, "No such file");
+    const char *dir = at(state, "adir.h5");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    memset(&err, 0, sizeof err);
+    rc = dataset_load(dir, &ds, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, dir, "directory");
+}
+
+/* Unwritable destinations: OUTPUT, nothing written, no temp file left, and an
+ * existing destination untouched. */
+static void test_dataset_unwritable(void **state) {
+    const char *txt = at(state, "t.txt");
+    write_file(txt, "abc", 3);
+    recur_err err = {0};
+    const char *nodir = at(state, "no/such/dir/o.h5");
+    int rc = dataset_build_from_text(txt, nodir, 0, 0.0, &err);
+    assert_fails(rc, err, RECUR_EXIT_OUTPUT, nodir, "No such file");
+    const char *notdir = at(state, "t.txt/o.h5");
+    memset(&err, 0, sizeof err);
+    rc = dataset_build_from_text(txt, notdir, 0, 0.0, &err);
+    assert_fails(rc, err, RECUR_EXIT_OUTPUT, notdir, "Not a directory");
+    /* Destination is a directory: the temp file is made, rename fails, the
+     * temp file must go. */
+    const char *isdir = at(state, "isdir.h5");
+    assert_int_equal(mkdir(isdir, 0755), 0);
+    memset(&err, 0, sizeof err);
+    rc = dataset_build_from_text(txt, isdir, 0, 0.0, &err);
+    assert_fails(rc, err, RECUR_EXIT_OUTPUT, isdir, "directory");
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 2); /* t.txt, isdir.h5 */
+    assert_int_equal(count_entries(isdir), 0);
+    char procout[128];
+    snprintf(procout, sizeof procout, "/proc/recur-test-%d.h5", (int)getpid());
+    memset(&err, 0, sizeof err);
+    rc = dataset_build_from_text(txt, procout, 0, 0.0, &err);
+    assert_fails(rc, err, RECUR_EXIT_OUTPUT, procout, procout);
+}
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+/* A model with distinct, reproducible parameters, and every optional part. */
+typedef struct {
+    model m;
+    optimizer opt;
+    uint8_t vocab[256];
+    float *h, *c;
+    checkpoint_out out;
+} saved;
+
+static void make_saved(saved *s, cell_kind cell, optim_kind ok, float momentum, int streams) {
+    model_config cfg = {cell, 11, 5, 7, 2};
+    recur_err err = {0};
+    assert_int_equal(model_create(&s->m, &cfg, &err), 0);
+    model_init_random(&s->m, 42 + (uint64_t)cell);
+    optim_config oc;
+    optim_config_defaults(&oc, ok);
+    oc.momentum = momentum;
+    oc.lr = 0.0123f;
+    oc.weight_decay = 1e-4f;
+    assert_int_equal(optim_create(&s->opt, &oc, s->m.num_params, &err), 0);
+    s->opt.step = 17;
+    for (size_t i = 0; i < s->opt.state_len; i++) s->opt.state[i] = (float)i * 0.37f - 3.0f;
+    for (int i = 0; i < 11; i++) s->vocab[i] = (uint8_t)('a' + i);
+    size_t ns = (size_t)2 * (size_t)streams * 7;
+    s->h = calloc(ns ? ns : 1, sizeof(float));
+    s->c = calloc(ns ? ns : 1, sizeof(float));
+    for (size_t i = 0; i < ns; i++) {
+        s->h[i] = sinf((float)i);
+        s->c[i] = cosf((float)i);
+    }
+    s->out = (checkpoint_out){.m = &s->m, .vocab = s->vocab, .opt = &s->opt, .step = 1234, .epoch = 3,
+                              .tokens_seen = 5000000000L, .state_h = streams ? s->h : NULL,
+                              .state_c = streams ? s->c : NULL, .streams = streams,
+                              .config_text = "cell = lstm\nhidden = 7\n"};
+}
+
+static void free_saved(saved *s) {
+    model_free(&s->m);
+    optim_free(&s->opt);
+    free(s->h);
+    free(s->c);
+}
+
+static void save_ok(const char *path, const checkpoint_out *o) {
+    recur_err err = {0};
+    if (checkpoint_save(path, o, &err)) fail_msg("save failed: %s", err.msg);
+}
+
+static void assert_same(const saved *s, const checkpoint_in *in) {
+    const model *a = &s->m, *b = &in->m;
+    assert_int_equal(a->cfg.cell, b->cfg.cell);
+    assert_int_equal(a->cfg.vocab_size, b->cfg.vocab_size);
+    assert_int_equal(a->cfg.embed_size, b->cfg.embed_size);
+    assert_int_equal(a->cfg.hidden_size, b->cfg.hidden_size);
+    assert_int_equal(a->cfg.num_layers, b->cfg.num_layers);
+    assert_int_equal(a->num_params, b->num_params);
+    assert_memory_equal(a->params, b->params, a->num_params * sizeof(float));
+    assert_non_null(in->vocab);
+    assert_memory_equal(in->vocab, s->vocab, 11);
+    assert_true(in->has_optimizer);
+    assert_int_equal(in->opt.cfg.kind, s->opt.cfg.kind);
+    assert_memory_equal(&in->opt.cfg, &s->opt.cfg, sizeof s->opt.cfg);
+    assert_int_equal(in->opt.step, 17);
+    assert_int_equal(in->opt.state_len, s->opt.state_len);
+    if (s->opt.state_len) assert_memory_equal(in->opt.state, s->opt.state, s->opt.state_len * sizeof(float));
+    assert_true(in->has_progress);
+    assert_int_equal(in->step, 1234);
+    assert_int_equal(in->epoch, 3);
+    assert_int_equal(in->tokens_seen, 5000000000L);
+    assert_string_equal(in->config_text, s->out.config_text);
+}
+
+static void test_checkpoint_roundtrip(void **state) {
+    for (int cell = 0; cell < CELL_COUNT; cell++) {
+        saved s;
+        make_saved(&s, (cell_kind)cell, OPTIM_ADAM, 0.0f, 3);
+        const char *p = at(state, "ck.h5");
+        save_ok(p, &s.out);
+        checkpoint_in in;
+        recur_err err = {0};
+        if (checkpoint_load(p, &in, &err)) fail_msg("load: %s", err.msg);
+        assert_same(&s, &in);
+        assert_int_equal(in.streams, 3);
+        assert_memory_equal(in.state_h, s.h, 2 * 3 * 7 * sizeof(float));
+        if (cell == CELL_LSTM) assert_memory_equal(in.state_c, s.c, 2 * 3 * 7 * sizeof(float));
+        else assert_null(in.state_c);
+        checkpoint_in_free(&in);
+        free_saved(&s);
+    }
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 1);
+}
+
+/* SGD with and without momentum, no carried state, no config: the optional
+ * parts come back absent, and a second save replaces the first. */
+static void test_checkpoint_sgd_and_overwrite(void **state) {
+    const char *p = at(state, "ck.h5");
+    for (int mom = 0; mom < 2; mom++) {
+        saved s;
+        make_saved(&s, CELL_GRU, OPTIM_SGD, mom ? 0.9f : 0.0f, 0);
+        s.out.config_text = NULL;
+        s.out.step = 1234;
+        save_ok(p, &s.out);
+        checkpoint_in in;
+        recur_err err = {0};
+        if (checkpoint_load(p, &in, &err)) fail_msg("load: %s", err.msg);
+        assert_true(in.has_optimizer);
+        assert_int_equal(in.opt.cfg.kind, OPTIM_SGD);
+        assert_int_equal(in.opt.state_len, mom ? in.m.num_params : 0);
+        if (mom) assert_memory_equal(in.opt.state, s.opt.state, s.opt.state_len * sizeof(float));
+        else assert_null(in.opt.state);
+        assert_null(in.state_h);
+        assert_int_equal(in.streams, 0);
+        assert_null(in.config_text);
+        assert_memory_equal(in.m.params, s.m.params, s.m.num_params * sizeof(float));
+        checkpoint_in_free(&in);
+        free_saved(&s);
+    }
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 1);
+}
+
+/* A checkpoint as a PyTorch exporter writes it with h5py: only the root
+ * attributes (variable-length str, int64) and /model. */
+static const char H5PY_CKPT[] =
+    "exec|import itertools\n"
+    "V, E, H, L, G = 6, 3, 4, 2, 4\n"
+    "f.attrs['format'] = 'recur-checkpoint'; f.attrs['version'] = 1; f.attrs['cell'] = 'lstm'\n"
+    "f.attrs['vocab_size'] = V; f.attrs['embed_size'] = E; f.attrs['hidden_size'] = H; f.attrs['num_layers'] = L\n"
+    "k = itertools.count()\n"
+    "def t(*shape):\n"
+    "    n = int(np.prod(shape)); s = next(k) * 1000\n"
+    "    return (np.arange(s, s + n, dtype='f4') / 7).reshape(shape)\n"
+    "f['model/embedding/weight'] = t(V, E)\n"
+    "for l in range(L):\n"
+    "    f[f'model/rnn/weight_ih_l{l}'] = t(G * H, E if l == 0 else H)\n"
+    "    f[f'model/rnn/weight_hh_l{l}'] = t(G * H, H)\n"
+    "    f[f'model/rnn/bias_ih_l{l}'] = t(G * H)\n"
+    "    f[f'model/rnn/bias_hh_l{l}'] = t(G * H)\n"
+    "f['model/head/weight'] = t(V, H)\n"
+    "f['model/head/bias'] = t(V)\n";
+
+/* The edit script takes one line per file, so the multi-line exec is
+ * written as a file and exec'ed from there. */
+static void make_h5py_ckpt(void **state, const char *path) {
+    const char *body = strchr(H5PY_CKPT, '|') + 1;
+    const char *py = at(state, "ckpt_body.py");
+    write_file(py, body, strlen(body));
+    char spec[4400];
+    snprintf(spec, sizeof spec, "%s|-|exec|exec(open('%s').read())\n", path, py);
+    run_edits(state, spec);
+}
+
+static void test_checkpoint_h5py(void **state) {
+    const char *p = at(state, "torch.h5");
+    make_h5py_ckpt(state, p);
+    checkpoint_in in;
+    recur_err err = {0};
+    if (checkpoint_load(p, &in, &err)) fail_msg("load: %s", err.msg);
+    assert_int_equal(in.m.cfg.cell, CELL_LSTM);
+    assert_int_equal(in.m.cfg.vocab_size, 6);
+    assert_int_equal(in.m.cfg.num_layers, 2);
+    /* tensor k holds (k*1000 + j) / 7 in float32 */
+    for (int k = 0; k < in.m.num_tensors; k++) {
+        const tensor_info *t = &in.m.tensors[k];
+        for (size_t j = 0; j < t->count; j++)
+            assert_true(in.m.params[t->offset + j] == (float)(k * 1000 + (int)j) / 7.0f);
+    }
+    assert_false(in.has_optimizer);
+    assert_false(in.has_progress);
+    assert_null(in.vocab);
+    assert_null(in.state_h);
+    assert_null(in.config_text);
+    checkpoint_in_free(&in);
+}
+
+static void test_checkpoint_bad_files(void **state) {
+    char good[4200];
+    snprintf(good, sizeof good, "%s", at(state, "good.h5")); /* at() buffers rotate */
+    saved s;
+    make_saved(&s, CELL_LSTM, OPTIM_ADAM, 0.0f, 2); /* V 11, E 5, H 7, L 2: G*H = 28 */
+    save_ok(good, &s.out);
+    free_saved(&s);
+    static const bad_case cases[] = {
+        {"no_format.h5", "delattr", "/|format", {"attribute 'format'", "recur-checkpoint", "missing"}},
+        {"tokens_file.h5", "setattr", "/|format|'recur-tokens'", {"attribute 'format'", "recur-checkpoint", "recur-tokens"}},
+        {"version9.h5", "setattr", "/|version|9", {"attribute 'version'", "9"}},
+        {"no_cell.h5", "delattr", "/|cell", {"attribute 'cell'", "missing"}},
+        {"cell_foo.h5", "setattr", "/|cell|'foo'", {"attribute 'cell'", "foo", "lstm"}},
+        {"cell_int.h5", "setattr", "/|cell|3", {"attribute 'cell'", "lstm", "int64"}},
+        {"no_hidden.h5", "delattr", "/|hidden_size", {"attribute 'hidden_size'", "missing"}},
+        {"hidden0.h5", "setattr", "/|hidden_size|0", {"hidden_size", "0"}},
+        {"layers_neg.h5", "setattr", "/|num_layers|-1", {"num_layers", "-1"}},
+        {"vocab_huge.h5", "setattr", "/|vocab_size|2**40", {"vocab_size", "1099511627776"}},
+        {"embed_float.h5", "setattr", "/|embed_size|5.0", {"attribute 'embed_size'", "integer", "float64"}},
+        {"no_tensor.h5", "del", "model/rnn/weight_hh_l1", {"dataset '/model/rnn/weight_hh_l1'", "float32 [28, 7]", "missing"}},
+        {"no_model.h5", "del", "model", {"dataset '/model/embedding/weight'", "missing"}},
+        {"tensor_f64.h5", "replace", "model/head/bias|np.zeros(11, 'f8')", {"dataset '/model/head/bias'", "expected float32 [11], found float64 [11]"}},
+        {"tensor_f16.h5", "replace", "model/head/bias|np.zeros(11, 'f2')", {"dataset '/model/head/bias'", "float16"}},
+        {"tensor_shape.h5", "replace", "model/rnn/weight_ih_l0|np.zeros((28, 6), 'f4')", {"dataset '/model/rnn/weight_ih_l0'", "expected float32 [28, 5], found float32 [28, 6]"}},
+        {"tensor_rank.h5", "replace", "model/rnn/bias_ih_l1|np.zeros((28, 1), 'f4')", {"dataset '/model/rnn/bias_ih_l1'", "[28]", "[28, 1]"}},
+        {"vocab_short.h5", "replace", "vocab|np.zeros(10, 'u1')", {"dataset '/vocab'", "uint8 [11]", "uint8 [10]"}},
+        {"opt_kind.h5", "setattr", "optimizer|kind|'rmsprop'", {"attribute 'kind' of '/optimizer'", "rmsprop"}},
+        {"opt_no_lr.h5", "delattr", "optimizer|lr", {"attribute 'lr' of '/optimizer'", "missing"}},
+        {"opt_lr_str.h5", "setattr", "optimizer|lr|'fast'", {"attribute 'lr' of '/optimizer'", "number", "string"}},
+        {"opt_state.h5", "replace", "optimizer/state|np.zeros(5, 'f4')", {"dataset '/optimizer/state'", "[5]"}},
+        {"opt_no_state.h5", "del", "optimizer/state", {"dataset '/optimizer/state'", "missing"}},
+        {"progress.h5", "delattr", "progress|epoch", {"attribute 'epoch' of '/progress'", "missing"}},
+        {"state_h.h5", "replace", "state/h|np.zeros((2, 2, 6), 'f4')", {"dataset '/state/h'", "float32 [2, B, 7]", "[2, 2, 6]"}},
+        {"state_c.h5", "replace", "state/c|np.zeros((2, 3, 7), 'f4')", {"dataset '/state/c'", "float32 [2, 2, 7]", "[2, 3, 7]"}},
+        {"state_no_c.h5", "del", "state/c", {"dataset '/state/c'", "missing"}},
+        {"config_int.h5", "replace", "config|np.int32(3)", {"dataset '/config'", "string", "int32"}},
+        {"not_hdf5.h5", NULL, NULL, {"HDF5"}},
+        {"truncated.h5", NULL, NULL, {"HDF5"}},
+    };
+    const size_t n = sizeof cases / sizeof cases[0];
+    make_bad(state, good, cases, n);
+    make_damaged(state, good, "not_hdf5.h5", "truncated.h5");
+    for (size_t i = 0; i < n; i++) {
+        const char *p = at(state, cases[i].file);
+        checkpoint_in in;
+        recur_err err = {0};
+        int rc = checkpoint_load(p, &in, &err);
+        check_bad(p, rc, &err, cases[i].needles);
+        assert_null(in.m.params);
+        assert_null(in.state_h);
+    }
+}
+
+/* Damage at every length: a checkpoint cut short anywhere must give a message,
+ * never a crash or a leak. */
+static void test_checkpoint_truncated_everywhere(void **state) {
+    char good[4200], cut[4200];
+    snprintf(good, sizeof good, "%s", at(state, "good.h5"));
+    snprintf(cut, sizeof cut, "%s", at(state, "cut.h5"));
+    saved s;
+    make_saved(&s, CELL_GRU, OPTIM_ADAM, 0.0f, 1);
+    save_ok(good, &s.out);
+    free_saved(&s);
+    size_t len = 0;
+    char *b = tu_slurp(good, &len);
+    assert_non_null(b);
+    for (size_t k = 0; k < len; k += len / 97 + 1) {
+        write_file(cut, b, k);
+        checkpoint_in in;
+        recur_err err = {0};
+        int rc = checkpoint_load(cut, &in, &err);
+        assert_int_equal(rc, -1);
+        assert_int_equal(err.code, RECUR_EXIT_INPUT);
+        assert_non_null(strstr(err.msg, cut));
+    }
+    /* Flipped bytes in the middle: may load (data bytes) or fail cleanly. */
+    for (size_t k = 64; k < len; k += len / 53 + 1) {
+        char saved_byte = b[k];
+        b[k] = (char)~b[k];
+        write_file(cut, b, len);
+        b[k] = saved_byte;
+        checkpoint_in in;
+        recur_err err = {0};
+        if (checkpoint_load(cut, &in, &err) == 0) checkpoint_in_free(&in);
+        else assert_int_equal(err.code, RECUR_EXIT_INPUT);
+    }
+    free(b);
+}
+
+static void test_checkpoint_unreadable(void **state) {
+    checkpoint_in in;
+    recur_err err = {0};
+    const char *missing = at(state, "missing.h5");
+    int rc = checkpoint_load(missing, &in, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, missing, "No such file");
+    const char *dir = at(state, "adir.h5");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    memset(&err, 0, sizeof err);
+    rc = checkpoint_load(dir, &in, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, dir, "directory");
+    if (geteuid() != 0) {
+        const char *noperm = at(state, "noperm.h5");
+        write_file(noperm, "x", 1);
+        chmod(noperm, 0);
+        memset(&err, 0, sizeof err);
+        rc = checkpoint_load(noperm, &in, &err);
+        assert_fails(rc, err, RECUR_EXIT_INPUT, noperm, "Permission denied");
+    }
+}
+
+static void test_checkpoint_unwritable(void **state) {
+    saved s;
+    make_saved(&s, CELL_LSTM, OPTIM_ADAM, 0.0f, 2);
+    recur_err err = {0};
+    const char *nodir = at(state, "no/such/ck.h5");
+    int rc = checkpoint_save(nodir, &s.out, &err);
+    assert_fails(rc, err, RECUR_EXIT_OUTPUT, nodir, "No such file");
+
+    const char *isdir = at(state, "isdir.h5");
+    assert_int_equal(mkdir(isdir, 0755), 0);
+    memset(&err, 0, sizeof err);
+    rc = checkpoint_save(isdir, &s.out, &err);
+    assert_fails(rc, err, RECUR_EXIT_OUTPUT, isdir, "directory");
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 1);
+
+    /* A save that fails half way (LSTM state without c) leaves the previous
+     * checkpoint as it was and no temp file. */
+    const char *p = at(state, "ck.h5");
+    save_ok(p, &s.out);
+    size_t len0;
+    char *before = tu_slurp(p, &len0);
+    checkpoint_out broken = s.out;
+    broken.state_c = NULL;
+    broken.step = 99;
+    memset(&err, 0, sizeof err);
+    rc = checkpoint_save(p, &broken, &err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.msg, p));
+    size_t len1;
+    char *after = tu_slurp(p, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, after, len0);
+    free(before);
+    free(after);
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 2);
+    free_saved(&s);
+}
+
+/* ---- config files --------------------------------------------------------- */
+
+typedef struct {
+    char seen[1024];
+} cfg_ctx;
+
+/* Accepts any key but "bad", recording "key=value;" pairs. */
+static int setter(void *ctx, const char *key, const char *value, recur_err *err) {
+    cfg_ctx *c = ctx;
+    if (strcmp(key, "bad") == 0)
+        return recur_fail(err, RECUR_EXIT_USAGE, "option '%s': expected a number, found '%s'", key, value);
+    size_t n = strlen(c->seen);
+    snprintf(c->seen + n, sizeof c->seen - n, "%s=%s;", key, value);
+    return 0;
+}
+
+static int parse(void **state, const char *text, cfg_ctx *c, recur_err *err) {
+    const char *p = at(state, "c.ini");
+    write_file(p, text, strlen(text));
+    memset(c, 0, sizeof *c);
+    memset(err, 0, sizeof *err);
+    return config_parse_file(p, setter, c, err);
+}
+
+static void test_config_ok(void **state) {
+    cfg_ctx c;
+    recur_err err;
+    assert_int_equal(parse(state, "# comment\nhidden = 512\n  optimizer=adam  \n; other\n", &c, &err), 0);
+    assert_string_equal(c.seen, "hidden=512;optimizer=adam;");
+    assert_int_equal(parse(state, "[train]\nlr = 0.1 ; inline\ncell = lstm\n", &c, &err), 0);
+    assert_string_equal(c.seen, "lr=0.1;cell=lstm;");
+    assert_int_equal(parse(state, "", &c, &err), 0);
+}
+
+static void test_config_errors(void **state) {
+    cfg_ctx c;
+    recur_err err;
+    const char *p = at(state, "c.ini");
+    int rc = parse(state, "hidden = 5\n[model]\nlayers = 2\n", &c, &err);
+    assert_fails(rc, err, RECUR_EXIT_USAGE, p, ":3:");
+    assert_non_null(strstr(err.msg, "[model]"));
+    rc = parse(state, "hidden = 5\nthis is not ini\nlr = 1\n", &c, &err);
+    assert_fails(rc, err, RECUR_EXIT_USAGE, p, ":2:");
+    assert_non_null(strstr(err.msg, "this is not ini"));
+    rc = parse(state, "[train\nlr = 1\n", &c, &err);
+    assert_fails(rc, err, RECUR_EXIT_USAGE, p, ":1:");
+    rc = parse(state, "hidden = 5\n\nbad = x\nalso broken\n", &c, &err);
+    assert_fails(rc, err, RECUR_EXIT_USAGE, p, ":3:");
+    assert_non_null(strstr(err.msg, "option 'bad'"));
+    char longline[600];
+    memset(longline, 'x', sizeof longline);
+    memcpy(longline, "lr = ", 5);
+    longline[sizeof longline - 2] = '\n';
+    longline[sizeof longline - 1] = 0;
+    rc = parse(state, longline, &c, &err);
+    assert_fails(rc, err, RECUR_EXIT_USAGE, p, ":1:");
+    const char *missing = at(state, "none.ini");
+    memset(&err, 0, sizeof err);
+    rc = config_parse_file(missing, setter, &c, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, missing, "No such file");
+}
+
+int main(void) {
+    H5open();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dataset_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_val_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_all_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_build_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_h5py_styles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_unreadable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_sgd_and_overwrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_h5py, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_truncated_everywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_unreadable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    /* Release HDF5's own allocations so LeakSanitizer reports only ours. */
+    H5close();
+    return failed;
+}
