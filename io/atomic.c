@@ -44,7 +44,7 @@ int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err 
      * unwritable or missing directory far better than HDF5's stack. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)
-        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: cannot write in directory '%s': %s", path, dir,
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: cannot write into directory '%s': %s", path, dir,
                           strerror(errno));
     close(fd);
 

@@ -50,8 +50,17 @@ typedef struct {
     char *config_text;            /* NULL when absent */
 } checkpoint_in;
 
+/* Writes the layout above atomically (see io/atomic.h).  /progress is always
+ * written; /vocab, /optimizer, /state, /config when given.  Inconsistent input
+ * (no model, optimizer size != num_params, LSTM state without c) fails with
+ * RECUR_EXIT_FAIL before anything is written; I/O failures give
+ * RECUR_EXIT_OUTPUT naming `path`. */
 int checkpoint_save(const char *path, const checkpoint_out *ck, recur_err *err);
-/* Validates attributes, every tensor's presence, dtype (float32) and shape. */
+/* Validates attributes, every tensor's presence, dtype (float32) and shape,
+ * and each optional part present (extra datasets are ignored).  One message
+ * "<path>: <field>: expected <contract>, found <what is there>" with
+ * RECUR_EXIT_INPUT (see io/h5util.h).  On failure *ck is zeroed and owns
+ * nothing; on success free it with checkpoint_in_free. */
 int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err);
 void checkpoint_in_free(checkpoint_in *ck);
 

@@ -13,6 +13,15 @@
 /* Return 0 when the key was accepted, -1 (with err filled) otherwise. */
 typedef int (*config_setter)(void *ctx, const char *key, const char *value, recur_err *err);
 
+/* Calls `set` for every `key = value` line, in file order (whitespace around
+ * keys and values stripped; `#`/`;` comment lines and ` ;` inline comments
+ * ignored; indentation is not a continuation line).  Errors, one message each:
+ *   "<path>: cannot open config file: <strerror>"            RECUR_EXIT_INPUT
+ *   "<path>:<line>: syntax error: expected ..., found '<text>'" RECUR_EXIT_USAGE
+ *   "<path>:<line>: section '[x]': expected [train] or no section"  (USAGE)
+ *   "<path>:<line>: line too long"                              (USAGE)
+ *   "<path>:<line>: <the setter's message>"              the setter's code
+ * The first problem in the file wins. */
 int config_parse_file(const char *path, config_setter set, void *ctx, recur_err *err);
 
 #endif

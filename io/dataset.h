@@ -25,12 +25,16 @@ typedef struct {
  * ranks, every token in [0, vocab_size).  On failure fills err (code
  * RECUR_EXIT_INPUT) naming the path, the field, expected and found. */
 int dataset_load(const char *path, token_dataset *ds, recur_err *err);
+/* Frees and zeroes; safe on a zeroed or failed-load dataset. */
 void dataset_free(token_dataset *ds);
 
 /* `recur data text`: builds a token file from a text file.  all_bytes=0: the
  * vocabulary is the distinct bytes of the file in increasing order; 1: all 256
  * bytes.  val_fraction in [0,1): the last floor(F*len) bytes go to
- * /val_tokens.  The output is written atomically (temp file + rename). */
+ * /val_tokens (left out when that is 0 bytes).  The output is written
+ * atomically (temp file + rename).  Errors: a bad fraction RECUR_EXIT_USAGE;
+ * a missing, unreadable or empty text RECUR_EXIT_INPUT; an unwritable output
+ * RECUR_EXIT_OUTPUT naming out_path. */
 int dataset_build_from_text(const char *text_path, const char *out_path,
                             int all_bytes, double val_fraction, recur_err *err);
 

@@ -186,6 +186,27 @@ static void attr_field(const char *obj, const char *name, char *buf, size_t len)
 
 /* ---- datasets ------------------------------------------------------------ */
 
+/* 1 when the dataset's type and extent satisfy `w`, filling dims with the
+ * found extents; otherwise 0 with `note` saying what the two descriptions
+ * alone would not make obvious (a rank or an empty-extent problem). */
+static int matches(hid_t type, hid_t space, const h5u_shape *w, size_t dims[], char *note, size_t len) {
+    note[0] = 0;
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (H5Sget_simple_extent_type(space) != H5S_SIMPLE || rank != w->rank) {
+        snprintf(note, len, " (%d-D, expected %d-D)", rank < 0 ? 0 : rank, w->rank);
+        return 0;
+    }
+    hsize_t d[H5S_MAX_RANK];
+    if (H5Sget_simple_extent_dims(space, d, NULL) != rank) return 0;
+    int ok = type_is(type, w->kind);
+    for (int i = 0; i < rank; i++) {
+        dims[i] = (size_t)d[i];
+        if (w->dims[i] ? d[i] != w->dims[i] : d[i] == 0) ok = 0;
+        if (!w->dims[i] && d[i] == 0) snprintf(note, len, " (expected every extent >= 1)");
+    }
+    return ok;
+}
+
 /* Opens `name` and checks it against `want`; fills dims (found extents). */
 static int open_checked(hid_t file, const char *path, const char *name, const h5u_shape *w,
                         size_t dims[], hid_t *dset, recur_err *err) {
@@ -217,22 +238,9 @@ static int open_checked(hid_t file, const char *path, const char *name, const h5
         goto done;
     }
     describe(type, space, found, sizeof found);
-    hsize_t d[H5S_MAX_RANK];
-    int ok = type_is(type, w->kind) && H5Sget_simple_extent_type(space) == H5S_SIMPLE &&
-             H5Sget_simple_extent_ndims(space) == w->rank && H5Sget_simple_extent_dims(space, d, NULL) == w->rank;
-    const char *note = "";
-    for (int i = 0; ok && i < w->rank; i++) {
-        if (w->dims[i] ? d[i] != w->dims[i] : d[i] == 0) ok = 0;
-        if (!w->dims[i] && d[i] == 0) note = " (every extent >= 1)";
-        dims[i] = (size_t)d[i];
-    }
-    char rank_note[48] = "";
-    int found_rank = H5Sget_simple_extent_ndims(space);
-    if (found_rank != w->rank)
-        snprintf(rank_note, sizeof rank_note, " (%d-D, expected %d-D)", found_rank, w->rank);
-    if (!ok) {
-        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected %s%s, found %s%s", path, name, want, note, found,
-                   rank_note);
+    char note[64];
+    if (!matches(type, space, w, dims, note, sizeof note)) {
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected %s, found %s%s", path, name, want, found, note);
         goto done;
     }
     *dset = obj;

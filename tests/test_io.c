@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
+#include <hdf5_hl.h>
 #include <math.h>
 
 #include "../core/model.h"
@@ -243,6 +244,30 @@ static void test_dataset_h5py_styles(void **state) {
     rc = dataset_load(at(state, "vlen.h5"), &ds, &err);
     if (rc) fail_msg("%s", err.msg);
     assert_int_equal(ds.tokens[0], 1);
+    dataset_free(&ds);
+}
+
+/* The C high-level API's style: H5LT fixed-length NUL-terminated string and a
+ * 32-bit integer attribute. */
+static void test_dataset_h5lt_style(void **state) {
+    const char *p = at(state, "lt.h5");
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    int version = 1;
+    int tokens[5] = {0, 1, 1, 0, 2};
+    unsigned char vocab[3] = {'a', 'b', 'c'};
+    hsize_t nt = 5, nv = 3;
+    assert_true(H5LTset_attribute_string(f, "/", "format", "recur-tokens") >= 0);
+    assert_true(H5LTset_attribute_int(f, "/", "version", &version, 1) >= 0);
+    assert_true(H5LTmake_dataset(f, "/tokens", 1, &nt, H5T_NATIVE_INT, tokens) >= 0);
+    assert_true(H5LTmake_dataset(f, "/vocab", 1, &nv, H5T_NATIVE_UCHAR, vocab) >= 0);
+    H5Fclose(f);
+    token_dataset ds;
+    recur_err err = {0};
+    if (dataset_load(p, &ds, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(ds.n, 5);
+    assert_memory_equal(ds.tokens, tokens, sizeof tokens);
+    assert_memory_equal(ds.vocab, "abc", 3);
     dataset_free(&ds);
 }
 
@@ -764,6 +789,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dataset_all_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_build_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_h5py_styles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_h5lt_style, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_unwritable, setup, teardown),
