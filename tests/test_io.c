@@ -23,6 +23,7 @@
 
 #include "../core/model.h"
 #include "../core/optim.h"
+#include "../io/atomic.h"
 #include "../io/checkpoint.h"
 #include "../io/config.h"
 #include "../io/dataset.h"
@@ -719,6 +720,30 @@ static void test_checkpoint_unwritable(void **state) {
     free_saved(&s);
 }
 
+/* A fill that fails half way through: the temp file it was writing goes, the
+ * previous destination stays byte for byte, and fill's own error comes back. */
+static int fill_then_fail(hid_t file, const char *path, void *ctx, recur_err *err) {
+    hsize_t n = 1000;
+    float *junk = calloc(n, sizeof(float));
+    H5LTmake_dataset_float(file, "/junk", 1, &n, junk);
+    free(junk);
+    return recur_fail(err, RECUR_EXIT_FAIL, "%s: simulated failure", path);
+}
+
+static void test_atomic_failure_leaves_destination(void **state) {
+    const char *p = at(state, "dest.h5");
+    write_file(p, "previous contents", 17);
+    recur_err err = {0};
+    int rc = atomic_h5_write(p, fill_then_fail, NULL, &err);
+    assert_fails(rc, err, RECUR_EXIT_FAIL, p, "simulated");
+    size_t len = 0;
+    char *b = tu_slurp(p, &len);
+    assert_int_equal(len, 17);
+    assert_memory_equal(b, "previous contents", 17);
+    free(b);
+    assert_int_equal(count_entries(((fixture *)*state)->dir), 1);
+}
+
 /* ---- config files --------------------------------------------------------- */
 
 typedef struct {
@@ -800,6 +825,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_checkpoint_truncated_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_failure_leaves_destination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
     };
