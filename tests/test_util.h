@@ -32,7 +32,7 @@ static inline int tu_run(char *out, size_t outlen, const char *fmt, ...) {
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
     char full[8300];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    snprintf(full, sizeof full, "{ %s\n} 2>&1", cmd);
     FILE *p = popen(full, "r");
     if (!p) return -1;
     size_t n = 0;
