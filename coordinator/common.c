@@ -2,6 +2,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,12 +35,20 @@ int check_tokens_fit(const int32_t *tokens, size_t n, int vocab_size, const char
 }
 
 int check_output_path(const char *path, const char *flag, recur_err *err) {
-    char copy[4096];
+    char copy[4096], probe[4200];
     snprintf(copy, sizeof copy, "%s", path);
     const char *dir = dirname(copy);
-    if (access(dir, W_OK) != 0)
+    /* access(W_OK) says yes to root everywhere (even /proc): really create a file. */
+    snprintf(probe, sizeof probe, "%s/.recur-probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
         return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: %s: cannot write into directory '%s': %s", path, flag, dir,
                           strerror(errno));
+    close(fd);
+    unlink(probe);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: %s: expected a file path, found a directory", path, flag);
     return 0;
 }
 

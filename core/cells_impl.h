@@ -7,51 +7,65 @@
  *   xp : input projection  W_ih x + b_ih         [B, G*H]
  *   hp : recurrent part     W_hh h_prev           [B, G*H]  (bias b_hh added here)
  *   gates: post-activation values kept for backward.
+ * Each gate block of a row gets its own restrict pointer (GATE(p, k) is
+ * block k of row p) so the compiler can vectorize the unit loop.
  */
 
 static inline REAL sigm(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
+
+#define ROW(p, width) ((p) + (size_t)b * (width))
+#define GATE(p, k) ((p) + (size_t)b * G * H + (size_t)(k) * H)
+/* ivdep: the gate blocks of a row never overlap (GCC ignores block-scope restrict after inlining). */
+#define UNITS _Pragma("GCC ivdep") for (size_t j = 0; j < (size_t)H; j++)
 
 /* ---- vanilla RNN: h = act(xp + hp + b_hh); gates keep h ---- */
 static void rnn_forward(int B, int H, int relu, const REAL *xp, const REAL *hp, const REAL *bhh,
                         REAL *gates, REAL *h) {
     for (int b = 0; b < B; b++) {
-        const REAL *x = xp + (size_t)b * H, *r = hp + (size_t)b * H;
-        REAL *o = h + (size_t)b * H, *g = gates + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL a = x[j] + r[j] + bhh[j];
-            REAL v = relu ? (a > 0 ? a : 0) : TANH(a);
-            o[j] = v;
-            g[j] = v;
+        const REAL *restrict x = ROW(xp, H), *restrict r = ROW(hp, H), *restrict bb = bhh;
+        REAL *restrict o = ROW(h, H), *restrict g = ROW(gates, H);
+        if (relu) UNITS {
+            REAL a = x[j] + r[j] + bb[j];
+            o[j] = g[j] = a > 0 ? a : 0;
+        }
+        else UNITS {
+            o[j] = g[j] = TANH(x[j] + r[j] + bb[j]);
         }
     }
 }
 
 /* da = dh * act'(a), written as the grad of both pre-activations (dxp). */
-static void rnn_backward(int B, int H, int relu, const REAL *dh, const REAL *gates, REAL *dxp) {
-    for (size_t i = 0; i < (size_t)B * H; i++) {
-        REAL v = gates[i];
-        dxp[i] = relu ? (v > 0 ? dh[i] : 0) : dh[i] * ((REAL)1 - v * v);
-    }
+static void rnn_backward(int B, int H, int relu, const REAL *restrict dh, const REAL *restrict gates,
+                         REAL *restrict dxp) {
+    const size_t n = (size_t)B * H;
+    if (relu)
+        for (size_t i = 0; i < n; i++) dxp[i] = gates[i] > 0 ? dh[i] : 0;
+    else
+        for (size_t i = 0; i < n; i++) dxp[i] = dh[i] * ((REAL)1 - gates[i] * gates[i]);
 }
 
 /* ---- LSTM (i,f,g,o): c = f*c_prev + i*g; h = o*tanh(c); aux keeps tanh(c) ---- */
 static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *c_prev,
                          REAL *gates, REAL *c, REAL *h, REAL *aux) {
-    const size_t GH = 4 * (size_t)H;
+    const int G = 4;
     for (int b = 0; b < B; b++) {
-        const REAL *x = xp + b * GH, *r = hp + b * GH, *cp = c_prev + (size_t)b * H;
-        REAL *g = gates + b * GH, *cb = c + (size_t)b * H, *hb = h + (size_t)b * H, *tc = aux + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL ig = sigm(x[j] + r[j] + bhh[j]);
-            REAL fg = sigm(x[H + j] + r[H + j] + bhh[H + j]);
-            REAL gg = TANH(x[2 * H + j] + r[2 * H + j] + bhh[2 * H + j]);
-            REAL og = sigm(x[3 * H + j] + r[3 * H + j] + bhh[3 * H + j]);
-            REAL cv = fg * cp[j] + ig * gg;
+        const REAL *restrict xi = GATE(xp, 0), *restrict xf = GATE(xp, 1), *restrict xg = GATE(xp, 2), *restrict xo = GATE(xp, 3);
+        const REAL *restrict ri = GATE(hp, 0), *restrict rf = GATE(hp, 1), *restrict rg = GATE(hp, 2), *restrict ro = GATE(hp, 3);
+        const REAL *restrict bi = bhh, *restrict bf = bhh + H, *restrict bg = bhh + 2 * H, *restrict bo = bhh + 3 * H;
+        REAL *restrict gi = GATE(gates, 0), *restrict gf = GATE(gates, 1), *restrict gg = GATE(gates, 2), *restrict go = GATE(gates, 3);
+        const REAL *restrict cp = ROW(c_prev, H);
+        REAL *restrict cb = ROW(c, H), *restrict hb = ROW(h, H), *restrict tc = ROW(aux, H);
+        UNITS {
+            REAL i = sigm(xi[j] + ri[j] + bi[j]);
+            REAL f = sigm(xf[j] + rf[j] + bf[j]);
+            REAL g = TANH(xg[j] + rg[j] + bg[j]);
+            REAL o = sigm(xo[j] + ro[j] + bo[j]);
+            REAL cv = f * cp[j] + i * g;
             REAL t = TANH(cv);
-            g[j] = ig; g[H + j] = fg; g[2 * H + j] = gg; g[3 * H + j] = og;
+            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
             cb[j] = cv;
             tc[j] = t;
-            hb[j] = og * t;
+            hb[j] = o * t;
         }
     }
 }
@@ -59,19 +73,20 @@ static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REA
 /* dc (in: grad from step t+1, out: grad for step t-1) and dxp (= dhp). */
 static void lstm_backward(int B, int H, const REAL *dh, const REAL *gates, const REAL *aux, const REAL *c_prev,
                           REAL *dc, REAL *dxp) {
-    const size_t GH = 4 * (size_t)H;
+    const int G = 4;
     for (int b = 0; b < B; b++) {
-        const REAL *g = gates + b * GH, *tc = aux + (size_t)b * H, *cp = c_prev + (size_t)b * H;
-        const REAL *d = dh + (size_t)b * H;
-        REAL *dcb = dc + (size_t)b * H, *da = dxp + b * GH;
-        for (int j = 0; j < H; j++) {
-            REAL ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j], t = tc[j];
-            REAL dct = dcb[j] + d[j] * og * ((REAL)1 - t * t);
-            da[j] = dct * gg * ig * ((REAL)1 - ig);
-            da[H + j] = dct * cp[j] * fg * ((REAL)1 - fg);
-            da[2 * H + j] = dct * ig * ((REAL)1 - gg * gg);
-            da[3 * H + j] = d[j] * t * og * ((REAL)1 - og);
-            dcb[j] = dct * fg;
+        const REAL *restrict gi = GATE(gates, 0), *restrict gf = GATE(gates, 1), *restrict gg = GATE(gates, 2), *restrict go = GATE(gates, 3);
+        const REAL *restrict tc = ROW(aux, H), *restrict cp = ROW(c_prev, H), *restrict d = ROW(dh, H);
+        REAL *restrict dcb = ROW(dc, H);
+        REAL *restrict di = GATE(dxp, 0), *restrict df = GATE(dxp, 1), *restrict dg = GATE(dxp, 2), *restrict dout = GATE(dxp, 3);
+        UNITS {
+            REAL i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j];
+            REAL dct = dcb[j] + d[j] * o * ((REAL)1 - t * t);
+            di[j] = dct * g * i * ((REAL)1 - i);
+            df[j] = dct * cp[j] * f * ((REAL)1 - f);
+            dg[j] = dct * i * ((REAL)1 - g * g);
+            dout[j] = d[j] * t * o * ((REAL)1 - o);
+            dcb[j] = dct * f;
         }
     }
 }
@@ -80,18 +95,21 @@ static void lstm_backward(int B, int H, const REAL *dh, const REAL *gates, const
  *      n = tanh(xp_n + r*(W_hn h + b_hn)); h' = (1-z)*n + z*h;  aux keeps W_hn h + b_hn ---- */
 static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *h_prev,
                             REAL *gates, REAL *h, REAL *aux) {
-    const size_t GH = 3 * (size_t)H;
+    const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *x = xp + b * GH, *r = hp + b * GH, *hpv = h_prev + (size_t)b * H;
-        REAL *g = gates + b * GH, *hb = h + (size_t)b * H, *hn = aux + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL rg = sigm(x[j] + r[j] + bhh[j]);
-            REAL zg = sigm(x[H + j] + r[H + j] + bhh[H + j]);
-            REAL hnv = r[2 * H + j] + bhh[2 * H + j];
-            REAL ng = TANH(x[2 * H + j] + rg * hnv);
-            g[j] = rg; g[H + j] = zg; g[2 * H + j] = ng;
+        const REAL *restrict xr = GATE(xp, 0), *restrict xz = GATE(xp, 1), *restrict xn = GATE(xp, 2);
+        const REAL *restrict rr = GATE(hp, 0), *restrict rz = GATE(hp, 1), *restrict rn = GATE(hp, 2);
+        const REAL *restrict br = bhh, *restrict bz = bhh + H, *restrict bn = bhh + 2 * H, *restrict hpv = ROW(h_prev, H);
+        REAL *restrict gr = GATE(gates, 0), *restrict gz = GATE(gates, 1), *restrict gn = GATE(gates, 2);
+        REAL *restrict hb = ROW(h, H), *restrict hn = ROW(aux, H);
+        UNITS {
+            REAL r = sigm(xr[j] + rr[j] + br[j]);
+            REAL z = sigm(xz[j] + rz[j] + bz[j]);
+            REAL hnv = rn[j] + bn[j];
+            REAL n = TANH(xn[j] + r * hnv);
+            gr[j] = r; gz[j] = z; gn[j] = n;
             hn[j] = hnv;
-            hb[j] = ((REAL)1 - zg) * ng + zg * hpv[j];
+            hb[j] = ((REAL)1 - z) * n + z * hpv[j];
         }
     }
 }
@@ -100,19 +118,21 @@ static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const 
  * part of the grad w.r.t. h_prev (dh * z) into dh_prev. */
 static void lbr_gru_backward(int B, int H, const REAL *dh, const REAL *gates, const REAL *aux, const REAL *h_prev,
                              REAL *dxp, REAL *dhp, REAL *dh_prev) {
-    const size_t GH = 3 * (size_t)H;
+    const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *g = gates + b * GH, *hn = aux + (size_t)b * H, *hpv = h_prev + (size_t)b * H;
-        const REAL *d = dh + (size_t)b * H;
-        REAL *dx = dxp + b * GH, *dr = dhp + b * GH, *dp = dh_prev + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL rg = g[j], zg = g[H + j], ng = g[2 * H + j];
-            REAL dan = d[j] * ((REAL)1 - zg) * ((REAL)1 - ng * ng);
-            REAL dar = dan * hn[j] * rg * ((REAL)1 - rg);
-            REAL daz = d[j] * (hpv[j] - ng) * zg * ((REAL)1 - zg);
-            dx[j] = dar; dx[H + j] = daz; dx[2 * H + j] = dan;
-            dr[j] = dar; dr[H + j] = daz; dr[2 * H + j] = dan * rg;
-            dp[j] = d[j] * zg;
+        const REAL *restrict gr = GATE(gates, 0), *restrict gz = GATE(gates, 1), *restrict gn = GATE(gates, 2);
+        const REAL *restrict hn = ROW(aux, H), *restrict hpv = ROW(h_prev, H), *restrict d = ROW(dh, H);
+        REAL *restrict xr = GATE(dxp, 0), *restrict xz = GATE(dxp, 1), *restrict xn = GATE(dxp, 2);
+        REAL *restrict hr = GATE(dhp, 0), *restrict hz = GATE(dhp, 1), *restrict hnn = GATE(dhp, 2);
+        REAL *restrict dp = ROW(dh_prev, H);
+        UNITS {
+            REAL r = gr[j], z = gz[j], n = gn[j];
+            REAL dan = d[j] * ((REAL)1 - z) * ((REAL)1 - n * n);
+            REAL dar = dan * hn[j] * r * ((REAL)1 - r);
+            REAL daz = d[j] * (hpv[j] - n) * z * ((REAL)1 - z);
+            xr[j] = dar; xz[j] = daz; xn[j] = dan;
+            hr[j] = dar; hz[j] = daz; hnn[j] = dan * r;
+            dp[j] = d[j] * z;
         }
     }
 }
@@ -122,30 +142,32 @@ static void lbr_gru_backward(int B, int H, const REAL *dh, const REAL *gates, co
  * around a second GEMM; aux keeps r*h. ---- */
 static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *h_prev,
                               REAL *gates, REAL *rh) {
-    const size_t GH = 3 * (size_t)H;
+    const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *x = xp + b * GH, *r = hp + b * GH, *hpv = h_prev + (size_t)b * H;
-        REAL *g = gates + b * GH, *o = rh + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL rg = sigm(x[j] + r[j] + bhh[j]);
-            g[j] = rg;
-            g[H + j] = sigm(x[H + j] + r[H + j] + bhh[H + j]);
-            o[j] = rg * hpv[j];
+        const REAL *restrict xr = GATE(xp, 0), *restrict xz = GATE(xp, 1), *restrict rr = GATE(hp, 0), *restrict rz = GATE(hp, 1);
+        const REAL *restrict br = bhh, *restrict bz = bhh + H, *restrict hpv = ROW(h_prev, H);
+        REAL *restrict gr = GATE(gates, 0), *restrict gz = GATE(gates, 1), *restrict o = ROW(rh, H);
+        UNITS {
+            REAL r = sigm(xr[j] + rr[j] + br[j]);
+            gr[j] = r;
+            gz[j] = sigm(xz[j] + rz[j] + bz[j]);
+            o[j] = r * hpv[j];
         }
     }
 }
 
 static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *h_prev,
                                   REAL *gates, REAL *h) {
-    const size_t GH = 3 * (size_t)H;
+    const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *x = xp + b * GH, *r = hp + b * GH, *hpv = h_prev + (size_t)b * H;
-        REAL *g = gates + b * GH, *hb = h + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL ng = TANH(x[2 * H + j] + r[2 * H + j] + bhh[2 * H + j]);
-            REAL zg = g[H + j];
-            g[2 * H + j] = ng;
-            hb[j] = ((REAL)1 - zg) * hpv[j] + zg * ng;
+        const REAL *restrict xn = GATE(xp, 2), *restrict rn = GATE(hp, 2), *restrict bn = bhh + 2 * H;
+        const REAL *restrict gz = GATE(gates, 1), *restrict hpv = ROW(h_prev, H);
+        REAL *restrict gn = GATE(gates, 2), *restrict hb = ROW(h, H);
+        UNITS {
+            REAL n = TANH(xn[j] + rn[j] + bn[j]);
+            REAL z = gz[j];
+            gn[j] = n;
+            hb[j] = ((REAL)1 - z) * hpv[j] + z * n;
         }
     }
 }
@@ -153,15 +175,16 @@ static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, 
 /* Phase 1: dan, daz into dxp (= dhp) and dh_prev = dh*(1-z). */
 static void gru_backward_candidate(int B, int H, const REAL *dh, const REAL *gates, const REAL *h_prev,
                                    REAL *dxp, REAL *dh_prev) {
-    const size_t GH = 3 * (size_t)H;
+    const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *g = gates + b * GH, *hpv = h_prev + (size_t)b * H, *d = dh + (size_t)b * H;
-        REAL *dx = dxp + b * GH, *dp = dh_prev + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL zg = g[H + j], ng = g[2 * H + j];
-            dx[2 * H + j] = d[j] * zg * ((REAL)1 - ng * ng);
-            dx[H + j] = d[j] * (ng - hpv[j]) * zg * ((REAL)1 - zg);
-            dp[j] = d[j] * ((REAL)1 - zg);
+        const REAL *restrict gz = GATE(gates, 1), *restrict gn = GATE(gates, 2);
+        const REAL *restrict hpv = ROW(h_prev, H), *restrict d = ROW(dh, H);
+        REAL *restrict xz = GATE(dxp, 1), *restrict xn = GATE(dxp, 2), *restrict dp = ROW(dh_prev, H);
+        UNITS {
+            REAL z = gz[j], n = gn[j];
+            xn[j] = d[j] * z * ((REAL)1 - n * n);
+            xz[j] = d[j] * (n - hpv[j]) * z * ((REAL)1 - z);
+            dp[j] = d[j] * ((REAL)1 - z);
         }
     }
 }
@@ -169,14 +192,18 @@ static void gru_backward_candidate(int B, int H, const REAL *dh, const REAL *gat
 /* Phase 2, given drh = d(r*h): dar into dxp and dh_prev += drh * r. */
 static void gru_backward_gates(int B, int H, const REAL *drh, const REAL *gates, const REAL *h_prev,
                                REAL *dxp, REAL *dh_prev) {
-    const size_t GH = 3 * (size_t)H;
+    const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *g = gates + b * GH, *hpv = h_prev + (size_t)b * H, *d = drh + (size_t)b * H;
-        REAL *dx = dxp + b * GH, *dp = dh_prev + (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            REAL rg = g[j];
-            dx[j] = d[j] * hpv[j] * rg * ((REAL)1 - rg);
-            dp[j] += d[j] * rg;
+        const REAL *restrict gr = GATE(gates, 0), *restrict hpv = ROW(h_prev, H), *restrict d = ROW(drh, H);
+        REAL *restrict xr = GATE(dxp, 0), *restrict dp = ROW(dh_prev, H);
+        UNITS {
+            REAL r = gr[j];
+            xr[j] = d[j] * hpv[j] * r * ((REAL)1 - r);
+            dp[j] += d[j] * r;
         }
     }
 }
+
+#undef ROW
+#undef GATE
+#undef UNITS

@@ -2,8 +2,9 @@
 #define REAL float
 #define SFX(name) name##_f32
 #define GEMM_FN cblas_sgemm
-#define EXP expf
-#define TANH tanhf
+#define EXP fm_expf
+#define TANH fm_tanhf
 #include <math.h>
 #include <stdint.h>
+#include "fastmath.h"
 #include "lm_impl.h"
