@@ -44,19 +44,23 @@ check-deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/librecur.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR    $@"
+	@ar rcs $@ $^
 
 $(RECUR): coordinator/main.c $(BUILD)/librecur.a
 	@mkdir -p $(dir $@) $(BUILD)/coordinator
-	$(CC) $(CFLAGS) -MF $(BUILD)/coordinator/main.d $< $(BUILD)/librecur.a $(LDFLAGS) $(LDLIBS) -o $@
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -MF $(BUILD)/coordinator/main.d $< $(BUILD)/librecur.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/librecur.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MF $@.d $< $(BUILD)/librecur.a $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -MF $@.d $< $(BUILD)/librecur.a $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
 # Every test binary runs with RECUR pointing at the CLI under test and
 # REFDIR at a scratch directory for PyTorch-generated reference cases.

@@ -540,30 +540,56 @@ int h5u_write_float_attr(hid_t file, const char *path, const char *obj, const ch
     return write_attr(file, path, obj, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &value, err);
 }
 
-int h5u_write_group(hid_t file, const char *path, const char *group, recur_err *err) {
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    hid_t g = H5I_INVALID_HID;
-    if (lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0)
-        g = H5Gcreate2(file, group, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = g < 0 ? write_failed(path, "group", group, err) : 0;
-    h5u_close(g);
-    h5u_close(lcpl);
+/* Objects are created without modification times, so two identical runs
+ * write byte-identical files (HDF5 stamps them by default). */
+static hid_t untimed_ocpl(hid_t cls) {
+    hid_t p = H5Pcreate(cls);
+    if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
+        H5Pclose(p);
+        return H5I_INVALID_HID;
+    }
+    return p;
+}
+
+/* Creates every missing group on the way to (and, with `self`, including) `name`. */
+static int make_groups(hid_t file, const char *name, int self) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", name);
+    size_t len = strlen(buf);
+    hid_t gcpl = untimed_ocpl(H5P_GROUP_CREATE);
+    int rc = gcpl < 0 ? -1 : 0;
+    for (size_t i = 1; rc == 0 && i <= len; i++) {
+        if (buf[i] != '/' && !(self && i == len)) continue;
+        char keep = buf[i];
+        buf[i] = 0;
+        if (!h5u_exists(file, buf)) {
+            hid_t g = H5Gcreate2(file, buf, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+            if (g < 0) rc = -1;
+            h5u_close(g);
+        }
+        buf[i] = keep;
+    }
+    h5u_close(gcpl);
     return rc;
+}
+
+int h5u_write_group(hid_t file, const char *path, const char *group, recur_err *err) {
+    return make_groups(file, group, 1) ? write_failed(path, "group", group, err) : 0;
 }
 
 /* Creates dataset `name` (and any missing groups on the way) of file type
  * `ftype` over `space` and writes `data` given in memory type `mtype`. */
 static int write_dataset(hid_t file, const char *path, const char *name, hid_t ftype, hid_t mtype, hid_t space,
                          const void *data, recur_err *err) {
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), d = H5I_INVALID_HID;
+    hid_t dcpl = untimed_ocpl(H5P_DATASET_CREATE), d = H5I_INVALID_HID;
     int rc = -1;
-    if (ftype < 0 || space < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) goto done;
-    d = H5Dcreate2(file, name, ftype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    if (ftype < 0 || space < 0 || dcpl < 0 || make_groups(file, name, 0)) goto done;
+    d = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) goto done;
     rc = 0;
 done:
     h5u_close(d);
-    h5u_close(lcpl);
+    h5u_close(dcpl);
     return rc ? write_failed(path, "dataset", name, err) : 0;
 }
 
