@@ -392,6 +392,7 @@ static int check_train(const record *r) {
     }
     double lr = strtod(r->lr, NULL);
     int seen = 0;
+    double worst_lrel = 0, worst_grel = 0;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (!strchr(line, '{') || strstr(line, "\"event\"")) continue;
@@ -419,6 +420,10 @@ static int check_train(const record *r) {
             fprintf(stderr, "FAIL %s step %d: lr %.9g, expected %.9g\n", r->name, seen + 1, mlr, lr);
             bad++;
         }
+        double lrel = fabs(loss - r->loss[seen]) / fabs(r->loss[seen]);
+        double grel = fabs(gn - r->grad_norm[seen]) / fabs(r->grad_norm[seen]);
+        if (lrel > worst_lrel) worst_lrel = lrel;
+        if (grel > worst_grel) worst_grel = grel;
         int lok = rel_ok(loss, r->loss[seen], LOSS_RTOL);
         int gok = rel_ok(gn, r->grad_norm[seen], LOSS_RTOL);
         if (!lok || !gok) {
@@ -438,7 +443,8 @@ static int check_train(const record *r) {
         bad++;
     }
     if (!bad)
-        fprintf(stderr, "  %s: %d step losses and grad norms ok\n", r->name, r->steps);
+        fprintf(stderr, "  %s: %d step losses and grad norms ok (max rel %.2g, %.2g)\n", r->name,
+                r->steps, worst_lrel, worst_grel);
     char want[4400];
     snprintf(want, sizeof want, "%s/%s", g_dir, r->expected);
     bad += compare_weights(r->name, out_h5, want, r->layers);

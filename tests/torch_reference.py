@@ -358,7 +358,7 @@ RUNS = [
     ("sgd_clip", 8, 100, 5, "sgd", 0.5, "half", 0.0),    # epoch boundary after step 3
     ("adam", 16, 64, 5, "adam", 0.002, None, 0.0),       # epoch boundaries after steps 2, 4
     ("adam_clip", 3, 16, 4, "adam", 0.002, "half", 0.0),
-    ("sgd_momentum", 5, 20, 6, "sgd", 0.3, None, 0.9),
+    ("sgd_momentum", 64, 8, 6, "sgd", 0.3, None, 0.9),  # short epochs: reset matters
 ]
 MAX_SEED_TRIES = 5
 
