@@ -11,6 +11,10 @@ writes into OUTDIR/<cell>_l<layers>/:
   expected_<run>.h5    the weights PyTorch ends with after `recur train`
                        with that run's arguments (same /model layout)
 
+Runs per case (see RUNS): sgd, sgd_clip, adam, adam_clip, sgd_momentum;
+the clip is half the step-1 gradient norm so it triggers; sgd_clip, adam and
+sgd_momentum cross epoch boundaries (state reset, leftover positions skipped).
+
 and, for the whole matrix, OUTDIR/manifest.json (human readable: every case,
 its files, CLI arguments, expected eval loss, per-step losses and gradient
 norms) and OUTDIR/cases.txt (the same facts, one whitespace-separated record a
