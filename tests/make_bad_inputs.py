@@ -136,6 +136,20 @@ def main():
         replace(f, "model/rnn/weight_ih_l0", np.zeros((G * H, E + 1), dtype=np.float32))
     mutate(ckpt, "ckpt_bad_shape.h5", bad_shape)
 
+    mutate(ckpt, "ckpt_f64_tensor.h5",
+           lambda f: replace(f, "model/head/bias", f["model/head/bias"][()].astype(np.float64)))
+    mutate(ckpt, "ckpt_version2.h5", lambda f: set_attr(f, "version", 2))
+    mutate(good, "data_version2.h5", lambda f: set_attr(f, "version", 2))
+
+    # HDF5 signature present, rest cut off: the library itself fails deep
+    # inside, which must still come out as one message (no error stack).
+    for src, name in ((good, "data_truncated.h5"), (ckpt, "ckpt_truncated.h5")):
+        with open(src, "rb") as fh:
+            blob = fh.read()
+        with open(os.path.join(d, name), "wb") as fh:
+            fh.write(blob[: len(blob) // 2])
+        print("wrote", os.path.join(d, name))
+
     with h5py.File(os.path.join(d, "ckpt_cell_foo.h5"), "r") as f:
         c = f.attrs["cell"]
         assert (c.decode() if isinstance(c, bytes) else str(c)) == "foo", c

@@ -559,6 +559,23 @@ static void test_unwritable_output(void **state) {
     run_bad(&ed, "data text '%s' '%s'", fx("snippet.txt"), tout);
     expect edp = {.code = 4, .outpath = procout, .needles = {procout}};
     run_bad(&edp, "data text '%s' '%s'", fx("snippet.txt"), procout);
+    /* A read-only output directory (only meaningful when not root: root
+     * writes through mode 0555). */
+    if (geteuid() != 0) {
+        char dir[1024], o[1536];
+        fresh_dir(dir, sizeof dir);
+        snprintf(o, sizeof o, "%s/model.h5", dir);
+        if (chmod(dir, 0555) != 0) fail_msg("chmod %s", dir);
+        expect er = {.code = 4, .outdir = dir, .outpath = o, .needles = {o}};
+        run_bad(&er, "train --data '%s' --cell lstm --embed 16 --hidden 32 --layers 2 --seed 1 --batch 4 --bptt 16 "
+                     TRAIN_TAIL " --out '%s' --metrics '%s'",
+                good, o, metrics);
+        char tro[1536];
+        snprintf(tro, sizeof tro, "%s/tokens.h5", dir);
+        expect edr = {.code = 4, .outdir = dir, .outpath = tro, .needles = {tro}};
+        run_bad(&edr, "data text '%s' '%s'", fx("snippet.txt"), tro);
+        if (chmod(dir, 0755) != 0) fail_msg("chmod %s", dir);
+    }
     /* The output path is an existing directory. */
     {
         char dir[1024], sub[1536];
@@ -574,6 +591,124 @@ static void test_unwritable_output(void **state) {
             violations++;
         }
     }
+    FINISH();
+}
+
+/* ------------------------------------------- beyond the required list */
+
+static void test_truncated_hdf5(void **state) {
+    (void)state;
+    /* Valid HDF5 signature, second half of the file missing. */
+    const char *f = fx("data_truncated.h5");
+    expect e = {.code = 3, .needles = {f}};
+    train_args a = {.data = f};
+    train_bad(&a, e);
+    eval_bad(fx("good_ckpt.h5"), f, e);
+    const char *c = fx("ckpt_truncated.h5");
+    expect ec = {.code = 3, .needles = {c}};
+    ckpt_bad_everywhere(c, ec);
+    FINISH();
+}
+
+static void test_checkpoint_wrong_dtype(void **state) {
+    (void)state;
+    /* /model/head/bias stored as float64. */
+    const char *f = fx("ckpt_f64_tensor.h5");
+    expect e = {.code = 3, .needles = {f, "head/bias", "float32", "float64|double"}};
+    ckpt_bad_everywhere(f, e);
+    FINISH();
+}
+
+static void test_unsupported_version(void **state) {
+    (void)state;
+    const char *f = fx("data_version2.h5");
+    expect e = {.code = 3, .needles = {f, "version", "2"}};
+    train_args a = {.data = f};
+    train_bad(&a, e);
+    eval_bad(fx("good_ckpt.h5"), f, e);
+    const char *c = fx("ckpt_version2.h5");
+    expect ec = {.code = 3, .needles = {c, "version", "2"}};
+    ckpt_bad_everywhere(c, ec);
+    FINISH();
+}
+
+/* An output file that already exists is left byte-for-byte alone when the
+ * command fails, and nothing else appears next to it. */
+static const char precious[] = "precious: must survive a failed run\n";
+
+static void make_existing(char *dir, size_t dn, char *out, size_t on) {
+    fresh_dir(dir, dn);
+    snprintf(out, on, "%s/existing.h5", dir);
+    FILE *f = fopen(out, "wb");
+    assert_non_null(f);
+    fputs(precious, f);
+    fclose(f);
+}
+
+static void check_existing(const char *dir, const char *out) {
+    char *now = tu_slurp(out, NULL);
+    if (!now || strcmp(now, precious) != 0)
+        violation("existing output %s was %s by the failed run", out, now ? "modified" : "removed");
+    free(now);
+    char names[2048];
+    list_dir(dir, names, sizeof names);
+    if (strcmp(names, "existing.h5") != 0) violation("output directory holds [%s], expected only existing.h5", names);
+}
+
+static void test_existing_output_untouched(void **state) {
+    (void)state;
+    char dir[1024], out[1536], metrics[1024];
+    snprintf(metrics, sizeof metrics, "%s/metrics_existing.jsonl", T);
+
+    make_existing(dir, sizeof dir, out, sizeof out);
+    expect e1 = {.code = 3, .needles = {fx("no_tokens.h5"), "tokens"}};
+    run_bad(&e1, "train --data '%s' --cell lstm --embed 16 --hidden 32 --layers 2 --seed 1 --batch 4 --bptt 16 "
+                 TRAIN_TAIL " --out '%s' --metrics '%s'",
+            fx("no_tokens.h5"), out, metrics);
+    check_existing(dir, out);
+
+    make_existing(dir, sizeof dir, out, sizeof out);
+    expect e2 = {.code = 3, .needles = {fx("ckpt_bad_shape.h5"), "weight_ih_l0"}};
+    run_bad(&e2, "train --data '%s' --init '%s' --batch 4 --bptt 16 " TRAIN_TAIL " --out '%s' --metrics '%s'",
+            fx("good.h5"), fx("ckpt_bad_shape.h5"), out, metrics);
+    check_existing(dir, out);
+
+    make_existing(dir, sizeof dir, out, sizeof out);
+    expect e3 = {.code = 3, .needles = {fx("no_such_text.txt")}};
+    run_bad(&e3, "data text '%s' '%s'", fx("no_such_text.txt"), out);
+    check_existing(dir, out);
+    FINISH();
+}
+
+static void test_bad_flag_values(void **state) {
+    (void)state;
+    expect eo = {.code = 2, .needles = {"optimizer", "foo"}};
+    char dir[1024], out[1536], m[1536];
+    fresh_dir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/model.h5", dir);
+    snprintf(m, sizeof m, "%s/metrics_flags.jsonl", T);
+    eo.outdir = dir;
+    const char *base = "--cell lstm --embed 16 --hidden 32 --layers 2 --seed 1 --batch 4 --bptt 16 --steps 1";
+    run_bad(&eo, "train --data '%s' %s --optimizer foo --lr 0.1 --clip 1 --out '%s' --metrics '%s'", fx("good.h5"),
+            base, out, m);
+    expect el = {.code = 2, .outdir = dir, .needles = {"lr", "abc"}};
+    run_bad(&el, "train --data '%s' %s --optimizer sgd --lr abc --clip 1 --out '%s' --metrics '%s'", fx("good.h5"),
+            base, out, m);
+    expect eu = {.code = 2, .outdir = dir, .needles = {"--bogus-flag"}};
+    run_bad(&eu, "train --data '%s' %s --optimizer sgd --lr 0.1 --clip 1 --bogus-flag 3 --out '%s' --metrics '%s'",
+            fx("good.h5"), base, out, m);
+    expect ed = {.code = 2, .outdir = dir, .needles = {"--data|data"}};
+    run_bad(&ed, "train %s --optimizer sgd --lr 0.1 --clip 1 --out '%s' --metrics '%s'", base, out, m);
+    char tout[1536];
+    snprintf(tout, sizeof tout, "%s/tokens.h5", dir);
+    expect ev = {.code = 2, .outdir = dir, .needles = {"val-fraction", "1.5"}};
+    run_bad(&ev, "data text '%s' '%s' --val-fraction 1.5", fx("snippet.txt"), tout);
+    expect eb = {.code = 2, .outdir = dir, .needles = {"vocab", "foo"}};
+    run_bad(&eb, "data text '%s' '%s' --vocab foo", fx("snippet.txt"), tout);
+    expect es = {.code = 2, .needles = {"streams", "0"}};
+    run_bad(&es, "eval --model '%s' --data '%s' --streams 0 --json", fx("good_ckpt.h5"), fx("good.h5"));
+    expect en = {.code = 2, .needles = {"len", "-5"}};
+    run_bad(&en, "sample --model '%s' --len -5 --temperature 1 --seed 1", fx("good_ckpt.h5"));
     FINISH();
 }
 
@@ -600,6 +735,11 @@ int main(void) {
         cmocka_unit_test_setup(test_checkpoint_wrong_shape, reset),
         cmocka_unit_test_setup(test_unreadable_path, reset),
         cmocka_unit_test_setup(test_unwritable_output, reset),
+        cmocka_unit_test_setup(test_truncated_hdf5, reset),
+        cmocka_unit_test_setup(test_checkpoint_wrong_dtype, reset),
+        cmocka_unit_test_setup(test_unsupported_version, reset),
+        cmocka_unit_test_setup(test_existing_output_untouched, reset),
+        cmocka_unit_test_setup(test_bad_flag_values, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
