@@ -14,7 +14,11 @@ typedef struct {
     int B, T;                  /* streams and maximum window */
     LM_REAL *arena;            /* every buffer below is a view into this */
     size_t arena_len;
-    LM_REAL *x0;               /* [T*B, E]   embedded inputs */
+    LM_REAL *x0;               /* [T*B, E]   embedded inputs (row-gather path) */
+    LM_REAL *table;            /* [V, G*H]   layer 0's projection of every token, emb W_ih0^T + b_ih0;
+                                *            reused in backward for the per-token sums of dxp.  NULL when V > T*B */
+    int table_policy;          /* 0: use the table when it is cheaper (2V <= T*B); 1: whenever allocated; -1: never */
+    int used_table;            /* what the last forward did */
     LM_SFX(lm_layer_acts) layer[RECUR_MAX_LAYERS];
     LM_REAL *probs;            /* [T*B, V]   softmax of the logits (then dlogits) */
     LM_REAL *xp;               /* [T*B, G*H] input projections of one layer; reused as its dxp */

@@ -10,6 +10,13 @@
  *             after the loop one GEMM per weight matrix accumulates the weight
  *             gradient of the whole window, and one GEMM gives the grad w.r.t.
  *             the layer's inputs.
+ *
+ * Layer 0 with a small vocabulary (char-level: V << T*B) does not multiply
+ * T*B embedded rows by W_ih0.  Its input projection only depends on the token,
+ * so a table emb * W_ih0^T + b_ih0 of V rows is computed once per window and
+ * rows are gathered from it; in backward the rows of dxp are first summed per
+ * token (S, V x G*H), and dW_ih0 = S^T emb, d emb = S W_ih0 are two GEMMs of V
+ * rows.  Same mathematics, V/(T*B) of the FLOPs.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -50,7 +57,8 @@ int SFX(lm_workspace_create)(workspace *w, const model_config *cfg, int B, int T
     const size_t D = E > H ? E : H;
     /* Sizes of every buffer, in the order they are carved from the arena. */
     size_t per_layer = (TB + Bs) * H * (lstm ? 2 : 1) + TB * G * H + TB * H;
-    size_t total = TB * E + L * per_layer + TB * V + TB * G * H * (lbr ? 2 : 1) + Bs * G * H + 2 * TB * D +
+    const int table = V <= TB;
+    size_t total = TB * E + (table ? V * G * H : 0) + L * per_layer + TB * V + TB * G * H * (lbr ? 2 : 1) + Bs * G * H + 2 * TB * D +
                    4 * Bs * H + L * Bs * H * (lstm ? 2 : 1);
     w->arena = calloc(total, sizeof(REAL));
     if (!w->arena)
@@ -60,6 +68,7 @@ int SFX(lm_workspace_create)(workspace *w, const model_config *cfg, int B, int T
     REAL *p = w->arena;
 #define TAKE(n) (p += (n), p - (n))
     w->x0 = TAKE(TB * E);
+    w->table = table ? TAKE(V * G * H) : NULL;
     for (size_t l = 0; l < L; l++) {
         layer_acts *a = &w->layer[l];
         a->h = TAKE((TB + Bs) * H);
@@ -94,9 +103,28 @@ void SFX(lm_reset_state)(workspace *w) {
     if (w->state_c) memset(w->state_c, 0, n * sizeof(REAL));
 }
 
-/* One layer over T steps.  X: [T*B, in] inputs; results land in w->layer[l]. */
-static void layer_forward(workspace *w, const model *m, const REAL *P, int l, const REAL *X, int in, int T) {
-    const int B = w->B, H = w->cfg.hidden_size, G = cell_gates(w->cfg.cell), GH = G * H, TB = T * B;
+/* xp = X W_ih^T + b_ih for all T*B rows: one GEMM.  X: [T*B, in]. */
+static void input_projection(workspace *w, const model *m, const REAL *P, int l, const REAL *X, int in, int T) {
+    const int GH = cell_gates(w->cfg.cell) * w->cfg.hidden_size, TB = T * w->B;
+    const layer_params lp = layer_view(m, P, l);
+    for (int r = 0; r < TB; r++) memcpy(w->xp + (size_t)r * GH, lp.b_ih, (size_t)GH * sizeof(REAL));
+    gemm(0, 1, TB, GH, in, 1, X, in, lp.w_ih, in, 1, w->xp, GH);
+}
+
+/* Layer 0 from the token table: table = emb W_ih0^T + b_ih0, xp rows gathered. */
+static void table_projection(workspace *w, const model *m, const REAL *P, const int32_t *inputs, int T) {
+    const int GH = cell_gates(w->cfg.cell) * w->cfg.hidden_size, TB = T * w->B;
+    const int V = w->cfg.vocab_size, E = w->cfg.embed_size;
+    const layer_params lp = layer_view(m, P, 0);
+    for (int v = 0; v < V; v++) memcpy(w->table + (size_t)v * GH, lp.b_ih, (size_t)GH * sizeof(REAL));
+    gemm(0, 1, V, GH, E, 1, P + m->tensors[0].offset, E, lp.w_ih, E, 1, w->table, GH);
+    for (int r = 0; r < TB; r++)
+        memcpy(w->xp + (size_t)r * GH, w->table + (size_t)inputs[r] * GH, (size_t)GH * sizeof(REAL));
+}
+
+/* One layer over T steps from its input projection in w->xp; results land in w->layer[l]. */
+static void layer_forward(workspace *w, const model *m, const REAL *P, int l, int T) {
+    const int B = w->B, H = w->cfg.hidden_size, G = cell_gates(w->cfg.cell), GH = G * H;
     const cell_kind cell = w->cfg.cell;
     const layer_params lp = layer_view(m, P, l);
     layer_acts *a = &w->layer[l];
@@ -105,9 +133,7 @@ static void layer_forward(workspace *w, const model *m, const REAL *P, int l, co
     memcpy(a->h, w->state_h + l * BH, BH * sizeof(REAL));
     if (a->c) memcpy(a->c, w->state_c + l * BH, BH * sizeof(REAL));
 
-    REAL *xp = w->xp;
-    for (int r = 0; r < TB; r++) memcpy(xp + (size_t)r * GH, lp.b_ih, (size_t)GH * sizeof(REAL));
-    gemm(0, 1, TB, GH, in, 1, X, in, lp.w_ih, in, 1, xp, GH);
+    const REAL *xp = w->xp;
 
     for (int t = 0; t < T; t++) {
         const REAL *h_prev = a->h + t * BH, *xt = xp + (size_t)t * B * GH;
@@ -161,15 +187,19 @@ double SFX(lm_forward)(workspace *w, const model *m, const REAL *P, const int32_
     const tensor_info *head = &m->tensors[m->num_tensors - 2];
     w->last_T = T;
 
-    for (int r = 0; r < TB; r++)
-        memcpy(w->x0 + (size_t)r * E, emb + (size_t)inputs[r] * E, (size_t)E * sizeof(REAL));
-
-    const REAL *X = w->x0;
-    int in = E;
+    w->used_table = w->table && w->table_policy >= 0 && (w->table_policy > 0 || 2 * V <= TB);
+    if (w->used_table) {
+        table_projection(w, m, P, inputs, T);
+    } else {
+        for (int r = 0; r < TB; r++)
+            memcpy(w->x0 + (size_t)r * E, emb + (size_t)inputs[r] * E, (size_t)E * sizeof(REAL));
+        input_projection(w, m, P, 0, w->x0, E, T);
+    }
+    const REAL *X = NULL;
     for (int l = 0; l < L; l++) {
-        layer_forward(w, m, P, l, X, in, T);
+        if (l > 0) input_projection(w, m, P, l, X, H, T);
+        layer_forward(w, m, P, l, T);
         X = w->layer[l].h + (size_t)B * H; /* rows of steps 0..T-1 outputs */
-        in = H;
     }
     const REAL *Wh = P + head[0].offset, *bh = P + head[1].offset;
     for (int r = 0; r < TB; r++) memcpy(w->probs + (size_t)r * V, bh, (size_t)V * sizeof(REAL));
@@ -184,9 +214,10 @@ static void add_colsum(REAL *dst, const REAL *rows, int nrows, int ncols) {
     }
 }
 
-/* Backward of layer l given w->dy = grad w.r.t. its outputs [T*B, H]; leaves
- * the grad w.r.t. its inputs X in w->dx [T*B, in]. */
-static void layer_backward(workspace *w, const model *m, const REAL *P, REAL *Gr, int l, const REAL *X, int in) {
+/* Backward of layer l's recurrence given w->dy = grad w.r.t. its outputs
+ * [T*B, H]: leaves the grads of its pre-activations in w->xp (dxp) and
+ * w->dhp, and accumulates the recurrent weight and bias gradients. */
+static void layer_backward(workspace *w, const model *m, const REAL *P, REAL *Gr, int l) {
     const int B = w->B, H = w->cfg.hidden_size, G = cell_gates(w->cfg.cell), GH = G * H, T = w->last_T, TB = T * B;
     const cell_kind cell = w->cfg.cell;
     const layer_params lp = layer_view(m, P, l);
@@ -227,8 +258,6 @@ static void layer_backward(workspace *w, const model *m, const REAL *P, REAL *Gr
         }
     }
     /* Weight gradients of the whole window: one GEMM per matrix. */
-    gemm(1, 0, GH, in, TB, 1, dxp, GH, X, in, 1, mut(lg.w_ih), in);
-    add_colsum(mut(lg.b_ih), dxp, TB, GH);
     if (cell == CELL_GRU) {
         gemm(1, 0, 2 * H, H, TB, 1, dhp, GH, a->h, H, 1, mut(lg.w_hh), H);
         gemm(1, 0, H, H, TB, 1, dhp + 2 * H, GH, a->aux, H, 1, mut(lg.w_hh) + 2 * (size_t)H * H, H);
@@ -236,7 +265,34 @@ static void layer_backward(workspace *w, const model *m, const REAL *P, REAL *Gr
         gemm(1, 0, GH, H, TB, 1, dhp, GH, a->h, H, 1, mut(lg.w_hh), H);
     }
     add_colsum(mut(lg.b_hh), dhp, TB, GH);
-    gemm(0, 0, TB, in, GH, 1, dxp, GH, lp.w_ih, in, 0, w->dx, in);
+}
+
+/* Input side of layer l: dW_ih += dxp^T X, db_ih += colsum(dxp), and the grad
+ * w.r.t. X into w->dx [T*B, in] (one GEMM each). */
+static void input_backward(workspace *w, const model *m, const REAL *P, REAL *Gr, int l, const REAL *X, int in) {
+    const int GH = cell_gates(w->cfg.cell) * w->cfg.hidden_size, TB = w->last_T * w->B;
+    const layer_params lp = layer_view(m, P, l), lg = layer_view(m, Gr, l);
+    gemm(1, 0, GH, in, TB, 1, w->xp, GH, X, in, 1, mut(lg.w_ih), in);
+    add_colsum(mut(lg.b_ih), w->xp, TB, GH);
+    gemm(0, 0, TB, in, GH, 1, w->xp, GH, lp.w_ih, in, 0, w->dx, in);
+}
+
+/* Input side of layer 0 through the token table: S[v] = sum of the dxp rows
+ * of token v, then dW_ih0 += S^T emb, db_ih0 += colsum(S), d emb += S W_ih0. */
+static void table_backward(workspace *w, const model *m, const REAL *P, REAL *Gr, const int32_t *inputs) {
+    const int GH = cell_gates(w->cfg.cell) * w->cfg.hidden_size, TB = w->last_T * w->B;
+    const int V = w->cfg.vocab_size, E = w->cfg.embed_size;
+    const layer_params lp = layer_view(m, P, 0), lg = layer_view(m, Gr, 0);
+    REAL *S = w->table;
+    memset(S, 0, (size_t)V * GH * sizeof(REAL));
+    for (int r = 0; r < TB; r++) {
+        REAL *restrict dst = S + (size_t)inputs[r] * GH;
+        const REAL *restrict src = w->xp + (size_t)r * GH;
+        for (int j = 0; j < GH; j++) dst[j] += src[j];
+    }
+    gemm(1, 0, GH, E, V, 1, S, GH, P + m->tensors[0].offset, E, 1, mut(lg.w_ih), E);
+    add_colsum(mut(lg.b_ih), S, V, GH);
+    gemm(0, 0, V, E, GH, 1, S, GH, lp.w_ih, E, 1, Gr + m->tensors[0].offset, E);
 }
 
 void SFX(lm_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, const int32_t *inputs,
@@ -259,8 +315,12 @@ void SFX(lm_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, con
     gemm(0, 0, TB, H, V, 1, w->probs, V, Wh, H, 0, w->dy, H);
 
     for (int l = L - 1; l >= 0; l--) {
-        const REAL *X = l == 0 ? w->x0 : w->layer[l - 1].h + (size_t)B * H;
-        layer_backward(w, m, P, Gr, l, X, l == 0 ? E : H);
+        layer_backward(w, m, P, Gr, l);
+        if (l == 0 && w->used_table) {
+            table_backward(w, m, P, Gr, inputs);
+            return;
+        }
+        input_backward(w, m, P, Gr, l, l == 0 ? w->x0 : w->layer[l - 1].h + (size_t)B * H, l == 0 ? E : H);
         REAL *swap = w->dy; /* the grad w.r.t. this layer's inputs is the next layer down's dy */
         w->dy = w->dx;
         w->dx = swap;

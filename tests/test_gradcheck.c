@@ -20,11 +20,13 @@ typedef struct {
     double *saved_h, *saved_c;
 } case_t;
 
-static void setup_case(case_t *c, cell_kind cell, int layers, uint64_t seed) {
+static void setup_case(case_t *c, cell_kind cell, int layers, int table_policy, uint64_t seed) {
     recur_err err = {0};
     model_config cfg = {cell, V, E, H, layers};
     assert_int_equal(model_create(&c->m, &cfg, &err), 0);
     assert_int_equal(lm_workspace_create_f64(&c->w, &cfg, B, T, &err), 0);
+    assert_non_null(c->w.table); /* V <= T*B, so both input paths are available */
+    c->w.table_policy = table_policy;
     size_t n = c->m.num_params;
     c->P = malloc(n * sizeof(double));
     c->G = calloc(n, sizeof(double));
@@ -62,15 +64,18 @@ static double window2_loss(case_t *c) {
     return lm_forward_f64(&c->w, &c->m, c->P, c->in2, c->tg2, T) / (B * T);
 }
 
-static void check_cell(cell_kind cell, int layers) {
+/* table_policy 1: layer 0's input projection through the token table;
+ * -1: through the gathered embedding rows (see lm_impl.h). */
+static void check_cell(cell_kind cell, int layers, int table_policy) {
     case_t c;
-    setup_case(&c, cell, layers, 1234 + 17 * cell + layers);
+    setup_case(&c, cell, layers, table_policy, 1234 + 17 * cell + layers);
     /* The carried state must really be non-zero for the check to mean anything. */
     double smax = 0;
     for (int i = 0; i < layers * B * H; i++) smax = fmax(smax, fabs(c.saved_h[i]));
     assert_true(smax > 0.05);
 
     window2_loss(&c);
+    assert_int_equal(c.w.used_table, table_policy > 0);
     lm_backward_f64(&c.w, &c.m, c.P, c.G, c.in2, c.tg2, 1.0 / (B * T));
 
     const double eps = 1e-6;
@@ -102,13 +107,14 @@ static void check_cell(cell_kind cell, int layers) {
         assert_true(gmax > 0);
     }
     if (worst > 1e-5)
-        fail_msg("%s L=%d: worst relative error %.3g at %s[%zu]", cell_name(cell), layers, worst, worst_name, worst_i);
+        fail_msg("%s L=%d %s: worst relative error %.3g at %s[%zu]", cell_name(cell), layers,
+                 table_policy > 0 ? "table" : "rows", worst, worst_name, worst_i);
     free_case(&c);
 }
 
 #define CELL_TESTS(name, cell) \
-    static void test_##name##_1(void **s) { (void)s; check_cell(cell, 1); } \
-    static void test_##name##_2(void **s) { (void)s; check_cell(cell, 2); }
+    static void test_##name##_1(void **s) { (void)s; check_cell(cell, 1, -1); check_cell(cell, 1, 1); } \
+    static void test_##name##_2(void **s) { (void)s; check_cell(cell, 2, -1); check_cell(cell, 2, 1); }
 CELL_TESTS(rnn_tanh, CELL_RNN_TANH)
 CELL_TESTS(rnn_relu, CELL_RNN_RELU)
 CELL_TESTS(lstm, CELL_LSTM)
@@ -130,9 +136,15 @@ static void check_windowing(cell_kind cell) {
     lm_workspace long_w, short_w;
     assert_int_equal(lm_workspace_create(&long_w, &cfg, S, N, &err), 0);
     assert_int_equal(lm_workspace_create(&short_w, &cfg, S, K, &err), 0);
+    /* The long window goes through the token table, the short ones through
+     * gathered rows (2V > K*S): the two input paths must agree too. */
     double whole = lm_forward(&long_w, &m, m.params, in, tg, N);
+    assert_true(long_w.used_table);
     double parts = 0;
-    for (int s = 0; s < N / K; s++) parts += lm_forward(&short_w, &m, m.params, in + s * K * S, tg + s * K * S, K);
+    for (int s = 0; s < N / K; s++) {
+        parts += lm_forward(&short_w, &m, m.params, in + s * K * S, tg + s * K * S, K);
+        assert_false(short_w.used_table);
+    }
     assert_true(fabs(whole - parts) <= 1e-5 * fabs(whole));
     /* And the carried state at the end is the same. */
     for (int i = 0; i < 2 * S * 16; i++) assert_true(fabsf(long_w.state_h[i] - short_w.state_h[i]) < 1e-6f);
