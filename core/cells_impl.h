@@ -4,8 +4,10 @@
  * here is only what happens to each unit, fused in one loop per step.
  *
  * Conventions, per row b and unit j (G*H gate columns, PyTorch order):
- *   xp : input projection  W_ih x + b_ih         [B, G*H]
- *   hp : recurrent part     W_hh h_prev           [B, G*H]  (bias b_hh added here)
+ *   xp : input projection  W_ih x                [B, G*H]
+ *   hp : recurrent part     W_hh h_prev           [B, G*H]
+ *   bias: b_ih + b_hh, added here (lbr_gru's n block: b_in only; its b_hn
+ *         is applied inside r*(...) from bhh)
  *   gates: post-activation values kept for backward.
  * Each gate block of a row gets its own restrict pointer (GATE(p, k) is
  * block k of row p) so the compiler can vectorize the unit loop.
@@ -19,10 +21,10 @@ static inline REAL sigm(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
 #define UNITS _Pragma("GCC ivdep") for (size_t j = 0; j < (size_t)H; j++)
 
 /* ---- vanilla RNN: h = act(xp + hp + b_hh); gates keep h ---- */
-static void rnn_forward(int B, int H, int relu, const REAL *xp, const REAL *hp, const REAL *bhh,
+static void rnn_forward(int B, int H, int relu, const REAL *xp, const REAL *hp, const REAL *bias,
                         REAL *gates, REAL *h) {
     for (int b = 0; b < B; b++) {
-        const REAL *restrict x = ROW(xp, H), *restrict r = ROW(hp, H), *restrict bb = bhh;
+        const REAL *restrict x = ROW(xp, H), *restrict r = ROW(hp, H), *restrict bb = bias;
         REAL *restrict o = ROW(h, H), *restrict g = ROW(gates, H);
         if (relu) UNITS {
             REAL a = x[j] + r[j] + bb[j];
@@ -45,13 +47,13 @@ static void rnn_backward(int B, int H, int relu, const REAL *restrict dh, const 
 }
 
 /* ---- LSTM (i,f,g,o): c = f*c_prev + i*g; h = o*tanh(c); aux keeps tanh(c) ---- */
-static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *c_prev,
+static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *c_prev,
                          REAL *gates, REAL *c, REAL *h, REAL *aux) {
     const int G = 4;
     for (int b = 0; b < B; b++) {
         const REAL *restrict xi = GATE(xp, 0), *restrict xf = GATE(xp, 1), *restrict xg = GATE(xp, 2), *restrict xo = GATE(xp, 3);
         const REAL *restrict ri = GATE(hp, 0), *restrict rf = GATE(hp, 1), *restrict rg = GATE(hp, 2), *restrict ro = GATE(hp, 3);
-        const REAL *restrict bi = bhh, *restrict bf = bhh + H, *restrict bg = bhh + 2 * H, *restrict bo = bhh + 3 * H;
+        const REAL *restrict bi = bias, *restrict bf = bias + H, *restrict bg = bias + 2 * H, *restrict bo = bias + 3 * H;
         REAL *restrict gi = GATE(gates, 0), *restrict gf = GATE(gates, 1), *restrict gg = GATE(gates, 2), *restrict go = GATE(gates, 3);
         const REAL *restrict cp = ROW(c_prev, H);
         REAL *restrict cb = ROW(c, H), *restrict hb = ROW(h, H), *restrict tc = ROW(aux, H);
@@ -93,20 +95,21 @@ static void lstm_backward(int B, int H, const REAL *dh, const REAL *gates, const
 
 /* ---- torch GRU, linear before reset (r,z,n):
  *      n = tanh(xp_n + r*(W_hn h + b_hn)); h' = (1-z)*n + z*h;  aux keeps W_hn h + b_hn ---- */
-static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *h_prev,
+static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *bhh, const REAL *h_prev,
                             REAL *gates, REAL *h, REAL *aux) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
         const REAL *restrict xr = GATE(xp, 0), *restrict xz = GATE(xp, 1), *restrict xn = GATE(xp, 2);
         const REAL *restrict rr = GATE(hp, 0), *restrict rz = GATE(hp, 1), *restrict rn = GATE(hp, 2);
-        const REAL *restrict br = bhh, *restrict bz = bhh + H, *restrict bn = bhh + 2 * H, *restrict hpv = ROW(h_prev, H);
+        const REAL *restrict br = bias, *restrict bz = bias + H, *restrict bin = bias + 2 * H, *restrict bn = bhh + 2 * H;
+        const REAL *restrict hpv = ROW(h_prev, H);
         REAL *restrict gr = GATE(gates, 0), *restrict gz = GATE(gates, 1), *restrict gn = GATE(gates, 2);
         REAL *restrict hb = ROW(h, H), *restrict hn = ROW(aux, H);
         UNITS {
             REAL r = sigm(xr[j] + rr[j] + br[j]);
             REAL z = sigm(xz[j] + rz[j] + bz[j]);
             REAL hnv = rn[j] + bn[j];
-            REAL n = TANH(xn[j] + r * hnv);
+            REAL n = TANH(xn[j] + bin[j] + r * hnv);
             gr[j] = r; gz[j] = z; gn[j] = n;
             hn[j] = hnv;
             hb[j] = ((REAL)1 - z) * n + z * hpv[j];
@@ -140,12 +143,12 @@ static void lbr_gru_backward(int B, int H, const REAL *dh, const REAL *gates, co
 /* ---- textbook GRU (r,z,n): n = tanh(xp_n + W_hn (r*h) + b_hn); h' = (1-z)*h + z*n.
  * The candidate needs r*h before its GEMM, so each step runs in two phases
  * around a second GEMM; aux keeps r*h. ---- */
-static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *h_prev,
+static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *h_prev,
                               REAL *gates, REAL *rh) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
         const REAL *restrict xr = GATE(xp, 0), *restrict xz = GATE(xp, 1), *restrict rr = GATE(hp, 0), *restrict rz = GATE(hp, 1);
-        const REAL *restrict br = bhh, *restrict bz = bhh + H, *restrict hpv = ROW(h_prev, H);
+        const REAL *restrict br = bias, *restrict bz = bias + H, *restrict hpv = ROW(h_prev, H);
         REAL *restrict gr = GATE(gates, 0), *restrict gz = GATE(gates, 1), *restrict o = ROW(rh, H);
         UNITS {
             REAL r = sigm(xr[j] + rr[j] + br[j]);
@@ -156,11 +159,11 @@ static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, cons
     }
 }
 
-static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, const REAL *bhh, const REAL *h_prev,
+static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *h_prev,
                                   REAL *gates, REAL *h) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
-        const REAL *restrict xn = GATE(xp, 2), *restrict rn = GATE(hp, 2), *restrict bn = bhh + 2 * H;
+        const REAL *restrict xn = GATE(xp, 2), *restrict rn = GATE(hp, 2), *restrict bn = bias + 2 * H;
         const REAL *restrict gz = GATE(gates, 1), *restrict hpv = ROW(h_prev, H);
         REAL *restrict gn = GATE(gates, 2), *restrict hb = ROW(h, H);
         UNITS {

@@ -24,6 +24,7 @@ typedef struct {
     LM_REAL *xp;               /* [T*B, G*H] input projections of one layer; reused as its dxp */
     LM_REAL *dhp;              /* [T*B, G*H] grad of recurrent pre-activations (lbr_gru only; aliases xp otherwise) */
     LM_REAL *hp;               /* [B, G*H]   recurrent projection of one step */
+    LM_REAL *bias;             /* [G*H]      b_ih + b_hh of the current layer (see cells_impl.h) */
     LM_REAL *dy;               /* [T*B, H]   grad w.r.t. the current layer's outputs */
     LM_REAL *dx;               /* [T*B, max(E,H)] grad w.r.t. the current layer's inputs */
     LM_REAL *dh, *dh_next;     /* [B, H]     grad w.r.t. h_t, and w.r.t. h_{t-1} being built */

@@ -13,7 +13,7 @@
  *
  * Layer 0 with a small vocabulary (char-level: V << T*B) does not multiply
  * T*B embedded rows by W_ih0.  Its input projection only depends on the token,
- * so a table emb * W_ih0^T + b_ih0 of V rows is computed once per window and
+ * so a table emb * W_ih0^T of V rows is computed once per window and
  * rows are gathered from it; in backward the rows of dxp are first summed per
  * token (S, V x G*H), and dW_ih0 = S^T emb, d emb = S W_ih0 are two GEMMs of V
  * rows.  Same mathematics, V/(T*B) of the FLOPs.
@@ -58,7 +58,7 @@ int SFX(lm_workspace_create)(workspace *w, const model_config *cfg, int B, int T
     /* Sizes of every buffer, in the order they are carved from the arena. */
     size_t per_layer = (TB + Bs) * H * (lstm ? 2 : 1) + TB * G * H + TB * H;
     const int table = V <= TB;
-    size_t total = TB * E + (table ? V * G * H : 0) + L * per_layer + TB * V + TB * G * H * (lbr ? 2 : 1) + Bs * G * H + 2 * TB * D +
+    size_t total = TB * E + (table ? V * G * H : 0) + L * per_layer + TB * V + TB * G * H * (lbr ? 2 : 1) + Bs * G * H + G * H + 2 * TB * D +
                    4 * Bs * H + L * Bs * H * (lstm ? 2 : 1);
     w->arena = calloc(total, sizeof(REAL));
     if (!w->arena)
@@ -80,6 +80,7 @@ int SFX(lm_workspace_create)(workspace *w, const model_config *cfg, int B, int T
     w->xp = TAKE(TB * G * H);
     w->dhp = lbr ? TAKE(TB * G * H) : w->xp;
     w->hp = TAKE(Bs * G * H);
+    w->bias = TAKE(G * H);
     w->dy = TAKE(TB * D);
     w->dx = TAKE(TB * D);
     w->dh = TAKE(Bs * H);
@@ -103,21 +104,20 @@ void SFX(lm_reset_state)(workspace *w) {
     if (w->state_c) memset(w->state_c, 0, n * sizeof(REAL));
 }
 
-/* xp = X W_ih^T + b_ih for all T*B rows: one GEMM.  X: [T*B, in]. */
+/* xp = X W_ih^T for all T*B rows: one GEMM.  X: [T*B, in].  (The biases are
+ * added in the gate loop, which saves writing T*B bias rows first.) */
 static void input_projection(workspace *w, const model *m, const REAL *P, int l, const REAL *X, int in, int T) {
     const int GH = cell_gates(w->cfg.cell) * w->cfg.hidden_size, TB = T * w->B;
     const layer_params lp = layer_view(m, P, l);
-    for (int r = 0; r < TB; r++) memcpy(w->xp + (size_t)r * GH, lp.b_ih, (size_t)GH * sizeof(REAL));
-    gemm(0, 1, TB, GH, in, 1, X, in, lp.w_ih, in, 1, w->xp, GH);
+    gemm(0, 1, TB, GH, in, 1, X, in, lp.w_ih, in, 0, w->xp, GH);
 }
 
-/* Layer 0 from the token table: table = emb W_ih0^T + b_ih0, xp rows gathered. */
+/* Layer 0 from the token table: table = emb W_ih0^T, xp rows gathered. */
 static void table_projection(workspace *w, const model *m, const REAL *P, const int32_t *inputs, int T) {
     const int GH = cell_gates(w->cfg.cell) * w->cfg.hidden_size, TB = T * w->B;
     const int V = w->cfg.vocab_size, E = w->cfg.embed_size;
     const layer_params lp = layer_view(m, P, 0);
-    for (int v = 0; v < V; v++) memcpy(w->table + (size_t)v * GH, lp.b_ih, (size_t)GH * sizeof(REAL));
-    gemm(0, 1, V, GH, E, 1, P + m->tensors[0].offset, E, lp.w_ih, E, 1, w->table, GH);
+    gemm(0, 1, V, GH, E, 1, P + m->tensors[0].offset, E, lp.w_ih, E, 0, w->table, GH);
     for (int r = 0; r < TB; r++)
         memcpy(w->xp + (size_t)r * GH, w->table + (size_t)inputs[r] * GH, (size_t)GH * sizeof(REAL));
 }
@@ -132,6 +132,8 @@ static void layer_forward(workspace *w, const model *m, const REAL *P, int l, in
 
     memcpy(a->h, w->state_h + l * BH, BH * sizeof(REAL));
     if (a->c) memcpy(a->c, w->state_c + l * BH, BH * sizeof(REAL));
+    /* One bias vector per gate column; lbr_gru keeps b_hn apart (it sits inside r*(...)). */
+    for (int j = 0; j < GH; j++) w->bias[j] = lp.b_ih[j] + (cell == CELL_LBR_GRU && j >= 2 * H ? 0 : lp.b_hh[j]);
 
     const REAL *xp = w->xp;
 
@@ -140,17 +142,17 @@ static void layer_forward(workspace *w, const model *m, const REAL *P, int l, in
         REAL *h = a->h + (t + 1) * BH, *gates = a->gates + (size_t)t * B * GH, *aux = a->aux + t * BH;
         if (cell == CELL_GRU) {
             gemm(0, 1, B, 2 * H, H, 1, h_prev, H, lp.w_hh, H, 0, w->hp, GH);
-            gru_forward_gates(B, H, xt, w->hp, lp.b_hh, h_prev, gates, aux);
+            gru_forward_gates(B, H, xt, w->hp, w->bias, h_prev, gates, aux);
             gemm(0, 1, B, H, H, 1, aux, H, lp.w_hh + 2 * (size_t)H * H, H, 0, w->hp + 2 * H, GH);
-            gru_forward_candidate(B, H, xt, w->hp, lp.b_hh, h_prev, gates, h);
+            gru_forward_candidate(B, H, xt, w->hp, w->bias, h_prev, gates, h);
             continue;
         }
         gemm(0, 1, B, GH, H, 1, h_prev, H, lp.w_hh, H, 0, w->hp, GH);
         switch (cell) {
         case CELL_RNN_TANH:
-        case CELL_RNN_RELU: rnn_forward(B, H, cell == CELL_RNN_RELU, xt, w->hp, lp.b_hh, gates, h); break;
-        case CELL_LSTM: lstm_forward(B, H, xt, w->hp, lp.b_hh, a->c + t * BH, gates, a->c + (t + 1) * BH, h, aux); break;
-        case CELL_LBR_GRU: lbr_gru_forward(B, H, xt, w->hp, lp.b_hh, h_prev, gates, h, aux); break;
+        case CELL_RNN_RELU: rnn_forward(B, H, cell == CELL_RNN_RELU, xt, w->hp, w->bias, gates, h); break;
+        case CELL_LSTM: lstm_forward(B, H, xt, w->hp, w->bias, a->c + t * BH, gates, a->c + (t + 1) * BH, h, aux); break;
+        case CELL_LBR_GRU: lbr_gru_forward(B, H, xt, w->hp, w->bias, lp.b_hh, h_prev, gates, h, aux); break;
         default: break;
         }
     }
