@@ -87,8 +87,7 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
         }
         if (c == 1) { /* positional, thanks to the leading '-' in optstring */
             if (*npos >= max_pos) {
-                rc = recur_fail(err, RECUR_EXIT_USAGE, "recur %s: unexpected argument '%s' (see recur %s --help)", cmd,
-                                optarg, cmd);
+                rc = recur_fail(err, RECUR_EXIT_USAGE, "unexpected argument '%s' (see recur %s --help)", optarg, cmd);
                 break;
             }
             pos[(*npos)++] = optarg;
@@ -96,7 +95,7 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
         }
         if (c == '?' || c == ':') {
             const char *bad = argv[optind - 1];
-            rc = recur_fail(err, RECUR_EXIT_USAGE, "recur %s: %s '%s' (see recur %s --help)", cmd,
+            rc = recur_fail(err, RECUR_EXIT_USAGE, "%s '%s' (see recur %s --help)",
                             optopt ? "option needs a value:" : "unknown option", bad, cmd);
             break;
         }

@@ -51,7 +51,8 @@ int cmd_eval(int argc, char **argv) {
         recur_fail(&err, RECUR_EXIT_INPUT, "%s: dataset '/val_tokens': expected for --split val_tokens, found none", data_path);
         goto fail;
     }
-    if (check_tokens_fit(tokens, count, ck.m.cfg.vocab_size, data_path, val ? "/val_tokens" : "/tokens", &err)) goto fail;
+    if (dataset_check_tokens(data_path, val ? "/val_tokens" : "/tokens", tokens, count, ck.m.cfg.vocab_size,
+                             "the model's vocab_size", &err)) goto fail;
     if (count < (size_t)streams + 1) {
         recur_fail(&err, RECUR_EXIT_INPUT, "%s: dataset '/%s': expected at least --streams + 1 = %d tokens, found %zu",
                    data_path, split, streams + 1, count);

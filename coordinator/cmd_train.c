@@ -222,7 +222,7 @@ int cmd_train(int argc, char **argv) {
     if (o.metrics[0] && check_output_path(o.metrics, "--metrics", &err)) goto fail;
     if (dataset_load(o.data, &ds, &err)) goto fail;
     if (setup_model(&o, &ds, &m, &err)) goto fail;
-    if (check_tokens_fit(ds.tokens, ds.n, m.cfg.vocab_size, o.data, "/tokens", &err)) goto fail;
+    if (dataset_check_tokens(o.data, "/tokens", ds.tokens, ds.n, m.cfg.vocab_size, "the model's vocab_size", &err)) goto fail;
     optim_config oc;
     optim_kind okind;
     optim_from_name(o.optimizer, &okind);

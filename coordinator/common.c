@@ -24,16 +24,6 @@ double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int check_tokens_fit(const int32_t *tokens, size_t n, int vocab_size, const char *path, const char *field,
-                     recur_err *err) {
-    for (size_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= vocab_size)
-            return recur_fail(err, RECUR_EXIT_INPUT,
-                              "%s: dataset '%s': expected token ids in [0, %d) (the model's vocab_size), found %d at index %zu",
-                              path, field, vocab_size, (int)tokens[i], i);
-    return 0;
-}
-
 int check_output_path(const char *path, const char *flag, recur_err *err) {
     char copy[4096], probe[4200];
     snprintf(copy, sizeof copy, "%s", path);

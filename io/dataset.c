@@ -21,13 +21,13 @@ void dataset_free(token_dataset *ds) {
 
 /* Every token must index the vocabulary: the model's embedding and softmax
  * have exactly vocab_size rows, so one stray id would read out of bounds. */
-static int check_token_range(const char *path, const char *name, const int32_t *t, size_t n, int V,
-                             recur_err *err) {
+int dataset_check_tokens(const char *path, const char *name, const int32_t *t, size_t n, int V, const char *what,
+                         recur_err *err) {
     for (size_t i = 0; i < n; i++)
         if (t[i] < 0 || t[i] >= V)
             return recur_fail(err, RECUR_EXIT_INPUT,
-                              "%s: dataset '%s': expected every token in [0, %d) (the vocab size), found %d at index %zu",
-                              path, name, V, (int)t[i], i);
+                              "%s: dataset '%s': expected every token in [0, %d) (%s), found %d at index %zu",
+                              path, name, V, what, (int)t[i], i);
     return 0;
 }
 
@@ -46,13 +46,13 @@ static int load_open(hid_t file, const char *path, token_dataset *ds, recur_err 
     const h5u_shape tok_shape = {H5U_INT32, 1, {0}, {"N"}};
     if (h5u_read_alloc(file, path, "/tokens", &tok_shape, dims, (void **)&ds->tokens, err)) return -1;
     ds->n = dims[0];
-    if (check_token_range(path, "/tokens", ds->tokens, ds->n, ds->vocab_size, err)) return -1;
+    if (dataset_check_tokens(path, "/tokens", ds->tokens, ds->n, ds->vocab_size, "the vocab size", err)) return -1;
 
     if (!h5u_exists(file, "/val_tokens")) return 0;
     const h5u_shape val_shape = {H5U_INT32, 1, {0}, {"M"}};
     if (h5u_read_alloc(file, path, "/val_tokens", &val_shape, dims, (void **)&ds->val_tokens, err)) return -1;
     ds->n_val = dims[0];
-    return check_token_range(path, "/val_tokens", ds->val_tokens, ds->n_val, ds->vocab_size, err);
+    return dataset_check_tokens(path, "/val_tokens", ds->val_tokens, ds->n_val, ds->vocab_size, "the vocab size", err);
 }
 
 int dataset_load(const char *path, token_dataset *ds, recur_err *err) {

@@ -28,6 +28,11 @@ int dataset_load(const char *path, token_dataset *ds, recur_err *err);
 /* Frees and zeroes; safe on a zeroed or failed-load dataset. */
 void dataset_free(token_dataset *ds);
 
+/* Every token t[i] must be an id in [0, V): `what` says whose V it is in the
+ * message ("the vocab size", "the model's vocab_size"). */
+int dataset_check_tokens(const char *path, const char *name, const int32_t *t, size_t n, int V, const char *what,
+                         recur_err *err);
+
 /* `recur data text`: builds a token file from a text file.  all_bytes=0: the
  * vocabulary is the distinct bytes of the file in increasing order; 1: all 256
  * bytes.  val_fraction in [0,1): the last floor(F*len) bytes go to
