@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "rgemm.h"
 
 #define LM_REAL float
 #define LM_SFX(name) name##_f32

@@ -33,6 +33,12 @@ typedef struct {
     LM_REAL *state_h;          /* [L, B, H]  state carried from window to window */
     LM_REAL *state_c;          /* [L, B, H]  LSTM only, else NULL */
     int last_T;                /* window length of the last forward */
+    /* Float engine only: W_hh packed once per window for the per-step GEMMs
+     * (rgemm.h).  [l][0] = whole W_hh (textbook GRU: r,z rows), [l][1] = n rows. */
+    float *pack_buf;
+    rg_packed pack_fwd[RECUR_MAX_LAYERS][2], pack_bwd[RECUR_MAX_LAYERS][2];
+    int use_packed;            /* this window packs (T*B large enough to amortise it) */
+    int no_packing;            /* force cblas for every recurrent product (tests, A/B benchmarks) */
 } LM_SFX(lm_workspace);
 
 /* Allocates every activation buffer for B streams and windows up to T steps

@@ -4,6 +4,7 @@
 #define GEMM_FN cblas_sgemm
 #define EXP fm_expf
 #define TANH fm_tanhf
+#define USE_RGEMM 1
 #include <math.h>
 #include <stdint.h>
 #include "fastmath.h"

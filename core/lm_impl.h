@@ -17,6 +17,9 @@
  * rows are gathered from it; in backward the rows of dxp are first summed per
  * token (S, V x G*H), and dW_ih0 = S^T emb, d emb = S W_ih0 are two GEMMs of V
  * rows.  Same mathematics, V/(T*B) of the FLOPs.
+ *
+ * The float engine (USE_RGEMM) runs the per-step recurrent GEMMs with W_hh
+ * packed once per window (rgemm.h) instead of cblas repacking it every step.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -34,6 +37,35 @@ static inline void gemm(int ta, int tb, int M, int N, int K, REAL alpha, const R
                         int ldb, REAL beta, REAL *C, int ldc) {
     GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
             Bm, ldb, beta, C, ldc);
+}
+
+/* The recurrent products of one step, C = A W^T (forward) and C = A W
+ * (backward), W a row block [n x k] of W_hh: through the packed copy `p`
+ * when this window packed, else cblas. */
+static void rec_mul_wt(const workspace *w, const rg_packed *p, int M, const REAL *A, int lda, const REAL *W, int n,
+                       int k, REAL *C, int ldc) {
+#ifdef USE_RGEMM
+    if (w->use_packed) {
+        rg_gemm(M, A, lda, p, 0, C, ldc);
+        return;
+    }
+#endif
+    (void)w;
+    (void)p;
+    gemm(0, 1, M, n, k, 1, A, lda, W, k, 0, C, ldc);
+}
+
+static void rec_mul_w(const workspace *w, const rg_packed *p, int M, const REAL *A, int lda, const REAL *W, int n,
+                      int k, int accumulate, REAL *C, int ldc) {
+#ifdef USE_RGEMM
+    if (w->use_packed) {
+        rg_gemm(M, A, lda, p, accumulate, C, ldc);
+        return;
+    }
+#endif
+    (void)w;
+    (void)p;
+    gemm(0, 0, M, k, n, 1, A, lda, W, k, accumulate ? 1 : 0, C, ldc);
 }
 
 /* The four views of layer l in an arena laid out as m->tensors:
@@ -60,10 +92,19 @@ int SFX(lm_workspace_create)(workspace *w, const model_config *cfg, int B, int T
     const int table = V <= TB;
     size_t total = TB * E + (table ? V * G * H : 0) + L * per_layer + TB * V + TB * G * H * (lbr ? 2 : 1) + Bs * G * H + G * H + 2 * TB * D +
                    4 * Bs * H + L * Bs * H * (lstm ? 2 : 1);
+#ifdef USE_RGEMM
+    const size_t pack_floats =
+        rg_packed_floats((int)(G * H), (int)H) + RG_NR * H + rg_packed_floats((int)H, (int)(G * H));
+    w->pack_buf = malloc(L * pack_floats * sizeof(float));
+    if (!w->pack_buf) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for packed weights");
+#endif
     w->arena = calloc(total, sizeof(REAL));
-    if (!w->arena)
+    if (!w->arena) {
+        free(w->pack_buf);
+        w->pack_buf = NULL;
         return recur_fail(err, RECUR_EXIT_FAIL, "out of memory: activations for B=%d T=%d need %zu MiB", B, T,
                           total * sizeof(REAL) >> 20);
+    }
     w->arena_len = total;
     REAL *p = w->arena;
 #define TAKE(n) (p += (n), p - (n))
@@ -95,7 +136,9 @@ int SFX(lm_workspace_create)(workspace *w, const model_config *cfg, int B, int T
 
 void SFX(lm_workspace_free)(workspace *w) {
     free(w->arena);
+    free(w->pack_buf);
     w->arena = NULL;
+    w->pack_buf = NULL;
 }
 
 void SFX(lm_reset_state)(workspace *w) {
@@ -122,6 +165,31 @@ static void table_projection(workspace *w, const model *m, const REAL *P, const 
         memcpy(w->xp + (size_t)r * GH, w->table + (size_t)inputs[r] * GH, (size_t)GH * sizeof(REAL));
 }
 
+#ifdef USE_RGEMM
+/* Packs layer l's W_hh for the forward (dir 0) or backward (dir 1) products. */
+static void pack_layer(workspace *w, int l, const float *w_hh, int dir) {
+    const int H = w->cfg.hidden_size, G = cell_gates(w->cfg.cell), GH = G * H;
+    const size_t fwd_floats = rg_packed_floats(GH, H) + RG_NR * (size_t)H;
+    const size_t per_layer = fwd_floats + rg_packed_floats(H, GH);
+    float *buf = w->pack_buf + l * per_layer + (dir ? fwd_floats : 0);
+    rg_packed *p = dir ? w->pack_bwd[l] : w->pack_fwd[l];
+    const float *w_n = w_hh + 2 * (size_t)H * H;
+    if (w->cfg.cell == CELL_GRU) { /* r,z rows and n rows apart: the candidate multiplies r*h */
+        if (dir == 0) {
+            rg_pack_nt(&p[0], buf, w_hh, H, 2 * H, H);
+            rg_pack_nt(&p[1], buf + rg_packed_floats(2 * H, H), w_n, H, H, H);
+        } else {
+            rg_pack_nn(&p[0], buf, w_hh, H, 2 * H, H);
+            rg_pack_nn(&p[1], buf + rg_packed_floats(H, 2 * H), w_n, H, H, H);
+        }
+    } else if (dir == 0) {
+        rg_pack_nt(&p[0], buf, w_hh, H, GH, H);
+    } else {
+        rg_pack_nn(&p[0], buf, w_hh, H, GH, H);
+    }
+}
+#endif
+
 /* One layer over T steps from its input projection in w->xp; results land in w->layer[l]. */
 static void layer_forward(workspace *w, const model *m, const REAL *P, int l, int T) {
     const int B = w->B, H = w->cfg.hidden_size, G = cell_gates(w->cfg.cell), GH = G * H;
@@ -132,6 +200,10 @@ static void layer_forward(workspace *w, const model *m, const REAL *P, int l, in
 
     memcpy(a->h, w->state_h + l * BH, BH * sizeof(REAL));
     if (a->c) memcpy(a->c, w->state_c + l * BH, BH * sizeof(REAL));
+#ifdef USE_RGEMM
+    if (w->use_packed) pack_layer(w, l, lp.w_hh, 0);
+#endif
+    const rg_packed *pk = w->pack_fwd[l];
     /* One bias vector per gate column; lbr_gru keeps b_hn apart (it sits inside r*(...)). */
     for (int j = 0; j < GH; j++) w->bias[j] = lp.b_ih[j] + (cell == CELL_LBR_GRU && j >= 2 * H ? 0 : lp.b_hh[j]);
 
@@ -141,13 +213,13 @@ static void layer_forward(workspace *w, const model *m, const REAL *P, int l, in
         const REAL *h_prev = a->h + t * BH, *xt = xp + (size_t)t * B * GH;
         REAL *h = a->h + (t + 1) * BH, *gates = a->gates + (size_t)t * B * GH, *aux = a->aux + t * BH;
         if (cell == CELL_GRU) {
-            gemm(0, 1, B, 2 * H, H, 1, h_prev, H, lp.w_hh, H, 0, w->hp, GH);
+            rec_mul_wt(w, &pk[0], B, h_prev, H, lp.w_hh, 2 * H, H, w->hp, GH);
             gru_forward_gates(B, H, xt, w->hp, w->bias, h_prev, gates, aux);
-            gemm(0, 1, B, H, H, 1, aux, H, lp.w_hh + 2 * (size_t)H * H, H, 0, w->hp + 2 * H, GH);
+            rec_mul_wt(w, &pk[1], B, aux, H, lp.w_hh + 2 * (size_t)H * H, H, H, w->hp + 2 * H, GH);
             gru_forward_candidate(B, H, xt, w->hp, w->bias, h_prev, gates, h);
             continue;
         }
-        gemm(0, 1, B, GH, H, 1, h_prev, H, lp.w_hh, H, 0, w->hp, GH);
+        rec_mul_wt(w, &pk[0], B, h_prev, H, lp.w_hh, GH, H, w->hp, GH);
         switch (cell) {
         case CELL_RNN_TANH:
         case CELL_RNN_RELU: rnn_forward(B, H, cell == CELL_RNN_RELU, xt, w->hp, w->bias, gates, h); break;
@@ -189,6 +261,10 @@ double SFX(lm_forward)(workspace *w, const model *m, const REAL *P, const int32_
     const tensor_info *head = &m->tensors[m->num_tensors - 2];
     w->last_T = T;
 
+#ifdef USE_RGEMM
+    /* Packing costs about one step's product: worth it over a real window. */
+    w->use_packed = T >= 8 && TB >= 64 && !w->no_packing;
+#endif
     w->used_table = w->table && w->table_policy >= 0 && (w->table_policy > 0 || 2 * V <= TB);
     if (w->used_table) {
         table_projection(w, m, P, inputs, T);
@@ -227,6 +303,10 @@ static void layer_backward(workspace *w, const model *m, const REAL *P, REAL *Gr
     const layer_acts *a = &w->layer[l];
     const size_t BH = (size_t)B * H;
     REAL *dxp = w->xp, *dhp = w->dhp;
+#ifdef USE_RGEMM
+    if (w->use_packed) pack_layer(w, l, lp.w_hh, 1);
+#endif
+    const rg_packed *pk = w->pack_bwd[l];
 
     memset(w->dh_next, 0, BH * sizeof(REAL));
     if (w->dc) memset(w->dc, 0, BH * sizeof(REAL));
@@ -240,21 +320,21 @@ static void layer_backward(workspace *w, const model *m, const REAL *P, REAL *Gr
         case CELL_RNN_TANH:
         case CELL_RNN_RELU:
             rnn_backward(B, H, cell == CELL_RNN_RELU, w->dh, gates, dxt);
-            if (need_prev) gemm(0, 0, B, H, GH, 1, dxt, GH, lp.w_hh, H, 0, w->dh_next, H);
+            if (need_prev) rec_mul_w(w, &pk[0], B, dxt, GH, lp.w_hh, GH, H, 0, w->dh_next, H);
             break;
         case CELL_LSTM:
             lstm_backward(B, H, w->dh, gates, aux, a->c + t * BH, w->dc, dxt);
-            if (need_prev) gemm(0, 0, B, H, GH, 1, dxt, GH, lp.w_hh, H, 0, w->dh_next, H);
+            if (need_prev) rec_mul_w(w, &pk[0], B, dxt, GH, lp.w_hh, GH, H, 0, w->dh_next, H);
             break;
         case CELL_LBR_GRU:
             lbr_gru_backward(B, H, w->dh, gates, aux, h_prev, dxt, dht, w->dh_next);
-            if (need_prev) gemm(0, 0, B, H, GH, 1, dht, GH, lp.w_hh, H, 1, w->dh_next, H);
+            if (need_prev) rec_mul_w(w, &pk[0], B, dht, GH, lp.w_hh, GH, H, 1, w->dh_next, H);
             break;
         case CELL_GRU:
             gru_backward_candidate(B, H, w->dh, gates, h_prev, dxt, w->dh_next);
-            gemm(0, 0, B, H, H, 1, dxt + 2 * H, GH, lp.w_hh + 2 * (size_t)H * H, H, 0, w->drh, H);
+            rec_mul_w(w, &pk[1], B, dxt + 2 * H, GH, lp.w_hh + 2 * (size_t)H * H, H, H, 0, w->drh, H);
             gru_backward_gates(B, H, w->drh, gates, h_prev, dxt, w->dh_next);
-            if (need_prev) gemm(0, 0, B, H, 2 * H, 1, dxt, GH, lp.w_hh, H, 1, w->dh_next, H);
+            if (need_prev) rec_mul_w(w, &pk[0], B, dxt, GH, lp.w_hh, 2 * H, H, 1, w->dh_next, H);
             break;
         default: break;
         }

@@ -1,5 +1,6 @@
 #include "trainer.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t n, int B, int k, double clip,
@@ -13,6 +14,9 @@ int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, s
         batcher_free(&tr->data);
         return -1;
     }
+    /* RECUR_NO_RGEMM=1: every recurrent product through cblas (A/B benchmarks, debugging). */
+    const char *no = getenv("RECUR_NO_RGEMM");
+    tr->ws.no_packing = no && *no && strcmp(no, "0") != 0;
     return 0;
 }
 
