@@ -19,51 +19,209 @@ void dataset_free(token_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
+/* The contract's token arrays and how messages name their extents. */
+static const h5u_shape TOKENS_SHAPE = {H5U_INT32, 1, {0}, {"N"}};
+static const h5u_shape VAL_SHAPE = {H5U_INT32, 1, {0}, {"M"}};
+
+static const h5u_shape *token_shape(const char *field) {
+    if (field && strcmp(field, "/tokens") == 0) return &TOKENS_SHAPE;
+    if (field && strcmp(field, "/val_tokens") == 0) return &VAL_SHAPE;
+    return NULL;
+}
+
 /* Every token must index the vocabulary: the model's embedding and softmax
- * have exactly vocab_size rows, so one stray id would read out of bounds. */
-int dataset_check_tokens(const char *path, const char *name, const int32_t *t, size_t n, int V, const char *what,
-                         recur_err *err) {
+ * have exactly vocab_size rows, so one stray id would read out of bounds.
+ * t[i] is token base + i of the dataset: messages give that absolute index. */
+static int check_tokens_at(const char *path, const char *name, const int32_t *t, size_t n, size_t base, int V,
+                           const char *what, recur_err *err) {
     for (size_t i = 0; i < n; i++)
         if (t[i] < 0 || t[i] >= V)
             return recur_fail(err, RECUR_EXIT_INPUT,
                               "%s: dataset '%s': expected every token in [0, %d) (%s), found %d at index %zu",
-                              path, name, V, what, (int)t[i], i);
+                              path, name, V, what, (int)t[i], base + i);
     return 0;
 }
 
-static int load_open(hid_t file, const char *path, token_dataset *ds, recur_err *err) {
+int dataset_check_tokens(const char *path, const char *name, const int32_t *t, size_t n, int V, const char *what,
+                         recur_err *err) {
+    return check_tokens_at(path, name, t, n, 0, V, what, err);
+}
+
+/* Opens token array `name` and finds its extent without reading a token.
+ * h5util checks a dataset's shape only on the way to reading all of it, so
+ * the test for the accepted case is written here, as h5util's rule for
+ * "int32 [N]" (integer class, 4 bytes, two's complement, either byte order;
+ * a simple 1-D space with N >= 1).  Every rejection is handed to
+ * h5u_read_alloc, which fails at that same shape check, before reading
+ * anything, with the contract's one message: so the messages are h5util's
+ * and cannot drift from dataset_load's (which comes through here too).
+ * dset may be NULL (extent only). */
+static int open_tokens(hid_t file, const char *path, const char *name, const h5u_shape *shape, hid_t *dset,
+                       size_t *n, recur_err *err) {
+    hid_t d = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hsize_t dim = 0;
+    int ok = 0;
+    if (dset) *dset = H5I_INVALID_HID;
+    *n = 0;
+    if (h5u_exists(file, name) && (d = H5Dopen2(file, name, H5P_DEFAULT)) >= 0) {
+        type = H5Dget_type(d);
+        space = H5Dget_space(d);
+        ok = type >= 0 && space >= 0 && H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 4 &&
+             H5Tget_sign(type) == H5T_SGN_2 && H5Sget_simple_extent_type(space) == H5S_SIMPLE &&
+             H5Sget_simple_extent_ndims(space) == 1 && H5Sget_simple_extent_dims(space, &dim, NULL) == 1 &&
+             dim >= 1;
+    }
+    h5u_close(space);
+    h5u_close(type);
+    if (ok) {
+        *n = (size_t)dim;
+        if (dset) *dset = d;
+        else h5u_close(d);
+        return 0;
+    }
+    h5u_close(d);
+    size_t dims[1];
+    void *all = NULL;
+    int rc = h5u_read_alloc(file, path, name, shape, dims, &all, err);
+    free(all);
+    if (rc) return -1;
+    /* Unreachable while the rule above is h5util's: fail loudly rather than
+     * silently read whole arrays. */
+    return recur_fail(err, RECUR_EXIT_FAIL, "%s: dataset '%s': internal error: io/dataset.c and io/h5util.c "
+                      "disagree about %s", path, name, shape->any[0]);
+}
+
+/* The structure of an open token file; info->vocab is set (caller frees)
+ * even on a later failure. */
+static int probe_open(hid_t file, const char *path, token_dataset_info *info, recur_err *err) {
     if (h5u_expect_str_attr(file, path, "/", "format", TOKENS_FORMAT, err)) return -1;
     if (h5u_expect_int_attr(file, path, "/", "version", TOKENS_VERSION, err)) return -1;
 
     size_t dims[1];
     const h5u_shape vocab_shape = {H5U_UINT8, 1, {0}, {"V"}};
-    if (h5u_read_alloc(file, path, "/vocab", &vocab_shape, dims, (void **)&ds->vocab, err)) return -1;
+    if (h5u_read_alloc(file, path, "/vocab", &vocab_shape, dims, (void **)&info->vocab, err)) return -1;
     if (dims[0] > 256)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected uint8 [V] with V <= 256, found uint8 [%zu]",
                           path, dims[0]);
-    ds->vocab_size = (int)dims[0];
+    info->vocab_size = (int)dims[0];
 
-    const h5u_shape tok_shape = {H5U_INT32, 1, {0}, {"N"}};
-    if (h5u_read_alloc(file, path, "/tokens", &tok_shape, dims, (void **)&ds->tokens, err)) return -1;
-    ds->n = dims[0];
-    if (dataset_check_tokens(path, "/tokens", ds->tokens, ds->n, ds->vocab_size, "the vocab size", err)) return -1;
-
+    if (open_tokens(file, path, "/tokens", &TOKENS_SHAPE, NULL, &info->n, err)) return -1;
     if (!h5u_exists(file, "/val_tokens")) return 0;
-    const h5u_shape val_shape = {H5U_INT32, 1, {0}, {"M"}};
-    if (h5u_read_alloc(file, path, "/val_tokens", &val_shape, dims, (void **)&ds->val_tokens, err)) return -1;
-    ds->n_val = dims[0];
-    return dataset_check_tokens(path, "/val_tokens", ds->val_tokens, ds->n_val, ds->vocab_size, "the vocab size", err);
+    return open_tokens(file, path, "/val_tokens", &VAL_SHAPE, NULL, &info->n_val, err);
+}
+
+/* Tokens [first, first + count) of `name` into out: a hyperslab of the file
+ * space read into a memory space of exactly count elements. */
+static int read_range_open(hid_t file, const char *path, const char *name, size_t first, size_t count, int V,
+                           int32_t *out, recur_err *err) {
+    hid_t d, fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    size_t n;
+    if (open_tokens(file, path, name, token_shape(name), &d, &n, err)) return -1;
+    int rc = -1;
+    if (first > n || count > n - first) {
+        if (count <= SIZE_MAX - first)
+            recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected a token range within [0, %zu), found [%zu, %zu)",
+                       path, name, n, first, first + count);
+        else
+            recur_fail(err, RECUR_EXIT_INPUT,
+                       "%s: dataset '%s': expected a token range within [0, %zu), found [%zu, %zu + %zu)", path, name,
+                       n, first, first, count);
+        goto done;
+    }
+    if (count == 0) {
+        rc = 0;
+        goto done;
+    }
+    hsize_t start = first, cnt = count;
+    fspace = H5Dget_space(d);
+    mspace = H5Screate_simple(1, &cnt, NULL);
+    if (fspace < 0 || mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &cnt, NULL) < 0 ||
+        H5Dread(d, H5T_NATIVE_INT32, mspace, fspace, H5P_DEFAULT, out) < 0) {
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': read failed (damaged or truncated file?)", path, name);
+        goto done;
+    }
+    rc = check_tokens_at(path, name, out, count, first, V, "the vocab size", err);
+done:
+    h5u_close(mspace);
+    h5u_close(fspace);
+    h5u_close(d);
+    return rc;
+}
+
+/* A whole token array: allocated, read and checked. */
+static int read_all_open(hid_t file, const char *path, const char *name, size_t n, int V, int32_t **out,
+                         recur_err *err) {
+    if (n > SIZE_MAX / sizeof **out)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': too large for memory", path, name);
+    *out = malloc(n * sizeof **out);
+    if (!*out)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: dataset '%s': out of memory for %zu elements", path, name, n);
+    return read_range_open(file, path, name, 0, n, V, *out, err);
+}
+
+/* Every entry point: HDF5's own error printing off and the file open; then
+ * file_end closes it (also after a failed open) and restores the printing. */
+static int file_begin(const char *path, h5u_quiet *q, hid_t *file, recur_err *err) {
+    h5u_quiet_begin(q);
+    return h5u_open_read(path, file, err);
+}
+
+static void file_end(const h5u_quiet *q, hid_t file) {
+    h5u_close(file);
+    h5u_quiet_end(q);
+}
+
+void dataset_info_free(token_dataset_info *info) {
+    free(info->vocab);
+    memset(info, 0, sizeof *info);
+}
+
+int dataset_probe(const char *path, token_dataset_info *info, recur_err *err) {
+    memset(info, 0, sizeof *info);
+    h5u_quiet q;
+    hid_t file;
+    int rc = file_begin(path, &q, &file, err);
+    if (rc == 0) rc = probe_open(file, path, info, err);
+    file_end(&q, file);
+    if (rc) dataset_info_free(info);
+    return rc;
+}
+
+int dataset_read_range(const char *path, const char *field, size_t first, size_t count, int vocab_size,
+                       int32_t *out, recur_err *err) {
+    if (!token_shape(field))
+        return recur_fail(err, RECUR_EXIT_USAGE, "%s: field: expected \"/tokens\" or \"/val_tokens\", found \"%s\"",
+                          path, field ? field : "(null)");
+    h5u_quiet q;
+    hid_t file;
+    int rc = file_begin(path, &q, &file, err);
+    if (rc == 0) rc = read_range_open(file, path, field, first, count, vocab_size, out, err);
+    file_end(&q, file);
+    return rc;
+}
+
+/* The probe, then each array read whole through the range reader: one path
+ * for the structure checks and one for the token checks. */
+static int load_open(hid_t file, const char *path, token_dataset *ds, recur_err *err) {
+    token_dataset_info info = {0};
+    int rc = probe_open(file, path, &info, err);
+    ds->vocab = info.vocab; /* ds owns it now, also on failure */
+    ds->vocab_size = info.vocab_size;
+    ds->n = info.n;
+    ds->n_val = info.n_val;
+    if (rc) return -1;
+    if (read_all_open(file, path, "/tokens", ds->n, ds->vocab_size, &ds->tokens, err)) return -1;
+    if (ds->n_val == 0) return 0;
+    return read_all_open(file, path, "/val_tokens", ds->n_val, ds->vocab_size, &ds->val_tokens, err);
 }
 
 int dataset_load(const char *path, token_dataset *ds, recur_err *err) {
     memset(ds, 0, sizeof *ds);
     h5u_quiet q;
-    h5u_quiet_begin(&q);
     hid_t file;
-    int rc = h5u_open_read(path, &file, err);
+    int rc = file_begin(path, &q, &file, err);
     if (rc == 0) rc = load_open(file, path, ds, err);
-    h5u_close(file);
-    h5u_quiet_end(&q);
+    file_end(&q, file);
     if (rc) dataset_free(ds);
     return rc;
 }

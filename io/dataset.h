@@ -23,10 +23,40 @@ typedef struct {
 
 /* Reads and validates the whole file: format/version attributes, dtypes and
  * ranks, every token in [0, vocab_size).  On failure fills err (code
- * RECUR_EXIT_INPUT) naming the path, the field, expected and found. */
+ * RECUR_EXIT_INPUT) naming the path, the field, expected and found.
+ * Equivalent to dataset_probe + dataset_read_range of each whole array. */
 int dataset_load(const char *path, token_dataset *ds, recur_err *err);
 /* Frees and zeroes; safe on a zeroed or failed-load dataset. */
 void dataset_free(token_dataset *ds);
+
+/* What a token file holds, without its tokens (for sharded reading). */
+typedef struct {
+    size_t n;            /* extent of /tokens */
+    size_t n_val;        /* extent of /val_tokens, 0 when the file has none */
+    uint8_t *vocab;      /* [vocab_size] */
+    int vocab_size;
+} token_dataset_info;
+
+/* Validates the file's structure exactly as dataset_load does (attributes,
+ * /tokens int32 [N], /vocab uint8 [V] with 1 <= V <= 256, optional
+ * /val_tokens int32 [M]), with the same messages, but reads only the extents
+ * of the token arrays (and the small vocab): token values are not read, so
+ * they are not checked (dataset_read_range checks the ones it reads). */
+int dataset_probe(const char *path, token_dataset_info *info, recur_err *err);
+/* Frees and zeroes; safe on a zeroed or failed-probe info. */
+void dataset_info_free(token_dataset_info *info);
+
+/* Reads tokens [first, first + count) of `field` ("/tokens" or
+ * "/val_tokens") into out[0..count) with a hyperslab selection: nothing
+ * outside the range is read.  The dataset's type and rank are checked as in
+ * dataset_load, every token read must be in [0, vocab_size) (an error names
+ * its absolute index in the dataset), and a range past the extent fails.
+ * Errors are RECUR_EXIT_INPUT naming path and field (an unknown field:
+ * RECUR_EXIT_USAGE).  count 0 reads nothing (the range must still start
+ * within [0, extent]).  The file's attributes and vocab are not looked at:
+ * probe the file first. */
+int dataset_read_range(const char *path, const char *field, size_t first, size_t count, int vocab_size,
+                       int32_t *out, recur_err *err);
 
 /* Every token t[i] must be an id in [0, V): `what` says whose V it is in the
  * message ("the vocab size", "the model's vocab_size"). */

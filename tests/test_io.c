@@ -311,6 +311,46 @@ static void make_damaged(void **state, const char *good, const char *garbage, co
     free(b);
 }
 
+/* dataset_load failed on `p` with `load`: dataset_probe must say the same,
+ * except when the problem is a token value, which the probe does not read:
+ * then reading each array whole with dataset_read_range must say it.  A
+ * problem with one token array's structure: dataset_read_range of that array
+ * says it too. */
+static void probe_agrees(const char *p, const recur_err *load) {
+    token_dataset_info info;
+    recur_err err = {0};
+    int rc = dataset_probe(p, &info, &err);
+    if (!strstr(load->msg, "expected every token in")) {
+        if (rc != -1 || err.code != load->code || strcmp(err.msg, load->msg) != 0)
+            fail_msg("probe of %s: rc %d code %d message:\n  %s\nload said (code %d):\n  %s", p, rc, err.code,
+                     err.msg, load->code, load->msg);
+        assert_null(info.vocab);
+        for (int f = 0; f < 2; f++) {
+            const char *field = f ? "/val_tokens" : "/tokens";
+            char named[64];
+            snprintf(named, sizeof named, "dataset '%s'", field);
+            if (!strstr(load->msg, named)) continue;
+            int32_t t[4];
+            memset(&err, 0, sizeof err);
+            rc = dataset_read_range(p, field, 0, 1, 256, t, &err);
+            if (rc != -1 || err.code != load->code || strcmp(err.msg, load->msg) != 0)
+                fail_msg("read_range of %s %s: rc %d message:\n  %s\nload said:\n  %s", p, field, rc, err.msg,
+                         load->msg);
+        }
+        return;
+    }
+    if (rc) fail_msg("probe of %s (bad token value only) failed: %s", p, err.msg);
+    assert_true(info.n > 0 && info.vocab && info.vocab_size > 0);
+    int32_t *buf = malloc((info.n + info.n_val) * sizeof *buf);
+    rc = dataset_read_range(p, "/tokens", 0, info.n, info.vocab_size, buf, &err);
+    if (rc == 0 && info.n_val) rc = dataset_read_range(p, "/val_tokens", 0, info.n_val, info.vocab_size, buf, &err);
+    if (rc != -1 || err.code != load->code || strcmp(err.msg, load->msg) != 0)
+        fail_msg("read_range of %s: rc %d message:\n  %s\nload said:\n  %s", p, rc, err.msg, load->msg);
+    free(buf);
+    dataset_info_free(&info);
+    assert_null(info.vocab);
+}
+
 static void test_dataset_bad_files(void **state) {
     char good[4200];
     snprintf(good, sizeof good, "%s", at(state, "good.h5")); /* at() buffers rotate */
@@ -343,6 +383,7 @@ static void test_dataset_bad_files(void **state) {
     const size_t n = sizeof cases / sizeof cases[0];
     make_bad(state, good, cases, n);
     make_damaged(state, good, "not_hdf5.h5", "truncated.h5");
+    int value_cases = 0;
     for (size_t i = 0; i < n; i++) {
         const char *p = at(state, cases[i].file);
         token_dataset ds;
@@ -351,7 +392,10 @@ static void test_dataset_bad_files(void **state) {
         check_bad(p, rc, &err, cases[i].needles);
         assert_null(ds.tokens);
         assert_null(ds.vocab);
+        probe_agrees(p, &err);
+        value_cases += strstr(err.msg, "expected every token in") != NULL;
     }
+    assert_int_equal(value_cases, 3); /* token_oob, token_neg, val_oob */
 }
 
 static void test_dataset_unreadable(void **state) {
@@ -365,6 +409,16 @@ static void test_dataset_unreadable(void **state) {
     memset(&err, 0, sizeof err);
     rc = dataset_load(dir, &ds, &err);
     assert_fails(rc, err, RECUR_EXIT_INPUT, dir, "directory");
+    probe_agrees(dir, &err);
+    memset(&err, 0, sizeof err);
+    rc = dataset_load(missing, &ds, &err);
+    probe_agrees(missing, &err);
+    /* The range reader opens the file the same way. */
+    int32_t t[1];
+    recur_err err2 = {0};
+    rc = dataset_read_range(missing, "/tokens", 0, 1, 10, t, &err2);
+    assert_int_equal(rc, -1);
+    assert_string_equal(err2.msg, err.msg);
 }
 
 /* Unwritable destinations: OUTPUT, nothing written, no temp file left, and an
@@ -394,6 +448,207 @@ static void test_dataset_unwritable(void **state) {
     memset(&err, 0, sizeof err);
     rc = dataset_build_from_text(txt, procout, 0, 0.0, &err);
     assert_fails(rc, err, RECUR_EXIT_OUTPUT, procout, procout);
+}
+
+/* ---- sharded reading: probe + ranges --------------------------------------- */
+
+/* The first `bytes` of data/tinyshakespeare.txt (found from the repo root, via
+ * RECUR_SRCDIR, or next to this source file) built into `out`. */
+static void build_shakespeare(void **state, const char *out, size_t bytes, double frac) {
+    char here[4096], cand[3][4300];
+    snprintf(here, sizeof here, "%s", __FILE__);
+    char *slash = strrchr(here, '/');
+    if (slash) *slash = 0;
+    else snprintf(here, sizeof here, "tests");
+    const char *env = getenv("RECUR_SRCDIR");
+    snprintf(cand[0], sizeof cand[0], "%s/data/tinyshakespeare.txt", env && *env ? env : ".");
+    snprintf(cand[1], sizeof cand[1], "data/tinyshakespeare.txt");
+    snprintf(cand[2], sizeof cand[2], "%s/../data/tinyshakespeare.txt", here);
+    FILE *in = NULL;
+    for (int i = 0; i < 3 && !in; i++) in = fopen(cand[i], "rb");
+    if (!in) fail_msg("data/tinyshakespeare.txt not found (run from the repo root or set RECUR_SRCDIR)");
+    char *text = malloc(bytes + 1);
+    size_t got = fread(text, 1, bytes, in);
+    fclose(in);
+    assert_int_equal(got, bytes);
+    text[got] = 0;
+    char o[4200];
+    snprintf(o, sizeof o, "%s", out); /* at() buffers rotate */
+    build(state, text, o, 0, frac);
+    free(text);
+}
+
+static void test_dataset_probe_matches_load(void **state) {
+    const double fracs[] = {0.1, 0.0};
+    for (int k = 0; k < 2; k++) {
+        const char *p = at(state, "shakespeare.h5");
+        build_shakespeare(state, p, 20000, fracs[k]);
+        token_dataset ds;
+        token_dataset_info info;
+        recur_err err = {0};
+        if (dataset_load(p, &ds, &err)) fail_msg("%s", err.msg);
+        if (dataset_probe(p, &info, &err)) fail_msg("%s", err.msg);
+        assert_int_equal(info.n, ds.n);
+        assert_int_equal(info.n_val, ds.n_val);
+        assert_int_equal(info.n + info.n_val, 20000);
+        assert_int_equal(info.n_val, k == 0 ? 2000 : 0);
+        assert_int_equal(info.vocab_size, ds.vocab_size);
+        assert_true(info.vocab_size > 30 && info.vocab_size <= 256);
+        assert_memory_equal(info.vocab, ds.vocab, (size_t)ds.vocab_size);
+        dataset_info_free(&info);
+        assert_null(info.vocab);
+        assert_int_equal(info.n, 0);
+        dataset_info_free(&info); /* again: safe on a zeroed info */
+        dataset_free(&ds);
+    }
+}
+
+/* read_range of [first, first + count) equals that slice of `all`, and not
+ * one element of `out` past count is written. */
+static void range_equals(const char *p, const char *field, size_t first, size_t count, int V, const int32_t *all) {
+    int32_t *buf = malloc((count + 8) * sizeof *buf);
+    for (size_t i = 0; i < count + 8; i++) buf[i] = -12345;
+    recur_err err = {0};
+    if (dataset_read_range(p, field, first, count, V, buf, &err))
+        fail_msg("%s [%zu, +%zu): %s", field, first, count, err.msg);
+    if (count && memcmp(buf, all + first, count * sizeof *buf) != 0)
+        fail_msg("%s [%zu, +%zu): differs from dataset_load's slice", field, first, count);
+    for (size_t i = count; i < count + 8; i++) assert_int_equal(buf[i], -12345);
+    free(buf);
+}
+
+static void test_dataset_read_range(void **state) {
+    const char *p = at(state, "shakespeare.h5");
+    build_shakespeare(state, p, 20000, 0.1);
+    token_dataset ds;
+    recur_err err = {0};
+    if (dataset_load(p, &ds, &err)) fail_msg("%s", err.msg);
+    const size_t n = ds.n, m = ds.n_val;
+    const struct { size_t first, count; } tr[] = {
+        {0, 1}, {0, 100}, {n / 2 - 37, 501}, {n / 3, 1}, {n - 1, 1}, {n - 250, 250}, {0, n}, {n, 0}, {0, 0},
+    };
+    for (size_t i = 0; i < sizeof tr / sizeof tr[0]; i++)
+        range_equals(p, "/tokens", tr[i].first, tr[i].count, ds.vocab_size, ds.tokens);
+    const struct { size_t first, count; } vr[] = {{0, 1}, {0, 10}, {m / 2, 333}, {m - 1, 1}, {0, m}};
+    for (size_t i = 0; i < sizeof vr / sizeof vr[0]; i++)
+        range_equals(p, "/val_tokens", vr[i].first, vr[i].count, ds.vocab_size, ds.val_tokens);
+    /* Shards as data-parallel ranks would read them cover the array exactly. */
+    int32_t *joined = malloc(n * sizeof *joined);
+    const size_t ranks = 3;
+    for (size_t r = 0; r < ranks; r++) {
+        size_t lo = n * r / ranks, hi = n * (r + 1) / ranks;
+        if (dataset_read_range(p, "/tokens", lo, hi - lo, ds.vocab_size, joined + lo, &err)) fail_msg("%s", err.msg);
+    }
+    assert_memory_equal(joined, ds.tokens, n * sizeof *joined);
+    free(joined);
+    dataset_free(&ds);
+}
+
+static void test_dataset_read_range_errors(void **state) {
+    char p[4200], nov[4200];
+    snprintf(p, sizeof p, "%s", at(state, "shakespeare.h5"));
+    snprintf(nov, sizeof nov, "%s", at(state, "noval.h5"));
+    build_shakespeare(state, p, 5000, 0.2);
+    build_shakespeare(state, nov, 3000, 0.0);
+    token_dataset_info info;
+    recur_err err = {0};
+    if (dataset_probe(p, &info, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(info.n, 4000);
+    assert_int_equal(info.n_val, 1000);
+    const struct {
+        const char *field;
+        size_t first, count;
+        const char *found;
+    } cases[] = {
+        {"/tokens", 3995, 6, "expected a token range within [0, 4000), found [3995, 4001)"},
+        {"/tokens", 4000, 1, "expected a token range within [0, 4000), found [4000, 4001)"},
+        {"/tokens", 4001, 0, "expected a token range within [0, 4000), found [4001, 4001)"},
+        {"/tokens", 0, 4001, "found [0, 4001)"},
+        {"/tokens", 2, SIZE_MAX, "found [2, 2 + 18446744073709551615)"},
+        {"/val_tokens", 500, 501, "expected a token range within [0, 1000), found [500, 1001)"},
+        {"/val_tokens", 1001, 0, "expected a token range within [0, 1000), found [1001, 1001)"},
+    };
+    int32_t buf[16];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int k = 0; k < 16; k++) buf[k] = -7;
+        memset(&err, 0, sizeof err);
+        int rc = dataset_read_range(p, cases[i].field, cases[i].first, cases[i].count, info.vocab_size, buf, &err);
+        char field[64];
+        snprintf(field, sizeof field, "dataset '%s'", cases[i].field);
+        assert_fails(rc, err, RECUR_EXIT_INPUT, p, field);
+        if (!strstr(err.msg, cases[i].found)) fail_msg("message lacks '%s': %s", cases[i].found, err.msg);
+        if (strchr(err.msg, '\n')) fail_msg("multi-line message: %s", err.msg);
+        for (int k = 0; k < 16; k++) assert_int_equal(buf[k], -7); /* nothing written */
+    }
+    /* No /val_tokens: the same message dataset_load gives for a missing array. */
+    memset(&err, 0, sizeof err);
+    int rc = dataset_read_range(nov, "/val_tokens", 0, 1, info.vocab_size, buf, &err);
+    assert_fails(rc, err, RECUR_EXIT_INPUT, nov, "dataset '/val_tokens': expected int32 [M], found nothing (missing)");
+    /* Only the two token arrays can be read. */
+    const char *bad_fields[] = {"/vocab", "tokens", "/other", NULL};
+    for (int i = 0; i < 4; i++) {
+        memset(&err, 0, sizeof err);
+        rc = dataset_read_range(p, bad_fields[i], 0, 1, info.vocab_size, buf, &err);
+        assert_fails(rc, err, RECUR_EXIT_USAGE, p, "\"/tokens\" or \"/val_tokens\"");
+    }
+    dataset_info_free(&info);
+}
+
+/* A bad token inside the range is reported at its index in the dataset; one
+ * outside the range is never read, so it cannot fail the read. */
+static void test_dataset_read_range_token_check(void **state) {
+    char good[4200], bad[4200], spec[9000];
+    snprintf(good, sizeof good, "%s", at(state, "good.h5"));
+    snprintf(bad, sizeof bad, "%s", at(state, "bad.h5"));
+    build_shakespeare(state, good, 5000, 0.2);
+    snprintf(spec, sizeof spec,
+             "%s|%s|exec|t = f['tokens'][:]; t[1234] = 200; f['tokens'][:] = t; "
+             "v = f['val_tokens'][:]; v[600] = -3; f['val_tokens'][:] = v\n",
+             bad, good);
+    run_edits(state, spec);
+    token_dataset_info info;
+    recur_err err = {0};
+    if (dataset_probe(bad, &info, &err)) fail_msg("probe reads no token values, yet: %s", err.msg);
+    const int V = info.vocab_size;
+    assert_true(V < 200);
+    const struct {
+        const char *field;
+        size_t first, count;
+        const char *found; /* NULL: the read succeeds */
+    } cases[] = {
+        {"/tokens", 1000, 500, "found 200 at index 1234"},
+        {"/tokens", 1234, 1, "found 200 at index 1234"},
+        {"/tokens", 0, 4000, "found 200 at index 1234"},
+        {"/tokens", 0, 1234, NULL},
+        {"/tokens", 1235, 2765, NULL},
+        {"/val_tokens", 599, 2, "found -3 at index 600"},
+        {"/val_tokens", 0, 600, NULL},
+        {"/val_tokens", 601, 399, NULL},
+    };
+    int32_t *buf = malloc(4000 * sizeof *buf);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(&err, 0, sizeof err);
+        int rc = dataset_read_range(bad, cases[i].field, cases[i].first, cases[i].count, V, buf, &err);
+        if (!cases[i].found) {
+            if (rc) fail_msg("%s [%zu, +%zu): %s", cases[i].field, cases[i].first, cases[i].count, err.msg);
+            continue;
+        }
+        char field[64];
+        snprintf(field, sizeof field, "dataset '%s'", cases[i].field);
+        assert_fails(rc, err, RECUR_EXIT_INPUT, bad, field);
+        char want[64];
+        snprintf(want, sizeof want, "expected every token in [0, %d)", V);
+        if (!strstr(err.msg, cases[i].found) || !strstr(err.msg, want))
+            fail_msg("message lacks '%s' or '%s': %s", cases[i].found, want, err.msg);
+    }
+    free(buf);
+    /* dataset_load reports the first one, at the same index. */
+    token_dataset ds;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(dataset_load(bad, &ds, &err), -1);
+    assert_non_null(strstr(err.msg, "dataset '/tokens'"));
+    assert_non_null(strstr(err.msg, "found 200 at index 1234"));
+    dataset_info_free(&info);
 }
 
 /* ---- checkpoints ---------------------------------------------------------- */
@@ -818,6 +1073,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dataset_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_probe_matches_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_read_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_read_range_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_read_range_token_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_sgd_and_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_h5py, setup, teardown),
