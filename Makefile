@@ -9,7 +9,7 @@ SHELL := /bin/bash
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
-PKGS    := hdf5 openblas inih
+PKGS    := hdf5 openblas inih ompi-c
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # No -ffast-math anywhere: results must be reproducible and match PyTorch.
@@ -68,8 +68,12 @@ $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/librecur.a
 
 # Every test binary runs with RECUR pointing at the CLI under test and
 # REFDIR at a scratch directory for PyTorch-generated reference cases.
+# Under ASan, LeakSanitizer ignores what Open MPI keeps until exit (tests/lsan.supp);
+# full unwinding so those stacks can be recognised.
+SAN_ENV := $(if $(filter asan,$(VARIANT)),ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):fast_unwind_on_malloc=0:print_suppressions=0)
+
 test: all
-	@RECUR=$(abspath $(RECUR)) BUILD=$(abspath $(BUILD)) scripts/run-tests $(TEST_BIN)
+	@$(SAN_ENV) RECUR=$(abspath $(RECUR)) BUILD=$(abspath $(BUILD)) scripts/run-tests $(TEST_BIN)
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test

@@ -102,7 +102,7 @@ int cmd_bench(int argc, char **argv) {
     oc.lr = 1e-3f;
     trainer tr;
     if (optim_create(&opt, &oc, m.num_params, &err) ||
-        trainer_init(&tr, &m, &opt, tokens, ntok, batch, bptt, 1.0, "bench", &err))
+        trainer_init(&tr, &m, &opt, tokens, (ntok - 1) / (size_t)batch, batch, 1, bptt, 1.0, &err))
         return report_error("bench", &err);
 
     gemm_shape g[8 * RECUR_MAX_LAYERS + 8];
@@ -120,12 +120,12 @@ int cmd_bench(int argc, char **argv) {
     double step_time = 0, gemm_time = 0, gemm_flops = 0;
     long steps = 0, gemm_runs = 0;
     step_result res;
-    for (int w = 0; w < 2; w++) trainer_step(&tr, 1e-3f, &res);
+    for (int w = 0; w < 2; w++) trainer_step(&tr, 1e-3f, 0, &res);
     run_gemms(g, ng, A, Bm, C);
     for (int round = 0; round < rounds; round++) {
         double t0 = now_seconds(), t1 = t0;
         while ((t1 = now_seconds()) - t0 < seconds / (2 * rounds)) {
-            trainer_step(&tr, 1e-3f, &res);
+            trainer_step(&tr, 1e-3f, 0, &res);
             steps++;
         }
         step_time += t1 - t0;

@@ -1,6 +1,13 @@
-/* recur train - the training run: options, model and data set-up, the step
- * loop with progress, validation and checkpoints, and a clean stop on
- * SIGINT/SIGTERM (finish the step, write the checkpoint, exit 0). */
+/* recur train - the training run, on one process or R MPI ranks: options
+ * (rank 0 parses, everyone receives them), model (rank 0 creates or loads it,
+ * everyone receives the weights), each rank's shard of the streams, the step
+ * loop with progress, validation and checkpoints written by rank 0, and a
+ * clean stop when any rank gets SIGINT/SIGTERM (all finish the step, rank 0
+ * writes the checkpoint, everyone exits 0).
+ *
+ * Failure protocol: after every fallible phase the ranks agree (comm_agree)
+ * on the worst status, so an error on one rank ends all of them with the same
+ * exit code instead of leaving the others waiting in a collective. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +20,7 @@
 #include "../io/checkpoint.h"
 #include "../io/config.h"
 #include "../io/dataset.h"
+#include "../worker/comm.h"
 #include "../worker/evaluate.h"
 #include "../worker/trainer.h"
 #include "cli.h"
@@ -82,44 +90,16 @@ static void on_signal(int sig) { stop_requested = sig; }
 typedef struct {
     FILE *metrics;
     int quiet;
+    int is_root;
 } sinks;
 
-/* One record, written to the metrics file as a JSON line. */
+/* One record, written to the metrics file (rank 0) as a JSON line. */
 static void emit(sinks *s, json_line *j) {
     const char *line = json_end(j);
     if (s->metrics) {
         fprintf(s->metrics, "%s\n", line);
         fflush(s->metrics);
     }
-}
-
-static int save(const char *path, model *m, const token_dataset *ds, optimizer *opt, trainer *tr, const char *cfg_text,
-                recur_err *err) {
-    checkpoint_out ck = {
-        .m = m, .vocab = ds->vocab_size == m->cfg.vocab_size ? ds->vocab : NULL, .opt = opt,
-        .step = tr->step, .epoch = tr->step / tr->data.steps_per_epoch, .tokens_seen = tr->tokens_seen,
-        .state_h = tr->ws.state_h, .state_c = tr->ws.state_c, .streams = tr->ws.B, .config_text = cfg_text,
-    };
-    return checkpoint_save(path, &ck, err);
-}
-
-static int validate(sinks *s, const model *m, const token_dataset *ds, int streams, long step, double *out,
-                    recur_err *err) {
-    eval_result ev;
-    int S = streams;
-    while (S > 1 && ds->n_val < (size_t)S * 2 + 1) S /= 2;
-    if (evaluate(m, ds->val_tokens, ds->n_val, S, &ev, err)) return -1;
-    json_line j;
-    json_begin(&j);
-    json_str(&j, "event", "validation");
-    json_int(&j, "step", step);
-    json_num(&j, "val_loss", ev.loss);
-    json_num(&j, "val_accuracy", (double)ev.correct / (double)ev.count);
-    json_int(&j, "val_predictions", (long long)ev.count);
-    emit(s, &j);
-    if (!s->quiet) fprintf(stderr, "step %ld | validation loss %.4f (%.3f bits/char)\n", step, ev.loss, ev.loss / log(2.0));
-    *out = ev.loss;
-    return 0;
 }
 
 typedef struct {
@@ -133,7 +113,7 @@ static int config_set(void *ctx, const char *key, const char *value, recur_err *
     return cli_set(c->tab, c->n, key, value, c->path, err);
 }
 
-/* Parses flags and the config file into o; returns 0, 1 (--help shown) or an exit code via err. */
+/* Parses flags and the config file into o; returns 0, 1 (--help shown) or -1 with err. */
 static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char **argv, recur_err *err) {
     defaults(o);
     int n = *ntab = build_table(o, tab);
@@ -168,15 +148,14 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     return 0;
 }
 
-/* The model: from --init (checked against the dataset's vocabulary) or fresh. */
-static int setup_model(const train_opts *o, const token_dataset *ds, model *m, recur_err *err) {
+/* Rank 0's model: from --init (checked against the dataset's vocabulary) or fresh. */
+static int setup_model(const train_opts *o, const token_dataset_info *ds, model *m, recur_err *err) {
     if (o->init[0]) {
         checkpoint_in ck;
         if (checkpoint_load(o->init, &ck, err)) return -1;
-        *m = ck.m;
-        ck.m.params = ck.m.grads = NULL; /* ownership moves to *m */
+        *m = ck.m; /* the arenas move to *m; their views stay valid */
+        ck.m.params = ck.m.grads = NULL;
         checkpoint_in_free(&ck);
-        /* The views point into the arenas, which did not move. */
         if (ds->vocab_size != m->cfg.vocab_size) {
             recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of --init %s), found %d",
                        o->data, m->cfg.vocab_size, o->init, ds->vocab_size);
@@ -200,145 +179,359 @@ static int setup_model(const train_opts *o, const token_dataset *ds, model *m, r
     return 0;
 }
 
-int cmd_train(int argc, char **argv) {
+/* Everything a run holds, so one cleanup frees it on every path. */
+typedef struct {
+    comm_ctx comm;
     train_opts o;
+    token_dataset_info info;
+    int32_t *tokens, *val_tokens;
+    size_t stream_len, val_stream_len;
+    int val_streams;                  /* per rank */
+    model m;
+    optimizer opt;
+    trainer tr;
+    int have_trainer;
+    sinks out;
+    float *states;                    /* rank 0: [L, B, H] gathered carried states (h then c) */
+    float *gather_buf;
+    char cfg_text[16384];
+} run;
+
+/* An error on this rank, or on another: every rank learns the worst status.
+ * Returns the exit code to leave with (0: all fine). */
+static int agree(run *r, int local_rc, recur_err *err) {
+    int code = local_rc ? (err->code ? err->code : RECUR_EXIT_FAIL) : 0;
+    int all = r->comm.size > 1 ? comm_agree(code) : code;
+    /* Only the lowest failing rank speaks (often all ranks fail the same way). */
+    int speaker = r->comm.size > 1 && all ? comm_min_int(code ? r->comm.rank : r->comm.size) : r->comm.rank;
+    if (code && speaker == r->comm.rank) {
+        if (r->comm.size > 1 && r->comm.rank > 0) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            recur_fail(err, code, "rank %d: %s", r->comm.rank, msg);
+        }
+        report_error("train", err);
+    }
+    return all;
+}
+
+/* The carried states of all B streams on rank 0, [L, B, H] each for h (and c),
+ * from every rank's [L, b, H]. */
+static void gather_states(run *r, float **h_out, float **c_out) {
+    const int L = r->m.cfg.num_layers, H = r->m.cfg.hidden_size, b = r->tr.data.nstreams, R = r->comm.size;
+    const size_t block = (size_t)L * b * H;
+    lm_workspace *ws = &r->tr.ws;
+    *h_out = *c_out = NULL;
+    if (R == 1) {
+        *h_out = ws->state_h;
+        *c_out = ws->state_c;
+        return;
+    }
+    const int kinds = ws->state_c ? 2 : 1;
+    for (int kind = 0; kind < kinds; kind++) {
+        const float *mine = kind ? ws->state_c : ws->state_h;
+        comm_gather(mine, block * sizeof(float), r->gather_buf);
+        if (r->comm.rank != 0) continue;
+        float *dst = r->states + (size_t)kind * block * R;
+        for (int rk = 0; rk < R; rk++)
+            for (int l = 0; l < L; l++)
+                memcpy(dst + ((size_t)l * R * b + (size_t)rk * b) * H, r->gather_buf + rk * block + (size_t)l * b * H,
+                       (size_t)b * H * sizeof(float));
+    }
+    if (r->comm.rank == 0) {
+        *h_out = r->states;
+        *c_out = kinds == 2 ? r->states + block * R : NULL;
+    }
+}
+
+/* All ranks call it; rank 0 writes.  Returns the agreed status. */
+static int save(run *r, recur_err *err) {
+    float *h, *c;
+    gather_states(r, &h, &c);
+    int rc = 0;
+    if (r->comm.rank == 0) {
+        checkpoint_out ck = {
+            .m = &r->m, .vocab = r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL, .opt = &r->opt,
+            .step = r->tr.step, .epoch = r->tr.step / r->tr.data.steps_per_epoch, .tokens_seen = r->tr.tokens_seen,
+            .state_h = h, .state_c = c, .streams = r->tr.global_streams, .config_text = r->cfg_text,
+        };
+        rc = checkpoint_save(r->o.out, &ck, err);
+    }
+    return agree(r, rc, err);
+}
+
+static int validate(run *r, long step, double *out, recur_err *err) {
+    eval_result ev;
+    int rc = evaluate_streams(&r->m, r->val_tokens, r->val_stream_len, r->val_streams, &ev, err);
+    if ((rc = agree(r, rc, err))) return rc;
+    double sums[3] = {ev.loss_sum, (double)ev.count, (double)ev.correct};
+    if (r->comm.size > 1) comm_sum_doubles(sums, 3);
+    *out = sums[0] / sums[1];
+    if (r->comm.rank != 0) return 0;
+    json_line j;
+    json_begin(&j);
+    json_str(&j, "event", "validation");
+    json_int(&j, "step", step);
+    json_num(&j, "val_loss", *out);
+    json_num(&j, "val_accuracy", sums[2] / sums[1]);
+    json_int(&j, "val_predictions", (long long)sums[1]);
+    emit(&r->out, &j);
+    if (!r->out.quiet)
+        fprintf(stderr, "step %ld | validation loss %.4f (%.3f bits/char)\n", step, *out, *out / log(2.0));
+    return 0;
+}
+
+/* Rank 0: options and config; then everyone gets them.  Returns an exit code, or -1 to go on. */
+static int setup_options(run *r, int argc, char **argv, recur_err *err) {
     opt_spec tab[32];
-    int n;
+    int n = 0, rc = 0;
+    if (r->comm.rank == 0) {
+        rc = parse_options(&r->o, tab, &n, argc, argv, err);
+        if (rc == 0) cli_dump(tab, n, r->cfg_text, sizeof r->cfg_text);
+    }
+    /* 1 = --help shown: everyone leaves with 0. */
+    int help = r->comm.size > 1 ? comm_any(rc == 1) : rc == 1;
+    if (help) return 0;
+    int code = agree(r, rc < 0, err);
+    if (code) return code;
+    if (r->comm.size > 1) {
+        comm_bcast(&r->o, sizeof r->o, 0);
+        comm_bcast(r->cfg_text, sizeof r->cfg_text, 0);
+    }
+    r->out.quiet = r->o.quiet;
+    if (r->o.batch % r->comm.size != 0) {
+        recur_fail(err, RECUR_EXIT_USAGE, "--batch %d: expected a multiple of the number of ranks (%d)", r->o.batch,
+                   r->comm.size);
+        return r->comm.rank == 0 ? report_error("train", err) : RECUR_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Model on rank 0, shapes and weights to everyone. */
+static int setup_model_all(run *r, recur_err *err) {
+    int rc = 0;
+    if (r->comm.rank == 0) rc = setup_model(&r->o, &r->info, &r->m, err);
+    int code = agree(r, rc, err);
+    if (code) return code;
+    if (r->comm.size == 1) return 0;
+    model_config cfg = r->m.cfg;
+    comm_bcast(&cfg, sizeof cfg, 0);
+    if (r->comm.rank != 0) rc = model_create(&r->m, &cfg, err);
+    if ((code = agree(r, rc, err))) return code;
+    comm_bcast(r->m.params, r->m.num_params * sizeof(float), 0);
+    return 0;
+}
+
+/* This rank's streams of /tokens and /val_tokens, read by hyperslab. */
+static int setup_data(run *r, recur_err *err) {
+    const int R = r->comm.size, rank = r->comm.rank, b = r->o.batch / R, V = r->m.cfg.vocab_size;
+    int rc = stream_layout(r->info.n, r->o.batch, r->o.bptt, r->o.data, &r->stream_len, err);
+    if (rc == 0) {
+        const size_t count = (size_t)b * r->stream_len + 1;
+        r->tokens = malloc(count * sizeof(int32_t));
+        rc = !r->tokens ? recur_fail(err, RECUR_EXIT_FAIL, "out of memory for %zu tokens", count)
+                        : dataset_read_range(r->o.data, "/tokens", (size_t)rank * b * r->stream_len, count, V,
+                                             r->tokens, err);
+    }
+    if (rc == 0 && r->info.n_val > 1) {
+        /* Validation streams: a multiple of R, at most one per two tokens. */
+        int S = r->o.val_streams < R ? R : r->o.val_streams - r->o.val_streams % R;
+        while (S > R && r->info.n_val < (size_t)S * 2 + 1) S -= R;
+        if (r->info.n_val >= (size_t)S + 1) {
+            r->val_streams = S / R;
+            r->val_stream_len = (r->info.n_val - 1) / (size_t)S;
+            const size_t count = (size_t)r->val_streams * r->val_stream_len + 1;
+            r->val_tokens = malloc(count * sizeof(int32_t));
+            rc = !r->val_tokens ? recur_fail(err, RECUR_EXIT_FAIL, "out of memory for validation tokens")
+                                : dataset_read_range(r->o.data, "/val_tokens",
+                                                     (size_t)rank * r->val_streams * r->val_stream_len, count, V,
+                                                     r->val_tokens, err);
+        }
+    }
+    return agree(r, rc, err);
+}
+
+static void free_run(run *r) {
+    if (r->out.metrics) fclose(r->out.metrics);
+    if (r->have_trainer) trainer_free(&r->tr);
+    optim_free(&r->opt);
+    model_free(&r->m);
+    dataset_info_free(&r->info);
+    free(r->tokens);
+    free(r->val_tokens);
+    free(r->states);
+    free(r->gather_buf);
+}
+
+static int train_loop(run *r, recur_err *err);
+
+int cmd_train(int argc, char **argv) {
+    static run r; /* large (config text); one per process */
+    memset(&r, 0, sizeof r);
     recur_err err = {0};
-    int rc = parse_options(&o, tab, &n, argc, argv, &err);
-    if (rc) return rc > 0 ? 0 : report_error("train", &err);
+    if (comm_init(&r.comm, &argc, &argv, &err)) return report_error("train", &err);
+    int rc = setup_options(&r, argc, argv, &err);
+    if (rc >= 0) goto done;
+    r.out.is_root = r.comm.rank == 0;
 
-    token_dataset ds = {0};
-    model m = {0};
-    optimizer opt = {0};
-    trainer tr = {0};
-    sinks out = {NULL, o.quiet};
-    int have_trainer = 0;
-    rc = RECUR_EXIT_FAIL;
-    static char cfg_text[16384];
-    cli_dump(tab, n, cfg_text, sizeof cfg_text);
+    int st = 0;
+    if (r.comm.rank == 0) {
+        st = check_output_path(r.o.out, "--out", &err);
+        if (!st && r.o.metrics[0]) st = check_output_path(r.o.metrics, "--metrics", &err);
+    }
+    if ((rc = agree(&r, st, &err))) goto done;
+    if ((rc = agree(&r, dataset_probe(r.o.data, &r.info, &err), &err))) goto done;
+    if ((rc = setup_model_all(&r, &err))) goto done;
+    if ((rc = setup_data(&r, &err))) goto done;
 
-    if (check_output_path(o.out, "--out", &err)) goto fail;
-    if (o.metrics[0] && check_output_path(o.metrics, "--metrics", &err)) goto fail;
-    if (dataset_load(o.data, &ds, &err)) goto fail;
-    if (setup_model(&o, &ds, &m, &err)) goto fail;
-    if (dataset_check_tokens(o.data, "/tokens", ds.tokens, ds.n, m.cfg.vocab_size, "the model's vocab_size", &err)) goto fail;
     optim_config oc;
     optim_kind okind;
-    optim_from_name(o.optimizer, &okind);
+    optim_from_name(r.o.optimizer, &okind);
     optim_config_defaults(&oc, okind);
-    oc.lr = (float)o.lr;
-    oc.momentum = (float)o.momentum;
-    oc.weight_decay = (float)o.weight_decay;
-    if (optim_create(&opt, &oc, m.num_params, &err)) goto fail;
-    if (trainer_init(&tr, &m, &opt, ds.tokens, ds.n, o.batch, o.bptt, o.clip, o.data, &err)) goto fail;
-    have_trainer = 1;
-    if (o.metrics[0] && !(out.metrics = fopen(o.metrics, "w"))) {
-        recur_fail(&err, RECUR_EXIT_OUTPUT, "%s: --metrics: cannot open for writing", o.metrics);
-        goto fail;
+    oc.lr = (float)r.o.lr;
+    oc.momentum = (float)r.o.momentum;
+    oc.weight_decay = (float)r.o.weight_decay;
+    st = optim_create(&r.opt, &oc, r.m.num_params, &err);
+    if (!st) {
+        st = trainer_init(&r.tr, &r.m, &r.opt, r.tokens, r.stream_len, r.o.batch / r.comm.size, r.comm.size,
+                          r.o.bptt, r.o.clip, &err);
+        r.have_trainer = !st;
     }
+    if (!st && r.comm.size > 1) {
+        const size_t block = (size_t)r.m.cfg.num_layers * (r.o.batch / r.comm.size) * r.m.cfg.hidden_size;
+        r.gather_buf = malloc(block * r.comm.size * sizeof(float));
+        r.states = malloc(2 * block * r.comm.size * sizeof(float));
+        if (!r.gather_buf || !r.states) st = recur_fail(&err, RECUR_EXIT_FAIL, "out of memory for carried states");
+    }
+    if (!st && r.comm.rank == 0 && r.o.metrics[0] && !(r.out.metrics = fopen(r.o.metrics, "w")))
+        st = recur_fail(&err, RECUR_EXIT_OUTPUT, "%s: --metrics: cannot open for writing", r.o.metrics);
+    if ((rc = agree(&r, st, &err))) goto done;
+    rc = train_loop(&r, &err);
+done:
+    free_run(&r);
+    comm_finalize(&r.comm);
+    return rc;
+}
 
+static int train_loop(run *r, recur_err *err) {
+    const train_opts *o = &r->o;
+    model *m = &r->m;
+    trainer *tr = &r->tr;
+    const int root = r->comm.rank == 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    const long tokens_per_step = (long)o.batch * o.bptt;
+    const long tokens_per_step = (long)o->batch * o->bptt;
     json_line j;
-    json_begin(&j);
-    json_str(&j, "event", "start");
-    json_str(&j, "cell", cell_name(m.cfg.cell));
-    json_int(&j, "vocab_size", m.cfg.vocab_size);
-    json_int(&j, "embed_size", m.cfg.embed_size);
-    json_int(&j, "hidden_size", m.cfg.hidden_size);
-    json_int(&j, "num_layers", m.cfg.num_layers);
-    json_int(&j, "parameters", (long long)m.num_params);
-    json_int(&j, "steps", o.steps);
-    json_int(&j, "steps_per_epoch", tr.data.steps_per_epoch);
-    json_str(&j, "config", cfg_text);
-    emit(&out, &j);
-    if (!o.quiet)
-        fprintf(stderr, "recur train: %s %dx%d (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens, %ld steps/epoch\n",
-                cell_name(m.cfg.cell), m.cfg.num_layers, m.cfg.hidden_size, m.cfg.embed_size, m.cfg.vocab_size,
-                m.num_params, o.steps, o.batch, o.bptt, tokens_per_step, tr.data.steps_per_epoch);
+    if (root) {
+        json_begin(&j);
+        json_str(&j, "event", "start");
+        json_str(&j, "cell", cell_name(m->cfg.cell));
+        json_int(&j, "vocab_size", m->cfg.vocab_size);
+        json_int(&j, "embed_size", m->cfg.embed_size);
+        json_int(&j, "hidden_size", m->cfg.hidden_size);
+        json_int(&j, "num_layers", m->cfg.num_layers);
+        json_int(&j, "parameters", (long long)m->num_params);
+        json_int(&j, "ranks", r->comm.size);
+        json_int(&j, "steps", o->steps);
+        json_int(&j, "steps_per_epoch", tr->data.steps_per_epoch);
+        json_str(&j, "config", r->cfg_text);
+        emit(&r->out, &j);
+        if (!o->quiet)
+            fprintf(stderr,
+                    "recur train: %s %dx%d (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
+                    "on %d rank(s), %ld steps/epoch\n",
+                    cell_name(m->cfg.cell), m->cfg.num_layers, m->cfg.hidden_size, m->cfg.embed_size,
+                    m->cfg.vocab_size, m->num_params, o->steps, o->batch, o->bptt, tokens_per_step, r->comm.size,
+                    tr->data.steps_per_epoch);
+    }
 
     const double t0 = now_seconds();
     double last_val = NAN, window_t = t0;
     long window_steps = 0;
-    while (tr.step < o.steps && !stop_requested) {
+    int stopped = 0, rc;
+    while (tr->step < o->steps) {
         step_result res;
         const double ts = now_seconds();
-        trainer_step(&tr, (float)o.lr, &res);
+        trainer_step(tr, (float)o->lr, stop_requested != 0, &res);
         const double te = now_seconds();
         window_steps++;
-        json_begin(&j);
-        json_int(&j, "step", tr.step);
-        json_int(&j, "epoch", res.epoch);
-        json_num(&j, "loss", res.loss);
-        json_num(&j, "grad_norm", res.grad_norm);
-        json_num(&j, "lr", o.lr);
-        json_num(&j, "tokens_per_s", (double)tokens_per_step / (te - ts));
-        json_num(&j, "elapsed_s", te - t0);
-        emit(&out, &j);
+        if (root) {
+            json_begin(&j);
+            json_int(&j, "step", tr->step);
+            json_int(&j, "epoch", res.epoch);
+            json_num(&j, "loss", res.loss);
+            json_num(&j, "grad_norm", res.grad_norm);
+            json_num(&j, "lr", o->lr);
+            json_num(&j, "tokens_per_s", (double)tokens_per_step / (te - ts));
+            json_num(&j, "elapsed_s", te - t0);
+            emit(&r->out, &j);
+        }
+        /* The same on every rank: loss and norm are reduced values. */
         if (!isfinite(res.loss) || !isfinite(res.grad_norm)) {
-            recur_fail(&err, RECUR_EXIT_FAIL,
+            recur_fail(err, RECUR_EXIT_FAIL,
                        "step %ld: loss %g, gradient norm %g: training diverged (try a lower --lr or --clip 1); %s not written",
-                       tr.step, res.loss, res.grad_norm, o.out);
+                       tr->step, res.loss, res.grad_norm, o->out);
+            rc = root ? report_error("train", err) : RECUR_EXIT_FAIL;
             goto fail;
         }
-        if (!o.quiet && (tr.step % o.log_every == 0 || tr.step == o.steps || tr.step == 1)) {
+        if (root && !o->quiet && (tr->step % o->log_every == 0 || tr->step == o->steps || tr->step == 1)) {
             double rate = (double)window_steps * tokens_per_step / (te - window_t);
             char eta[32];
-            format_duration((double)(o.steps - tr.step) * (te - t0) / (double)tr.step, eta, sizeof eta);
-            fprintf(stderr, "step %ld/%ld | epoch %ld | loss %.4f | grad norm %.3f | %.0f tok/s | ETA %s\n", tr.step,
-                    o.steps, res.epoch, res.loss, res.grad_norm, rate, eta);
+            format_duration((double)(o->steps - tr->step) * (te - t0) / (double)tr->step, eta, sizeof eta);
+            fprintf(stderr, "step %ld/%ld | epoch %ld | loss %.4f | grad norm %.3f | %.0f tok/s | ETA %s\n", tr->step,
+                    o->steps, res.epoch, res.loss, res.grad_norm, rate, eta);
             window_t = te;
             window_steps = 0;
         }
-        if (ds.val_tokens && o.val_every > 0 && tr.step % o.val_every == 0 && tr.step < o.steps)
-            if (validate(&out, &m, &ds, o.val_streams, tr.step, &last_val, &err)) goto fail;
-        if (o.checkpoint_every > 0 && tr.step % o.checkpoint_every == 0 && tr.step < o.steps) {
-            if (save(o.out, &m, &ds, &opt, &tr, cfg_text, &err)) goto fail;
-            json_begin(&j);
-            json_str(&j, "event", "checkpoint");
-            json_int(&j, "step", tr.step);
-            json_str(&j, "path", o.out);
-            emit(&out, &j);
+        if (res.stop) {
+            stopped = 1;
+            break;
+        }
+        if (r->val_tokens || r->val_streams) {
+            if (o->val_every > 0 && tr->step % o->val_every == 0 && tr->step < o->steps)
+                if ((rc = validate(r, tr->step, &last_val, err))) goto fail;
+        }
+        if (o->checkpoint_every > 0 && tr->step % o->checkpoint_every == 0 && tr->step < o->steps) {
+            if ((rc = save(r, err))) goto fail;
+            if (root) {
+                json_begin(&j);
+                json_str(&j, "event", "checkpoint");
+                json_int(&j, "step", tr->step);
+                json_str(&j, "path", o->out);
+                emit(&r->out, &j);
+            }
         }
     }
-    if (ds.val_tokens && !stop_requested && validate(&out, &m, &ds, o.val_streams, tr.step, &last_val, &err)) goto fail;
-    if (save(o.out, &m, &ds, &opt, &tr, cfg_text, &err)) goto fail;
-    const double elapsed = now_seconds() - t0;
-    json_begin(&j);
-    json_str(&j, "event", stop_requested ? "interrupted" : "end");
-    json_int(&j, "step", tr.step);
-    json_num(&j, "elapsed_s", elapsed);
-    json_num(&j, "tokens_per_s", (double)tr.tokens_seen / elapsed);
-    json_num(&j, "val_loss", last_val);
-    json_str(&j, "checkpoint", o.out);
-    emit(&out, &j);
-    if (stop_requested)
-        fprintf(stderr, "recur train: stopped by signal %d after step %ld; checkpoint written to %s\n",
-                (int)stop_requested, tr.step, o.out);
-    else if (!o.quiet)
-        fprintf(stderr, "recur train: %ld steps in %.1f s (%.0f tok/s); checkpoint written to %s\n", tr.step, elapsed,
-                (double)tr.tokens_seen / elapsed, o.out);
-    rc = 0;
-    goto done;
+    if (r->val_streams && !stopped && (rc = validate(r, tr->step, &last_val, err))) goto fail;
+    if ((rc = save(r, err))) goto fail;
+    if (root) {
+        const double elapsed = now_seconds() - t0;
+        json_begin(&j);
+        json_str(&j, "event", stopped ? "interrupted" : "end");
+        json_int(&j, "step", tr->step);
+        json_num(&j, "elapsed_s", elapsed);
+        json_num(&j, "tokens_per_s", (double)tr->tokens_seen / elapsed);
+        json_num(&j, "val_loss", last_val);
+        json_str(&j, "checkpoint", o->out);
+        emit(&r->out, &j);
+        if (stopped)
+            fprintf(stderr, "recur train: stopped by a signal after step %ld; checkpoint written to %s\n", tr->step,
+                    o->out);
+        else if (!o->quiet)
+            fprintf(stderr, "recur train: %ld steps in %.1f s (%.0f tok/s); checkpoint written to %s\n", tr->step,
+                    elapsed, (double)tr->tokens_seen / elapsed, o->out);
+    }
+    return 0;
 fail:
-    rc = report_error("train", &err);
-    if (out.metrics) {
+    if (root && r->out.metrics) {
         json_begin(&j);
         json_str(&j, "event", "error");
-        json_str(&j, "message", err.msg);
-        emit(&out, &j);
+        json_str(&j, "message", err->msg);
+        emit(&r->out, &j);
     }
-done:
-    if (out.metrics) fclose(out.metrics);
-    if (have_trainer) trainer_free(&tr);
-    optim_free(&opt);
-    model_free(&m);
-    dataset_free(&ds);
     return rc;
 }

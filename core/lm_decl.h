@@ -33,6 +33,12 @@ typedef struct {
     LM_REAL *state_h;          /* [L, B, H]  state carried from window to window */
     LM_REAL *state_c;          /* [L, B, H]  LSTM only, else NULL */
     int last_T;                /* window length of the last forward */
+    /* Called by backward as soon as the gradients of tensors [first, last]
+     * (indices into model.tensors) are final: head, then each layer from the
+     * top, then layer 0 with the embedding.  Lets a data-parallel caller start
+     * reducing them while backward goes on.  NULL: not called. */
+    void (*grads_ready)(void *ctx, int first, int last);
+    void *grads_ready_ctx;
     /* Float engine only: W_hh packed once per window for the per-step GEMMs
      * (rgemm.h).  [l][0] = whole W_hh (textbook GRU: r,z rows), [l][1] = n rows. */
     float *pack_buf;

@@ -395,23 +395,28 @@ void SFX(lm_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, con
     gemm(1, 0, V, H, TB, 1, w->probs, V, Htop, H, 1, dWh, H);
     add_colsum(dbh, w->probs, TB, V);
     gemm(0, 0, TB, H, V, 1, w->probs, V, Wh, H, 0, w->dy, H);
+    if (w->grads_ready) w->grads_ready(w->grads_ready_ctx, m->num_tensors - 2, m->num_tensors - 1);
 
     for (int l = L - 1; l >= 0; l--) {
         layer_backward(w, m, P, Gr, l);
         if (l == 0 && w->used_table) {
             table_backward(w, m, P, Gr, inputs);
-            return;
+            break;
         }
         input_backward(w, m, P, Gr, l, l == 0 ? w->x0 : w->layer[l - 1].h + (size_t)B * H, l == 0 ? E : H);
+        if (l > 0 && w->grads_ready) w->grads_ready(w->grads_ready_ctx, 1 + 4 * l, 4 + 4 * l);
         REAL *swap = w->dy; /* the grad w.r.t. this layer's inputs is the next layer down's dy */
         w->dy = w->dx;
         w->dx = swap;
     }
-    /* w->dy now holds the grad w.r.t. the embedded inputs: scatter-add rows. */
-    REAL *dE = Gr + m->tensors[0].offset;
-    for (int r = 0; r < TB; r++) {
-        REAL *row = dE + (size_t)inputs[r] * E;
-        const REAL *g = w->dy + (size_t)r * E;
-        for (int j = 0; j < E; j++) row[j] += g[j];
+    if (!w->used_table) {
+        /* w->dy now holds the grad w.r.t. the embedded inputs: scatter-add rows. */
+        REAL *dE = Gr + m->tensors[0].offset;
+        for (int r = 0; r < TB; r++) {
+            REAL *row = dE + (size_t)inputs[r] * E;
+            const REAL *g = w->dy + (size_t)r * E;
+            for (int j = 0; j < E; j++) row[j] += g[j];
+        }
     }
+    if (w->grads_ready) w->grads_ready(w->grads_ready_ctx, 0, 4);
 }

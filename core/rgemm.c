@@ -7,11 +7,9 @@
  * unaligned loads through memcpy. */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
-static inline v16 load16(const float *p) {
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+/* A macro, not a function: returning a 64-byte vector by value changes the
+ * ABI on machines without AVX-512 (and GCC warns about it). */
+#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v16))
 
 size_t rg_packed_floats(int N, int K) { return (size_t)((N + RG_NR - 1) / RG_NR) * (size_t)K * RG_NR; }
 
@@ -57,7 +55,9 @@ void rg_pack_nn(rg_packed *p, float *buf, const float *W, int ldw, int K, int N)
         v16 acc0[MR], acc1[MR];                                                                              \
         for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = (v16){0};                                           \
         for (int k = 0; k < K; k++) {                                                                        \
-            const v16 b0 = load16(panel + (size_t)k * RG_NR), b1 = load16(panel + (size_t)k * RG_NR + 16);   \
+            v16 b0, b1;                                                                                      \
+            LOAD16(b0, panel + (size_t)k * RG_NR);                                                           \
+            LOAD16(b1, panel + (size_t)k * RG_NR + 16);                                                      \
             for (int i = 0; i < MR; i++) {                                                                   \
                 const float a = A[(size_t)i * lda + k];                                                      \
                 acc0[i] += a * b0;                                                                           \

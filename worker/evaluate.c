@@ -1,25 +1,30 @@
 #include "evaluate.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/lm.h"
 
 enum { EVAL_WINDOW = 128 };
 
 int evaluate(const model *m, const int32_t *tokens, size_t n, int S, eval_result *res, recur_err *err) {
-    res->loss = 0;
-    res->count = res->correct = 0;
     if (S <= 0) return recur_fail(err, RECUR_EXIT_USAGE, "--streams: expected a positive integer, found %d", S);
     if (n < (size_t)S + 1)
         return recur_fail(err, RECUR_EXIT_INPUT, "evaluation needs at least streams+1 = %d tokens, found %zu", S + 1, n);
-    const size_t L = (n - 1) / S;
+    return evaluate_streams(m, tokens, (n - 1) / (size_t)S, S, res, err);
+}
+
+int evaluate_streams(const model *m, const int32_t *tokens, size_t L, int S, eval_result *res, recur_err *err) {
+    memset(res, 0, sizeof *res);
+    if (L == 0) return 0;
     const int T = L < EVAL_WINDOW ? (int)L : EVAL_WINDOW;
     const int V = m->cfg.vocab_size;
     lm_workspace ws;
     if (lm_workspace_create(&ws, &m->cfg, S, T, err)) return -1;
     int32_t *in = malloc((size_t)S * T * sizeof(int32_t)), *tg = malloc((size_t)S * T * sizeof(int32_t));
     if (!in || !tg) {
-        free(in); free(tg);
+        free(in);
+        free(tg);
         lm_workspace_free(&ws);
         return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for evaluation batches");
     }
@@ -40,6 +45,7 @@ int evaluate(const model *m, const int32_t *tokens, size_t n, int S, eval_result
         }
     }
     res->count = L * (size_t)S;
+    res->loss_sum = total;
     res->loss = total / (double)res->count;
     free(in);
     free(tg);

@@ -18,10 +18,15 @@
 
 typedef struct {
     double loss;      /* mean cross-entropy, nats */
+    double loss_sum;  /* sum of the cross-entropies (what ranks add up) */
     size_t count;     /* predictions scored */
     size_t correct;   /* argmax == target */
 } eval_result;
 
 int evaluate(const model *m, const int32_t *tokens, size_t n, int streams, eval_result *res, recur_err *err);
+/* The same over `nstreams` consecutive streams of length stream_len held in
+ * tokens (nstreams*stream_len + 1 of them): one rank's share. */
+int evaluate_streams(const model *m, const int32_t *tokens, size_t stream_len, int nstreams, eval_result *res,
+                     recur_err *err);
 
 #endif

@@ -1,33 +1,41 @@
-/* trainer.h - one rank's training step: batch, forward, backward, clip,
- * update.  Owns the activation workspace and the batcher; borrows the model
- * and the optimizer. */
+/* trainer.h - one rank's training step: its streams' batch, forward,
+ * backward with the gradient reduction overlapped (comm.h), clip with the
+ * global norm, the same update on every rank.  Owns the activation workspace,
+ * the batcher and the reducer; borrows the model and the optimizer. */
 #ifndef RECUR_TRAINER_H
 #define RECUR_TRAINER_H
 
 #include "../core/lm.h"
 #include "../core/optim.h"
 #include "batcher.h"
+#include "comm.h"
 
 typedef struct {
     model *m;
     optimizer *opt;
     lm_workspace ws;
     batcher data;
+    grad_reducer reducer;
+    int ranks;              /* R; the reducer is used only when R > 1 */
+    int global_streams;     /* B = R * data.nstreams */
     double clip;            /* global-norm clip; 0 = off */
     long step;              /* steps done so far (the next step is step+1, 1-based) */
-    long tokens_seen;
+    long tokens_seen;       /* over all ranks */
 } trainer;
 
 typedef struct {
-    double loss;            /* mean cross-entropy of the step, before its update */
+    double loss;            /* mean cross-entropy of the step over all ranks, before its update */
     double grad_norm;       /* global L2 norm before clipping */
     long epoch;             /* 0-based epoch the step belonged to */
+    int stop;               /* some rank asked to stop (its flag was set when the step began) */
 } step_result;
 
-int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t n, int B, int k, double clip,
-                 const char *source, recur_err *err);
+/* tokens: this rank's nstreams streams of stream_len (nstreams*stream_len + 1 tokens). */
+int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
+                 int ranks, int k, double clip, recur_err *err);
 void trainer_free(trainer *tr);
-/* One TBPTT step at learning rate lr.  States reset at the start of each epoch. */
-void trainer_step(trainer *tr, float lr, step_result *res);
+/* One TBPTT step at learning rate lr; states reset at the start of each epoch.
+ * stop_local is this rank's stop request; res->stop says whether any rank made one. */
+void trainer_step(trainer *tr, float lr, int stop_local, step_result *res);
 
 #endif
