@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/model.h"
@@ -27,23 +30,32 @@
 #include "commands.h"
 #include "common.h"
 #include "json.h"
+#include "schedule.h"
 
 typedef struct {
-    char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR];
-    char cell[CLI_STR], optimizer[CLI_STR];
-    int embed, hidden, layers, batch, bptt, val_streams, quiet;
-    long steps, seed, val_every, log_every, checkpoint_every;
-    double lr, momentum, weight_decay, clip;
+    char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
+    char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR];
+    int embed, hidden, layers, batch, bptt, val_streams, quiet, keep;
+    long steps, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
+    double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes;
 } train_opts;
 
-#define TRAIN_SYNOPSIS "--data D.h5 [--init CKPT.h5 | --cell C --embed E --hidden H --layers L] --out OUT.h5 [options]"
+#define TRAIN_SYNOPSIS "--data D.h5 [--init CKPT.h5 | --cell C --embed E --hidden H --layers L] --out OUT.h5 [options]\n" \
+    "       recur train --resume CKPT.h5|RUNDIR [--steps S] [--data D.h5] [--out OUT.h5]\n\n" \
+    "--steps is the run's total: --resume X --steps 20 continues from X's step up to step 20.\n" \
+    "With --run-dir DIR, checkpoints go to DIR/ckpt-<step>.h5 (the last --keep kept), metrics to\n" \
+    "DIR/metrics.jsonl and --out defaults to DIR/final.h5."
 
 static int build_table(train_opts *o, opt_spec *t) {
     opt_spec rows[] = {
         {"config", OPT_STR, o->config, "FILE", "INI file with any of these keys (flags override it)", 0, 0, 0},
         {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text); /val_tokens used for validation", 0, 0, 0},
         {"init", OPT_STR, o->init, "CKPT.h5", "start from this checkpoint's weights instead of a fresh model", 0, 0, 0},
-        {"out", OPT_STR, o->out, "OUT.h5", "checkpoint written at the end (and every --checkpoint-every steps)", 0, 0, 0},
+        {"out", OPT_STR, o->out, "OUT.h5", "checkpoint written at the end, and on SIGTERM/SIGINT", 0, 0, 0},
+        {"resume", OPT_STR, o->resume, "CKPT|DIR", "continue a run exactly from a checkpoint (or a run dir's latest)", 0, 0, 0},
+        {"run-dir", OPT_STR, o->run_dir, "DIR", "periodic checkpoints, metrics.jsonl and final.h5 go here", 0, 0, 0},
+        {"keep", OPT_INT, &o->keep, "K", "periodic checkpoints kept in --run-dir", 1, 0, 0},
+        {"checkpoint-minutes", OPT_DOUBLE, &o->checkpoint_minutes, "M", "also checkpoint every M minutes (0 = off)", 0, 1, 0},
         {"metrics", OPT_STR, o->metrics, "M.jsonl", "JSON lines, one per step plus events (truncated at start)", 0, 0, 0},
         {"cell", OPT_STR, o->cell, "C", "rnn_tanh | rnn_relu | lstm | gru | lbr_gru (fresh model)", 0, 0, 0},
         {"embed", OPT_INT, &o->embed, "E", "embedding size (fresh model)", 1, 0, 0},
@@ -61,7 +73,12 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"val-every", OPT_LONG, &o->val_every, "N", "validation loss every N steps and at the end (0 = end only)", 0, 1, 0},
         {"val-streams", OPT_INT, &o->val_streams, "S", "streams for validation (see recur eval --help)", 1, 0, 0},
         {"log-every", OPT_LONG, &o->log_every, "N", "console progress line every N steps", 1, 0, 0},
-        {"checkpoint-every", OPT_LONG, &o->checkpoint_every, "N", "also write --out every N steps (0 = end only)", 0, 1, 0},
+        {"checkpoint-every", OPT_LONG, &o->checkpoint_every, "N", "checkpoint every N steps (to --run-dir, else --out; 0 = off)", 0, 1, 0},
+        {"lr-schedule", OPT_STR, o->lr_schedule, "NAME", "constant | step | cosine", 0, 0, 0},
+        {"warmup", OPT_LONG, &o->warmup, "N", "linear warmup steps", 0, 1, 0},
+        {"lr-decay-every", OPT_LONG, &o->lr_decay_every, "N", "step schedule: decay every N steps", 0, 1, 0},
+        {"lr-decay", OPT_DOUBLE, &o->lr_decay, "F", "step schedule: multiply the rate by F", 1, 0, 0},
+        {"lr-min", OPT_DOUBLE, &o->lr_min, "LR", "cosine schedule: final rate", 0, 1, 0},
         {"quiet", OPT_FLAG, &o->quiet, NULL, "no console progress", 0, 0, 0},
     };
     memcpy(t, rows, sizeof rows);
@@ -82,6 +99,9 @@ static void defaults(train_opts *o) {
     o->lr = 2e-3;
     o->val_streams = 16;
     o->log_every = 10;
+    o->keep = 3;
+    strcpy(o->lr_schedule, "constant");
+    o->lr_decay = 0.5;
 }
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -102,6 +122,44 @@ static void emit(sinks *s, json_line *j) {
     }
 }
 
+
+/* dir + "/" + formatted name into out; -1 when it does not fit. */
+static int dir_path(char *out, size_t len, const char *dir, const char *fmt, long v) {
+    char name[64];
+    snprintf(name, sizeof name, fmt, v);
+    int w = snprintf(out, len, "%s/%s", dir, name);
+    return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+/* DIR's latest periodic checkpoint (highest ckpt-<step>.h5), else DIR/final.h5;
+ * a file path is taken as it is. */
+static int resolve_resume(const char *arg, char *path, size_t len, recur_err *err) {
+    struct stat st;
+    if (stat(arg, &st) != 0)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: --resume: cannot open: %s", arg, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(path, len, "%s", arg);
+        return 0;
+    }
+    DIR *d = opendir(arg);
+    long best = -1;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            long step;
+            char tail[8];
+            if (sscanf(e->d_name, "ckpt-%ld.h%1[5]", &step, tail) == 2 && step > best) best = step;
+        }
+        closedir(d);
+    }
+    if (dir_path(path, len, arg, best >= 0 ? "ckpt-%08ld.h5" : "final.h5", best))
+        return recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: path too long", arg);
+    if (stat(path, &st) != 0)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: --resume: expected a run directory with ckpt-<step>.h5 or final.h5, found none",
+                          arg);
+    return 0;
+}
+
 typedef struct {
     opt_spec *tab;
     int n;
@@ -113,33 +171,83 @@ static int config_set(void *ctx, const char *key, const char *value, recur_err *
     return cli_set(c->tab, c->n, key, value, c->path, err);
 }
 
-/* Parses flags and the config file into o; returns 0, 1 (--help shown) or -1 with err. */
-static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char **argv, recur_err *err) {
+/* Options in layers, later ones winning: defaults, the config stored in the
+ * --resume checkpoint, the --config file, the command line.  Rank 0 only.
+ * With --resume, *ck receives the loaded checkpoint.  Returns 0, 1 (--help
+ * shown) or -1 with err. */
+static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char **argv, checkpoint_in *ck,
+                         recur_err *err) {
     defaults(o);
     int n = *ntab = build_table(o, tab);
     char *pos[1];
     int npos, rc;
     if ((rc = cli_parse("train", TRAIN_SYNOPSIS, tab, n, argc, argv, pos, 0, &npos, err))) return rc;
-    if (o->config[0]) {
-        char path[CLI_STR];
-        snprintf(path, sizeof path, "%s", o->config);
+    const train_opts cli = *o; /* what the command line alone says */
+    int cli_given[48] = {0};
+    for (int i = 0; i < n; i++) cli_given[i] = tab[i].set;
+    char config[CLI_STR], resume[CLI_STR] = "";
+    snprintf(config, sizeof config, "%s", o->config);
+    if (cli.resume[0]) {
+        if (resolve_resume(cli.resume, resume, sizeof resume, err) || checkpoint_load(resume, ck, err)) return -1;
+        if (!ck->config_text || !ck->has_optimizer || !ck->has_progress)
+            return recur_fail(err, RECUR_EXIT_INPUT,
+                              "%s: --resume: expected a checkpoint written by recur train (/config, /optimizer, /progress), found %s missing",
+                              resume, !ck->config_text ? "/config" : !ck->has_optimizer ? "/optimizer" : "/progress");
+    }
+    if (resume[0] || config[0]) {
         defaults(o);
         for (int i = 0; i < n; i++) tab[i].set = 0;
-        config_ctx ctx = {tab, n, path};
-        if (config_parse_file(path, config_set, &ctx, err)) return -1;
+        if (resume[0]) {
+            config_ctx ctx = {tab, n, resume};
+            if (config_parse_text(ck->config_text, resume, config_set, &ctx, err)) return -1;
+            o->init[0] = o->resume[0] = o->config[0] = 0;
+        }
+        if (config[0]) {
+            config_ctx ctx = {tab, n, config};
+            if (config_parse_file(config, config_set, &ctx, err)) return -1;
+        }
         if ((rc = cli_parse("train", TRAIN_SYNOPSIS, tab, n, argc, argv, pos, 0, &npos, err))) return rc;
-        snprintf(o->config, sizeof o->config, "%s", path);
+        snprintf(o->config, sizeof o->config, "%s", config);
+        snprintf(o->resume, sizeof o->resume, "%s", resume);
     }
+    if (o->run_dir[0] && ((!o->out[0] && dir_path(o->out, sizeof o->out, o->run_dir, "final.h5", 0)) ||
+                          (!o->metrics[0] && dir_path(o->metrics, sizeof o->metrics, o->run_dir, "metrics.jsonl", 0))))
+        return recur_fail(err, RECUR_EXIT_USAGE, "--run-dir: path too long");
     if (!o->data[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--data is required (a token dataset; see recur data --help)");
-    if (!o->out[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--out is required (where the trained checkpoint goes)");
-    cell_kind ck;
-    if (cell_from_name(o->cell, &ck))
+    if (!o->out[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--out (or --run-dir) is required: where the trained checkpoint goes");
+    cell_kind cell;
+    if (cell_from_name(o->cell, &cell))
         return recur_fail(err, RECUR_EXIT_USAGE, "--cell: expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru, found '%s'", o->cell);
     optim_kind ok;
     if (optim_from_name(o->optimizer, &ok))
         return recur_fail(err, RECUR_EXIT_USAGE, "--optimizer: expected sgd or adam, found '%s'", o->optimizer);
-    if (o->init[0]) {
-        const char *shape[] = {"cell", "embed", "hidden", "layers", "seed"};
+    schedule_kind sk;
+    if (schedule_from_name(o->lr_schedule, &sk))
+        return recur_fail(err, RECUR_EXIT_USAGE, "--lr-schedule: expected constant, step or cosine, found '%s'", o->lr_schedule);
+    const char *shape[] = {"cell", "embed", "hidden", "layers", "seed"};
+    if (resume[0]) {
+        /* Flags may not contradict the checkpoint being resumed. */
+        const model_config *mc = &ck->m.cfg;
+        char given[128] = "";
+        if (cli_given[cli_find(tab, n, "cell") - tab] && strcmp(cli.cell, cell_name(mc->cell)))
+            snprintf(given, sizeof given, "--cell %.20s (it is %s)", cli.cell, cell_name(mc->cell));
+        else if (cli_given[cli_find(tab, n, "embed") - tab] && cli.embed != mc->embed_size)
+            snprintf(given, sizeof given, "--embed %d (it is %d)", cli.embed, mc->embed_size);
+        else if (cli_given[cli_find(tab, n, "hidden") - tab] && cli.hidden != mc->hidden_size)
+            snprintf(given, sizeof given, "--hidden %d (it is %d)", cli.hidden, mc->hidden_size);
+        else if (cli_given[cli_find(tab, n, "layers") - tab] && cli.layers != mc->num_layers)
+            snprintf(given, sizeof given, "--layers %d (it is %d)", cli.layers, mc->num_layers);
+        else if (cli_given[cli_find(tab, n, "optimizer") - tab] && ok != ck->opt.cfg.kind)
+            snprintf(given, sizeof given, "--optimizer %.20s (it is %s)", cli.optimizer, optim_name(ck->opt.cfg.kind));
+        else if (cli_given[cli_find(tab, n, "init") - tab])
+            snprintf(given, sizeof given, "--init");
+        if (given[0])
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: the model and optimizer come from the checkpoint; drop %s",
+                              resume, given);
+        if (ck->state_h && ck->streams != o->batch)
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: expected --batch %d (the checkpoint's streams), found %d",
+                              resume, ck->streams, o->batch);
+    } else if (o->init[0]) {
         for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++)
             if (cli_find(tab, n, shape[i])->set)
                 return recur_fail(err, RECUR_EXIT_USAGE, "--%s: the model's shape comes from --init %s; drop --%s",
@@ -192,6 +300,9 @@ typedef struct {
     trainer tr;
     int have_trainer;
     sinks out;
+    checkpoint_in resume;             /* rank 0, with --resume: the checkpoint continued from */
+    int resuming;
+    schedule sched;
     float *states;                    /* rank 0: [L, B, H] gathered carried states (h then c) */
     float *gather_buf;
     char cfg_text[16384];
@@ -244,20 +355,120 @@ static void gather_states(run *r, float **h_out, float **c_out) {
     }
 }
 
-/* All ranks call it; rank 0 writes.  Returns the agreed status. */
-static int save(run *r, recur_err *err) {
+/* FNV-1a over the bytes of the parameter arena: replicas must agree bit for bit. */
+static uint64_t arena_hash(const model *m) {
+    const unsigned char *p = (const unsigned char *)m->params;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < m->num_params * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Removes all but the newest `keep` DIR/ckpt-<step>.h5. */
+static void prune_checkpoints(const char *dir, int keep) {
+    long steps[4096];
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 4096) {
+        long step;
+        char tail[8];
+        if (sscanf(e->d_name, "ckpt-%ld.h%1[5]", &step, tail) == 2) steps[n++] = step;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) {
+        int newer = 0;
+        for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
+        if (newer >= keep) {
+            char path[CLI_STR + 32];
+            if (!dir_path(path, sizeof path, dir, "ckpt-%08ld.h5", steps[i])) unlink(path);
+        }
+    }
+}
+
+/* All ranks call it; rank 0 writes `path` (NULL: the next periodic
+ * checkpoint of the run dir, or --out without one).  Before writing, the
+ * ranks check that their weights are bitwise identical.  Returns the agreed
+ * status. */
+static int save(run *r, const char *path, recur_err *err) {
+    if (r->comm.size > 1 && !comm_all_equal_u64(arena_hash(&r->m))) {
+        recur_fail(err, RECUR_EXIT_FAIL, "step %ld: the ranks' weights differ (replicas diverged); not writing a checkpoint",
+                   r->tr.step);
+        return agree(r, r->comm.rank == 0 ? -1 : 0, err);
+    }
     float *h, *c;
     gather_states(r, &h, &c);
     int rc = 0;
     if (r->comm.rank == 0) {
+        char periodic[CLI_STR + 32];
+        if (!path) {
+            if (!r->o.run_dir[0] || dir_path(periodic, sizeof periodic, r->o.run_dir, "ckpt-%08ld.h5", r->tr.step))
+                snprintf(periodic, sizeof periodic, "%s", r->o.out);
+            path = periodic;
+        }
         checkpoint_out ck = {
             .m = &r->m, .vocab = r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL, .opt = &r->opt,
             .step = r->tr.step, .epoch = r->tr.step / r->tr.data.steps_per_epoch, .tokens_seen = r->tr.tokens_seen,
             .state_h = h, .state_c = c, .streams = r->tr.global_streams, .config_text = r->cfg_text,
         };
-        rc = checkpoint_save(r->o.out, &ck, err);
+        rc = checkpoint_save(path, &ck, err);
+        if (!rc && path == periodic && r->o.run_dir[0]) prune_checkpoints(r->o.run_dir, r->o.keep);
+        if (!rc) {
+            json_line j;
+            json_begin(&j);
+            json_str(&j, "event", "checkpoint");
+            json_int(&j, "step", r->tr.step);
+            json_str(&j, "path", path);
+            emit(&r->out, &j);
+        }
     }
     return agree(r, rc, err);
+}
+
+/* --resume: rank 0's checkpoint state to every rank (weights went with the model). */
+static int restore(run *r, recur_err *err) {
+    int rc = 0;
+    long progress[2] = {0, 0};
+    if (r->comm.rank == 0) {
+        const checkpoint_in *ck = &r->resume;
+        if (ck->opt.state_len != r->opt.state_len)
+            rc = recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: the optimizer state has %zu values, the options need %zu (was --momentum changed?)",
+                            r->o.resume, ck->opt.state_len, r->opt.state_len);
+        else if (ck->opt.state_len)
+            memcpy(r->opt.state, ck->opt.state, ck->opt.state_len * sizeof(float));
+        r->opt.step = ck->opt.step;
+        progress[0] = ck->step;
+        progress[1] = ck->tokens_seen;
+    }
+    int code = agree(r, rc, err);
+    if (code) return code;
+    const size_t nstate = (size_t)r->m.cfg.num_layers * r->o.batch * r->m.cfg.hidden_size;
+    float *states = calloc(2 * nstate, sizeof(float));
+    if (!states) return agree(r, recur_fail(err, RECUR_EXIT_FAIL, "out of memory"), err);
+    int have[2] = {0, 0};
+    if (r->comm.rank == 0) {
+        if (r->resume.state_h) memcpy(states, r->resume.state_h, nstate * sizeof(float)), have[0] = 1;
+        if (r->resume.state_c) memcpy(states + nstate, r->resume.state_c, nstate * sizeof(float)), have[1] = 1;
+    }
+    if (r->comm.size > 1) {
+        comm_bcast(progress, sizeof progress, 0);
+        comm_bcast(&r->opt.step, sizeof r->opt.step, 0);
+        if (r->opt.state_len) comm_bcast(r->opt.state, r->opt.state_len * sizeof(float), 0);
+        comm_bcast(have, sizeof have, 0);
+        comm_bcast(states, 2 * nstate * sizeof(float), 0);
+    }
+    r->tr.step = progress[0];
+    r->tr.tokens_seen = progress[1];
+    /* Streams are global: this rank's block of every layer, whatever R was before. */
+    const int L = r->m.cfg.num_layers, H = r->m.cfg.hidden_size, b = r->tr.data.nstreams, B = r->o.batch;
+    lm_workspace *ws = &r->tr.ws;
+    for (int l = 0; l < L; l++) {
+        const size_t src = ((size_t)l * B + (size_t)r->comm.rank * b) * H, dst = (size_t)l * b * H;
+        if (have[0]) memcpy(ws->state_h + dst, states + src, (size_t)b * H * sizeof(float));
+        if (have[1] && ws->state_c) memcpy(ws->state_c + dst, states + nstate + src, (size_t)b * H * sizeof(float));
+    }
+    free(states);
+    return 0;
 }
 
 static int validate(run *r, long step, double *out, recur_err *err) {
@@ -283,10 +494,10 @@ static int validate(run *r, long step, double *out, recur_err *err) {
 
 /* Rank 0: options and config; then everyone gets them.  Returns an exit code, or -1 to go on. */
 static int setup_options(run *r, int argc, char **argv, recur_err *err) {
-    opt_spec tab[32];
+    opt_spec tab[48];
     int n = 0, rc = 0;
     if (r->comm.rank == 0) {
-        rc = parse_options(&r->o, tab, &n, argc, argv, err);
+        rc = parse_options(&r->o, tab, &n, argc, argv, &r->resume, err);
         if (rc == 0) cli_dump(tab, n, r->cfg_text, sizeof r->cfg_text);
     }
     /* 1 = --help shown: everyone leaves with 0. */
@@ -299,6 +510,14 @@ static int setup_options(run *r, int argc, char **argv, recur_err *err) {
         comm_bcast(r->cfg_text, sizeof r->cfg_text, 0);
     }
     r->out.quiet = r->o.quiet;
+    r->resuming = r->o.resume[0] != 0;
+    schedule_from_name(r->o.lr_schedule, &r->sched.kind);
+    r->sched.lr = r->o.lr;
+    r->sched.lr_min = r->o.lr_min;
+    r->sched.warmup = r->o.warmup;
+    r->sched.decay_every = r->o.lr_decay_every;
+    r->sched.decay = r->o.lr_decay;
+    r->sched.total = r->o.steps;
     if (r->o.batch % r->comm.size != 0) {
         recur_fail(err, RECUR_EXIT_USAGE, "--batch %d: expected a multiple of the number of ranks (%d)", r->o.batch,
                    r->comm.size);
@@ -310,7 +529,15 @@ static int setup_options(run *r, int argc, char **argv, recur_err *err) {
 /* Model on rank 0, shapes and weights to everyone. */
 static int setup_model_all(run *r, recur_err *err) {
     int rc = 0;
-    if (r->comm.rank == 0) rc = setup_model(&r->o, &r->info, &r->m, err);
+    if (r->comm.rank == 0 && r->resuming) {
+        r->m = r->resume.m; /* the arenas move; their views stay valid */
+        r->resume.m.params = r->resume.m.grads = NULL;
+        if (r->info.vocab_size != r->m.cfg.vocab_size)
+            rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of --resume %s), found %d",
+                            r->o.data, r->m.cfg.vocab_size, r->o.resume, r->info.vocab_size);
+    } else if (r->comm.rank == 0) {
+        rc = setup_model(&r->o, &r->info, &r->m, err);
+    }
     int code = agree(r, rc, err);
     if (code) return code;
     if (r->comm.size == 1) return 0;
@@ -352,6 +579,7 @@ static int setup_data(run *r, recur_err *err) {
 }
 
 static void free_run(run *r) {
+    checkpoint_in_free(&r->resume);
     if (r->out.metrics) fclose(r->out.metrics);
     if (r->have_trainer) trainer_free(&r->tr);
     optim_free(&r->opt);
@@ -376,7 +604,9 @@ int cmd_train(int argc, char **argv) {
 
     int st = 0;
     if (r.comm.rank == 0) {
-        st = check_output_path(r.o.out, "--out", &err);
+        if (r.o.run_dir[0] && mkdir(r.o.run_dir, 0777) != 0 && errno != EEXIST)
+            st = recur_fail(&err, RECUR_EXIT_OUTPUT, "%s: --run-dir: cannot create: %s", r.o.run_dir, strerror(errno));
+        if (!st) st = check_output_path(r.o.out, "--out", &err);
         if (!st && r.o.metrics[0]) st = check_output_path(r.o.metrics, "--metrics", &err);
     }
     if ((rc = agree(&r, st, &err))) goto done;
@@ -397,13 +627,16 @@ int cmd_train(int argc, char **argv) {
                           r.o.bptt, r.o.clip, &err);
         r.have_trainer = !st;
     }
+    if ((rc = agree(&r, st, &err))) goto done;
+    if (r.resuming && (rc = restore(&r, &err))) goto done;
     if (!st && r.comm.size > 1) {
         const size_t block = (size_t)r.m.cfg.num_layers * (r.o.batch / r.comm.size) * r.m.cfg.hidden_size;
         r.gather_buf = malloc(block * r.comm.size * sizeof(float));
         r.states = malloc(2 * block * r.comm.size * sizeof(float));
         if (!r.gather_buf || !r.states) st = recur_fail(&err, RECUR_EXIT_FAIL, "out of memory for carried states");
     }
-    if (!st && r.comm.rank == 0 && r.o.metrics[0] && !(r.out.metrics = fopen(r.o.metrics, "w")))
+    /* A resumed run appends to its metrics; a new one starts them afresh. */
+    if (!st && r.comm.rank == 0 && r.o.metrics[0] && !(r.out.metrics = fopen(r.o.metrics, r.resuming ? "a" : "w")))
         st = recur_fail(&err, RECUR_EXIT_OUTPUT, "%s: --metrics: cannot open for writing", r.o.metrics);
     if ((rc = agree(&r, st, &err))) goto done;
     rc = train_loop(&r, &err);
@@ -450,13 +683,15 @@ static int train_loop(run *r, recur_err *err) {
     }
 
     const double t0 = now_seconds();
-    double last_val = NAN, window_t = t0;
+    double last_val = NAN, window_t = t0, last_ckpt_t = t0;
+    const long first_step = tr->step;
     long window_steps = 0;
     int stopped = 0, rc;
     while (tr->step < o->steps) {
         step_result res;
         const double ts = now_seconds();
-        trainer_step(tr, (float)o->lr, stop_requested != 0, &res);
+        const double lr = schedule_lr(&r->sched, tr->step);
+        trainer_step(tr, (float)lr, stop_requested != 0, &res);
         const double te = now_seconds();
         window_steps++;
         if (root) {
@@ -465,7 +700,7 @@ static int train_loop(run *r, recur_err *err) {
             json_int(&j, "epoch", res.epoch);
             json_num(&j, "loss", res.loss);
             json_num(&j, "grad_norm", res.grad_norm);
-            json_num(&j, "lr", o->lr);
+            json_num(&j, "lr", lr);
             json_num(&j, "tokens_per_s", (double)tokens_per_step / (te - ts));
             json_num(&j, "elapsed_s", te - t0);
             emit(&r->out, &j);
@@ -481,7 +716,7 @@ static int train_loop(run *r, recur_err *err) {
         if (root && !o->quiet && (tr->step % o->log_every == 0 || tr->step == o->steps || tr->step == 1)) {
             double rate = (double)window_steps * tokens_per_step / (te - window_t);
             char eta[32];
-            format_duration((double)(o->steps - tr->step) * (te - t0) / (double)tr->step, eta, sizeof eta);
+            format_duration((double)(o->steps - tr->step) * (te - t0) / (double)(tr->step - first_step), eta, sizeof eta);
             fprintf(stderr, "step %ld/%ld | epoch %ld | loss %.4f | grad norm %.3f | %.0f tok/s | ETA %s\n", tr->step,
                     o->steps, res.epoch, res.loss, res.grad_norm, rate, eta);
             window_t = te;
@@ -495,35 +730,39 @@ static int train_loop(run *r, recur_err *err) {
             if (o->val_every > 0 && tr->step % o->val_every == 0 && tr->step < o->steps)
                 if ((rc = validate(r, tr->step, &last_val, err))) goto fail;
         }
-        if (o->checkpoint_every > 0 && tr->step % o->checkpoint_every == 0 && tr->step < o->steps) {
-            if ((rc = save(r, err))) goto fail;
-            if (root) {
-                json_begin(&j);
-                json_str(&j, "event", "checkpoint");
-                json_int(&j, "step", tr->step);
-                json_str(&j, "path", o->out);
-                emit(&r->out, &j);
-            }
+        int due = o->checkpoint_every > 0 && tr->step % o->checkpoint_every == 0;
+        if (o->checkpoint_minutes > 0) { /* rank 0's clock decides for everyone */
+            int by_time = te - last_ckpt_t >= 60 * o->checkpoint_minutes;
+            if (r->comm.size > 1) comm_bcast(&by_time, sizeof by_time, 0);
+            due |= by_time;
+        }
+        if (due && tr->step < o->steps) {
+            if ((rc = save(r, NULL, err))) goto fail;
+            last_ckpt_t = now_seconds();
         }
     }
     if (r->val_streams && !stopped && (rc = validate(r, tr->step, &last_val, err))) goto fail;
-    if ((rc = save(r, err))) goto fail;
+    /* --out always gets the last state; a run dir also gets it as its newest
+     * ckpt-<step>.h5, so `--resume DIR` continues from here. */
+    if ((rc = save(r, o->out, err))) goto fail;
+    if (o->run_dir[0] && (rc = save(r, NULL, err))) goto fail;
     if (root) {
         const double elapsed = now_seconds() - t0;
         json_begin(&j);
         json_str(&j, "event", stopped ? "interrupted" : "end");
         json_int(&j, "step", tr->step);
         json_num(&j, "elapsed_s", elapsed);
-        json_num(&j, "tokens_per_s", (double)tr->tokens_seen / elapsed);
+        json_num(&j, "tokens_per_s", (double)(tr->step - first_step) * tokens_per_step / elapsed);
         json_num(&j, "val_loss", last_val);
         json_str(&j, "checkpoint", o->out);
         emit(&r->out, &j);
         if (stopped)
-            fprintf(stderr, "recur train: stopped by a signal after step %ld; checkpoint written to %s\n", tr->step,
-                    o->out);
+            fprintf(stderr, "recur train: stopped by a signal after step %ld; checkpoint written to %s\n"
+                            "  resume with: recur train --resume %s\n",
+                    tr->step, o->out, o->run_dir[0] ? o->run_dir : o->out);
         else if (!o->quiet)
-            fprintf(stderr, "recur train: %ld steps in %.1f s (%.0f tok/s); checkpoint written to %s\n", tr->step,
-                    elapsed, (double)tr->tokens_seen / elapsed, o->out);
+            fprintf(stderr, "recur train: %ld steps in %.1f s (%.0f tok/s); checkpoint written to %s\n",
+                    tr->step - first_step, elapsed, (double)(tr->step - first_step) * tokens_per_step / elapsed, o->out);
     }
     return 0;
 fail:

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,10 +60,24 @@ static void nth_line(FILE *f, int n, char *buf, size_t len) {
     buf[strcspn(buf, "\r\n")] = 0;
 }
 
+static int parse_stream(FILE *f, const char *path, config_setter set, void *ctx, recur_err *err);
+
 int config_parse_file(const char *path, config_setter set, void *ctx, recur_err *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open config file: %s", path, strerror(errno));
+    return parse_stream(f, path, set, ctx, err);
+}
+
+int config_parse_text(const char *text, const char *name, config_setter set, void *ctx, recur_err *err) {
+    FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+    if (!f) return recur_fail(err, RECUR_EXIT_FAIL, "%s: cannot read the stored config", name);
+    return parse_stream(f, name, set, ctx, err);
+}
+
+/* Parses an open stream (closed here); `path` names it in messages. */
+static int parse_stream(FILE *f, const char *path, config_setter set, void *ctx, recur_err *err) {
     parse_state s = {.path = path, .set = set, .ctx = ctx};
-    s.f = fopen(path, "r");
-    if (!s.f) return recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open config file: %s", path, strerror(errno));
+    s.f = f;
     int r = ini_parse_stream(read_line, &s, handle, &s);
     int rc = 0;
     /* inih keeps going after an error and returns the first bad line; the

@@ -23,5 +23,8 @@ typedef int (*config_setter)(void *ctx, const char *key, const char *value, recu
  *   "<path>:<line>: <the setter's message>"              the setter's code
  * The first problem in the file wins. */
 int config_parse_file(const char *path, config_setter set, void *ctx, recur_err *err);
+/* The same for config text held in memory (e.g. the one stored in a
+ * checkpoint); `name` stands for the file in messages. */
+int config_parse_text(const char *text, const char *name, config_setter set, void *ctx, recur_err *err);
 
 #endif

@@ -36,6 +36,13 @@ int comm_agree(int local_status) {
 
 int comm_any(int flag) { return comm_agree(flag != 0); }
 
+int comm_all_equal_u64(uint64_t v) {
+    uint64_t lo = v, hi = v;
+    MPI_Allreduce(&v, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&v, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    return lo == hi;
+}
+
 int comm_min_int(int v) {
     int m = v;
     MPI_Allreduce(&v, &m, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);

@@ -41,6 +41,8 @@ void comm_gather(const void *send, size_t bytes, void *recv);
 void comm_scatter(const void *send, size_t bytes, void *recv);
 /* True when any rank says so (a stop request seen by one rank stops all). */
 int comm_any(int flag);
+/* 1 when every rank passed the same value. */
+int comm_all_equal_u64(uint64_t v);
 /* The smallest value over ranks. */
 int comm_min_int(int v);
 
