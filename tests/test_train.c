@@ -218,6 +218,43 @@ static void test_inspect(void **s) {
     assert_int_equal((int)tu_json_number(out, "step"), 2);
 }
 
+/* An interrupted run resumed from its checkpoint continues exactly: the same
+ * losses and bitwise the same weights, optimizer state and carried states as
+ * the run that was never interrupted (through a step-decay schedule). */
+static void test_resume_is_exact(void **s) {
+    (void)s;
+    char log[8192];
+    const char *args = "--cell lstm --embed 16 --hidden 32 --layers 2 --batch 8 --bptt 16 --seed 5 --lr 0.01 --clip 1 "
+                       "--warmup 3 --lr-schedule step --lr-decay-every 5 --checkpoint-every 10 --quiet";
+    assert_int_equal(tu_run(log, sizeof log, "%s train --data %s %s --steps 20 --run-dir %s/whole", tu_recur(), data_h5,
+                            args, dir), 0);
+    assert_int_equal(tu_run(log, sizeof log, "%s train --data %s %s --steps 10 --run-dir %s/cut", tu_recur(), data_h5,
+                            args, dir), 0);
+    assert_int_equal(tu_run(log, sizeof log, "%s train --resume %s/cut --steps 20", tu_recur(), dir), 0);
+    checkpoint_in a, b;
+    load("whole/final.h5", &a);
+    load("cut/final.h5", &b);
+    assert_int_equal(b.step, 20);
+    assert_memory_equal(a.m.params, b.m.params, a.m.num_params * sizeof(float));
+    assert_memory_equal(a.opt.state, b.opt.state, a.opt.state_len * sizeof(float));
+    assert_int_equal(a.opt.step, b.opt.step);
+    assert_memory_equal(a.state_h, b.state_h, (size_t)2 * 8 * 32 * sizeof(float));
+    assert_memory_equal(a.state_c, b.state_c, (size_t)2 * 8 * 32 * sizeof(float));
+    checkpoint_in_free(&a);
+    checkpoint_in_free(&b);
+    /* The resumed metrics file was appended to: 20 step lines, identical losses. */
+    char out[256];
+    assert_int_equal(tu_run(out, sizeof out,
+                            "cd %s && for f in whole cut; do grep -v event $f/metrics.jsonl | sed 's/\"tokens_per_s\".*//' > $f.steps; done; "
+                            "test $(wc -l < cut.steps) -eq 20 && cmp whole.steps cut.steps", dir), 0);
+    /* The run dir kept the newest checkpoints (--keep 3): 10 and 20. */
+    assert_true(tu_exists(strcat(strcpy(out, dir), "/cut/ckpt-00000020.h5")));
+    /* Shape flags that contradict the checkpoint are refused. */
+    int rc = tu_run(log, sizeof log, "%s train --resume %s/cut --steps 30 --hidden 64", tu_recur(), dir);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(log, "--hidden 64"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism),
@@ -226,6 +263,7 @@ int main(void) {
         cmocka_unit_test(test_sigterm_writes_checkpoint),
         cmocka_unit_test(test_eval_and_sample),
         cmocka_unit_test(test_inspect),
+        cmocka_unit_test(test_resume_is_exact),
     };
     return cmocka_run_group_tests_name("train", tests, setup, teardown);
 }
