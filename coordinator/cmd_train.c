@@ -25,6 +25,7 @@
 #include "../io/dataset.h"
 #include "../worker/comm.h"
 #include "../worker/evaluate.h"
+#include "../worker/gradcheck.h"
 #include "../worker/trainer.h"
 #include "cli.h"
 #include "commands.h"
@@ -35,7 +36,7 @@
 typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR];
-    int embed, hidden, layers, batch, bptt, val_streams, quiet, keep;
+    int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck;
     long steps, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
     double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes;
 } train_opts;
@@ -80,6 +81,8 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"lr-decay", OPT_DOUBLE, &o->lr_decay, "F", "step schedule: multiply the rate by F", 1, 0, 0},
         {"lr-min", OPT_DOUBLE, &o->lr_min, "LR", "cosine schedule: final rate", 0, 1, 0},
         {"quiet", OPT_FLAG, &o->quiet, NULL, "no console progress", 0, 0, 0},
+        {"debug", OPT_FLAG, &o->debug, NULL, "check every tensor for NaN/Inf after each phase; per-phase times", 0, 0, 0},
+        {"gradcheck", OPT_FLAG, &o->gradcheck, NULL, "before training, check gradients against finite differences", 0, 0, 0},
     };
     memcpy(t, rows, sizeof rows);
     return (int)(sizeof rows / sizeof rows[0]);
@@ -303,6 +306,7 @@ typedef struct {
     checkpoint_in resume;             /* rank 0, with --resume: the checkpoint continued from */
     int resuming;
     schedule sched;
+    double io_seconds;                /* checkpoint writing */
     float *states;                    /* rank 0: [L, B, H] gathered carried states (h then c) */
     float *gather_buf;
     char cfg_text[16384];
@@ -355,6 +359,8 @@ static void gather_states(run *r, float **h_out, float **c_out) {
     }
 }
 
+static int save_checkpoint(run *r, const char *path, recur_err *err);
+
 /* FNV-1a over the bytes of the parameter arena: replicas must agree bit for bit. */
 static uint64_t arena_hash(const model *m) {
     const unsigned char *p = (const unsigned char *)m->params;
@@ -391,6 +397,13 @@ static void prune_checkpoints(const char *dir, int keep) {
  * ranks check that their weights are bitwise identical.  Returns the agreed
  * status. */
 static int save(run *r, const char *path, recur_err *err) {
+    const double t0 = now_seconds();
+    int rc = save_checkpoint(r, path, err);
+    r->io_seconds += now_seconds() - t0;
+    return rc;
+}
+
+static int save_checkpoint(run *r, const char *path, recur_err *err) {
     if (r->comm.size > 1 && !comm_all_equal_u64(arena_hash(&r->m))) {
         recur_fail(err, RECUR_EXIT_FAIL, "step %ld: the ranks' weights differ (replicas diverged); not writing a checkpoint",
                    r->tr.step);
@@ -593,6 +606,35 @@ static void free_run(run *r) {
 
 static int train_loop(run *r, recur_err *err);
 
+/* --gradcheck: every rank checks on (a corner of) its own first batch. */
+static int run_gradcheck(run *r, recur_err *err) {
+    batcher *bt = &r->tr.data;
+    batcher_fill(bt, r->tr.step % bt->steps_per_epoch);
+    const int b = bt->nstreams, B = b < 4 ? b : 4, T = bt->k < 16 ? bt->k : 16;
+    int32_t in[64], tg[64];
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < B; j++) {
+            in[t * B + j] = bt->inputs[(size_t)t * b + j];
+            tg[t * B + j] = bt->targets[(size_t)t * b + j];
+        }
+    gradcheck_result g;
+    int rc = gradcheck_model(&r->m, in, tg, B, T, 8, &g, err);
+    if (!rc && g.worst_rel > 1e-4)
+        rc = recur_fail(err, RECUR_EXIT_FAIL, "gradcheck: relative error %.3g at %s exceeds 1e-4", g.worst_rel, g.worst_at);
+    if (!rc && (r->comm.rank == 0 || r->o.debug))
+        fprintf(stderr, "recur train: rank %d gradcheck ok: %d parameters, worst relative error %.2g at %s\n",
+                r->comm.rank, g.checked, g.worst_rel, g.worst_at);
+    return agree(r, rc, err);
+}
+
+/* --debug: where the time went, on every rank. */
+static void print_phases(const run *r, double elapsed) {
+    const double *p = r->tr.phase_seconds;
+    fprintf(stderr, "recur train: rank %d of %d: %.2f s:", r->comm.rank, r->comm.size, elapsed);
+    for (int i = 0; i < PHASE_COUNT; i++) fprintf(stderr, " %s %.2f s (%.0f%%),", PHASE_NAMES[i], p[i], 100 * p[i] / elapsed);
+    fprintf(stderr, " checkpoint I/O %.2f s (%.0f%%)\n", r->io_seconds, 100 * r->io_seconds / elapsed);
+}
+
 int cmd_train(int argc, char **argv) {
     static run r; /* large (config text); one per process */
     memset(&r, 0, sizeof r);
@@ -629,6 +671,8 @@ int cmd_train(int argc, char **argv) {
     }
     if ((rc = agree(&r, st, &err))) goto done;
     if (r.resuming && (rc = restore(&r, &err))) goto done;
+    r.tr.debug = r.o.debug;
+    if (r.o.gradcheck && (rc = run_gradcheck(&r, &err))) goto done;
     if (!st && r.comm.size > 1) {
         const size_t block = (size_t)r.m.cfg.num_layers * (r.o.batch / r.comm.size) * r.m.cfg.hidden_size;
         r.gather_buf = malloc(block * r.comm.size * sizeof(float));
@@ -705,6 +749,11 @@ static int train_loop(run *r, recur_err *err) {
             json_num(&j, "elapsed_s", te - t0);
             emit(&r->out, &j);
         }
+        if (res.bad[0]) { /* --debug found a NaN/Inf; the message is the same on every rank */
+            recur_fail(err, RECUR_EXIT_FAIL, "debug: %s; %s not written", res.bad, o->out);
+            rc = root ? report_error("train", err) : RECUR_EXIT_FAIL;
+            goto fail;
+        }
         /* The same on every rank: loss and norm are reduced values. */
         if (!isfinite(res.loss) || !isfinite(res.grad_norm)) {
             recur_fail(err, RECUR_EXIT_FAIL,
@@ -746,6 +795,7 @@ static int train_loop(run *r, recur_err *err) {
      * ckpt-<step>.h5, so `--resume DIR` continues from here. */
     if ((rc = save(r, o->out, err))) goto fail;
     if (o->run_dir[0] && (rc = save(r, NULL, err))) goto fail;
+    if (o->debug) print_phases(r, now_seconds() - t0);
     if (root) {
         const double elapsed = now_seconds() - t0;
         json_begin(&j);
@@ -755,6 +805,13 @@ static int train_loop(run *r, recur_err *err) {
         json_num(&j, "tokens_per_s", (double)(tr->step - first_step) * tokens_per_step / elapsed);
         json_num(&j, "val_loss", last_val);
         json_str(&j, "checkpoint", o->out);
+        for (int i = 0; i < PHASE_COUNT; i++) {
+            char key[48];
+            snprintf(key, sizeof key, "%s_s", PHASE_NAMES[i]);
+            for (char *c = key; *c; c++) *c = *c == ' ' ? '_' : *c;
+            json_num(&j, key, tr->phase_seconds[i]);
+        }
+        json_num(&j, "checkpoint_io_s", r->io_seconds);
         emit(&r->out, &j);
         if (stopped)
             fprintf(stderr, "recur train: stopped by a signal after step %ld; checkpoint written to %s\n"

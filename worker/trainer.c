@@ -1,7 +1,60 @@
 #include "trainer.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
+
+const char *const PHASE_NAMES[PHASE_COUNT] = {"forward", "backward", "allreduce wait", "optimizer"};
+
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static long first_bad(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long)i;
+    return -1;
+}
+
+/* Debug: the first non-finite value of an arena (params or grads), named by tensor. */
+static int check_arena(const trainer *tr, const float *arena, const char *phase, const char *what, step_result *res) {
+    const model *m = tr->m;
+    for (int t = 0; t < m->num_tensors; t++) {
+        long i = first_bad(arena + m->tensors[t].offset, m->tensors[t].count);
+        if (i >= 0) {
+            snprintf(res->bad, sizeof res->bad, "step %ld, phase %s: /model/%s %s[%ld] = %g", tr->step + 1, phase,
+                     m->tensors[t].name, what, i, (double)arena[m->tensors[t].offset + (size_t)i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Debug: the activations of the last forward, layer by layer. */
+static int check_activations(const trainer *tr, step_result *res) {
+    const lm_workspace *w = &tr->ws;
+    const size_t rows = (size_t)w->last_T * w->B, H = (size_t)w->cfg.hidden_size;
+    for (int l = 0; l < w->cfg.num_layers; l++) {
+        long i = first_bad(w->layer[l].h + (size_t)w->B * H, rows * H);
+        if (i >= 0) {
+            snprintf(res->bad, sizeof res->bad, "step %ld, phase forward: layer %d hidden state h[t=%ld, stream %ld, unit %ld] = %g",
+                     tr->step + 1, l, (long)(i / (long)H) / w->B, (long)(i / (long)H) % w->B, i % (long)H,
+                     (double)w->layer[l].h[(size_t)w->B * H + (size_t)i]);
+            return -1;
+        }
+    }
+    long i = first_bad(w->probs, rows * (size_t)w->cfg.vocab_size);
+    if (i >= 0) {
+        snprintf(res->bad, sizeof res->bad, "step %ld, phase forward: head softmax[row %ld, id %ld] = %g", tr->step + 1,
+                 i / w->cfg.vocab_size, i % w->cfg.vocab_size, (double)w->probs[i]);
+        return -1;
+    }
+    return 0;
+}
 
 static void on_grads_ready(void *ctx, int first, int last) { reducer_tensors_ready(ctx, first, last); }
 
@@ -49,17 +102,35 @@ void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     const size_t count = (size_t)tr->global_streams * bt->k;
     model *m = tr->m;
     memset(m->grads, 0, m->num_params * sizeof(float));
-    double sums[2] = {lm_forward(&tr->ws, m, m->params, bt->inputs, bt->targets, bt->k), stop_local ? 1.0 : 0.0};
+    res->bad[0] = 0;
+    double t0 = seconds();
+    double sums[3] = {lm_forward(&tr->ws, m, m->params, bt->inputs, bt->targets, bt->k), stop_local ? 1.0 : 0.0, 0};
+    double t1 = seconds();
+    if (tr->debug && !res->bad[0]) check_activations(tr, res);
     lm_backward(&tr->ws, m, m->params, m->grads, bt->inputs, bt->targets, 1.0f / (float)count);
+    double t2 = seconds();
+    if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "backward", "gradient", res);
     if (tr->ranks > 1) {
         reducer_wait(&tr->reducer);
-        comm_sum_doubles(sums, 2);
+        sums[2] = res->bad[0] ? 1 : 0; /* debug: a bad value on any rank stops all */
+        comm_sum_doubles(sums, 3);
+        if (sums[2] > 0 && !res->bad[0])
+            snprintf(res->bad, sizeof res->bad, "step %ld: another rank found a non-finite value (see its message)",
+                     tr->step + 1);
     }
+    double t3 = seconds();
+    if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "allreduce", "reduced gradient", res);
     res->loss = sums[0] / (double)count;
     res->stop = sums[1] > 0;
     res->grad_norm = grad_clip(m->grads, m->num_params, tr->clip);
     res->epoch = tr->step / bt->steps_per_epoch;
     optim_step(tr->opt, m->params, m->grads, lr);
+    double t4 = seconds();
+    if (tr->debug && !res->bad[0]) check_arena(tr, m->params, "optimizer", "weight", res);
+    tr->phase_seconds[PHASE_FORWARD] += t1 - t0;
+    tr->phase_seconds[PHASE_BACKWARD] += t2 - t1;
+    tr->phase_seconds[PHASE_ALLREDUCE] += t3 - t2;
+    tr->phase_seconds[PHASE_OPTIMIZER] += t4 - t3;
     tr->step++;
     tr->tokens_seen += (long)count;
 }

@@ -10,6 +10,9 @@
 #include "batcher.h"
 #include "comm.h"
 
+enum { PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_OPTIMIZER, PHASE_COUNT };
+extern const char *const PHASE_NAMES[PHASE_COUNT];
+
 typedef struct {
     model *m;
     optimizer *opt;
@@ -21,6 +24,8 @@ typedef struct {
     double clip;            /* global-norm clip; 0 = off */
     long step;              /* steps done so far (the next step is step+1, 1-based) */
     long tokens_seen;       /* over all ranks */
+    int debug;              /* check every tensor for NaN/Inf after each phase */
+    double phase_seconds[PHASE_COUNT];
 } trainer;
 
 typedef struct {
@@ -28,6 +33,7 @@ typedef struct {
     double grad_norm;       /* global L2 norm before clipping */
     long epoch;             /* 0-based epoch the step belonged to */
     int stop;               /* some rank asked to stop (its flag was set when the step began) */
+    char bad[256];          /* debug: the first NaN/Inf found ("" if none): step, phase, layer, tensor */
 } step_result;
 
 /* tokens: this rank's nstreams streams of stream_len (nstreams*stream_len + 1 tokens). */

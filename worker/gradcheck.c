@@ -1,0 +1,63 @@
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/lm.h"
+
+static double mean_loss(lm_workspace_f64 *w, const model *m, const double *P, const int32_t *in, const int32_t *tg,
+                        int B, int T) {
+    lm_reset_state_f64(w);
+    return lm_forward_f64(w, m, P, in, tg, T) / (double)(B * T);
+}
+
+int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int per_tensor,
+                    gradcheck_result *res, recur_err *err) {
+    memset(res, 0, sizeof *res);
+    lm_workspace_f64 w;
+    if (lm_workspace_create_f64(&w, &m->cfg, B, T, err)) return -1;
+    double *P = malloc(m->num_params * sizeof(double)), *G = calloc(m->num_params, sizeof(double));
+    if (!P || !G) {
+        free(P);
+        free(G);
+        lm_workspace_free_f64(&w);
+        return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for the gradient check");
+    }
+    for (size_t i = 0; i < m->num_params; i++) P[i] = m->params[i];
+    mean_loss(&w, m, P, inputs, targets, B, T);
+    lm_backward_f64(&w, m, P, G, inputs, targets, 1.0 / (B * T));
+    /* Errors are relative to each pair's size, but never to less than a
+     * 1e-4 of the largest gradient: round-off in the loss difference makes
+     * near-zero gradients look wrong otherwise. */
+    double gmax = 0;
+    for (size_t i = 0; i < m->num_params; i++) gmax = fmax(gmax, fabs(G[i]));
+    const double eps = 1e-5;
+    for (int t = 0; t < m->num_tensors; t++) {
+        const tensor_info *ti = &m->tensors[t];
+        const int n = (size_t)per_tensor < ti->count ? per_tensor : (int)ti->count;
+        for (int s = 0; s < n; s++) {
+            const size_t idx = ti->offset + (size_t)((double)s * (double)ti->count / n);
+            const double keep = P[idx];
+            P[idx] = keep + eps;
+            const double lp = mean_loss(&w, m, P, inputs, targets, B, T);
+            P[idx] = keep - eps;
+            const double lm = mean_loss(&w, m, P, inputs, targets, B, T);
+            P[idx] = keep;
+            const double fd = (lp - lm) / (2 * eps), an = G[idx];
+            /* Relative to the gradient's own scale; tiny gradients compare absolutely. */
+            const double rel = fabs(fd - an) / fmax(1e-4 * gmax + 1e-12, fabs(fd) + fabs(an));
+            res->checked++;
+            if (rel > res->worst_rel) {
+                res->worst_rel = rel;
+                snprintf(res->worst_at, sizeof res->worst_at, "/model/%s[%zu] (analytic %.6g, numeric %.6g)", ti->name,
+                         idx - ti->offset, an, fd);
+            }
+        }
+    }
+    free(P);
+    free(G);
+    lm_workspace_free_f64(&w);
+    return 0;
+}
