@@ -12,6 +12,7 @@
 #include "../core/model.h"
 #include "../core/optim.h"
 #include "../core/rng.h"
+#include "../worker/comm.h"
 #include "../worker/trainer.h"
 #include "cli.h"
 #include "commands.h"
@@ -63,6 +64,79 @@ static double run_gemms(const gemm_shape *g, int n, float *A, float *Bm, float *
     return flops;
 }
 
+/* Under mpirun: the data-parallel step on R ranks (global batch split), the
+ * global tokens/s and the share of step time spent waiting for the gradient
+ * allreduce.  No SGEMM side: that is the single-process measurement. */
+static int bench_distributed(const model_config *cfg, int batch, int bptt, double seconds, int as_json) {
+    comm_ctx c;
+    recur_err err = {0};
+    if (comm_init(&c, NULL, NULL, &err)) return report_error("bench", &err);
+    int rc = 0;
+    if (batch % c.size) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--batch %d: expected a multiple of the number of ranks (%d)", batch, c.size);
+        rc = c.rank == 0 ? report_error("bench", &err) : RECUR_EXIT_USAGE;
+        comm_finalize(&c);
+        return rc;
+    }
+    const int b = batch / c.size;
+    model m;
+    if (model_create(&m, cfg, &err)) return report_error("bench", &err);
+    model_init_random(&m, 1);
+    const size_t stream_len = (size_t)bptt * 16, ntok = (size_t)b * stream_len + 1;
+    int32_t *tokens = malloc(ntok * sizeof(int32_t));
+    rng_state r;
+    rng_seed(&r, 2 + (uint64_t)c.rank);
+    for (size_t i = 0; i < ntok; i++) tokens[i] = (int32_t)(rng_next(&r) % (uint64_t)cfg->vocab_size);
+    optimizer opt;
+    optim_config oc;
+    optim_config_defaults(&oc, OPTIM_SGD);
+    oc.lr = 1e-3f;
+    trainer tr;
+    if (optim_create(&opt, &oc, m.num_params, &err) ||
+        trainer_init(&tr, &m, &opt, tokens, stream_len, b, c.size, bptt, 1.0, &err))
+        return report_error("bench", &err);
+    step_result res;
+    for (int w = 0; w < 2; w++) trainer_step(&tr, 1e-3f, 0, &res);
+    /* Rank 0's first timed step sets how many steps fill `seconds`, for everyone. */
+    double t0 = now_seconds();
+    trainer_step(&tr, 1e-3f, 0, &res);
+    long steps = (long)(seconds / (now_seconds() - t0));
+    if (steps < 3) steps = 3;
+    comm_bcast(&steps, sizeof steps, 0);
+    memset(tr.phase_seconds, 0, sizeof tr.phase_seconds);
+    t0 = now_seconds();
+    for (long i = 0; i < steps; i++) trainer_step(&tr, 1e-3f, 0, &res);
+    const double elapsed = now_seconds() - t0;
+    double sums[2] = {tr.phase_seconds[PHASE_ALLREDUCE] / elapsed, elapsed};
+    comm_sum_doubles(sums, 2);
+    const double tokens_per_s = (double)steps * batch * bptt / (sums[1] / c.size);
+    if (c.rank == 0) {
+        json_line j;
+        json_begin(&j);
+        json_str(&j, "impl", "recur");
+        json_str(&j, "cell", cell_name(cfg->cell));
+        json_int(&j, "ranks", c.size);
+        json_int(&j, "layers", cfg->num_layers);
+        json_int(&j, "hidden", cfg->hidden_size);
+        json_int(&j, "batch", batch);
+        json_int(&j, "bptt", bptt);
+        json_num(&j, "tokens_per_s", tokens_per_s);
+        json_num(&j, "allreduce_wait_fraction", sums[0] / c.size);
+        json_int(&j, "steps", steps);
+        if (as_json) printf("%s\n", json_end(&j));
+        else
+            printf("%s %dx%d B=%d k=%d on %d ranks: %.0f tokens/s, %.1f%% of step time waiting for the allreduce\n",
+                   cell_name(cfg->cell), cfg->num_layers, cfg->hidden_size, batch, bptt, c.size, tokens_per_s,
+                   100 * sums[0] / c.size);
+    }
+    free(tokens);
+    trainer_free(&tr);
+    optim_free(&opt);
+    model_free(&m);
+    comm_finalize(&c);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     char cell[CLI_STR] = "lstm";
     int layers = 2, hidden = 512, embed = 64, vocab = 65, batch = 64, bptt = 64, as_json = 0;
@@ -88,6 +162,8 @@ int cmd_bench(int argc, char **argv) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--cell: unknown cell '%s'", cell);
         return report_error("bench", &err);
     }
+    /* Started by mpirun: the distributed measurement. */
+    if (getenv("OMPI_COMM_WORLD_SIZE")) return bench_distributed(&cfg, batch, bptt, seconds, as_json);
     model m;
     if (model_create(&m, &cfg, &err)) return report_error("bench", &err);
     model_init_random(&m, 1);
