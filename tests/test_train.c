@@ -255,6 +255,26 @@ static void test_resume_is_exact(void **s) {
     assert_non_null(strstr(log, "--hidden 64"));
 }
 
+/* --gradcheck passes on a healthy model; --debug stops at the first NaN/Inf,
+ * naming step, phase and tensor, writes no checkpoint, and prints the
+ * per-phase time breakdown on a good run. */
+static void test_debug_and_gradcheck(void **s) {
+    (void)s;
+    char log[8192], path[4300];
+    assert_int_equal(train("--steps 3 --gradcheck --debug --cell gru", "dbg.h5", log, sizeof log), 0);
+    assert_non_null(strstr(log, "gradcheck ok"));
+    assert_non_null(strstr(log, "forward"));
+    assert_non_null(strstr(log, "allreduce wait"));
+    assert_non_null(strstr(log, "checkpoint I/O"));
+    /* An absurd learning rate blows the weights up after the first update. */
+    int rc = train("--steps 20 --debug --optimizer sgd --lr 1e30 --clip 0", "nan.h5", log, sizeof log);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(log, "step 2, phase"));
+    assert_non_null(strstr(log, "/model/") ? strstr(log, "/model/") : strstr(log, "layer"));
+    snprintf(path, sizeof path, "%s/nan.h5", dir);
+    assert_false(tu_exists(path));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism),
@@ -264,6 +284,7 @@ int main(void) {
         cmocka_unit_test(test_eval_and_sample),
         cmocka_unit_test(test_inspect),
         cmocka_unit_test(test_resume_is_exact),
+        cmocka_unit_test(test_debug_and_gradcheck),
     };
     return cmocka_run_group_tests_name("train", tests, setup, teardown);
 }
