@@ -37,7 +37,7 @@ typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck;
-    long steps, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
+    long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
     double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes;
 } train_opts;
 
@@ -65,7 +65,8 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation", 0, 1, 0},
         {"batch", OPT_INT, &o->batch, "B", "parallel streams", 1, 0, 0},
         {"bptt", OPT_INT, &o->bptt, "K", "truncated-BPTT window (steps per update)", 1, 0, 0},
-        {"steps", OPT_LONG, &o->steps, "S", "number of updates", 1, 0, 0},
+        {"steps", OPT_LONG, &o->steps, "S", "the run's total number of updates", 1, 0, 0},
+        {"epochs", OPT_LONG, &o->epochs, "N", "instead of --steps: N passes over the data (0 = use --steps)", 0, 1, 0},
         {"optimizer", OPT_STR, o->optimizer, "NAME", "sgd | adam", 0, 0, 0},
         {"lr", OPT_DOUBLE, &o->lr, "LR", "learning rate", 1, 0, 0},
         {"momentum", OPT_DOUBLE, &o->momentum, "M", "SGD momentum (0 = off)", 0, 1, 0},
@@ -655,6 +656,8 @@ int cmd_train(int argc, char **argv) {
     if ((rc = agree(&r, dataset_probe(r.o.data, &r.info, &err), &err))) goto done;
     if ((rc = setup_model_all(&r, &err))) goto done;
     if ((rc = setup_data(&r, &err))) goto done;
+    if (r.o.epochs > 0) /* a budget in epochs becomes the equivalent step count */
+        r.sched.total = r.o.steps = r.o.epochs * (long)(r.stream_len / (size_t)r.o.bptt);
 
     optim_config oc;
     optim_kind okind;
