@@ -90,6 +90,11 @@ typedef struct {
  * few jobs side by side keep 2 cores busy); sets each rc.  Returns the number
  * of jobs that exited non-zero (and prints their logs). */
 static int run_jobs(job *jobs, int n, int par) {
+#if defined(__SANITIZE_ADDRESS__)
+    /* sanitized ranks are CPU-bound (LSan's slow unwinding): side by side
+     * they only slow each other down */
+    if (par > 2) par = 2;
+#endif
     static int batch;
     char list[4400];
     sfmt(list, sizeof list, "%s/jobs%d.txt", dir, batch++);
@@ -413,13 +418,23 @@ static void test_torch_reference(void **s) {
     if (nruns <= 0) fail_msg("%s missing or malformed", path);
 
     static const int nps[] = {2, 4};
+    /* Under the sanitizers a job takes ~8 s instead of ~0.5: there the
+     * 2-layer cases only, each run on one rank count (4 when B allows), unless
+     * RECUR_MPI_FULL=1.  Release builds check the whole matrix. */
+    int full = 1;
+#if defined(__SANITIZE_ADDRESS__)
+    full = getenv("RECUR_MPI_FULL") && atoi(getenv("RECUR_MPI_FULL"));
+    if (!full) fprintf(stderr, "  sanitizer build: 2-layer cases, one rank count per run (RECUR_MPI_FULL=1 for all)\n");
+#endif
     static job jobs[2 * MAX_REF];
     int jr[2 * MAX_REF], jnp[2 * MAX_REF], nj = 0;
     for (int i = 0; i < nruns; i++) {
         const ref_run *r = &runs[i];
         if (r->nexp != r->steps) fail_msg("%s: %d of %d step records", r->name, r->nexp, r->steps);
+        if (!full && r->layers != 2) continue;
         for (int p = 0; p < 2; p++) {
             if (r->batch % nps[p]) continue;
+            if (!full && nps[p] == 2 && r->batch % 4 == 0) continue;
             char tag[160], mom[80] = "", args[4096];
             sfmt(tag, sizeof tag, "%s", r->name);
             for (char *c = tag; *c; c++)
@@ -485,7 +500,7 @@ static void test_torch_reference(void **s) {
     fprintf(stderr, "  %d of %d runs match PyTorch under mpirun\n", ok_runs, nj);
     if (bad) fail_msg("%d mismatches against PyTorch under mpirun (details above; files in %s)", bad, refdir);
     for (int c = 0; c < 5; c++)
-        for (int p = 0; p < 2; p++)
+        for (int p = full ? 0 : 1; p < 2; p++)
             if (covered[c][p] != 7)
                 fail_msg("%s -np %d: the B=4, B=8 and B=16/64 runs were not all checked (mask %d)", cells[c], nps[p],
                          covered[c][p]);
