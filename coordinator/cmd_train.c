@@ -701,8 +701,12 @@ static int train_loop(run *r, recur_err *err) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* SIGUSR1/2 too: mpirun forwards those to the ranks at once, while it
+     * holds back SIGTERM (see README). */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
 
     const long tokens_per_step = (long)o->batch * o->bptt;
     json_line j;
