@@ -606,6 +606,57 @@ static void test_sigterm_rank(void **s) {
     check_sigterm_outcome("sigrank", &r, 0, 10000);
 }
 
+/* ---- resume under MPI ------------------------------------------------------- */
+
+/* 20 steps on 2 ranks in one go; 10 steps then --resume to 20 on 2 ranks
+ * (bitwise the same checkpoint and losses); and the same resumed on 4 ranks
+ * (streams are global: within tolerance). */
+static void test_resume_across_ranks(void **s) {
+    (void)s;
+    char cmd[8192], out[16384], args[4096];
+    const char *common = "--cell lstm --embed 8 --hidden 16 --layers 2 --batch 8 --bptt 16 --optimizer adam --lr 0.01 "
+                         "--clip 1 --seed 3 --quiet --lr-schedule step --lr-decay-every 4 --warmup 2";
+    struct { const char *tag; int np; const char *resume_np; } runs[] = {{"whole", 2, NULL}, {"same", 2, "2"}, {"more", 2, "4"}};
+    for (size_t i = 0; i < 3; i++) {
+        const int cut = runs[i].resume_np != NULL;
+        sfmt(args, sizeof args, "train --data %s %s --steps %d --run-dir %s/res_%s --checkpoint-every 10", data_h5,
+             common, cut ? 10 : 20, dir, runs[i].tag);
+        mpirun_cmd(cmd, sizeof cmd, runs[i].np, "", args);
+        if (tu_run(out, sizeof out, "%s", cmd)) fail_msg("%s: %s\n%s", runs[i].tag, cmd, out);
+        if (!cut) continue;
+        sfmt(args, sizeof args, "train --resume %s/res_%s --steps 20", dir, runs[i].tag);
+        mpirun_cmd(cmd, sizeof cmd, atoi(runs[i].resume_np), "", args);
+        if (tu_run(out, sizeof out, "%s", cmd)) fail_msg("%s resume: %s\n%s", runs[i].tag, cmd, out);
+    }
+    /* Same R: the resumed run's files hold exactly the uninterrupted run's numbers. */
+    char a[4400], b[4400];
+    double la[32], lb[32], ga[32], gb[32];
+    sfmt(a, sizeof a, "%s/res_whole/metrics.jsonl", dir);
+    sfmt(b, sizeof b, "%s/res_same/metrics.jsonl", dir);
+    assert_int_equal(read_metrics(a, la, ga, 32), 20);
+    assert_int_equal(read_metrics(b, lb, gb, 32), 20);
+    for (int i = 0; i < 20; i++)
+        if (la[i] != lb[i] || ga[i] != gb[i]) fail_msg("step %d: resumed loss %.9g norm %.9g, uninterrupted %.9g %.9g", i + 1, lb[i], gb[i], la[i], ga[i]);
+    checkpoint_in x, y;
+    recur_err err = {0};
+    sfmt(a, sizeof a, "%s/res_whole/final.h5", dir);
+    sfmt(b, sizeof b, "%s/res_same/final.h5", dir);
+    if (checkpoint_load(a, &x, &err) || checkpoint_load(b, &y, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(x.m.num_params, y.m.num_params);
+    assert_memory_equal(x.m.params, y.m.params, x.m.num_params * sizeof(float));
+    assert_memory_equal(x.opt.state, y.opt.state, x.opt.state_len * sizeof(float));
+    assert_memory_equal(x.state_h, y.state_h, (size_t)2 * 8 * 16 * sizeof(float));
+    assert_memory_equal(x.state_c, y.state_c, (size_t)2 * 8 * 16 * sizeof(float));
+    checkpoint_in_free(&x);
+    checkpoint_in_free(&y);
+    /* Different R: the same numbers within float tolerance. */
+    sfmt(b, sizeof b, "%s/res_more/metrics.jsonl", dir);
+    assert_int_equal(read_metrics(b, lb, gb, 32), 20);
+    for (int i = 0; i < 20; i++) assert_true(rel_ok(lb[i], la[i], 1e-5));
+    sfmt(b, sizeof b, "%s/res_more/final.h5", dir);
+    assert_int_equal(compare_checkpoints("resume 2 -> 4 ranks", b, a, 1), 0);
+}
+
 /* Open MPI 4.1's mpirun does not pass SIGTERM on at once: its odls sends the
  * ranks SIGCONT, sleeps odls_base_sigkill_timeout seconds, sends SIGTERM,
  * sleeps again, sends SIGKILL, and exits 1 whatever the ranks did
@@ -665,6 +716,7 @@ int main(void) {
         cmocka_unit_test(test_tcp_transport),
         cmocka_unit_test(test_batch_not_divisible),
         cmocka_unit_test(test_torch_reference),
+        cmocka_unit_test(test_resume_across_ranks),
         cmocka_unit_test(test_sigterm_rank),
         cmocka_unit_test(test_sigterm_mpirun),
         cmocka_unit_test(test_sigusr1_mpirun),
