@@ -249,6 +249,11 @@ static void test_resume_is_exact(void **s) {
                             "test $(wc -l < cut.steps) -eq 20 && cmp whole.steps cut.steps", dir), 0);
     /* The run dir kept the newest checkpoints (--keep 3): 10 and 20. */
     assert_true(tu_exists(strcat(strcpy(out, dir), "/cut/ckpt-00000020.h5")));
+    /* --keep K prunes older periodic checkpoints: every 2 steps up to 10, keep 3 -> 6, 8, 10. */
+    assert_int_equal(tu_run(log, sizeof log, "%s train --data %s %s --steps 10 --checkpoint-every 2 --keep 3 --run-dir %s/keep",
+                            tu_recur(), data_h5, args, dir), 0);
+    assert_int_equal(tu_run(out, sizeof out, "cd %s/keep && ls ckpt-*.h5 | tr '\\n' ' '", dir), 0);
+    assert_string_equal(out, "ckpt-00000006.h5 ckpt-00000008.h5 ckpt-00000010.h5 ");
     /* Shape flags that contradict the checkpoint are refused. */
     int rc = tu_run(log, sizeof log, "%s train --resume %s/cut --steps 30 --hidden 64", tu_recur(), dir);
     assert_int_equal(rc, 2);
