@@ -64,6 +64,38 @@ static double run_gemms(const gemm_shape *g, int n, float *A, float *Bm, float *
     return flops;
 }
 
+/* What one measured training run holds: a fresh model, random tokens for this
+ * rank's b streams, SGD, the trainer. */
+typedef struct {
+    model m;
+    int32_t *tokens;
+    optimizer opt;
+    trainer tr;
+} bench_run;
+
+static int bench_setup(bench_run *br, const model_config *cfg, int b, int ranks, int rank, int bptt, recur_err *err) {
+    memset(br, 0, sizeof *br);
+    if (model_create(&br->m, cfg, err)) return -1;
+    model_init_random(&br->m, 1);
+    const size_t stream_len = (size_t)bptt * 16, ntok = (size_t)b * stream_len + 1;
+    if (!(br->tokens = malloc(ntok * sizeof(int32_t)))) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+    rng_state r;
+    rng_seed(&r, 2 + (uint64_t)rank);
+    for (size_t i = 0; i < ntok; i++) br->tokens[i] = (int32_t)(rng_next(&r) % (uint64_t)cfg->vocab_size);
+    optim_config oc;
+    optim_config_defaults(&oc, OPTIM_SGD);
+    oc.lr = 1e-3f;
+    if (optim_create(&br->opt, &oc, br->m.num_params, err)) return -1;
+    return trainer_init(&br->tr, &br->m, &br->opt, br->tokens, stream_len, b, ranks, bptt, 1.0, err);
+}
+
+static void bench_free(bench_run *br) {
+    trainer_free(&br->tr);
+    optim_free(&br->opt);
+    model_free(&br->m);
+    free(br->tokens);
+}
+
 /* Under mpirun: the data-parallel step on R ranks (global batch split), the
  * global tokens/s and the share of step time spent waiting for the gradient
  * allreduce.  No SGEMM side: that is the single-process measurement. */
@@ -78,36 +110,22 @@ static int bench_distributed(const model_config *cfg, int batch, int bptt, doubl
         comm_finalize(&c);
         return rc;
     }
-    const int b = batch / c.size;
-    model m;
-    if (model_create(&m, cfg, &err)) return report_error("bench", &err);
-    model_init_random(&m, 1);
-    const size_t stream_len = (size_t)bptt * 16, ntok = (size_t)b * stream_len + 1;
-    int32_t *tokens = malloc(ntok * sizeof(int32_t));
-    rng_state r;
-    rng_seed(&r, 2 + (uint64_t)c.rank);
-    for (size_t i = 0; i < ntok; i++) tokens[i] = (int32_t)(rng_next(&r) % (uint64_t)cfg->vocab_size);
-    optimizer opt;
-    optim_config oc;
-    optim_config_defaults(&oc, OPTIM_SGD);
-    oc.lr = 1e-3f;
-    trainer tr;
-    if (optim_create(&opt, &oc, m.num_params, &err) ||
-        trainer_init(&tr, &m, &opt, tokens, stream_len, b, c.size, bptt, 1.0, &err))
-        return report_error("bench", &err);
+    bench_run br;
+    if (bench_setup(&br, cfg, batch / c.size, c.size, c.rank, bptt, &err)) return report_error("bench", &err);
+    trainer *tr = &br.tr;
     step_result res;
-    for (int w = 0; w < 2; w++) trainer_step(&tr, 1e-3f, 0, &res);
+    for (int w = 0; w < 2; w++) trainer_step(tr, 1e-3f, 0, &res);
     /* Rank 0's first timed step sets how many steps fill `seconds`, for everyone. */
     double t0 = now_seconds();
-    trainer_step(&tr, 1e-3f, 0, &res);
+    trainer_step(tr, 1e-3f, 0, &res);
     long steps = (long)(seconds / (now_seconds() - t0));
     if (steps < 3) steps = 3;
     comm_bcast(&steps, sizeof steps, 0);
-    memset(tr.phase_seconds, 0, sizeof tr.phase_seconds);
+    memset(tr->phase_seconds, 0, sizeof tr->phase_seconds);
     t0 = now_seconds();
-    for (long i = 0; i < steps; i++) trainer_step(&tr, 1e-3f, 0, &res);
+    for (long i = 0; i < steps; i++) trainer_step(tr, 1e-3f, 0, &res);
     const double elapsed = now_seconds() - t0;
-    double sums[2] = {tr.phase_seconds[PHASE_ALLREDUCE] / elapsed, elapsed};
+    double sums[2] = {tr->phase_seconds[PHASE_ALLREDUCE] / elapsed, elapsed};
     comm_sum_doubles(sums, 2);
     const double tokens_per_s = (double)steps * batch * bptt / (sums[1] / c.size);
     if (c.rank == 0) {
@@ -129,10 +147,7 @@ static int bench_distributed(const model_config *cfg, int batch, int bptt, doubl
                    cell_name(cfg->cell), cfg->num_layers, cfg->hidden_size, batch, bptt, c.size, tokens_per_s,
                    100 * sums[0] / c.size);
     }
-    free(tokens);
-    trainer_free(&tr);
-    optim_free(&opt);
-    model_free(&m);
+    bench_free(&br);
     comm_finalize(&c);
     return 0;
 }
@@ -164,22 +179,9 @@ int cmd_bench(int argc, char **argv) {
     }
     /* Started by mpirun: the distributed measurement. */
     if (getenv("OMPI_COMM_WORLD_SIZE")) return bench_distributed(&cfg, batch, bptt, seconds, as_json);
-    model m;
-    if (model_create(&m, &cfg, &err)) return report_error("bench", &err);
-    model_init_random(&m, 1);
-    const size_t ntok = (size_t)batch * bptt * 16 + 1;
-    int32_t *tokens = malloc(ntok * sizeof(int32_t));
-    rng_state r;
-    rng_seed(&r, 2);
-    for (size_t i = 0; i < ntok; i++) tokens[i] = (int32_t)(rng_next(&r) % (uint64_t)vocab);
-    optimizer opt;
-    optim_config oc;
-    optim_config_defaults(&oc, OPTIM_SGD);
-    oc.lr = 1e-3f;
-    trainer tr;
-    if (optim_create(&opt, &oc, m.num_params, &err) ||
-        trainer_init(&tr, &m, &opt, tokens, (ntok - 1) / (size_t)batch, batch, 1, bptt, 1.0, &err))
-        return report_error("bench", &err);
+    bench_run br;
+    if (bench_setup(&br, &cfg, batch, 1, 0, bptt, &err)) return report_error("bench", &err);
+    trainer *tr = &br.tr;
 
     gemm_shape g[8 * RECUR_MAX_LAYERS + 8];
     int ng = step_gemms(&cfg, batch, bptt, g);
@@ -196,12 +198,12 @@ int cmd_bench(int argc, char **argv) {
     double step_time = 0, gemm_time = 0, gemm_flops = 0;
     long steps = 0, gemm_runs = 0;
     step_result res;
-    for (int w = 0; w < 2; w++) trainer_step(&tr, 1e-3f, 0, &res);
+    for (int w = 0; w < 2; w++) trainer_step(tr, 1e-3f, 0, &res);
     run_gemms(g, ng, A, Bm, C);
     for (int round = 0; round < rounds; round++) {
         double t0 = now_seconds(), t1 = t0;
         while ((t1 = now_seconds()) - t0 < seconds / (2 * rounds)) {
-            trainer_step(&tr, 1e-3f, 0, &res);
+            trainer_step(tr, 1e-3f, 0, &res);
             steps++;
         }
         step_time += t1 - t0;
@@ -242,9 +244,9 @@ int cmd_bench(int argc, char **argv) {
                "fraction %.1f%% (%ld steps)\n", cell, layers, hidden, embed, vocab, batch, bptt, tokens_per_s, gflops,
                sgemm, 100 * gflops / sgemm, steps);
     }
-    free(A); free(Bm); free(C); free(tokens);
-    trainer_free(&tr);
-    optim_free(&opt);
-    model_free(&m);
+    free(A);
+    free(Bm);
+    free(C);
+    bench_free(&br);
     return 0;
 }
