@@ -24,7 +24,6 @@ Never hangs: the process group has a collective timeout (--timeout), and the
 launcher kills every child still alive after a wall-clock deadline.  Exit
 status 0 on success, 1 when a rank failed or the deadline passed.
 """
-import argparse
 import datetime
 import json
 import os
@@ -35,24 +34,10 @@ import time
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"  # inherited by the spawned children before they import torch
 
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1}
-
-
-def flops_per_token(cell, layers, hidden, embed, vocab):
-    g = GATES[cell]
-    fwd = 0
-    for layer in range(layers):
-        d = embed if layer == 0 else hidden
-        fwd += 2 * (d + hidden) * g * hidden
-    fwd += 2 * hidden * vocab
-    return 3 * fwd
-
-
-def positive(s):
-    v = int(s)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {s}")
-    return v
+# bench_common imports torch only inside its functions: the parent never loads
+# it, and each child first runs this file's top (setting the variables above).
+from bench_common import (flops_per_token, make_model, parser,  # noqa: E402
+                          positive, single_thread, timed_steps, zero_state)
 
 
 def free_port():
@@ -65,88 +50,36 @@ def worker(rank, a, port, results):
     """One rank.  Puts ("ok", rank, record-or-None) or ("error", rank, text)."""
     import torch  # imported here, after the thread variables are set
     import torch.distributed as dist
-    import torch.nn as nn
     from torch.nn.parallel import DistributedDataParallel as DDP
-
-    class Model(nn.Module):
-        def __init__(self, cell, layers, hidden, embed, vocab):
-            super().__init__()
-            self.emb = nn.Embedding(vocab, embed)
-            if cell == "lstm":
-                self.rnn = nn.LSTM(embed, hidden, num_layers=layers)
-            elif cell == "gru":
-                self.rnn = nn.GRU(embed, hidden, num_layers=layers)
-            else:
-                self.rnn = nn.RNN(embed, hidden, num_layers=layers, nonlinearity="tanh")
-            self.head = nn.Linear(hidden, vocab)
-
-        def forward(self, x, state):
-            out, state = self.rnn(self.emb(x), state)
-            return self.head(out), state
 
     pg = False
     try:
-        torch.set_num_threads(1)
-        try:
-            torch.set_num_interop_threads(1)
-        except RuntimeError:
-            pass
+        single_thread()
         dist.init_process_group(
             "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
             world_size=a.ranks, timeout=datetime.timedelta(seconds=a.timeout))
         pg = True
 
         torch.manual_seed(a.seed)  # same init everywhere (DDP also broadcasts rank 0's)
-        model = DDP(Model(a.cell, a.layers, a.hidden, a.embed, a.vocab))
+        model = DDP(make_model(a.cell, a.layers, a.hidden, a.embed, a.vocab))
         model.train()
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        loss_fn = nn.CrossEntropyLoss()
 
         R = a.ranks
         Bl, k, L, H, V = a.batch // R, a.bptt, a.layers, a.hidden, a.vocab
         g = torch.Generator().manual_seed(a.seed * 1000 + rank)  # own streams per rank
         pool = torch.randint(0, V, (8, k + 1, Bl), dtype=torch.long, generator=g)
 
-        def zero_state():
-            h = torch.zeros(L, Bl, H)
-            return (h, torch.zeros(L, Bl, H)) if a.cell == "lstm" else h
-
-        def detach(s):
-            return tuple(t.detach() for t in s) if isinstance(s, tuple) else s.detach()
-
-        state = zero_state()
-        step_i = 0
-
-        def step():
-            nonlocal state, step_i
-            win = pool[step_i % pool.shape[0]]
-            step_i += 1
-            x, y = win[:-1], win[1:]
-            opt.zero_grad(set_to_none=True)
-            logits, new_state = model(x, state)
-            loss = loss_fn(logits.reshape(-1, V), y.reshape(-1))
-            loss.backward()  # DDP allreduces (averages) the gradient buckets here
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            state = detach(new_state)
-            return loss.item()
-
-        for _ in range(max(0, a.warmup)):
-            step()
-
         flag = torch.zeros(1)
-        dist.barrier()
-        steps = 0
-        t0 = time.perf_counter()
-        while True:
-            step()
-            steps += 1
-            elapsed = time.perf_counter() - t0
-            flag[0] = 1.0 if (elapsed >= a.seconds and steps >= 2) else 0.0
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # stop together
-            if flag[0] > 0:
-                break
-        elapsed = time.perf_counter() - t0
+
+        def agree(done):  # stop together: anyone done means everyone is
+            flag[0] = 1.0 if done else 0.0
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            return bool(flag[0] > 0)
+
+        steps, elapsed = timed_steps(model, opt, torch.nn.CrossEntropyLoss(), pool,
+                                     zero_state(a.cell, L, Bl, H), a.warmup, a.seconds,
+                                     start=dist.barrier, agree=agree)
         # The slowest rank defines the step rate.
         el = torch.tensor([elapsed], dtype=torch.float64)
         dist.all_reduce(el, op=dist.ReduceOp.MAX)
@@ -174,7 +107,7 @@ def worker(rank, a, port, results):
                 "gflops": round(tps * fpt / 1e9, 3),
                 "threads_per_rank": torch.get_num_threads(),
                 "backend": "gloo",
-                "torch": torch.__version__,
+                "torch": str(torch.__version__),  # str: the parent unpickles it without torch
             }
         dist.barrier()
         dist.destroy_process_group()
@@ -191,17 +124,7 @@ def worker(rank, a, port, results):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cell", choices=sorted(GATES), default="lstm")
-    ap.add_argument("--layers", type=positive, default=2)
-    ap.add_argument("--hidden", type=positive, default=512)
-    ap.add_argument("--embed", type=positive, default=64)
-    ap.add_argument("--vocab", type=positive, default=65)
-    ap.add_argument("--batch", type=positive, default=64, help="global batch (split over ranks)")
-    ap.add_argument("--bptt", type=positive, default=64)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
+    ap = parser(__doc__, seconds=10.0, batch_help="global batch (split over ranks)")
     ap.add_argument("--ranks", type=positive, default=2)
     ap.add_argument("--timeout", type=positive, default=120,
                     help="seconds a collective may wait before failing (default 120)")
