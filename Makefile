@@ -9,7 +9,7 @@ SHELL := /bin/bash
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 
-PKGS    := hdf5 openblas inih ompi-c
+PKGS    := hdf5 openblas inih ompi-c libzmq
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # No -ffast-math anywhere: results must be reproducible and match PyTorch.
