@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../core/model.h"
@@ -31,12 +32,13 @@
 #include "commands.h"
 #include "common.h"
 #include "json.h"
+#include "publisher.h"
 #include "schedule.h"
 
 typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
-    char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR];
-    int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck;
+    char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
+    int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
     double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes;
 } train_opts;
@@ -82,6 +84,8 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"lr-decay", OPT_DOUBLE, &o->lr_decay, "F", "step schedule: multiply the rate by F", 1, 0, 0},
         {"lr-min", OPT_DOUBLE, &o->lr_min, "LR", "cosine schedule: final rate", 0, 1, 0},
         {"quiet", OPT_FLAG, &o->quiet, NULL, "no console progress", 0, 0, 0},
+        {"monitor", OPT_STR, o->monitor, "ENDPOINT", "publish every record on this ZeroMQ PUB endpoint (recur monitor)", 0, 0, 0},
+        {"no-monitor", OPT_FLAG, &o->no_monitor, NULL, "do not publish", 0, 0, 0},
         {"debug", OPT_FLAG, &o->debug, NULL, "check every tensor for NaN/Inf after each phase; per-phase times", 0, 0, 0},
         {"gradcheck", OPT_FLAG, &o->gradcheck, NULL, "before training, check gradients against finite differences", 0, 0, 0},
     };
@@ -105,6 +109,7 @@ static void defaults(train_opts *o) {
     o->log_every = 10;
     o->keep = 3;
     strcpy(o->lr_schedule, "constant");
+    strcpy(o->monitor, "tcp://127.0.0.1:5555"); /* loopback unless the user names another interface */
     o->lr_decay = 0.5;
 }
 
@@ -113,17 +118,22 @@ static void on_signal(int sig) { stop_requested = sig; }
 
 typedef struct {
     FILE *metrics;
+    publisher pub;
+    char run_id[20];
     int quiet;
     int is_root;
 } sinks;
 
-/* One record, written to the metrics file (rank 0) as a JSON line. */
+/* One record (rank 0): a JSON line in the metrics file and the same text on
+ * the ZeroMQ stream; the console line is printed from the same values. */
 static void emit(sinks *s, json_line *j) {
+    if (s->run_id[0]) json_str(j, "run_id", s->run_id);
     const char *line = json_end(j);
     if (s->metrics) {
         fprintf(s->metrics, "%s\n", line);
         fflush(s->metrics);
     }
+    publisher_send(&s->pub, line);
 }
 
 
@@ -594,6 +604,7 @@ static int setup_data(run *r, recur_err *err) {
 
 static void free_run(run *r) {
     checkpoint_in_free(&r->resume);
+    publisher_close(&r->out.pub);
     if (r->out.metrics) fclose(r->out.metrics);
     if (r->have_trainer) trainer_free(&r->tr);
     optim_free(&r->opt);
@@ -686,6 +697,17 @@ int cmd_train(int argc, char **argv) {
     if (!st && r.comm.rank == 0 && r.o.metrics[0] && !(r.out.metrics = fopen(r.o.metrics, r.resuming ? "a" : "w")))
         st = recur_fail(&err, RECUR_EXIT_OUTPUT, "%s: --metrics: cannot open for writing", r.o.metrics);
     if ((rc = agree(&r, st, &err))) goto done;
+    if (r.comm.rank == 0) {
+        /* A run id tells a monitor which run a record belongs to (resumes get a new one). */
+        snprintf(r.out.run_id, sizeof r.out.run_id, "%08lx%04x", (unsigned long)time(NULL), (unsigned)getpid() & 0xffff);
+        char note[512];
+        if (!r.o.no_monitor && r.o.monitor[0]) {
+            publisher_open(&r.out.pub, r.o.monitor, note, sizeof note);
+            if (note[0]) fprintf(stderr, "recur train: %s\n", note);
+            else if (!r.o.quiet) fprintf(stderr, "recur train: publishing metrics on %s (recur monitor %s)\n",
+                                         r.out.pub.endpoint, r.out.pub.endpoint);
+        }
+    }
     rc = train_loop(&r, &err);
 done:
     free_run(&r);
@@ -754,6 +776,7 @@ static int train_loop(run *r, recur_err *err) {
             json_num(&j, "lr", lr);
             json_num(&j, "tokens_per_s", (double)tokens_per_step / (te - ts));
             json_num(&j, "elapsed_s", te - t0);
+            json_num(&j, "eta_s", (double)(o->steps - tr->step) * (te - t0) / (double)(tr->step - first_step));
             emit(&r->out, &j);
         }
         if (res.bad[0]) { /* --debug found a NaN/Inf; the message is the same on every rank */
