@@ -1,0 +1,287 @@
+/* test_inspect.c - `recur inspect`: per-tensor statistics against numpy,
+ * --diff (identical, planted change, missing tensor, errors), --verify (the
+ * good file, each planted violation, two at once, unreadable files), and the
+ * torch loader scripts/torch_checkpoint.py --check.
+ *
+ * Checkpoints come from `recur train` on a slice of Tiny Shakespeare; bad
+ * copies are made by a small h5py script (EDIT_PY) run with Debian's
+ * /usr/bin/python3, which has h5py, numpy and torch.
+ *
+ * Run: make && RECUR=bin/recur build/release/tests/test_inspect
+ */
+#include "test_util.h"
+
+#include <limits.h>
+#include <math.h>
+
+static char *g_dir;            /* scratch directory shared by every test */
+static char g_recur[4096];     /* absolute path of the CLI (the tests cd into g_dir) */
+static char g_src[4096];       /* absolute path of the source tree (cwd at start) */
+
+/* EDIT_PY SRC DST OP: copies SRC to DST and breaks one thing.  Prints the
+ * expected max abs diff for "plant". */
+static const char *EDIT_PY =
+    "import sys, shutil, h5py, numpy as np\n"
+    "src, dst, ops = sys.argv[1], sys.argv[2], sys.argv[3].split(',')\n"
+    "shutil.copyfile(src, dst)\n"
+    "with h5py.File(dst, 'r+') as f:\n"
+    "    for op in ops:\n"
+    "        if op == 'format': f.attrs['format'] = 'not-recur'\n"
+    "        elif op == 'version': f.attrs['version'] = 2\n"
+    "        elif op == 'cell': f.attrs['cell'] = 'transformer'\n"
+    "        elif op == 'hidden0': f.attrs['hidden_size'] = 0\n"
+    "        elif op == 'missing': del f['model/head/bias']\n"
+    "        elif op == 'f64':\n"
+    "            x = f['model/head/bias'][...]; del f['model/head/bias']\n"
+    "            f['model/head/bias'] = x.astype(np.float64)\n"
+    "        elif op == 'shape':\n"
+    "            x = f['model/head/weight'][...]; del f['model/head/weight']\n"
+    "            f['model/head/weight'] = np.zeros((x.shape[0], x.shape[1] + 1), np.float32)\n"
+    "        elif op == 'nan':\n"
+    "            d = f['model/rnn/weight_hh_l0']; x = d[...]; x[0, 0] = np.nan; d[...] = x\n"
+    "        elif op == 'stateh':\n"
+    "            x = f['state/h'][...]; del f['state/h']\n"
+    "            f['state/h'] = np.zeros((x.shape[0], x.shape[1], x.shape[2] + 1), np.float32)\n"
+    "        elif op == 'plant':\n"
+    "            d = f['model/rnn/bias_ih_l0']; x = d[...]; old = float(x[3])\n"
+    "            x[3] = np.float32(x[3] + np.float32(0.5)); d[...] = x\n"
+    "            print('%.17g' % abs(float(x[3]) - old))\n"
+    "        else: sys.exit('unknown op ' + op)\n";
+
+/* STATS_PY CKPT JSONL: the per-tensor statistics recomputed with numpy (in
+ * float64) must match inspect's to 1e-6 relative. */
+static const char *STATS_PY =
+    "import sys, json, h5py, numpy as np\n"
+    "rows = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]\n"
+    "rows = [r for r in rows if 'tensor' in r]\n"
+    "bad = 0\n"
+    "with h5py.File(sys.argv[1], 'r') as f:\n"
+    "    names = []\n"
+    "    f['model'].visititems(lambda n, o: names.append('/model/' + n) if isinstance(o, h5py.Dataset) else None)\n"
+    "    assert sorted(names) == sorted(r['tensor'] for r in rows), (names, [r['tensor'] for r in rows])\n"
+    "    for r in rows:\n"
+    "        x = f[r['tensor']][...].astype(np.float64)\n"
+    "        assert list(x.shape) == r['shape'] and r['dtype'] == 'float32', r\n"
+    "        want = dict(mean=x.mean(), std=x.std(), min=x.min(), max=x.max(), l2=np.sqrt((x * x).sum()))\n"
+    "        for k, v in want.items():\n"
+    "            if abs(r[k] - v) > 1e-6 * max(abs(v), 1e-30) + 1e-12:\n"
+    "                print('mismatch', r['tensor'], k, r[k], v); bad += 1\n"
+    "        if r['nonfinite'] != int((~np.isfinite(x)).sum()): print('nonfinite', r); bad += 1\n"
+    "print('checked', len(rows)); sys.exit(1 if bad else 0)\n";
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void train(const char *cell, const char *out) {
+    char buf[8192];
+    int rc = tu_run(buf, sizeof buf,
+                    "cd '%s' && '%s' train --data d.h5 --cell %s --hidden 16 --embed 8 --layers 2 --batch 4 --bptt 8 "
+                    "--steps 3 --out %s --quiet",
+                    g_dir, g_recur, cell, out);
+    if (rc) fprintf(stderr, "%s\n", buf);
+    assert_int_equal(rc, 0);
+}
+
+static int group_setup(void **state) {
+    g_dir = tu_tmpdir();
+    if (!g_dir) return -1;
+    char buf[8192];
+    char src[4200];
+    if (!realpath(tu_recur(), g_recur) || !getcwd(g_src, sizeof g_src)) return -1;
+    snprintf(src, sizeof src, "%s/data/tinyshakespeare.txt", g_src);
+    if (tu_run(buf, sizeof buf, "head -c 30000 '%s' > '%s/t.txt' && cd '%s' && '%s' data text t.txt d.h5 "
+               "--val-fraction 0.1", src, g_dir, g_dir, g_recur)) {
+        fprintf(stderr, "%s\n", buf);
+        return -1;
+    }
+    char p[4200];
+    snprintf(p, sizeof p, "%s/edit.py", g_dir);
+    write_file(p, EDIT_PY);
+    snprintf(p, sizeof p, "%s/stats.py", g_dir);
+    write_file(p, STATS_PY);
+    train("lstm", "a.h5");
+    return 0;
+}
+
+static int group_teardown(void **state) {
+    tu_rmtree(g_dir);
+    free(g_dir);
+    return 0;
+}
+
+/* Runs `recur inspect ARGS` in the scratch directory. */
+static int inspect(char *out, size_t len, const char *args) {
+    return tu_run(out, len, "cd '%s' && '%s' inspect %s", g_dir, g_recur, args);
+}
+
+static void edit(const char *dst, const char *ops, char *out, size_t len) {
+    int rc = tu_run(out, len, "cd '%s' && %s edit.py a.h5 %s %s", g_dir, TU_PYTHON, dst, ops);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+}
+
+static void test_summary(void **state) {
+    static char out[65536];
+    assert_int_equal(inspect(out, sizeof out, "a.h5"), 0);
+    assert_non_null(strstr(out, "lstm, 2 layer(s) x 16 hidden, embed 8"));
+    assert_non_null(strstr(out, "progress: step 3"));
+    assert_non_null(strstr(out, "optimizer: adam, step 3"));
+    assert_non_null(strstr(out, "carried states: h, c [2,4,16]"));
+    assert_non_null(strstr(out, "cell = lstm"));
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --json"), 0);
+    assert_int_equal((int)tu_json_number(out, "hidden_size"), 16);
+    assert_int_equal((int)tu_json_number(out, "optimizer_step"), 3);
+    assert_true(tu_json_number(out, "optimizer_state_norm") > 0);
+    assert_non_null(strstr(out, "\"state_shape\":[2,4,16]"));
+}
+
+static void test_stats_match_numpy(void **state) {
+    char out[8192];
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --json > stats.jsonl"), 0);
+    int rc = tu_run(out, sizeof out, "cd '%s' && %s stats.py a.h5 stats.jsonl", g_dir, TU_PYTHON);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "checked 11"));
+}
+
+static void test_diff(void **state) {
+    static char out[65536];
+    char exp[256];
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 a.h5"), 0);
+    assert_non_null(strstr(out, "identical: 14 tensors compared"));
+
+    edit("planted.h5", "plant", exp, sizeof exp);
+    double want = strtod(exp, NULL);
+    assert_true(want > 0.4 && want < 0.6);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 planted.h5 --json"), 1);
+    const char *line = strstr(out, "\"tensor\":\"/model/rnn/bias_ih_l0\"");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "\"status\":\"different\""));
+    assert_true(fabs(tu_json_number(line, "max_abs_diff") - want) <= 1e-12 * want);
+    assert_int_equal((int)tu_json_number(line, "differing"), 1);
+    /* every other tensor is identical */
+    int different = 0;
+    for (const char *p = out; (p = strstr(p, "\"status\":\"different\"")); p++) different++;
+    assert_int_equal(different, 1);
+    assert_non_null(strstr(out, "\"identical\":0"));
+
+    edit("missing.h5", "missing", exp, sizeof exp);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 missing.h5"), 1);
+    assert_non_null(strstr(out, "/model/head/bias"));
+    assert_non_null(strstr(out, "only in a.h5"));
+    assert_int_equal(inspect(out, sizeof out, "--diff missing.h5 a.h5 --json"), 1);
+    assert_non_null(strstr(out, "\"status\":\"only_in_b\""));
+
+    edit("shape.h5", "shape", exp, sizeof exp);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 shape.h5"), 1);
+    assert_non_null(strstr(out, "/model/head/weight           shape differs"));
+
+    /* errors: exit 2 with one message */
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 t.txt"), 2);
+    assert_non_null(strstr(out, "t.txt: expected an HDF5 file"));
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 d.h5"), 2);
+    assert_non_null(strstr(out, "d.h5: attribute 'format': expected the string \"recur-checkpoint\""));
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 nope.h5"), 2);
+    assert_non_null(strstr(out, "nope.h5: cannot open"));
+}
+
+static void test_verify_good(void **state) {
+    char out[8192];
+    assert_int_equal(inspect(out, sizeof out, "--verify a.h5"), 0);
+    assert_non_null(strstr(out, "valid recur-checkpoint"));
+    assert_int_equal(inspect(out, sizeof out, "--verify a.h5 --json"), 0);
+    assert_non_null(strstr(out, "\"valid\":1"));
+}
+
+static void verify_bad(const char *ops, int nviol, const char *const *msgs) {
+    static char out[65536];
+    char exp[256], dst[64];
+    snprintf(dst, sizeof dst, "bad_%s.h5", ops);
+    for (char *p = dst; *p; p++)
+        if (*p == ',') *p = '_';
+    edit(dst, ops, exp, sizeof exp);
+    char args[128];
+    snprintf(args, sizeof args, "--verify %s", dst);
+    int rc = inspect(out, sizeof out, args);
+    for (int i = 0; msgs[i]; i++) {
+        if (!strstr(out, msgs[i])) fprintf(stderr, "%s: missing \"%s\" in:\n%s\n", ops, msgs[i], out);
+        assert_non_null(strstr(out, msgs[i]));
+    }
+    assert_int_equal(rc, 1);
+    snprintf(args, sizeof args, "--verify %s --json", dst);
+    assert_int_equal(inspect(out, sizeof out, args), 1);
+    if ((int)tu_json_number(out, "violations") != nviol) fprintf(stderr, "%s: %s\n", ops, out);
+    assert_int_equal((int)tu_json_number(out, "violations"), nviol);
+}
+
+static void test_verify_violations(void **state) {
+    verify_bad("format", 1, (const char *const[]){"attribute 'format': expected the string \"recur-checkpoint\", found \"not-recur\"", NULL});
+    verify_bad("version", 1, (const char *const[]){"attribute 'version': expected the integer 1, found 2", NULL});
+    verify_bad("cell", 1, (const char *const[]){"attribute 'cell': expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru, found \"transformer\"", NULL});
+    verify_bad("hidden0", 1, (const char *const[]){"attribute 'hidden_size': expected an integer in [1,", NULL});
+    verify_bad("missing", 1, (const char *const[]){"dataset '/model/head/bias': expected float32 [58], found nothing (missing)", NULL});
+    verify_bad("f64", 1, (const char *const[]){"dataset '/model/head/bias': expected float32 [58], found float64 [58]", NULL});
+    verify_bad("shape", 1, (const char *const[]){"dataset '/model/head/weight': expected float32 [58, 16], found float32 [58, 17]", NULL});
+    verify_bad("nan", 1, (const char *const[]){"dataset '/model/rnn/weight_hh_l0': expected finite values, found 1 NaN and 0 Inf", NULL});
+    verify_bad("stateh", 1, (const char *const[]){"dataset '/state/h': expected float32 [2, B, 16], found float32 [2, 4, 17]", NULL});
+    verify_bad("version,nan", 2, (const char *const[]){"found 2", "found 1 NaN", NULL});
+    verify_bad("format,shape,stateh", 3, (const char *const[]){"not-recur", "[58, 17]", "[2, 4, 17]", NULL});
+    /* sizes unknown: the /model tensors are still checked for dtype and NaN */
+    verify_bad("hidden0,nan,f64", 3, (const char *const[]){"hidden_size", "1 NaN", "expected float32, found float64", NULL});
+}
+
+static void test_verify_unreadable(void **state) {
+    char out[8192];
+    assert_int_equal(inspect(out, sizeof out, "--verify t.txt"), 2);
+    assert_non_null(strstr(out, "t.txt: expected an HDF5 file, found something else (no HDF5 signature)"));
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && head -c 3000 a.h5 > trunc.h5", g_dir), 0);
+    assert_int_equal(inspect(out, sizeof out, "--verify trunc.h5"), 2);
+    assert_non_null(strstr(out, "trunc.h5: expected"));
+    assert_non_null(strstr(out, "damaged"));
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 trunc.h5"), 2);
+    assert_non_null(strstr(out, "damaged"));
+    assert_int_equal(inspect(out, sizeof out, "--verify missing-file.h5"), 2);
+    assert_non_null(strstr(out, "cannot open"));
+    /* the plain summary also gives one clear message, not a crash */
+    int rc = inspect(out, sizeof out, "trunc.h5");
+    assert_true(rc == 3);
+    assert_non_null(strstr(out, "damaged"));
+}
+
+static void torch_check(const char *cell) {
+    char out[8192], ck[64];
+    snprintf(ck, sizeof ck, "%s.h5", cell);
+    train(cell, ck);
+    char script[4200];
+    snprintf(script, sizeof script, "%s/scripts/torch_checkpoint.py", g_src);
+    int rc = tu_run(out, sizeof out, "cd '%s' && RECUR='%s' %s '%s' %s d.h5 --split val_tokens --check", g_dir,
+                    g_recur, TU_PYTHON, script, ck);
+    if (rc) fprintf(stderr, "%s: %s\n", cell, out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"loss\""));
+}
+
+static void test_torch_lstm(void **state) { torch_check("lstm"); }
+static void test_torch_lbr_gru(void **state) { torch_check("lbr_gru"); }
+static void test_torch_rnn_tanh(void **state) { torch_check("rnn_tanh"); }
+static void test_torch_gru(void **state) { torch_check("gru"); }
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_stats_match_numpy),
+        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_verify_good),
+        cmocka_unit_test(test_verify_violations),
+        cmocka_unit_test(test_verify_unreadable),
+        cmocka_unit_test(test_torch_lstm),
+        cmocka_unit_test(test_torch_lbr_gru),
+        cmocka_unit_test(test_torch_rnn_tanh),
+        cmocka_unit_test(test_torch_gru),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
