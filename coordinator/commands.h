@@ -11,6 +11,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_plot(int argc, char **argv), cmd_monitor(int argc, char **argv);
 
 /* Prints "recur: <msg>" to stderr and returns err->code (1 when unset). */
 int report_error(const char *cmd, const void *err);

@@ -19,6 +19,7 @@ static const struct {
     {"sample", cmd_sample, "generate text from a checkpoint"},
     {"inspect", cmd_inspect, "summarise a checkpoint and its tensors"},
     {"bench", cmd_bench, "training throughput against OpenBLAS's own SGEMM rate"},
+    {"plot", cmd_plot, "loss curve of a metrics file as CSV/SVG"}, {"monitor", cmd_monitor, "live view of a run (ZeroMQ)"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,295 @@
+/* recur plot METRICS.jsonl   - the loss curve of a metrics file as CSV/SVG.
+ * recur monitor [ENDPOINT]   - a live view of a run: subscribes to the
+ * records the training coordinator publishes over ZeroMQ (one JSON record per
+ * message), shows them (a redrawn terminal view, or one line per record when
+ * stdout is not a terminal) and writes the same CSV/SVG as `plot` on exit. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common.h"
+#include "curve.h"
+
+/* ---- recur plot ---------------------------------------------------------- */
+
+static int write_outputs(const curve *c, const char *csv, const char *svg, const char *title, recur_err *err) {
+    if (csv[0] && curve_write_csv(c, csv, err)) return -1;
+    if (svg[0] && curve_write_svg(c, svg, title, err)) return -1;
+    return 0;
+}
+
+static long count_val(const curve *c) {
+    long n = 0;
+    for (size_t i = 0; i < c->n; i++) n += isfinite(c->pts[i].val) != 0;
+    return n;
+}
+
+int cmd_plot(int argc, char **argv) {
+    static const char synopsis[] = "METRICS.jsonl [--svg FILE] [--csv FILE]   (no output flag: CSV on stdout)";
+    char svg[CLI_STR] = "", csv[CLI_STR] = "";
+    opt_spec tab[] = {
+        {"svg", OPT_STR, svg, "FILE", "write the loss plot as a standalone SVG", 0, 0, 0},
+        {"csv", OPT_STR, csv, "FILE", "write step,loss,val_loss as CSV ('-' for stdout)", 0, 0, 0},
+    };
+    recur_err err = {0};
+    char *pos[1];
+    int npos, rc = cli_parse("plot", synopsis, tab, 2, argc, argv, pos, 1, &npos, &err);
+    if (rc) return rc > 0 ? 0 : report_error("plot", &err);
+    if (npos != 1) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "usage: recur plot %s", synopsis);
+        return report_error("plot", &err);
+    }
+    if (!svg[0] && !csv[0]) strcpy(csv, "-");
+    curve c;
+    curve_init(&c);
+    rc = curve_load(&c, pos[0], &err) || write_outputs(&c, csv, svg, pos[0], &err);
+    if (!rc)
+        fprintf(stderr, "recur plot: %s: %zu steps, %ld validation points, %ld malformed and %ld foreign lines\n",
+                pos[0], c.n, count_val(&c), c.malformed, c.foreign);
+    curve_free(&c);
+    return rc ? report_error("plot", &err) : 0;
+}
+
+/* ---- recur monitor: state and display ------------------------------------ */
+
+/* The only globals: what the signal handlers tell the loop. */
+static volatile sig_atomic_t stop_signal, winch_signal;
+
+static void on_stop(int sig) { stop_signal = sig; }
+static void on_winch(int sig) { (void)sig; winch_signal = 1; }
+
+typedef struct {
+    const char *endpoint;
+    int tty, cols, rows;
+    curve c;
+    curve_record last;    /* newest step record */
+    double val_loss;      /* newest validation */
+    long val_step;
+    char run_id[64];
+    const char *status;
+    int ended;
+    double last_msg, last_draw;
+    int dirty;
+} monitor;
+
+static void term_size(monitor *m) {
+    struct winsize ws;
+    m->cols = 80, m->rows = 24;
+    if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 0 && ws.ws_row > 0) m->cols = ws.ws_col, m->rows = ws.ws_row;
+}
+
+/* "%.*f" of v, or "-" when absent. */
+static const char *num(char *buf, size_t len, double v, int prec) {
+    if (isfinite(v)) snprintf(buf, len, "%.*f", prec, v);
+    else snprintf(buf, len, "-");
+    return buf;
+}
+
+static const char *dur(char *buf, size_t len, double s) {
+    if (isfinite(s)) format_duration(s, buf, len);
+    else snprintf(buf, len, "-");
+    return buf;
+}
+
+static void draw_header(const monitor *m, FILE *f) {
+    const curve_record *r = &m->last;
+    char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
+    fprintf(f, "\x1b[1mrecur monitor\x1b[0m  %s  run %s  [%s]\x1b[K\n", m->endpoint, m->run_id[0] ? m->run_id : "-",
+            m->status);
+    fprintf(f, "step %ld  epoch %ld  loss %s  val loss %s (step %ld)  lr %s  grad norm %s\x1b[K\n", r->step, r->epoch,
+            num(a, sizeof a, r->loss, 4), num(b, sizeof b, m->val_loss, 4), m->val_step,
+            isfinite(r->lr) ? (snprintf(c, sizeof c, "%.3g", r->lr), c) : "-", num(d, sizeof d, r->grad_norm, 3));
+    fprintf(f, "tokens/s %s  elapsed %s  ETA %s  records %ld  malformed %ld  foreign %ld\x1b[K\n",
+            num(e, sizeof e, r->tokens_per_s, 0), dur(g, sizeof g, r->elapsed_s), dur(h, sizeof h, r->eta_s),
+            m->c.records, m->c.malformed, m->c.foreign);
+}
+
+/* Home, overwrite every line (clearing its tail), clear below: no flicker. */
+static void draw(monitor *m) {
+    FILE *f = stdout;
+    fputs("\x1b[H", f);
+    draw_header(m, f);
+    curve_draw_text(&m->c, f, m->cols, m->rows - 5, 1);
+    fputs("\x1b[36m\u28ff train\x1b[0m  \x1b[33m\u28ff validation\x1b[0m\x1b[K\n\x1b[J", f);
+    fflush(f);
+    m->last_draw = now_seconds();
+    m->dirty = 0;
+}
+
+/* One plain line per record, for logs and pipes. */
+static void print_plain(const monitor *m, const curve_record *r, size_t len) {
+    char a[32], b[32], c[32], d[32], e[32];
+    switch (r->kind) {
+    case REC_STEP:
+        printf("step %ld epoch %ld loss %s lr %g grad_norm %s tokens/s %s elapsed %s eta %s\n", r->step, r->epoch,
+               num(a, sizeof a, r->loss, 6), r->lr, num(b, sizeof b, r->grad_norm, 4),
+               num(c, sizeof c, r->tokens_per_s, 0), dur(d, sizeof d, r->elapsed_s), dur(e, sizeof e, r->eta_s));
+        break;
+    case REC_VALIDATION: printf("step %ld val_loss %s\n", r->step, num(a, sizeof a, r->val_loss, 6)); break;
+    case REC_MALFORMED: printf("malformed message (%zu bytes): malformed %ld\n", len, m->c.malformed); break;
+    case REC_FOREIGN: printf("foreign message (%zu bytes): foreign %ld\n", len, m->c.foreign); break;
+    default: printf("event %s%s%s\n", r->event, r->run_id[0] ? " run " : "", r->run_id); break;
+    }
+    fflush(stdout);
+}
+
+static void on_record(monitor *m, const curve_record *r, size_t len) {
+    if (r->run_id[0]) snprintf(m->run_id, sizeof m->run_id, "%s", r->run_id);
+    if (r->kind == REC_STEP) m->last = *r, m->status = "running";
+    if (r->kind == REC_VALIDATION) m->val_loss = r->val_loss, m->val_step = r->step;
+    if (r->kind == REC_START) m->status = "started";
+    if (r->kind == REC_END) m->ended = 1, m->status = strcmp(r->event, "end") ? "interrupted" : "ended";
+    if (r->kind == REC_EVENT && !strcmp(r->event, "error")) m->status = "error";
+    m->last_msg = now_seconds();
+    m->dirty = 1;
+    if (!m->tty) print_plain(m, r, len);
+}
+
+/* ---- recur monitor: receiving --------------------------------------------- */
+
+/* One message (0 when none is waiting).  A record is one frame; a multipart
+ * message is foreign to the protocol and counted as malformed. */
+static int receive_one(monitor *m, void *sock) {
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        return 0;
+    }
+    size_t len = zmq_msg_size(&msg);
+    curve_record r;
+    if (zmq_msg_more(&msg)) {
+        while (zmq_msg_more(&msg) && zmq_msg_recv(&msg, sock, 0) >= 0) len += zmq_msg_size(&msg);
+        curve_parse(NULL, 0, &r);
+        curve_take(&m->c, &r);
+    } else
+        curve_feed(&m->c, zmq_msg_data(&msg), len, &r);
+    zmq_msg_close(&msg);
+    on_record(m, &r, len);
+    return 1;
+}
+
+typedef struct {
+    char history[CLI_STR], csv[CLI_STR], svg[CLI_STR];
+    int exit_after_end;
+    double timeout;
+} monitor_opts;
+
+/* Polls in 100 ms slices so a signal (or --timeout) ends it promptly; a
+ * burst is drained up to a bound so the view still gets redrawn. */
+static int monitor_loop(monitor *m, void *sock, const monitor_opts *o, recur_err *err) {
+    while (!stop_signal) {
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) < 0 && zmq_errno() != EINTR)
+            return recur_fail(err, RECUR_EXIT_FAIL, "%s: %s", m->endpoint, zmq_strerror(zmq_errno()));
+        for (int i = 0; i < 10000 && !(o->exit_after_end && m->ended) && receive_one(m, sock); i++) {}
+        if (winch_signal) winch_signal = 0, term_size(m), m->dirty = 1;
+        double now = now_seconds();
+        if (m->tty && m->dirty && now - m->last_draw >= 0.1) draw(m);
+        if (o->exit_after_end && m->ended) break;
+        if (o->timeout > 0 && now - m->last_msg >= o->timeout) {
+            m->status = "timed out";
+            if (!m->tty) printf("no message for %g s: leaving\n", o->timeout);
+            break;
+        }
+    }
+    return 0;
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop; /* no SA_RESTART: zmq_poll returns EINTR at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_winch;
+    sigaction(SIGWINCH, &sa, NULL);
+}
+
+static int monitor_open(void **ctx, void **sock, const char *endpoint, recur_err *err) {
+    int zero = 0, hwm = 1000000;
+    *ctx = zmq_ctx_new();
+    *sock = *ctx ? zmq_socket(*ctx, ZMQ_SUB) : NULL;
+    if (!*sock) return recur_fail(err, RECUR_EXIT_FAIL, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
+    zmq_setsockopt(*sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(*sock, ZMQ_RCVHWM, &hwm, sizeof hwm); /* records are small; don't drop a burst */
+    zmq_setsockopt(*sock, ZMQ_SUBSCRIBE, "", 0);
+    if (zmq_connect(*sock, endpoint))
+        return recur_fail(err, RECUR_EXIT_USAGE, "cannot connect to '%s': %s", endpoint, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+static void monitor_close(void *ctx, void *sock) {
+    if (sock) zmq_close(sock);
+    if (ctx) zmq_ctx_term(ctx);
+}
+
+/* Loads --history and writes the outputs once up front, so an unwritable
+ * path fails now rather than after hours of watching. */
+static int monitor_prepare(monitor *m, const monitor_opts *o, recur_err *err) {
+    if (o->history[0]) {
+        if (curve_load(&m->c, o->history, err)) return -1;
+        for (size_t i = m->c.n; i-- > 0;)
+            if (isfinite(m->c.pts[i].loss)) {
+                m->last.step = m->c.pts[i].step, m->last.loss = m->c.pts[i].loss;
+                break;
+            }
+        if (!m->tty) printf("history %s: %zu steps, %ld records\n", o->history, m->c.n, m->c.records);
+    }
+    return write_outputs(&m->c, o->csv, o->svg, m->endpoint, err);
+}
+
+static int monitor_run(monitor *m, const monitor_opts *o, recur_err *err) {
+    void *ctx = NULL, *sock = NULL;
+    int rc = monitor_prepare(m, o, err) || monitor_open(&ctx, &sock, m->endpoint, err);
+    if (!rc && m->tty) {
+        term_size(m);
+        fputs("\x1b[?25l\x1b[?7l\x1b[2J", stdout); /* hide cursor, no line wrap: lines never spill */
+        draw(m);
+    }
+    if (!rc) rc = monitor_loop(m, sock, o, err);
+    if (m->tty) {
+        draw(m);
+        fputs("\x1b[?25h\x1b[?7h", stdout);
+    }
+    monitor_close(ctx, sock);
+    if (!rc) rc = write_outputs(&m->c, o->csv, o->svg, m->endpoint, err);
+    printf("monitor: %ld records, %zu steps, %ld malformed, %ld foreign messages\n", m->c.records, m->c.n,
+           m->c.malformed, m->c.foreign);
+    return rc;
+}
+
+int cmd_monitor(int argc, char **argv) {
+    static const char synopsis[] = "[ENDPOINT] [--history METRICS.jsonl] [--csv FILE] [--svg FILE] [--exit-after-end] "
+                                   "[--timeout SECONDS]   (ENDPOINT default tcp://127.0.0.1:5555)";
+    monitor_opts o = {.timeout = 0};
+    opt_spec tab[] = {
+        {"history", OPT_STR, o.history, "FILE", "load this metrics file first (joining a run late)", 0, 0, 0},
+        {"csv", OPT_STR, o.csv, "FILE", "on exit, write step,loss,val_loss as CSV", 0, 0, 0},
+        {"svg", OPT_STR, o.svg, "FILE", "on exit, write the loss plot as SVG", 0, 0, 0},
+        {"exit-after-end", OPT_FLAG, &o.exit_after_end, NULL, "leave after the run's end/interrupted event", 0, 0, 0},
+        {"timeout", OPT_DOUBLE, &o.timeout, "SECONDS", "leave after this long without a message (0: never)", 0, 1, 0},
+    };
+    recur_err err = {0};
+    char *pos[1];
+    int npos, rc = cli_parse("monitor", synopsis, tab, 5, argc, argv, pos, 1, &npos, &err);
+    if (rc) return rc > 0 ? 0 : report_error("monitor", &err);
+    monitor m = {.endpoint = npos ? pos[0] : "tcp://127.0.0.1:5555", .tty = isatty(STDOUT_FILENO),
+                 .val_loss = NAN, .status = "waiting", .last_msg = now_seconds()};
+    curve_parse(NULL, 0, &m.last); /* all values absent until the first step */
+    curve_init(&m.c);
+    stop_signal = winch_signal = 0;
+    install_signals();
+    rc = monitor_run(&m, &o, &err);
+    curve_free(&m.c);
+    if (stop_signal && !rc && !m.tty) printf("stopped by signal %d\n", (int)stop_signal);
+    return rc ? report_error("monitor", &err) : 0;
+}
