@@ -408,9 +408,6 @@ static void xml_text(FILE *f, const char *t) {
 
 static void svg_axes(FILE *f, const scale *s) {
     double xb = svg_x(s, s->x0), xe = svg_x(s, s->x1), yb = svg_y(s, s->y0), ye = svg_y(s, s->y1);
-    fprintf(f, "<g stroke=\"#888\" stroke-width=\"1\">\n");
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", xb, yb, xe, yb);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n</g>\n", xb, yb, xb, ye);
     fprintf(f, "<g font-family=\"sans-serif\" font-size=\"12\" fill=\"#333\">\n");
     for (double v = s->y0; v <= s->y1 + s->ystep * 1e-6; v += s->ystep) {
         double y = svg_y(s, v);
@@ -427,6 +424,10 @@ static void svg_axes(FILE *f, const scale *s) {
     fprintf(f, "<text transform=\"translate(20 %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">loss (nats)</text>\n",
             (yb + ye) / 2);
     fprintf(f, "</g>\n");
+    /* The axes last, so the light grid lines never cover them. */
+    fprintf(f, "<g stroke=\"#888\" stroke-width=\"1\">\n");
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", xb, yb, xe, yb);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n</g>\n", xb, yb, xb, ye);
 }
 
 /* One polyline per run of finite values (a NaN loss breaks the line). */
