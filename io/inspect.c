@@ -157,6 +157,12 @@ static herr_t visit_collect(hid_t g, const char *name, const H5L_info_t *info, v
 static void verify_model_unknown(verifier *v) {
     name_list nl;
     recur_err e = {0};
+    if (!h5u_exists(v->file, "/model")) {
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: group '/model': expected the model tensors, found nothing (missing)",
+                   v->path);
+        violation(v, &e);
+        return;
+    }
     if (list_model(v->file, &nl)) {
         recur_fail(&e, RECUR_EXIT_INPUT, "%s: group '/model': expected readable datasets, found an unreadable group",
                    v->path);

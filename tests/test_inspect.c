@@ -234,6 +234,15 @@ static void test_verify_violations(void **state) {
     verify_bad("hidden0,nan,f64", 3, (const char *const[]){"hidden_size", "1 NaN", "expected float32, found float64", NULL});
 }
 
+/* A valid HDF5 file of another kind (a token dataset) is invalid, not unreadable. */
+static void test_verify_other_hdf5(void **state) {
+    char out[8192];
+    assert_int_equal(inspect(out, sizeof out, "--verify d.h5"), 1);
+    assert_non_null(strstr(out, "found \"recur-tokens\""));
+    assert_non_null(strstr(out, "d.h5: group '/model': expected the model tensors, found nothing (missing)"));
+    assert_non_null(strstr(out, "attribute 'hidden_size': expected an integer, found nothing (missing)"));
+}
+
 static void test_verify_unreadable(void **state) {
     char out[8192];
     assert_int_equal(inspect(out, sizeof out, "--verify t.txt"), 2);
@@ -277,6 +286,7 @@ int main(void) {
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_verify_good),
         cmocka_unit_test(test_verify_violations),
+        cmocka_unit_test(test_verify_other_hdf5),
         cmocka_unit_test(test_verify_unreadable),
         cmocka_unit_test(test_torch_lstm),
         cmocka_unit_test(test_torch_lbr_gru),
