@@ -140,13 +140,19 @@ static void print_plain(const monitor *m, const curve_record *r, size_t len) {
     fflush(stdout);
 }
 
-static void on_record(monitor *m, const curve_record *r, size_t len) {
+/* What the header shows; from history records as well as live ones. */
+static void update_state(void *ctx, const curve_record *r) {
+    monitor *m = ctx;
     if (r->run_id[0]) snprintf(m->run_id, sizeof m->run_id, "%s", r->run_id);
     if (r->kind == REC_STEP) m->last = *r, m->status = "running";
     if (r->kind == REC_VALIDATION) m->val_loss = r->val_loss, m->val_step = r->step;
     if (r->kind == REC_START) m->status = "started";
     if (r->kind == REC_END) m->ended = 1, m->status = strcmp(r->event, "end") ? "interrupted" : "ended";
     if (r->kind == REC_EVENT && !strcmp(r->event, "error")) m->status = "error";
+}
+
+static void on_record(monitor *m, const curve_record *r, size_t len) {
+    update_state(m, r);
     m->last_msg = now_seconds();
     m->dirty = 1;
     if (!m->tty) print_plain(m, r, len);
@@ -236,12 +242,8 @@ static void monitor_close(void *ctx, void *sock) {
  * path fails now rather than after hours of watching. */
 static int monitor_prepare(monitor *m, const monitor_opts *o, recur_err *err) {
     if (o->history[0]) {
-        if (curve_load(&m->c, o->history, err)) return -1;
-        for (size_t i = m->c.n; i-- > 0;)
-            if (isfinite(m->c.pts[i].loss)) {
-                m->last.step = m->c.pts[i].step, m->last.loss = m->c.pts[i].loss;
-                break;
-            }
+        if (curve_load_each(&m->c, o->history, update_state, m, err)) return -1;
+        m->ended = 0; /* --exit-after-end is about the live run, which may be a resumption */
         if (!m->tty) printf("history %s: %zu steps, %ld records\n", o->history, m->c.n, m->c.records);
     }
     return write_outputs(&m->c, o->csv, o->svg, m->endpoint, err);

@@ -283,7 +283,10 @@ rec_kind curve_feed(curve *c, const char *text, size_t len, curve_record *r) {
     return r->kind;
 }
 
-int curve_load(curve *c, const char *path, recur_err *err) {
+int curve_load(curve *c, const char *path, recur_err *err) { return curve_load_each(c, path, NULL, NULL, err); }
+
+int curve_load_each(curve *c, const char *path, void (*each)(void *, const curve_record *), void *ctx,
+                    recur_err *err) {
     FILE *f = fopen(path, "r");
     if (!f) return recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open metrics file (%s)", path, strerror(errno));
     char *line = NULL;
@@ -293,7 +296,10 @@ int curve_load(curve *c, const char *path, recur_err *err) {
     while ((n = getline(&line, &cap, f)) > 0) {
         jcur blank = {line, line + n, 0};
         jws(&blank);
-        if (blank.p != blank.end) curve_feed(c, line, (size_t)n, NULL);
+        curve_record r;
+        if (blank.p == blank.end) continue;
+        curve_feed(c, line, (size_t)n, &r);
+        if (each) each(ctx, &r);
     }
     free(line);
     int bad = ferror(f);
@@ -364,8 +370,10 @@ static double nice_step(double range, int target) {
     return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
-/* Data range of both curves; y widened to whole ticks, never empty. */
-static scale curve_scale(const curve *c, int yticks, int xticks) {
+/* Data range of both curves, never empty; snap: y widened to whole ticks
+ * (the SVG labels its ticks; the terminal plot labels rows and wants every
+ * row used). */
+static scale curve_scale(const curve *c, int yticks, int xticks, int snap) {
     scale s = {0, 1, INFINITY, -INFINITY, 0, 0};
     if (c->n) s.x0 = (double)c->pts[0].step, s.x1 = (double)c->pts[c->n - 1].step;
     if (s.x1 <= s.x0) s.x1 = s.x0 + 1;
@@ -377,8 +385,7 @@ static scale curve_scale(const curve *c, int yticks, int xticks) {
     if (!(s.y0 <= s.y1)) s.y0 = 0, s.y1 = 1;
     if (s.y1 - s.y0 < 1e-9 * fmax(1, fabs(s.y0))) s.y0 -= 0.5, s.y1 += 0.5;
     s.ystep = nice_step(s.y1 - s.y0, yticks);
-    s.y0 = floor(s.y0 / s.ystep) * s.ystep;
-    s.y1 = ceil(s.y1 / s.ystep) * s.ystep;
+    if (snap) s.y0 = floor(s.y0 / s.ystep) * s.ystep, s.y1 = ceil(s.y1 / s.ystep) * s.ystep;
     s.xstep = nice_step(s.x1 - s.x0, xticks);
     return s;
 }
@@ -466,7 +473,7 @@ static void svg_legend(FILE *f) {
 }
 
 void curve_svg(const curve *c, FILE *f, const char *title) {
-    scale s = curve_scale(c, 6, 8);
+    scale s = curve_scale(c, 6, 8, 1);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\">\n", SVG_W,
             SVG_H, SVG_W, SVG_H);
@@ -554,7 +561,7 @@ void curve_draw_text(const curve *c, FILE *f, int cols, int rows, int color) {
     cv.train = calloc((size_t)cv.w * cv.h, 1);
     cv.val = calloc((size_t)cv.w * cv.h, 1);
     if (cv.train && cv.val) {
-        scale s = curve_scale(c, cv.h / 2 > 1 ? cv.h / 2 : 2, 5);
+        scale s = curve_scale(c, 2, 5, 0);
         canvas_series(&cv, c, &s, 0);
         canvas_series(&cv, c, &s, 1);
         canvas_print(&cv, &s, f, color);

@@ -60,8 +60,12 @@ rec_kind curve_feed(curve *c, const char *text, size_t len, curve_record *r);
 /* Takes an already parsed record.  A step seen again overwrites the older
  * value (a resumed run republishes steps after its checkpoint). */
 void curve_take(curve *c, const curve_record *r);
-/* Feeds every line of a metrics file.  Missing/unreadable: RECUR_EXIT_INPUT. */
+/* Feeds every line of a metrics file.  Missing/unreadable: RECUR_EXIT_INPUT;
+ * so is a file without a single record. */
 int curve_load(curve *c, const char *path, recur_err *err);
+/* The same, calling each(ctx, record) for every line (a monitor's state). */
+int curve_load_each(curve *c, const char *path, void (*each)(void *, const curve_record *), void *ctx,
+                    recur_err *err);
 
 /* Write to path.tmp, then rename: nothing at path on failure (RECUR_EXIT_OUTPUT). */
 int curve_write_csv(const curve *c, const char *path, recur_err *err);
