@@ -251,20 +251,20 @@ static int monitor_prepare(monitor *m, const monitor_opts *o, recur_err *err) {
 
 static int monitor_run(monitor *m, const monitor_opts *o, recur_err *err) {
     void *ctx = NULL, *sock = NULL;
-    int rc = monitor_prepare(m, o, err) || monitor_open(&ctx, &sock, m->endpoint, err);
+    int rc = monitor_prepare(m, o, err) || monitor_open(&ctx, &sock, m->endpoint, err), ran = !rc;
     if (!rc && m->tty) {
         term_size(m);
         fputs("\x1b[?25l\x1b[?7l\x1b[2J", stdout); /* hide cursor, no line wrap: lines never spill */
         draw(m);
     }
     if (!rc) rc = monitor_loop(m, sock, o, err);
-    if (m->tty) {
+    if (ran && m->tty) {
         draw(m);
         fputs("\x1b[?25h\x1b[?7h", stdout);
     }
     monitor_close(ctx, sock);
     if (!rc) rc = write_outputs(&m->c, o->csv, o->svg, m->endpoint, err);
-    printf("monitor: %ld records, %zu steps, %ld malformed, %ld foreign messages\n", m->c.records, m->c.n,
+    if (ran) printf("monitor: %ld records, %zu steps, %ld malformed, %ld foreign messages\n", m->c.records, m->c.n,
            m->c.malformed, m->c.foreign);
     return rc;
 }
