@@ -228,6 +228,60 @@ static void test_history_then_live(void **state) {
     check_csv(strcat(strcpy(line, dir), "/live.csv"), 1, last_step);
 }
 
+/* The real thing: `recur monitor` subscribed while `mpirun -np 2 recur train
+ * --monitor` publishes.  Every record the monitor got equals the metrics
+ * file's (records sent before the subscription completes are lost by design;
+ * nearly all must arrive). */
+static void test_real_mpirun_run(void **state) {
+    (void)state;
+    char out[65536], csv[4300], m2[4300];
+    const int port = free_port();
+    snprintf(csv, sizeof csv, "%s/real.csv", dir);
+    snprintf(m2, sizeof m2, "%s/real.jsonl", dir);
+    int rc = tu_run(out, sizeof out,
+                    "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1; "
+                    "timeout 60 %s monitor tcp://127.0.0.1:%d --csv %s --exit-after-end --timeout 50 > %s/real.mon 2>&1 & mon=$!; "
+                    "sleep 0.3; timeout 60 mpirun --oversubscribe -np 2 %s train --data %s/t.h5 --embed 16 --hidden 192 "
+                    "--layers 2 --batch 8 --bptt 64 --steps 300 --val-every 100 --val-streams 4 --quiet "
+                    "--monitor tcp://127.0.0.1:%d --out %s/real.h5 --metrics %s || exit 7; wait $mon; echo monitor exit $?",
+                    tu_recur(), port, csv, dir, tu_recur(), dir, port, dir, m2);
+    if (rc != 0 || !strstr(out, "monitor exit 0")) fail_msg("exit %d:\n%s", rc, out);
+    /* What the run wrote. */
+    static double loss[400], val[400];
+    for (int i = 0; i < 400; i++) loss[i] = val[i] = NAN;
+    char *text = tu_slurp(m2, NULL), *save = NULL;
+    assert_non_null(text);
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        long step = (long)tu_json_number(line, "step");
+        if (step < 1 || step >= 400) continue;
+        if (strstr(line, "\"event\":\"validation\"")) val[step] = tu_json_number(line, "val_loss");
+        else if (!strstr(line, "\"event\"")) loss[step] = tu_json_number(line, "loss");
+    }
+    free(text);
+    /* What the monitor received. */
+    text = tu_slurp(csv, NULL);
+    assert_non_null(text);
+    const char *p = strchr(text, '\n') + 1;
+    int rows = 0, vals = 0;
+    while (*p) {
+        char *end;
+        long step = strtol(p, &end, 10);
+        assert_true(step >= 1 && step <= 300);
+        p = end + 1;
+        double l = cell(&p), v = cell(&p);
+        assert_true(l == (double)(float)loss[step] || fabs(l - loss[step]) <= 1e-9 * fabs(loss[step]));
+        if (!isnan(v)) {
+            assert_true(fabs(v - val[step]) <= 1e-9 * fabs(val[step]));
+            vals++;
+        }
+        rows++;
+        p = strchr(p, '\n') + 1;
+    }
+    free(text);
+    if (rows < 270) fail_msg("the monitor received %d of 300 steps", rows);
+    assert_int_equal(vals, 3);
+}
+
 /* SIGTERM with nothing published: leaves at once, exit 0, files written. */
 static void test_signal_ends_cleanly(void **state) {
     (void)state;
@@ -294,6 +348,7 @@ int main(void) {
         cmocka_unit_test(test_live_subscriber),
         cmocka_unit_test(test_history_then_live),
         cmocka_unit_test(test_signal_ends_cleanly),
+        cmocka_unit_test(test_real_mpirun_run),
     };
     return cmocka_run_group_tests_name("monitor", tests, group_setup, group_teardown);
 }
