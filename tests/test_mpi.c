@@ -55,15 +55,7 @@ static int setup(void **state) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     dir = tu_tmpdir();
     if (!dir) return -1;
-    char text_path[4200], out[8192];
-    sfmt(text_path, sizeof text_path, "%s/snippet.txt", dir);
-    sfmt(data_h5, sizeof data_h5, "%s/snippet.h5", dir);
-    if (tu_run(out, sizeof out, "head -c 40000 data/tinyshakespeare.txt > %s", text_path)) return -1;
-    if (tu_run(out, sizeof out, "%s data text %s %s --val-fraction 0.1", tu_recur(), text_path, data_h5)) {
-        fprintf(stderr, "%s\n", out);
-        return -1;
-    }
-    return 0;
+    return tu_snippet_dataset(dir, 40000, data_h5, sizeof data_h5);
 }
 
 static int teardown(void **state) {

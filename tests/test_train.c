@@ -9,22 +9,14 @@
 #include "../io/checkpoint.h"
 
 static char *dir;
-static char data_h5[4200], text_path[4200];
+static char data_h5[4200];
 
 /* A 30,000-byte slice of the bundled corpus, split 90/10. */
 static int setup(void **state) {
     (void)state;
     dir = tu_tmpdir();
     if (!dir) return -1;
-    snprintf(text_path, sizeof text_path, "%s/snippet.txt", dir);
-    snprintf(data_h5, sizeof data_h5, "%s/snippet.h5", dir);
-    char out[4096];
-    if (tu_run(out, sizeof out, "head -c 30000 data/tinyshakespeare.txt > %s", text_path)) return -1;
-    if (tu_run(out, sizeof out, "%s data text %s %s --val-fraction 0.1", tu_recur(), text_path, data_h5)) {
-        fprintf(stderr, "%s\n", out);
-        return -1;
-    }
-    return 0;
+    return tu_snippet_dataset(dir, 30000, data_h5, sizeof data_h5);
 }
 
 static int teardown(void **state) {

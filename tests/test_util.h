@@ -101,6 +101,19 @@ static inline char *tu_slurp(const char *path, size_t *len) {
     return b;
 }
 
+/* A token dataset (90/10 split) built by the CLI from the first `bytes` of
+ * the bundled corpus, as DIR/snippet.h5 (path into out).  0 on success. */
+static inline int tu_snippet_dataset(const char *dir, long bytes, char *out_path, size_t len) {
+    char log[8192];
+    snprintf(out_path, len, "%s/snippet.h5", dir);
+    if (tu_run(log, sizeof log, "head -c %ld data/tinyshakespeare.txt > '%s/snippet.txt' && '%s' data text '%s/snippet.txt' '%s' --val-fraction 0.1",
+               bytes, dir, tu_recur(), dir, out_path)) {
+        fprintf(stderr, "%s\n", log);
+        return -1;
+    }
+    return 0;
+}
+
 /* Debian's interpreter, which has torch, h5py and numpy. */
 #define TU_PYTHON "/usr/bin/python3"
 
