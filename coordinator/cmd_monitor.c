@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -241,7 +242,11 @@ static void monitor_close(void *ctx, void *sock) {
 /* Loads --history and writes the outputs once up front, so an unwritable
  * path fails now rather than after hours of watching. */
 static int monitor_prepare(monitor *m, const monitor_opts *o, recur_err *err) {
-    if (o->history[0]) {
+    struct stat st;
+    if (o->history[0] && stat(o->history, &st) != 0 && errno == ENOENT) {
+        /* Started before the run: nothing to read back yet, and nothing missed. */
+        fprintf(stderr, "recur monitor: %s does not exist yet; following the live stream only\n", o->history);
+    } else if (o->history[0]) {
         if (curve_load_each(&m->c, o->history, update_state, m, err)) return -1;
         m->ended = 0; /* --exit-after-end is about the live run, which may be a resumption */
         if (!m->tty) printf("history %s: %zu steps, %ld records\n", o->history, m->c.n, m->c.records);
