@@ -13,18 +13,24 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 size_t rg_packed_floats(int N, int K) { return (size_t)((N + RG_NR - 1) / RG_NR) * (size_t)K * RG_NR; }
 
+/* Output columns held by panel q (RG_NR except in the last one). */
+static int panel_cols(int N, int q) { return N - q * RG_NR < RG_NR ? N - q * RG_NR : RG_NR; }
+
 /* Panel q, row k holds output columns q*RG_NR .. +RG_NR-1 for inner index k,
- * zero past N. */
-void rg_pack_nt(rg_packed *p, float *buf, const float *W, int ldw, int N, int K) {
+ * zero past N.  The weight is W[n][k] (n_major) or W[k][n]. */
+static void pack(rg_packed *p, float *buf, const float *W, int ldw, int N, int K, int n_major) {
     p->N = N;
     p->K = K;
     p->data = buf;
-    const int panels = (N + RG_NR - 1) / RG_NR;
-    for (int q = 0; q < panels; q++) {
+    for (int q = 0; q < (N + RG_NR - 1) / RG_NR; q++) {
         float *dst = buf + (size_t)q * K * RG_NR;
-        const int n0 = q * RG_NR, nn = N - n0 < RG_NR ? N - n0 : RG_NR;
+        const int n0 = q * RG_NR, nn = panel_cols(N, q);
         if (nn < RG_NR) memset(dst, 0, (size_t)K * RG_NR * sizeof(float));
-        for (int k0 = 0; k0 < K; k0 += 32) { /* 32 x 32 tiles keep both sides in cache */
+        if (!n_major) { /* rows of W are already panel rows */
+            for (int k = 0; k < K; k++) memcpy(dst + (size_t)k * RG_NR, W + (size_t)k * ldw + n0, (size_t)nn * sizeof(float));
+            continue;
+        }
+        for (int k0 = 0; k0 < K; k0 += 32) { /* transpose in 32 x 32 tiles: both sides stay in cache */
             const int kk = K - k0 < 32 ? K - k0 : 32;
             for (int j = 0; j < nn; j++) {
                 const float *src = W + (size_t)(n0 + j) * ldw + k0;
@@ -34,20 +40,9 @@ void rg_pack_nt(rg_packed *p, float *buf, const float *W, int ldw, int N, int K)
     }
 }
 
-void rg_pack_nn(rg_packed *p, float *buf, const float *W, int ldw, int K, int N) {
-    p->N = N;
-    p->K = K;
-    p->data = buf;
-    const int panels = (N + RG_NR - 1) / RG_NR;
-    for (int q = 0; q < panels; q++) {
-        float *dst = buf + (size_t)q * K * RG_NR;
-        const int n0 = q * RG_NR, nn = N - n0 < RG_NR ? N - n0 : RG_NR;
-        for (int k = 0; k < K; k++) {
-            memcpy(dst + (size_t)k * RG_NR, W + (size_t)k * ldw + n0, (size_t)nn * sizeof(float));
-            if (nn < RG_NR) memset(dst + (size_t)k * RG_NR + nn, 0, (size_t)(RG_NR - nn) * sizeof(float));
-        }
-    }
-}
+void rg_pack_nt(rg_packed *p, float *buf, const float *W, int ldw, int N, int K) { pack(p, buf, W, ldw, N, K, 1); }
+
+void rg_pack_nn(rg_packed *p, float *buf, const float *W, int ldw, int K, int N) { pack(p, buf, W, ldw, N, K, 0); }
 
 /* MR rows of A against one panel: 2*MR vector accumulators. */
 #define RG_KERNEL(MR)                                                                                        \
@@ -79,7 +74,7 @@ void rg_gemm(int M, const float *A, int lda, const rg_packed *p, int accumulate,
     float tile[RG_MR * RG_NR];
     for (int q = 0; q < panels; q++) {
         const float *panel = p->data + (size_t)q * K * RG_NR;
-        const int n0 = q * RG_NR, nn = N - n0 < RG_NR ? N - n0 : RG_NR;
+        const int n0 = q * RG_NR, nn = panel_cols(N, q);
         for (int m = 0; m < M;) {
             const int left = M - m, mr = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
             const float *a = A + (size_t)m * lda;
