@@ -35,6 +35,14 @@ static int fsync_path(const char *p, int flags) {
     return rc;
 }
 
+/* The whole file under its temp name, synced, then renamed into place. */
+static int write_then_rename(const char *tmp, const char *path, atomic_h5_fill fill, void *ctx, recur_err *err) {
+    if (h5u_with_new_file(tmp, path, fill, ctx, err)) return -1;
+    if (fsync_path(tmp, O_RDONLY)) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync failed: %s", path, strerror(errno));
+    if (rename(tmp, path)) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: cannot replace: %s", path, strerror(errno));
+    return 0;
+}
+
 int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err *err) {
     char dir[4096], tmp[4200];
     if (temp_names(path, dir, sizeof dir, tmp, sizeof tmp))
@@ -48,44 +56,14 @@ int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err 
                           strerror(errno));
     close(fd);
 
-    h5u_quiet q;
-    h5u_quiet_begin(&q);
-    int rc = -1;
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) {
-        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not create HDF5 file '%s'", path, tmp);
-        goto done;
-    }
-    if (fill(file, path, ctx, err)) goto done;
-    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) {
-        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not flush (disk full?)", path);
-        goto done;
-    }
-    herr_t closed = H5Fclose(file);
-    file = H5I_INVALID_HID;
-    if (closed < 0) {
-        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not close the written file (disk full?)", path);
-        goto done;
-    }
-    if (fsync_path(tmp, O_RDONLY)) {
-        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync failed: %s", path, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, path)) {
-        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: cannot replace: %s", path, strerror(errno));
-        goto done;
+    if (write_then_rename(tmp, path, fill, ctx, err)) {
+        unlink(tmp);
+        return -1;
     }
     /* From here the new file is in place; a failed directory fsync only means
      * the rename may not survive a crash, which we still report. */
-    if (fsync_path(dir, O_RDONLY | O_DIRECTORY)) {
-        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync of directory '%s' failed: %s", path, dir, strerror(errno));
-        h5u_quiet_end(&q);
-        return -1;
-    }
-    rc = 0;
-done:
-    h5u_close(file);
-    if (rc) unlink(tmp);
-    h5u_quiet_end(&q);
-    return rc;
+    if (fsync_path(dir, O_RDONLY | O_DIRECTORY))
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync of directory '%s' failed: %s", path, dir,
+                          strerror(errno));
+    return 0;
 }

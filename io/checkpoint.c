@@ -211,7 +211,8 @@ static int read_state(hid_t file, const char *path, checkpoint_in *ck, recur_err
     return h5u_read_alloc(file, path, "/state/c", &want, dims, (void **)&ck->state_c, err);
 }
 
-static int load_open(hid_t file, const char *path, checkpoint_in *ck, recur_err *err) {
+static int load_open(hid_t file, const char *path, void *ctx, recur_err *err) {
+    checkpoint_in *ck = ctx;
     model_config cfg;
     if (read_model_config(file, path, &cfg, err) || model_create(&ck->m, &cfg, err) ||
         read_tensors(file, path, &ck->m, err))
@@ -230,13 +231,7 @@ static int load_open(hid_t file, const char *path, checkpoint_in *ck, recur_err 
 
 int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err) {
     memset(ck, 0, sizeof *ck);
-    h5u_quiet q;
-    h5u_quiet_begin(&q);
-    hid_t file;
-    int rc = h5u_open_read(path, &file, err);
-    if (rc == 0) rc = load_open(file, path, ck, err);
-    h5u_close(file);
-    h5u_quiet_end(&q);
+    int rc = h5u_with_file(path, load_open, ck, err);
     if (rc) checkpoint_in_free(ck);
     return rc;
 }

@@ -93,7 +93,8 @@ static int open_tokens(hid_t file, const char *path, const char *name, const h5u
 
 /* The structure of an open token file; info->vocab is set (caller frees)
  * even on a later failure. */
-static int probe_open(hid_t file, const char *path, token_dataset_info *info, recur_err *err) {
+static int probe_open(hid_t file, const char *path, void *ctx, recur_err *err) {
+    token_dataset_info *info = ctx;
     if (h5u_expect_str_attr(file, path, "/", "format", TOKENS_FORMAT, err)) return -1;
     if (h5u_expect_int_attr(file, path, "/", "version", TOKENS_VERSION, err)) return -1;
 
@@ -159,18 +160,6 @@ static int read_all_open(hid_t file, const char *path, const char *name, size_t 
     return read_range_open(file, path, name, 0, n, V, *out, err);
 }
 
-/* Every entry point: HDF5's own error printing off and the file open; then
- * file_end closes it (also after a failed open) and restores the printing. */
-static int file_begin(const char *path, h5u_quiet *q, hid_t *file, recur_err *err) {
-    h5u_quiet_begin(q);
-    return h5u_open_read(path, file, err);
-}
-
-static void file_end(const h5u_quiet *q, hid_t file) {
-    h5u_close(file);
-    h5u_quiet_end(q);
-}
-
 void dataset_info_free(token_dataset_info *info) {
     free(info->vocab);
     memset(info, 0, sizeof *info);
@@ -178,13 +167,21 @@ void dataset_info_free(token_dataset_info *info) {
 
 int dataset_probe(const char *path, token_dataset_info *info, recur_err *err) {
     memset(info, 0, sizeof *info);
-    h5u_quiet q;
-    hid_t file;
-    int rc = file_begin(path, &q, &file, err);
-    if (rc == 0) rc = probe_open(file, path, info, err);
-    file_end(&q, file);
+    int rc = h5u_with_file(path, probe_open, info, err);
     if (rc) dataset_info_free(info);
     return rc;
+}
+
+typedef struct {
+    const char *field;
+    size_t first, count;
+    int vocab_size;
+    int32_t *out;
+} range_request;
+
+static int read_range_fn(hid_t file, const char *path, void *ctx, recur_err *err) {
+    const range_request *r = ctx;
+    return read_range_open(file, path, r->field, r->first, r->count, r->vocab_size, r->out, err);
 }
 
 int dataset_read_range(const char *path, const char *field, size_t first, size_t count, int vocab_size,
@@ -192,17 +189,14 @@ int dataset_read_range(const char *path, const char *field, size_t first, size_t
     if (!token_shape(field))
         return recur_fail(err, RECUR_EXIT_USAGE, "%s: field: expected \"/tokens\" or \"/val_tokens\", found \"%s\"",
                           path, field ? field : "(null)");
-    h5u_quiet q;
-    hid_t file;
-    int rc = file_begin(path, &q, &file, err);
-    if (rc == 0) rc = read_range_open(file, path, field, first, count, vocab_size, out, err);
-    file_end(&q, file);
-    return rc;
+    range_request r = {field, first, count, vocab_size, out};
+    return h5u_with_file(path, read_range_fn, &r, err);
 }
 
 /* The probe, then each array read whole through the range reader: one path
  * for the structure checks and one for the token checks. */
-static int load_open(hid_t file, const char *path, token_dataset *ds, recur_err *err) {
+static int load_open(hid_t file, const char *path, void *ctx, recur_err *err) {
+    token_dataset *ds = ctx;
     token_dataset_info info = {0};
     int rc = probe_open(file, path, &info, err);
     ds->vocab = info.vocab; /* ds owns it now, also on failure */
@@ -217,11 +211,7 @@ static int load_open(hid_t file, const char *path, token_dataset *ds, recur_err 
 
 int dataset_load(const char *path, token_dataset *ds, recur_err *err) {
     memset(ds, 0, sizeof *ds);
-    h5u_quiet q;
-    hid_t file;
-    int rc = file_begin(path, &q, &file, err);
-    if (rc == 0) rc = load_open(file, path, ds, err);
-    file_end(&q, file);
+    int rc = h5u_with_file(path, load_open, ds, err);
     if (rc) dataset_free(ds);
     return rc;
 }

@@ -10,14 +10,21 @@
 
 /* ---- error printing, closing, opening ------------------------------------ */
 
-void h5u_quiet_begin(h5u_quiet *q) {
+/* HDF5's automatic error printing, saved so it can be restored after a
+ * silenced region. */
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} quiet;
+
+static void quiet_begin(quiet *q) {
     q->func = NULL;
     q->data = NULL;
     H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-void h5u_quiet_end(const h5u_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+static void quiet_end(const quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
 
 void h5u_close(hid_t id) {
     if (id < 0) return;
@@ -66,6 +73,41 @@ int h5u_open_read(const char *path, hid_t *file, recur_err *err) {
         return recur_fail(err, RECUR_EXIT_INPUT,
                           "%s: expected a readable HDF5 file, found a damaged one (truncated?)", path);
     return 0;
+}
+
+int h5u_with_file(const char *path, h5u_file_fn fn, void *ctx, recur_err *err) {
+    quiet q;
+    quiet_begin(&q);
+    hid_t file;
+    int rc = h5u_open_read(path, &file, err);
+    if (rc == 0) rc = fn(file, path, ctx, err);
+    h5u_close(file);
+    quiet_end(&q);
+    return rc;
+}
+
+/* Flush, then close, each checked: the last data reaches the disk here, so a
+ * full disk shows here and nowhere earlier. */
+static int close_written(hid_t file, const char *name, recur_err *err) {
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) {
+        h5u_close(file);
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not flush (disk full?)", name);
+    }
+    if (H5Fclose(file) < 0)
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not close the written file (disk full?)", name);
+    return 0;
+}
+
+int h5u_with_new_file(const char *path, const char *name, h5u_file_fn fn, void *ctx, recur_err *err) {
+    quiet q;
+    quiet_begin(&q);
+    int rc = -1;
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not create HDF5 file '%s'", name, path);
+    else if (fn(file, name, ctx, err)) h5u_close(file);
+    else rc = close_written(file, name, err);
+    quiet_end(&q);
+    return rc;
 }
 
 int h5u_exists(hid_t loc, const char *obj) {

@@ -22,15 +22,22 @@
 
 #include "../core/error.h"
 
-/* Saved HDF5 automatic error printing, so io/ entry points can silence it
- * (users see recur's message, not HDF5's stack) and restore the caller's. */
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-} h5u_quiet;
+/* The work done on an open file: `path` names the file in messages.  Returns
+ * 0, or -1 with err filled.  (Same shape as atomic_h5_fill.) */
+typedef int (*h5u_file_fn)(hid_t file, const char *path, void *ctx, recur_err *err);
 
-void h5u_quiet_begin(h5u_quiet *q);
-void h5u_quiet_end(const h5u_quiet *q);
+/* The one way io/ opens an HDF5 file: HDF5's automatic error printing is
+ * silenced (users see recur's one message, not HDF5's stack), `path` is opened
+ * read-only with h5u_open_read's checks and messages, fn(file, path, ctx, err)
+ * runs, and the file is closed and the caller's error printing restored on
+ * every path.  Returns fn's result, or -1 when the file did not open. */
+int h5u_with_file(const char *path, h5u_file_fn fn, void *ctx, recur_err *err);
+
+/* The same around a new file: creates (truncates) `path`, runs fn, then
+ * flushes and closes it checking both (disk full shows there).  `name` is
+ * what messages and fn call the file (the destination, when `path` is a temp
+ * file written for it).  Failures of the wrapper are RECUR_EXIT_OUTPUT. */
+int h5u_with_new_file(const char *path, const char *name, h5u_file_fn fn, void *ctx, recur_err *err);
 
 /* Closes any HDF5 id by its type; negative / invalid ids are ignored, so
  * cleanup blocks can close everything unconditionally. */

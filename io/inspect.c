@@ -255,15 +255,9 @@ static void verify_state(verifier *v, const model_config *c, int cfg_ok) {
     check_floats(v, "/state/c", &want, NULL);
 }
 
-int inspect_verify(const char *path, inspect_violation_fn cb, void *ctx, int *violations, recur_err *err) {
-    *violations = 0;
-    h5u_quiet q;
-    h5u_quiet_begin(&q);
-    verifier v = {path, H5I_INVALID_HID, cb, ctx, 0};
-    if (h5u_open_read(path, &v.file, err)) {
-        h5u_quiet_end(&q);
-        return -1;
-    }
+static int verify_open(hid_t file, const char *path, void *ctx, recur_err *err) {
+    verifier v = *(verifier *)ctx;
+    v.file = file;
     model_config c;
     int cfg_ok;
     verify_root(&v, &c, &cfg_ok);
@@ -292,10 +286,15 @@ int inspect_verify(const char *path, inspect_violation_fn cb, void *ctx, int *vi
         free(text);
     }
     if (have_model) model_free(&m);
-    h5u_close(v.file);
-    h5u_quiet_end(&q);
-    *violations = v.count;
+    ((verifier *)ctx)->count = v.count;
     return 0;
+}
+
+int inspect_verify(const char *path, inspect_violation_fn cb, void *ctx, int *violations, recur_err *err) {
+    verifier v = {path, H5I_INVALID_HID, cb, ctx, 0};
+    int rc = h5u_with_file(path, verify_open, &v, err);
+    *violations = v.count;
+    return rc;
 }
 
 /* ---- raw tensors ----------------------------------------------------------- */
@@ -375,7 +374,8 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const inspect_tensor *)a)->name, ((const inspect_tensor *)b)->name);
 }
 
-static int read_all(hid_t file, const char *path, inspect_tensors *out, recur_err *err) {
+static int read_all(hid_t file, const char *path, void *ctx, recur_err *err) {
+    inspect_tensors *out = ctx;
     if (h5u_expect_str_attr(file, path, "/", "format", CKPT_FORMAT, err)) return -1;
     name_list nl;
     if (list_model(file, &nl)) {
@@ -404,13 +404,7 @@ static int read_all(hid_t file, const char *path, inspect_tensors *out, recur_er
 int inspect_read_tensors(const char *path, inspect_tensors *out, recur_err *err) {
     out->t = NULL;
     out->n = 0;
-    h5u_quiet q;
-    h5u_quiet_begin(&q);
-    hid_t file;
-    int rc = h5u_open_read(path, &file, err);
-    if (rc == 0) rc = read_all(file, path, out, err);
-    h5u_close(file);
-    h5u_quiet_end(&q);
+    int rc = h5u_with_file(path, read_all, out, err);
     if (rc) inspect_tensors_free(out);
     return rc;
 }
