@@ -287,7 +287,7 @@ static void print_violation(void *ctx, const char *msg) {
 static int verify(const char *path, int as_json) {
     recur_err err = {0};
     int n;
-    if (inspect_verify(path, print_violation, &as_json, &n, &err)) {
+    if (checkpoint_verify(path, print_violation, &as_json, &n, &err)) {
         report_error("inspect", &err);
         return 2;
     }

@@ -64,4 +64,20 @@ int checkpoint_save(const char *path, const checkpoint_out *ck, recur_err *err);
 int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err);
 void checkpoint_in_free(checkpoint_in *ck);
 
+/* Called once per contract violation with one message of the h5util form
+ * "<file>: <field>: expected X, found Y". */
+typedef void (*checkpoint_violation_fn)(void *ctx, const char *msg);
+
+/* The same contract as checkpoint_load, walked by the same code, but every
+ * violation is reported (to cb, and counted in *violations) and the walk
+ * goes on; float tensors must also be finite.  When the cell or sizes are
+ * unusable, the /model datasets are still checked for float32 and finite
+ * values.  Returns 0 when the file could be opened, -1 with err when it
+ * cannot be read at all (missing, not HDF5, damaged). */
+int checkpoint_verify(const char *path, checkpoint_violation_fn cb, void *ctx, int *violations, recur_err *err);
+
+/* Only the root attributes (format, version, cell, sizes), checked as
+ * checkpoint_load checks them: what a model's architecture is. */
+int checkpoint_read_config(const char *path, model_config *cfg, recur_err *err);
+
 #endif

@@ -476,6 +476,40 @@ int h5u_read_float_attr(hid_t file, const char *path, const char *obj, const cha
     return read_number_attr(file, path, obj, name, 1, "a number", H5T_NATIVE_FLOAT, out, err);
 }
 
+int h5u_read_bounded_attr(hid_t file, const char *path, const char *obj, const char *name, int64_t lo, int64_t hi,
+                          int64_t *out, recur_err *err) {
+    char want[96];
+    if (hi == INT64_MAX) snprintf(want, sizeof want, "an integer >= %lld", (long long)lo);
+    else snprintf(want, sizeof want, "an integer in [%lld, %lld]", (long long)lo, (long long)hi);
+    if (read_number_attr(file, path, obj, name, 0, want, H5T_NATIVE_INT64, out, err)) return -1;
+    if (*out >= lo && *out <= hi) return 0;
+    char field[160];
+    attr_field(obj, name, field, sizeof field);
+    return recur_fail(err, RECUR_EXIT_INPUT, "%s: %s: expected %s, found %lld", path, field, want, (long long)*out);
+}
+
+int h5u_read_choice_attr(hid_t file, const char *path, const char *obj, const char *name,
+                         const char *const names[], int n, int *index, recur_err *err) {
+    char want[256] = "one of ";
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(want);
+        snprintf(want + len, sizeof want - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    char *s = NULL;
+    if (h5u_read_str_attr(file, path, obj, name, want, &s, err)) return -1;
+    *index = -1;
+    for (int i = 0; i < n && *index < 0; i++)
+        if (strcmp(s, names[i]) == 0) *index = i;
+    int rc = 0;
+    if (*index < 0) {
+        char field[160];
+        attr_field(obj, name, field, sizeof field);
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: %s: expected %s, found \"%.100s\"", path, field, want, s);
+    }
+    free(s);
+    return rc;
+}
+
 int h5u_expect_str_attr(hid_t file, const char *path, const char *obj, const char *name, const char *want,
                         recur_err *err) {
     char *s = NULL, quoted[160];
@@ -525,6 +559,136 @@ int h5u_read_str_dataset(hid_t file, const char *path, const char *name, char **
     }
     h5u_close(d);
     return r < 0 ? -1 : 0;
+}
+
+/* ---- any numeric dataset, listing, format ------------------------------- */
+
+/* Extents of `space` into a; fails beyond H5U_MAX_RANK or past memory. */
+static int array_extents(hid_t space, const char *path, h5u_array *a, recur_err *err) {
+    int r = H5Sget_simple_extent_ndims(space);
+    if (r < 0 || r > H5U_MAX_RANK)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected at most %d dimensions, found %d", path,
+                          a->name, H5U_MAX_RANK, r);
+    hsize_t hd[H5S_MAX_RANK];
+    H5Sget_simple_extent_dims(space, hd, NULL);
+    a->rank = r;
+    a->count = 1;
+    for (int i = 0; i < r; i++) {
+        a->dims[i] = (size_t)hd[i];
+        if (a->dims[i] && a->count > SIZE_MAX / sizeof(double) / a->dims[i])
+            return recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': too large for memory", path, a->name);
+        a->count *= a->dims[i];
+    }
+    return 0;
+}
+
+int h5u_read_numeric(hid_t file, const char *path, const char *name, h5u_array *a, recur_err *err) {
+    memset(a, 0, sizeof *a);
+    snprintf(a->name, sizeof a->name, "%s", name);
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT), type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    int rc = -1;
+    if (d < 0) {
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected a readable dataset, found an unreadable object "
+                   "(damaged file?)", path, name);
+        goto done;
+    }
+    type = H5Dget_type(d);
+    space = H5Dget_space(d);
+    if (type < 0 || space < 0) {
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected a readable dataset, found a damaged one", path, name);
+        goto done;
+    }
+    describe_type(type, a->dtype, sizeof a->dtype);
+    H5T_class_t cls = H5Tget_class(type);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected a numeric dataset, found a %s one", path, name,
+                   a->dtype);
+        goto done;
+    }
+    if (array_extents(space, path, a, err)) goto done;
+    a->data = malloc((a->count ? a->count : 1) * sizeof(double));
+    if (!a->data) {
+        recur_fail(err, RECUR_EXIT_FAIL, "%s: dataset '%s': out of memory for %zu elements", path, name, a->count);
+        goto done;
+    }
+    if (a->count && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) < 0) {
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': read failed (damaged or truncated file?)", path, name);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc) {
+        free(a->data);
+        a->data = NULL;
+    }
+    h5u_close(space);
+    h5u_close(type);
+    h5u_close(d);
+    return rc;
+}
+
+typedef struct {
+    const char *group;
+    h5u_name *names;
+    int n, cap;
+} name_list;
+
+static herr_t collect_dataset(hid_t g, const char *name, const H5L_info_t *info, void *op) {
+    name_list *nl = op;
+    if (info->type != H5L_TYPE_HARD) return 0;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0) return -1;
+    int is_dset = H5Iget_type(o) == H5I_DATASET;
+    h5u_close(o);
+    if (!is_dset) return 0;
+    if (nl->n == nl->cap) {
+        int cap = nl->cap ? 2 * nl->cap : 16;
+        void *p = realloc(nl->names, (size_t)cap * sizeof *nl->names);
+        if (!p) return -1;
+        nl->names = p;
+        nl->cap = cap;
+    }
+    snprintf(nl->names[nl->n++], sizeof(h5u_name), "%s/%s", nl->group, name);
+    return 0;
+}
+
+int h5u_list_datasets(hid_t file, const char *group, h5u_name **names, int *n) {
+    name_list nl = {group, NULL, 0, 0};
+    *names = NULL;
+    *n = 0;
+    if (!h5u_exists(file, group)) return 0;
+    hid_t g = H5Gopen2(file, group, H5P_DEFAULT);
+    if (g < 0) return -1;
+    herr_t r = H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, collect_dataset, &nl);
+    h5u_close(g);
+    if (r < 0) {
+        free(nl.names);
+        return -1;
+    }
+    *names = nl.names;
+    *n = nl.n;
+    return 0;
+}
+
+int h5u_read_format(hid_t file, char **out, char *found, size_t len) {
+    *out = NULL;
+    if (H5Aexists_by_name(file, "/", "format", H5P_DEFAULT) <= 0) {
+        snprintf(found, len, "no 'format' attribute");
+        return 0;
+    }
+    hid_t a = H5Aopen_by_name(file, "/", "format", H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) return -1;
+    int r = read_string(a, 1, out);
+    if (r == -2) {
+        char what[200] = "unreadable";
+        hid_t type = H5Aget_type(a), space = H5Aget_space(a);
+        if (type >= 0 && space >= 0) describe(type, space, what, sizeof what);
+        h5u_close(space);
+        h5u_close(type);
+        snprintf(found, len, "a %s 'format' attribute", what);
+    }
+    h5u_close(a);
+    return r == -1 ? -1 : 0;
 }
 
 /* ---- writers ------------------------------------------------------------- */

@@ -86,6 +86,15 @@ int h5u_read_int_attr(hid_t file, const char *path, const char *obj, const char 
 int h5u_read_float_attr(hid_t file, const char *path, const char *obj, const char *name,
                         float *out, recur_err *err);
 
+/* An integer attribute within [lo, hi] ("an integer >= lo" when hi is
+ * INT64_MAX): the check every size and counter of a contract needs. */
+int h5u_read_bounded_attr(hid_t file, const char *path, const char *obj, const char *name, int64_t lo, int64_t hi,
+                          int64_t *out, recur_err *err);
+/* A string attribute that must be one of names[0..n): *index is its
+ * position; messages list the names ("one of a, b, c"). */
+int h5u_read_choice_attr(hid_t file, const char *path, const char *obj, const char *name,
+                         const char *const names[], int n, int *index, recur_err *err);
+
 /* Reads the string attribute and requires it to equal `want`. */
 int h5u_expect_str_attr(hid_t file, const char *path, const char *obj, const char *name,
                         const char *want, recur_err *err);
@@ -96,6 +105,32 @@ int h5u_expect_int_attr(hid_t file, const char *path, const char *obj, const cha
 /* A scalar string dataset (fixed or variable length), e.g. /config. */
 int h5u_read_str_dataset(hid_t file, const char *path, const char *dset, char **out,
                          recur_err *err);
+
+#define H5U_MAX_RANK 8
+
+/* Any numeric dataset read whole, converted to double (for inspection:
+ * statistics, comparisons, checks on files whose sizes are unknown). */
+typedef struct {
+    char name[160];              /* "/model/rnn/weight_ih_l0" */
+    char dtype[16];              /* "float32", "float64", "int32", ... */
+    int rank;
+    size_t dims[H5U_MAX_RANK];
+    size_t count;
+    double *data;                /* malloc'd, [count] */
+} h5u_array;
+
+int h5u_read_numeric(hid_t file, const char *path, const char *name, h5u_array *out, recur_err *err);
+
+/* The full paths of every dataset below `group` (recursively, hard links
+ * only), in name order; *names is malloc'd (free it), *n 0 when the group is
+ * missing.  -1 (nothing allocated) when the group cannot be walked. */
+typedef char h5u_name[160];
+int h5u_list_datasets(hid_t file, const char *group, h5u_name **names, int *n);
+
+/* The root attribute `format` when it is a string: 0 and a malloc'd *out
+ * (NULL when there is no such attribute or it is not a string, with `found`
+ * describing it: "no 'format' attribute", "an int64 'format' attribute"). */
+int h5u_read_format(hid_t file, char **out, char *found, size_t len);
 
 /* Writers.  Strings are variable-length UTF-8 (what h5py writes, so Python
  * readers get str), integers int64, floats float32; datasets are created with

@@ -1,37 +1,28 @@
-/* inspect.h - looking inside checkpoints without loading them as models:
- * the contract check behind `recur inspect --verify` (every violation, not
- * just the first) and the raw tensor reader behind `recur inspect --diff`.
- * Every HDF5 call lives here (and in h5util.c / checkpoint.c). */
+/* inspect.h - looking inside recur's HDF5 files without loading them as
+ * models: what kind of file it is, and the raw tensor reader behind
+ * `recur inspect --diff`.  (The contract check behind --verify is
+ * checkpoint_verify, walked by the same code as checkpoint_load.) */
 #ifndef RECUR_INSPECT_H
 #define RECUR_INSPECT_H
 
 #include <stddef.h>
 
 #include "../core/error.h"
+#include "h5util.h"
 
-/* Called once per contract violation with one message of the h5util form
- * "<file>: <field>: expected X, found Y". */
-typedef void (*inspect_violation_fn)(void *ctx, const char *msg);
+/* What the root attribute `format` says a file is. */
+typedef enum { INSPECT_CHECKPOINT, INSPECT_TOKENS, INSPECT_OTHER } inspect_kind;
 
-/* Walks `path` against the recur-checkpoint contract (io/checkpoint.h):
- * root attributes, every /model tensor (present, float32, right shape,
- * finite), /vocab, /optimizer, /progress, /state, /config when present.
- * Returns 0 when the file could be opened (the number of violations in
- * *violations, each also passed to cb), -1 with err when it cannot be read
- * at all (missing, not HDF5, damaged). */
-int inspect_verify(const char *path, inspect_violation_fn cb, void *ctx, int *violations, recur_err *err);
+/* Opens `path` (any HDF5 file) and classifies it.  For INSPECT_OTHER, `what`
+ * describes the format found: "format \"x\"", "no 'format' attribute" or "an
+ * int64 scalar 'format' attribute".  -1 with err (RECUR_EXIT_INPUT) when the
+ * file cannot be read as HDF5. */
+int inspect_kind_of(const char *path, inspect_kind *kind, char *what, size_t len, recur_err *err);
 
-#define INSPECT_MAX_RANK 8
+#define INSPECT_MAX_RANK H5U_MAX_RANK
 
 /* One dataset read whole, converted to double. */
-typedef struct {
-    char name[160];              /* "/model/rnn/weight_ih_l0" */
-    char dtype[16];              /* "float32", "float64", "int32", ... */
-    int rank;
-    size_t dims[INSPECT_MAX_RANK];
-    size_t count;
-    double *data;
-} inspect_tensor;
+typedef h5u_array inspect_tensor;
 
 typedef struct {
     inspect_tensor *t;           /* sorted by name */
