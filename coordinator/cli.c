@@ -7,27 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "suggest.h"
+
 opt_spec *cli_find(opt_spec *o, int n, const char *name) {
     for (int i = 0; i < n; i++)
         if (strcmp(o[i].name, name) == 0) return &o[i];
     return NULL;
 }
 
-/* Converts `value` into the option's target, checking type and range. */
-static int set_value(opt_spec *s, const char *value, const char *where, recur_err *err) {
+/* Converts `value` into the option's target, checking type and range.
+ * Messages name the option as the user wrote it: `dashes` is "--" on the
+ * command line and "" for a config key (whose file:line the config reader
+ * puts in front). */
+static int set_value(opt_spec *s, const char *value, const char *dashes, recur_err *err) {
     char *end = NULL;
     errno = 0;
     const char *kind = s->positive ? "a positive " : s->nonneg ? "a non-negative " : "an ";
     switch (s->type) {
     case OPT_STR:
-        if (strlen(value) >= CLI_STR) return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: value too long", where, s->name);
+        if (strlen(value) >= CLI_STR) return recur_fail(err, RECUR_EXIT_USAGE, "%s%s: value too long", dashes, s->name);
         strcpy((char *)s->target, value);
         break;
     case OPT_FLAG: {
         int v;
         if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes")) v = 1;
         else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no")) v = 0;
-        else return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected true or false, found '%s'", where, s->name, value);
+        else return recur_fail(err, RECUR_EXIT_USAGE, "%s%s: expected true or false, found '%s'", dashes, s->name, value);
         *(int *)s->target = v;
         break;
     }
@@ -36,10 +41,10 @@ static int set_value(opt_spec *s, const char *value, const char *where, recur_er
         long long v = strtoll(value, &end, 10);
         long long max = s->type == OPT_INT ? INT_MAX : LONG_MAX;
         if (errno || end == value || *end || v > max || v < -max)
-            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected %sinteger, found '%s'", where, s->name,
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s%s: expected %sinteger, found '%s'", dashes, s->name,
                               kind, value);
         if ((s->positive && v <= 0) || (s->nonneg && v < 0))
-            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected %sinteger, found %lld", where, s->name, kind, v);
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s%s: expected %sinteger, found %lld", dashes, s->name, kind, v);
         if (s->type == OPT_INT) *(int *)s->target = (int)v;
         else *(long *)s->target = (long)v;
         break;
@@ -47,9 +52,9 @@ static int set_value(opt_spec *s, const char *value, const char *where, recur_er
     case OPT_DOUBLE: {
         double v = strtod(value, &end);
         if (errno || end == value || *end || !isfinite(v))
-            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected a number, found '%s'", where, s->name, value);
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s%s: expected a number, found '%s'", dashes, s->name, value);
         if ((s->positive && v <= 0) || (s->nonneg && v < 0))
-            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --%s: expected %snumber, found %g", where, s->name, kind, v);
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s%s: expected %snumber, found %g", dashes, s->name, kind, v);
         *(double *)s->target = v;
         break;
     }
@@ -58,11 +63,43 @@ static int set_value(opt_spec *s, const char *value, const char *where, recur_er
     return 0;
 }
 
+/* "; did you mean '--X'?" (command line) or "; did you mean 'X'?" (config
+ * key) for the option closest to `typed`, or "" when none is close.  A config
+ * file cannot set `config`; only the command line has --help. */
+static void did_you_mean(const opt_spec *o, int n, const char *typed, int command_line, char *out, size_t len) {
+    suggestion sg;
+    suggest_begin(&sg, typed);
+    for (int i = 0; i < n; i++)
+        if (command_line || strcmp(o[i].name, "config")) suggest_consider(&sg, o[i].name);
+    if (command_line) suggest_consider(&sg, "help");
+    const char *best = suggest_best(&sg);
+    if (best) snprintf(out, len, "; did you mean '%s%s'?", command_line ? "--" : "", best);
+    else out[0] = 0;
+}
+
 int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *where, recur_err *err) {
+    (void)where; /* the config reader names file and line; naming it here too repeated it */
     opt_spec *s = cli_find(o, n, key);
-    if (!s || !strcmp(key, "config"))
-        return recur_fail(err, RECUR_EXIT_USAGE, "%s: unknown key '%s'", where, key);
-    return set_value(s, value, where, err);
+    if (!s || !strcmp(key, "config")) {
+        char hint[128];
+        did_you_mean(o, n, key, 0, hint, sizeof hint);
+        return recur_fail(err, RECUR_EXIT_USAGE, "unknown key '%s'%s", key, hint);
+    }
+    return set_value(s, value, "", err);
+}
+
+/* The message for an option getopt refused: `arg` is the argv element. */
+static int bad_option(const opt_spec *o, int n, const char *cmd, const char *arg, int needs_value, recur_err *err) {
+    if (needs_value)
+        return recur_fail(err, RECUR_EXIT_USAGE, "option needs a value: '%s' (see recur %s --help)", arg, cmd);
+    /* "--hiden=64" and "-x" are looked up as "hiden" and "x". */
+    char name[128];
+    snprintf(name, sizeof name, "%s", arg + strspn(arg, "-"));
+    name[strcspn(name, "=")] = 0;
+    char hint[128];
+    did_you_mean(o, n, name, 1, hint, sizeof hint);
+    if (hint[0]) return recur_fail(err, RECUR_EXIT_USAGE, "unknown option '%s'%s", arg, hint);
+    return recur_fail(err, RECUR_EXIT_USAGE, "unknown option '%s' (see recur %s --help)", arg, cmd);
 }
 
 int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int argc, char **argv, char **pos,
@@ -94,13 +131,11 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
             continue;
         }
         if (c == '?' || c == ':') {
-            const char *bad = argv[optind - 1];
-            rc = recur_fail(err, RECUR_EXIT_USAGE, "%s '%s' (see recur %s --help)",
-                            optopt ? "option needs a value:" : "unknown option", bad, cmd);
+            rc = bad_option(o, n, cmd, argv[optind - 1], optopt != 0, err);
             break;
         }
         opt_spec *s = &o[c - 1000];
-        if (set_value(s, s->type == OPT_FLAG ? "1" : optarg, "command line", err)) {
+        if (set_value(s, s->type == OPT_FLAG ? "1" : optarg, "--", err)) {
             rc = -1;
             break;
         }

@@ -25,10 +25,14 @@ typedef struct {
 
 /* Parses argv[1..] (argv[0] is the subcommand).  Positional arguments are
  * collected into pos[] (up to max_pos, count in *npos).  --help prints usage
- * and returns 1.  Errors: -1 with err (RECUR_EXIT_USAGE). */
+ * and returns 1.  Errors: -1 with err (RECUR_EXIT_USAGE); an unknown flag's
+ * message suggests the closest one ("did you mean '--hidden'?"). */
 int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int argc, char **argv, char **pos,
               int max_pos, int *npos, recur_err *err);
-/* Sets one option from text (config files).  `where` names the source. */
+/* Sets one option from text (config files).  Messages name the key but not
+ * the file: the config reader prefixes "file:line: " (`where` is accepted
+ * for compatibility and not printed).  An unknown key's message suggests the
+ * closest one ("unknown key 'hidden_size'; did you mean 'hidden'?"). */
 int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *where, recur_err *err);
 void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n);
 /* Writes "key = value" lines of every option (the resolved config). */
