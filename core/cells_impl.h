@@ -13,7 +13,7 @@
  * block k of row p) so the compiler can vectorize the unit loop.
  */
 
-static inline REAL sigm(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
+RECUR_INLINE REAL sigm(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
 
 #define ROW(p, width) ((p) + (size_t)b * (width))
 #define GATE(p, k) ((p) + (size_t)b * G * H + (size_t)(k) * H)
@@ -21,7 +21,7 @@ static inline REAL sigm(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
 #define UNITS _Pragma("GCC ivdep") for (size_t j = 0; j < (size_t)H; j++)
 
 /* ---- vanilla RNN: h = act(xp + hp + b_hh); gates keep h ---- */
-static void rnn_forward(int B, int H, int relu, const REAL *xp, const REAL *hp, const REAL *bias,
+RECUR_HOT static void rnn_forward(int B, int H, int relu, const REAL *xp, const REAL *hp, const REAL *bias,
                         REAL *gates, REAL *h) {
     for (int b = 0; b < B; b++) {
         const REAL *restrict x = ROW(xp, H), *restrict r = ROW(hp, H), *restrict bb = bias;
@@ -37,7 +37,7 @@ static void rnn_forward(int B, int H, int relu, const REAL *xp, const REAL *hp, 
 }
 
 /* da = dh * act'(a), written as the grad of both pre-activations (dxp). */
-static void rnn_backward(int B, int H, int relu, const REAL *restrict dh, const REAL *restrict gates,
+RECUR_HOT static void rnn_backward(int B, int H, int relu, const REAL *restrict dh, const REAL *restrict gates,
                          REAL *restrict dxp) {
     const size_t n = (size_t)B * H;
     if (relu)
@@ -47,7 +47,7 @@ static void rnn_backward(int B, int H, int relu, const REAL *restrict dh, const 
 }
 
 /* ---- LSTM (i,f,g,o): c = f*c_prev + i*g; h = o*tanh(c); aux keeps tanh(c) ---- */
-static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *c_prev,
+RECUR_HOT static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *c_prev,
                          REAL *gates, REAL *c, REAL *h, REAL *aux) {
     const int G = 4;
     for (int b = 0; b < B; b++) {
@@ -73,7 +73,7 @@ static void lstm_forward(int B, int H, const REAL *xp, const REAL *hp, const REA
 }
 
 /* dc (in: grad from step t+1, out: grad for step t-1) and dxp (= dhp). */
-static void lstm_backward(int B, int H, const REAL *dh, const REAL *gates, const REAL *aux, const REAL *c_prev,
+RECUR_HOT static void lstm_backward(int B, int H, const REAL *dh, const REAL *gates, const REAL *aux, const REAL *c_prev,
                           REAL *dc, REAL *dxp) {
     const int G = 4;
     for (int b = 0; b < B; b++) {
@@ -95,7 +95,7 @@ static void lstm_backward(int B, int H, const REAL *dh, const REAL *gates, const
 
 /* ---- torch GRU, linear before reset (r,z,n):
  *      n = tanh(xp_n + r*(W_hn h + b_hn)); h' = (1-z)*n + z*h;  aux keeps W_hn h + b_hn ---- */
-static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *bhh, const REAL *h_prev,
+RECUR_HOT static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *bhh, const REAL *h_prev,
                             REAL *gates, REAL *h, REAL *aux) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
@@ -119,7 +119,7 @@ static void lbr_gru_forward(int B, int H, const REAL *xp, const REAL *hp, const 
 
 /* Writes dxp, dhp (they differ in the n gate: dhp_n = dan * r) and the direct
  * part of the grad w.r.t. h_prev (dh * z) into dh_prev. */
-static void lbr_gru_backward(int B, int H, const REAL *dh, const REAL *gates, const REAL *aux, const REAL *h_prev,
+RECUR_HOT static void lbr_gru_backward(int B, int H, const REAL *dh, const REAL *gates, const REAL *aux, const REAL *h_prev,
                              REAL *dxp, REAL *dhp, REAL *dh_prev) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
@@ -143,7 +143,7 @@ static void lbr_gru_backward(int B, int H, const REAL *dh, const REAL *gates, co
 /* ---- textbook GRU (r,z,n): n = tanh(xp_n + W_hn (r*h) + b_hn); h' = (1-z)*h + z*n.
  * The candidate needs r*h before its GEMM, so each step runs in two phases
  * around a second GEMM; aux keeps r*h. ---- */
-static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *h_prev,
+RECUR_HOT static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *h_prev,
                               REAL *gates, REAL *rh) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
@@ -159,7 +159,7 @@ static void gru_forward_gates(int B, int H, const REAL *xp, const REAL *hp, cons
     }
 }
 
-static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *h_prev,
+RECUR_HOT static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, const REAL *bias, const REAL *h_prev,
                                   REAL *gates, REAL *h) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
@@ -176,7 +176,7 @@ static void gru_forward_candidate(int B, int H, const REAL *xp, const REAL *hp, 
 }
 
 /* Phase 1: dan, daz into dxp (= dhp) and dh_prev = dh*(1-z). */
-static void gru_backward_candidate(int B, int H, const REAL *dh, const REAL *gates, const REAL *h_prev,
+RECUR_HOT static void gru_backward_candidate(int B, int H, const REAL *dh, const REAL *gates, const REAL *h_prev,
                                    REAL *dxp, REAL *dh_prev) {
     const int G = 3;
     for (int b = 0; b < B; b++) {
@@ -193,7 +193,7 @@ static void gru_backward_candidate(int B, int H, const REAL *dh, const REAL *gat
 }
 
 /* Phase 2, given drh = d(r*h): dar into dxp and dh_prev += drh * r. */
-static void gru_backward_gates(int B, int H, const REAL *drh, const REAL *gates, const REAL *h_prev,
+RECUR_HOT static void gru_backward_gates(int B, int H, const REAL *drh, const REAL *gates, const REAL *h_prev,
                                REAL *dxp, REAL *dh_prev) {
     const int G = 3;
     for (int b = 0; b < B; b++) {

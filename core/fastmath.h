@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline float fm_expf(float x) {
+#include "isa.h"
+
+RECUR_INLINE float fm_expf(float x) {
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
     x = x < -87.3365447504f ? -87.3365447504f : x;
     /* x = n ln2 + r, |r| <= ln2/2, ln2 split in two for an exact reduction. */
@@ -37,7 +39,7 @@ static inline float fm_expf(float x) {
 
 /* tanh(x) = sign(x) (1 - 2/(exp(2|x|) + 1)); for |x| < 0.0625 an odd
  * polynomial keeps the relative error small near 0. */
-static inline float fm_tanhf(float x) {
+RECUR_INLINE float fm_tanhf(float x) {
     float a = fabsf(x);
     float e = fm_expf(2.0f * (a < 9.0f ? a : 9.0f));
     float big = 1.0f - 2.0f / (e + 1.0f);

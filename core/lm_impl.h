@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isa.h"
 #include "lm.h"
 
 #include "cells_impl.h"
@@ -234,7 +235,7 @@ static void layer_forward(workspace *w, const model *m, const REAL *P, int l, in
 
 /* Softmax cross-entropy of rows [TB, V] (probs holds the logits on entry,
  * the softmax on exit).  Returns the summed loss. */
-static double softmax_xent(REAL *probs, const int32_t *targets, int TB, int V) {
+RECUR_HOT static double softmax_xent(REAL *probs, const int32_t *targets, int TB, int V) {
     double total = 0.0;
     for (int r = 0; r < TB; r++) {
         REAL *z = probs + (size_t)r * V;
@@ -285,7 +286,7 @@ double SFX(lm_forward)(workspace *w, const model *m, const REAL *P, const int32_
     return softmax_xent(w->probs, targets, TB, V);
 }
 
-static void add_colsum(REAL *dst, const REAL *rows, int nrows, int ncols) {
+RECUR_HOT static void add_colsum(REAL *dst, const REAL *rows, int nrows, int ncols) {
     for (int r = 0; r < nrows; r++) {
         const REAL *x = rows + (size_t)r * ncols;
         for (int j = 0; j < ncols; j++) dst[j] += x[j];

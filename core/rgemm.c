@@ -2,9 +2,11 @@
 
 #include <string.h>
 
-/* GCC vector extension: AVX-512 registers with -march=native on machines
- * that have them, pairs of AVX2 registers elsewhere; aligned(4) allows
- * unaligned loads through memcpy. */
+#include "isa.h"
+
+/* GCC vector extension: AVX-512 registers in the x86-64-v4 clone of rg_gemm,
+ * pairs of AVX2 registers in the v3 clone, four SSE registers in the baseline
+ * (isa.h); aligned(4) allows unaligned loads through memcpy. */
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 /* A macro, not a function: returning a 64-byte vector by value changes the
@@ -46,7 +48,7 @@ void rg_pack_nn(rg_packed *p, float *buf, const float *W, int ldw, int K, int N)
 
 /* MR rows of A against one panel: 2*MR vector accumulators. */
 #define RG_KERNEL(MR)                                                                                        \
-    static void kernel_##MR(const float *A, int lda, const float *panel, int K, float *out /* MR x RG_NR */) { \
+    RECUR_INLINE void kernel_##MR(const float *A, int lda, const float *panel, int K, float *out /* MR x RG_NR */) { \
         v16 acc0[MR], acc1[MR];                                                                              \
         for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = (v16){0};                                           \
         for (int k = 0; k < K; k++) {                                                                        \
@@ -69,7 +71,7 @@ RG_KERNEL(4)
 RG_KERNEL(2)
 RG_KERNEL(1)
 
-void rg_gemm(int M, const float *A, int lda, const rg_packed *p, int accumulate, float *C, int ldc) {
+RECUR_HOT void rg_gemm(int M, const float *A, int lda, const rg_packed *p, int accumulate, float *C, int ldc) {
     const int N = p->N, K = p->K, panels = (N + RG_NR - 1) / RG_NR;
     float tile[RG_MR * RG_NR];
     for (int q = 0; q < panels; q++) {
