@@ -7,6 +7,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -17,44 +18,138 @@
 #include "commands.h"
 #include "common.h"
 #include "curve.h"
+#include "plot.h"
 
-/* ---- recur plot ---------------------------------------------------------- */
+/* ---- shared by plot and monitor -------------------------------------------- */
 
-static int write_outputs(const curve *c, const char *csv, const char *svg, const char *title, recur_err *err) {
-    if (csv[0] && curve_write_csv(c, csv, err)) return -1;
-    if (svg[0] && curve_write_svg(c, svg, title, err)) return -1;
+enum { MAX_RUNS = 16 };
+
+/* The drawing options both commands take (one table, so they stay alike). */
+typedef struct {
+    double smooth;
+    int log_y, panels;
+} view_opts;
+
+#define VIEW_OPTS(v)                                                                                                  \
+    {"smooth", OPT_DOUBLE, &(v).smooth, "W",                                                                         \
+     "EMA weight in [0,1) of the smoothed curve drawn over the faint raw one (TensorBoard's; 0 = off)", 0, 1, 0},      \
+    {"log-y", OPT_FLAG, &(v).log_y, NULL, "log-scale y axes (values <= 0 are left out, with a note)", 0, 0, 0}
+
+static int check_view(const view_opts *v, recur_err *err) {
+    if (v->smooth >= 1) return recur_fail(err, RECUR_EXIT_USAGE, "--smooth %g: the EMA weight must be below 1 (0 = off)", v->smooth);
     return 0;
 }
 
+static curve_style style_of(const view_opts *v, int color) {
+    return (curve_style){.smooth = v->smooth, .log_y = v->log_y, .panels = v->panels, .color = color};
+}
+
+/* A log axis cannot show values <= 0: say how many of which were left out. */
+static void note_nonpositive(const char *cmd, const curve_run *runs, int nruns, const curve_style *st) {
+    static const char *const names[M_COUNT] = {"loss", "validation loss", "lr", "grad norm"};
+    for (int r = 0; st->log_y && r < nruns; r++)
+        for (int m = 0; m < M_COUNT; m++) {
+            long n = curve_nonpositive(runs[r].c, (metric)m);
+            if (n) fprintf(stderr, "recur %s: --log-y: %s: left out %ld %s value%s <= 0\n", cmd, runs[r].name, n,
+                           names[m], n == 1 ? "" : "s");
+        }
+}
+
+typedef struct {
+    const curve_run *runs;
+    int nruns;
+    const curve_style *st;
+    const char *title;
+} rendering;
+
+static void render_csv(void *ctx, FILE *f) {
+    const rendering *r = ctx;
+    curve_csv(r->runs, r->nruns, r->st, f);
+}
+
+static void render_svg(void *ctx, FILE *f) {
+    const rendering *r = ctx;
+    plot_svg(r->runs, r->nruns, r->st, r->title, f);
+}
+
+static int write_outputs(const rendering *r, const char *csv, const char *svg, recur_err *err) {
+    if (csv[0] && curve_write(csv, render_csv, (void *)r, err)) return -1;
+    if (svg[0] && curve_write(svg, render_svg, (void *)r, err)) return -1;
+    return 0;
+}
+
+/* ---- recur plot ---------------------------------------------------------- */
+
 static long count_val(const curve *c) {
     long n = 0;
-    for (size_t i = 0; i < c->n; i++) n += isfinite(c->pts[i].val) != 0;
+    for (size_t i = 0; i < c->n; i++) n += isfinite(c->pts[i].v[M_VAL]) != 0;
     return n;
 }
 
+/* A file's legend name: its basename without .jsonl; when two runs would
+ * share one (runs/a/metrics.jsonl, runs/b/metrics.jsonl), the run ids, or
+ * failing those the paths as given. */
+static void name_runs(curve_run *runs, int n, char *const *paths, char names[][CLI_STR]) {
+    for (int i = 0; i < n; i++) {
+        const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+        size_t len = strlen(base);
+        if (len > 6 && !strcmp(base + len - 6, ".jsonl")) len -= 6;
+        snprintf(names[i], CLI_STR, "%.*s", (int)len, base);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        int clash = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++) clash |= !strcmp(names[i], names[j]);
+        if (!clash) break;
+        for (int i = 0; i < n; i++)
+            snprintf(names[i], CLI_STR, "%s", pass == 0 && runs[i].c->run_id[0] ? runs[i].c->run_id : paths[i]);
+    }
+    for (int i = 0; i < n; i++) runs[i].name = names[i];
+}
+
+static int load_runs(curve *curves, curve_run *runs, int n, char *const *paths, recur_err *err) {
+    for (int i = 0; i < n; i++) {
+        runs[i].c = &curves[i];
+        if (curve_load(&curves[i], paths[i], err)) return -1;
+        fprintf(stderr, "recur plot: %s: %zu steps, %ld validation points, %ld malformed and %ld foreign lines\n",
+                paths[i], curves[i].n, count_val(&curves[i]), curves[i].malformed, curves[i].foreign);
+    }
+    return 0;
+}
+
 int cmd_plot(int argc, char **argv) {
-    static const char synopsis[] = "METRICS.jsonl [--svg FILE] [--csv FILE]   (no output flag: CSV on stdout)";
+    static const char synopsis[] = "METRICS.jsonl... [--svg FILE] [--csv FILE] [--smooth W] [--log-y]   "
+                                   "(no output flag: CSV on stdout)";
     char svg[CLI_STR] = "", csv[CLI_STR] = "";
+    view_opts v = {.smooth = 0.6};
     opt_spec tab[] = {
-        {"svg", OPT_STR, svg, "FILE", "write the loss plot as a standalone SVG", 0, 0, 0},
-        {"csv", OPT_STR, csv, "FILE", "write step,loss,val_loss as CSV ('-' for stdout)", 0, 0, 0},
+        {"svg", OPT_STR, svg, "FILE", "write the plot (loss, lr and grad-norm panels) as a standalone SVG", 0, 0, 0},
+        {"csv", OPT_STR, csv, "FILE", "write step,loss,val_loss,loss_smooth,lr,grad_norm as CSV ('-' for stdout)", 0, 0, 0},
+        VIEW_OPTS(v),
     };
     recur_err err = {0};
-    char *pos[1];
-    int npos, rc = cli_parse("plot", synopsis, tab, 2, argc, argv, pos, 1, &npos, &err);
+    char *pos[MAX_RUNS];
+    int npos, rc = cli_parse("plot", synopsis, tab, 4, argc, argv, pos, MAX_RUNS, &npos, &err);
     if (rc) return rc > 0 ? 0 : report_error("plot", &err);
-    if (npos != 1) {
+    if (npos < 1) {
         recur_fail(&err, RECUR_EXIT_USAGE, "usage: recur plot %s", synopsis);
         return report_error("plot", &err);
     }
+    if (check_view(&v, &err)) return report_error("plot", &err);
     if (!svg[0] && !csv[0]) strcpy(csv, "-");
-    curve c;
-    curve_init(&c);
-    rc = curve_load(&c, pos[0], &err) || write_outputs(&c, csv, svg, pos[0], &err);
-    if (!rc)
-        fprintf(stderr, "recur plot: %s: %zu steps, %ld validation points, %ld malformed and %ld foreign lines\n",
-                pos[0], c.n, count_val(&c), c.malformed, c.foreign);
-    curve_free(&c);
+    static curve curves[MAX_RUNS];
+    static char names[MAX_RUNS][CLI_STR];
+    curve_run runs[MAX_RUNS];
+    for (int i = 0; i < npos; i++) curve_init(&curves[i]);
+    curve_style st = style_of(&v, 0);
+    rc = load_runs(curves, runs, npos, pos, &err);
+    if (!rc) {
+        name_runs(runs, npos, pos, names);
+        note_nonpositive("plot", runs, npos, &st);
+        rendering r = {runs, npos, &st, npos == 1 ? pos[0] : "loss"};
+        rc = write_outputs(&r, csv, svg, &err);
+    }
+    for (int i = 0; i < npos; i++) curve_free(&curves[i]);
     return rc ? report_error("plot", &err) : 0;
 }
 
@@ -78,7 +173,22 @@ typedef struct {
     int ended;
     double last_msg, last_draw;
     int dirty;
+    view_opts view;
+    int color;            /* stdout is a terminal that takes ANSI colours */
 } monitor;
+
+/* Colour unless the terminal cannot (TERM=dumb) or the user asked not to
+ * (NO_COLOR, https://no-color.org). */
+static int color_terminal(void) {
+    const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
+    return isatty(STDOUT_FILENO) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+}
+
+/* The run as drawn: its own id as its name. */
+static rendering monitor_rendering(const monitor *m, curve_style *st, curve_run *run) {
+    *run = (curve_run){&m->c, m->c.run_id[0] ? m->c.run_id : m->endpoint};
+    return (rendering){run, 1, st, m->endpoint};
+}
 
 static void term_size(monitor *m) {
     struct winsize ws;
@@ -115,10 +225,16 @@ static void draw_header(const monitor *m, FILE *f) {
 /* Home, overwrite every line (clearing its tail), clear below: no flicker. */
 static void draw(monitor *m) {
     FILE *f = stdout;
+    curve_style st = style_of(&m->view, m->color);
+    curve_run run;
+    st.panels |= m->rows >= 30; /* tall enough for lr and grad norm below the loss */
+    monitor_rendering(m, &st, &run);
     fputs("\x1b[H", f);
     draw_header(m, f);
-    curve_draw_text(&m->c, f, m->cols, m->rows - 5, 1);
-    fputs("\x1b[36m\u28ff train\x1b[0m  \x1b[33m\u28ff validation\x1b[0m\x1b[K\n\x1b[J", f);
+    /* The last column and line stay empty: with wrapping off, the erase after
+     * a character written in the last column would take that character. */
+    plot_text(&run, 1, &st, f, m->cols - 1, m->rows - 4);
+    fputs("\x1b[J", f);
     fflush(f);
     m->last_draw = now_seconds();
     m->dirty = 0;
@@ -187,6 +303,7 @@ typedef struct {
     char history[CLI_STR], csv[CLI_STR], svg[CLI_STR];
     int exit_after_end;
     double timeout;
+    view_opts view;
 } monitor_opts;
 
 /* Polls in 100 ms slices so a signal (or --timeout) ends it promptly; a
@@ -239,6 +356,13 @@ static void monitor_close(void *ctx, void *sock) {
     if (ctx) zmq_ctx_term(ctx);
 }
 
+static int monitor_outputs(const monitor *m, const monitor_opts *o, recur_err *err) {
+    curve_style st = style_of(&o->view, 0);
+    curve_run run;
+    rendering r = monitor_rendering(m, &st, &run);
+    return write_outputs(&r, o->csv, o->svg, err);
+}
+
 /* Loads --history and writes the outputs once up front, so an unwritable
  * path fails now rather than after hours of watching. */
 static int monitor_prepare(monitor *m, const monitor_opts *o, recur_err *err) {
@@ -251,7 +375,7 @@ static int monitor_prepare(monitor *m, const monitor_opts *o, recur_err *err) {
         m->ended = 0; /* --exit-after-end is about the live run, which may be a resumption */
         if (!m->tty) printf("history %s: %zu steps, %ld records\n", o->history, m->c.n, m->c.records);
     }
-    return write_outputs(&m->c, o->csv, o->svg, m->endpoint, err);
+    return monitor_outputs(m, o, err);
 }
 
 static int monitor_run(monitor *m, const monitor_opts *o, recur_err *err) {
@@ -268,7 +392,13 @@ static int monitor_run(monitor *m, const monitor_opts *o, recur_err *err) {
         fputs("\x1b[?25h\x1b[?7h", stdout);
     }
     monitor_close(ctx, sock);
-    if (!rc) rc = write_outputs(&m->c, o->csv, o->svg, m->endpoint, err);
+    if (!rc) rc = monitor_outputs(m, o, err);
+    if (ran && o->view.log_y) {
+        curve_style st = style_of(&o->view, 0);
+        curve_run run;
+        monitor_rendering(m, &st, &run);
+        note_nonpositive("monitor", &run, 1, &st);
+    }
     if (ran) printf("monitor: %ld records, %zu steps, %ld malformed, %ld foreign messages\n", m->c.records, m->c.n,
            m->c.malformed, m->c.foreign);
     return rc;
@@ -276,21 +406,25 @@ static int monitor_run(monitor *m, const monitor_opts *o, recur_err *err) {
 
 int cmd_monitor(int argc, char **argv) {
     static const char synopsis[] = "[ENDPOINT] [--history METRICS.jsonl] [--csv FILE] [--svg FILE] [--exit-after-end] "
-                                   "[--timeout SECONDS]   (ENDPOINT default tcp://127.0.0.1:5555)";
-    monitor_opts o = {.timeout = 0};
+                                   "[--timeout SECONDS] [--smooth W] [--log-y] [--panels]   (ENDPOINT default tcp://127.0.0.1:5555)";
+    monitor_opts o = {.timeout = 0, .view.smooth = 0.6};
     opt_spec tab[] = {
         {"history", OPT_STR, o.history, "FILE", "load this metrics file first (joining a run late)", 0, 0, 0},
-        {"csv", OPT_STR, o.csv, "FILE", "on exit, write step,loss,val_loss as CSV", 0, 0, 0},
-        {"svg", OPT_STR, o.svg, "FILE", "on exit, write the loss plot as SVG", 0, 0, 0},
+        {"csv", OPT_STR, o.csv, "FILE", "on exit, write the curve as CSV (as recur plot --csv)", 0, 0, 0},
+        {"svg", OPT_STR, o.svg, "FILE", "on exit, write the plot as SVG (as recur plot --svg)", 0, 0, 0},
         {"exit-after-end", OPT_FLAG, &o.exit_after_end, NULL, "leave after the run's end/interrupted event", 0, 0, 0},
         {"timeout", OPT_DOUBLE, &o.timeout, "SECONDS", "leave after this long without a message (0: never)", 0, 1, 0},
+        VIEW_OPTS(o.view),
+        {"panels", OPT_FLAG, &o.view.panels, NULL, "lr and grad-norm panels below the loss (automatic from 30 rows)", 0, 0, 0},
     };
     recur_err err = {0};
     char *pos[1];
-    int npos, rc = cli_parse("monitor", synopsis, tab, 5, argc, argv, pos, 1, &npos, &err);
+    int npos, rc = cli_parse("monitor", synopsis, tab, 8, argc, argv, pos, 1, &npos, &err);
     if (rc) return rc > 0 ? 0 : report_error("monitor", &err);
+    if (check_view(&o.view, &err)) return report_error("monitor", &err);
     monitor m = {.endpoint = npos ? pos[0] : "tcp://127.0.0.1:5555", .tty = isatty(STDOUT_FILENO),
-                 .val_loss = NAN, .status = "waiting", .last_msg = now_seconds()};
+                 .val_loss = NAN, .status = "waiting", .last_msg = now_seconds(), .view = o.view,
+                 .color = color_terminal()};
     curve_parse(NULL, 0, &m.last); /* all values absent until the first step */
     curve_init(&m.c);
     stop_signal = winch_signal = 0;

@@ -1,8 +1,8 @@
 /* curve.h - the loss curve of a training run, built from metrics records
  * (the lines of a --metrics file or the messages the coordinator publishes),
- * and its renderings: CSV, a standalone SVG plot and a Unicode (braille)
- * terminal plot.  `recur plot` and `recur monitor` share it so the offline and
- * the live view always agree. */
+ * and its CSV form.  plot.h draws curves (SVG and the braille terminal view).
+ * `recur plot` and `recur monitor` share both so the offline and the live view
+ * always agree. */
 #ifndef RECUR_CURVE_H
 #define RECUR_CURVE_H
 
@@ -40,9 +40,12 @@ typedef struct {
  * fails hard: anything unusable comes back as REC_MALFORMED/REC_FOREIGN. */
 rec_kind curve_parse(const char *text, size_t len, curve_record *r);
 
+/* The numbers a curve keeps per step; NAN when absent. */
+typedef enum { M_LOSS, M_VAL, M_LR, M_GRAD, M_COUNT } metric;
+
 typedef struct {
     long step;
-    double loss, val; /* NAN when absent */
+    double v[M_COUNT]; /* indexed by metric */
 } curve_point;
 
 typedef struct {
@@ -51,6 +54,7 @@ typedef struct {
     long records;     /* records taken (step, validation, events) */
     long malformed;   /* not JSON / wrong types */
     long foreign;     /* JSON but not a recur record */
+    char run_id[64];  /* the newest record's, "" when none had one */
 } curve;
 
 void curve_init(curve *c);
@@ -67,15 +71,33 @@ int curve_load(curve *c, const char *path, recur_err *err);
 int curve_load_each(curve *c, const char *path, void (*each)(void *, const curve_record *), void *ctx,
                     recur_err *err);
 
-/* Write to path.tmp, then rename: nothing at path on failure (RECUR_EXIT_OUTPUT). */
-int curve_write_csv(const curve *c, const char *path, recur_err *err);
-int curve_write_svg(const curve *c, const char *path, const char *title, recur_err *err);
-void curve_csv(const curve *c, FILE *f);
-void curve_svg(const curve *c, FILE *f, const char *title);
+/* Debiased exponential moving average of metric m, TensorBoard's smoothing:
+ * last = w*last + (1-w)*v over the finite values, shown as last/(1-w^k) after
+ * k of them.  out[i] is NAN where the value is absent; w = 0 copies. */
+void curve_ema(const curve *c, metric m, double w, double *out);
+/* How many present values of m are <= 0 (what a log axis cannot show). */
+long curve_nonpositive(const curve *c, metric m);
 
-/* Draws the curve in a cols x rows character box with braille dots (2x4 per
- * cell), y tick labels on the left, the step range below.  color: ANSI
- * colours for train (default colour) and validation (yellow). */
-void curve_draw_text(const curve *c, FILE *f, int cols, int rows, int color);
+/* One curve as plotted: its data and the name its legend entry shows. */
+typedef struct {
+    const curve *c;
+    const char *name;
+} curve_run;
+
+typedef struct {
+    double smooth; /* EMA weight in [0,1): the smoothed curve is the main one, the raw one faint; 0 off */
+    int log_y;     /* log10 y axes; values <= 0 are left out */
+    int panels;    /* terminal: lr and grad-norm panels below the loss (the SVG has them when there is data) */
+    int color;     /* terminal: ANSI colours */
+} curve_style;
+
+/* Writes through path.tmp + rename so a failed write leaves nothing at path
+ * (RECUR_EXIT_OUTPUT); "-" is stdout. */
+int curve_write(const char *path, void (*render)(void *ctx, FILE *f), void *ctx, recur_err *err);
+
+/* step,loss,val_loss,loss_smooth,lr,grad_norm (empty cells for absent
+ * values; loss_smooth equals loss when smoothing is off); with more than one
+ * run a leading run column names each row's run. */
+void curve_csv(const curve_run *runs, int nruns, const curve_style *st, FILE *f);
 
 #endif
