@@ -144,21 +144,27 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
     return rc;
 }
 
+/* " [value]": the option's current value, which --help shows as its default. */
+static void print_default(FILE *f, const opt_spec *s) {
+    switch (s->type) {
+    case OPT_STR:
+        if (*(const char *)s->target) fprintf(f, " [%s]", (const char *)s->target);
+        break;
+    case OPT_INT: fprintf(f, " [%d]", *(const int *)s->target); break;
+    case OPT_LONG: fprintf(f, " [%ld]", *(const long *)s->target); break;
+    case OPT_DOUBLE: fprintf(f, " [%g]", *(const double *)s->target); break;
+    case OPT_FLAG: break;
+    }
+}
+
 void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n) {
     fprintf(f, "usage: recur %s %s\n\noptions:\n", cmd, synopsis);
     for (int i = 0; i < n; i++) {
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", o[i].name, o[i].arg ? " " : "", o[i].arg ? o[i].arg : "");
         fprintf(f, "  %-26s %s", left, o[i].help);
-        switch (o[i].type) {
-        case OPT_STR:
-            if (*(const char *)o[i].target) fprintf(f, " [%s]", (const char *)o[i].target);
-            break;
-        case OPT_INT: fprintf(f, " [%d]", *(const int *)o[i].target); break;
-        case OPT_LONG: fprintf(f, " [%ld]", *(const long *)o[i].target); break;
-        case OPT_DOUBLE: fprintf(f, " [%g]", *(const double *)o[i].target); break;
-        case OPT_FLAG: break;
-        }
+        /* A default that is not a value (a fresh seed, ...) is described in the help text. */
+        if (!strstr(o[i].help, "(default:")) print_default(f, &o[i]);
         fputc('\n', f);
     }
     fprintf(f, "  %-26s %s\n", "--help", "this text");

@@ -15,7 +15,7 @@ typedef struct {
     opt_type type;
     void *target;       /* char[CLI_STR] / int / long / double / int (flag) */
     const char *arg;    /* metavariable for --help, e.g. "N" */
-    const char *help;
+    const char *help;   /* "(default: ...)" in it replaces the [value] --help shows */
     int positive;       /* numbers: must be > 0 */
     int nonneg;         /* numbers: must be >= 0 */
     int set;            /* filled by parsing: given on the command line or in the config */
