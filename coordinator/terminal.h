@@ -20,6 +20,8 @@ int console_is_terminal(void);
  * terminal_release() and at exit. */
 void terminal_take_interrupts(void);
 void terminal_release(void);
+/* 1 while this process holds the terminal's foreground (Ctrl-C comes here). */
+int terminal_holds_interrupts(void);
 
 /* The command that launched this run (mpirun and its options included when
  * mpirun started this process on this node), with recur's own arguments
