@@ -712,6 +712,29 @@ static void test_bad_flag_values(void **state) {
     FINISH();
 }
 
+/* Mistyped names get a suggestion, a missing argument is named, and each is
+ * still one message line with exit 2 that writes nothing. */
+static void test_typos_and_missing_arguments(void **state) {
+    (void)state;
+    char dir[1024], out[1536], ini[1536];
+    fresh_dir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/model.h5", dir);
+    expect ec = {.code = 2, .needles = {"'trian'", "did you mean 'train'"}};
+    run_bad(&ec, "trian --data '%s' --out '%s'", fx("good.h5"), out);
+    expect ef = {.code = 2, .outdir = dir, .needles = {"'--hiden'", "did you mean '--hidden'"}};
+    run_bad(&ef, "train --data '%s' --hiden 32 " TRAIN_TAIL " --out '%s'", fx("good.h5"), out);
+    snprintf(ini, sizeof ini, "%s/typo.ini", T);
+    FILE *f = fopen(ini, "w");
+    assert_non_null(f);
+    fputs("[train]\ncell = lstm\nhidden_size = 32\n", f);
+    fclose(f);
+    expect ek = {.code = 2, .outdir = dir, .needles = {"typo.ini:3: unknown key 'hidden_size'; did you mean 'hidden'?"}};
+    run_bad(&ek, "train --config '%s' --data '%s' " TRAIN_TAIL " --out '%s'", ini, fx("good.h5"), out);
+    expect ed = {.code = 2, .outdir = dir, .needles = {"missing OUT.h5", "recur data text TEXT OUT.h5"}};
+    run_bad(&ed, "data text '%s'", fx("snippet.txt"));
+    FINISH();
+}
+
 /* cmocka runs each test in order; reset the per-test violation count. */
 static int reset(void **state) {
     (void)state;
@@ -740,6 +763,7 @@ int main(void) {
         cmocka_unit_test_setup(test_unsupported_version, reset),
         cmocka_unit_test_setup(test_existing_output_untouched, reset),
         cmocka_unit_test_setup(test_bad_flag_values, reset),
+        cmocka_unit_test_setup(test_typos_and_missing_arguments, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
