@@ -1,36 +1,272 @@
-/* recur inspect CKPT          what a checkpoint holds: shape, progress,
- *                             optimizer, carried states, config, and
- *                             per-tensor statistics
- * recur inspect --diff A B    per-tensor differences (exit 0 identical, 1 different, 2 error)
+/* recur inspect FILE          a checkpoint: shape, progress, optimizer,
+ *                             carried states, config and per-tensor
+ *                             statistics; a token dataset: counts, vocabulary,
+ *                             id range; any other HDF5 file: what format it has
+ * recur inspect --diff A B    per-tensor differences; --atol/--rtol make
+ *                             "within tolerance" equal (exit 0 identical or
+ *                             within tolerance, 1 different, 2 error)
  * recur inspect --verify CKPT every contract violation (exit 0 valid, 1 invalid, 2 unreadable)
- * --json: one JSON object per line for each of them. */
+ * --json: one JSON document; --jsonl: one JSON object per line (the summary or
+ * one per item, then a summary record). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../io/checkpoint.h"
+#include "../io/config.h"
+#include "../io/dataset.h"
 #include "../io/inspect.h"
 #include "cli.h"
 #include "commands.h"
-#include "json.h"
 
-#define USAGE "CKPT.h5 | --diff A.h5 B.h5 | --verify CKPT.h5 [--json]"
+#define USAGE "FILE.h5 | --diff A.h5 B.h5 [--atol X] [--rtol Y] | --verify CKPT.h5  [--json | --jsonl]"
+
+/* Exit codes of --diff and --verify (the summary uses core/error.h's). */
+enum { SAME = 0, DIFFERENT = 1, UNREADABLE = 2 };
+
+/* ---- numbers as text --------------------------------------------------------- */
+
+/* The shortest %g text that reads back to the same float32 / double. */
+static void shortest_f32(char *buf, size_t len, float v) {
+    for (int p = 6; p <= 9; p++) {
+        snprintf(buf, len, "%.*g", p, v);
+        if (strtof(buf, NULL) == v) return;
+    }
+}
+
+static void shortest_f64(char *buf, size_t len, double v) {
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, len, "%.*g", p, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* 1234567 -> "1,234,567" */
+static void grouped(char *buf, size_t len, size_t v) {
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%zu", v), k = 0;
+    for (int i = 0; i < n && (size_t)k + 2 < len; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = digits[i];
+    }
+    buf[k] = 0;
+}
+
+static void shape_text(char *buf, size_t len, int rank, const size_t *dims) {
+    size_t n = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < rank && n < len; i++) n += (size_t)snprintf(buf + n, len - n, "%s%zu", i ? "," : "", dims[i]);
+    if (n < len) snprintf(buf + n, len - n, "]");
+}
+
+/* ---- JSON out: one document, or one record per line ---------------------------
+ *
+ * The same calls produce both forms.  As a document, records are members of
+ * one object and a list of records is an array member.  As lines (--jsonl,
+ * the form before the document existed), the top-level members form one line
+ * and each record of a list its own line; booleans are written 0/1 there. */
 
 typedef struct {
-    double mean, sd, mn, mx, l2;
+    int doc;
+    int depth;
+    int first[8];   /* the next member at this depth is the first */
+    int top_open;   /* the top-level object (document, or current line) is open */
+} jw;
+
+static void jw_put_str(const char *s) {
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') printf("\\%c", *p);
+        else if (*p == '\n') fputs("\\n", stdout);
+        else if (*p < 0x20 || *p == 0x7f) printf("\\u%04x", *p);
+        else putchar(*p);
+    }
+    putchar('"');
+}
+
+static void jw_open_at(jw *w, char bracket) {
+    putchar(bracket);
+    w->first[++w->depth] = 1;
+}
+
+/* Separator and key of the next member (key NULL: an array element).  The
+ * top-level object opens with its first member, so a command that fails
+ * before writing anything leaves stdout empty. */
+static void jw_key(jw *w, const char *key) {
+    if (w->depth == 0) {
+        jw_open_at(w, '{');
+        w->top_open = 1;
+    }
+    if (!w->first[w->depth]) putchar(',');
+    w->first[w->depth] = 0;
+    if (key) {
+        jw_put_str(key);
+        putchar(':');
+    }
+}
+
+static void jw_begin(jw *w, int doc) {
+    memset(w, 0, sizeof *w);
+    w->doc = doc;
+}
+
+static void jw_close(jw *w, char bracket) {
+    putchar(bracket);
+    if (--w->depth > 0) return;
+    putchar('\n');
+    w->top_open = 0;
+}
+
+static void jw_end(jw *w) {
+    if (w->top_open) jw_close(w, '}');
+}
+
+static void jw_str(jw *w, const char *key, const char *v) {
+    jw_key(w, key);
+    jw_put_str(v);
+}
+
+static void jw_int(jw *w, const char *key, long long v) {
+    jw_key(w, key);
+    printf("%lld", v);
+}
+
+static void jw_raw(jw *w, const char *key, const char *v) {
+    jw_key(w, key);
+    fputs(v, stdout);
+}
+
+static void jw_bool(jw *w, const char *key, int v) {
+    jw_key(w, key);
+    fputs(w->doc ? (v ? "true" : "false") : (v ? "1" : "0"), stdout);
+}
+
+/* JSON has no NaN or infinity: null stands for them. */
+static void jw_f32(jw *w, const char *key, float v) {
+    char t[32] = "null";
+    if (isfinite(v)) shortest_f32(t, sizeof t, v);
+    jw_raw(w, key, t);
+}
+
+static void jw_f64(jw *w, const char *key, double v) {
+    char t[40] = "null";
+    if (isfinite(v)) shortest_f64(t, sizeof t, v);
+    jw_raw(w, key, t);
+}
+
+static void jw_object(jw *w, const char *key) {
+    jw_key(w, key);
+    jw_open_at(w, '{');
+}
+
+/* As lines, a list ends the current top-level line and is not itself written. */
+static void jw_list_begin(jw *w, const char *key) {
+    if (w->doc) {
+        jw_key(w, key);
+        jw_open_at(w, '[');
+    } else if (w->top_open) jw_close(w, '}');
+}
+
+static void jw_list_end(jw *w) {
+    if (w->doc) jw_close(w, ']');
+}
+
+static void jw_item_begin(jw *w) {
+    if (w->doc) jw_key(w, NULL);
+    jw_open_at(w, '{');
+}
+
+static void jw_item_end(jw *w) { jw_close(w, '}'); }
+
+/* A list element that is one string: as lines, {"key": s}. */
+static void jw_item_str(jw *w, const char *key, const char *s) {
+    if (w->doc) {
+        jw_str(w, NULL, s);
+        return;
+    }
+    jw_item_begin(w);
+    jw_str(w, key, s);
+    jw_item_end(w);
+}
+
+/* ---- the stored config as an object of typed values ------------------------- */
+
+typedef struct {
+    char *key[128], *value[128];
+    int n;
+} config_pairs;
+
+static int collect_pair(void *ctx, const char *key, const char *value, recur_err *err) {
+    config_pairs *c = ctx;
+    if (c->n == 128) return recur_fail(err, RECUR_EXIT_INPUT, "more than 128 keys");
+    c->key[c->n] = strdup(key);
+    c->value[c->n++] = strdup(value);
+    return 0;
+}
+
+static void config_pairs_free(config_pairs *c) {
+    for (int i = 0; i < c->n; i++) {
+        free(c->key[i]);
+        free(c->value[i]);
+    }
+    c->n = 0;
+}
+
+/* "3" -> 3, "2e-3" -> 0.002, "true" -> true, anything else a string. */
+static void config_value(jw *w, const char *key, const char *v) {
+    char *end;
+    if (*v) {
+        long long i = strtoll(v, &end, 10);
+        if (!*end) {
+            jw_int(w, key, i);
+            return;
+        }
+        double d = strtod(v, &end);
+        if (!*end && isfinite(d) && strpbrk(v, "xXpP") == NULL) {
+            jw_f64(w, key, d);
+            return;
+        }
+    }
+    if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) jw_raw(w, key, v);
+    else jw_str(w, key, v);
+}
+
+/* As a document: an object (the INI text when it does not parse).  As
+ * lines: the INI text, when short enough for one line. */
+static void config_member(jw *w, const char *path, const char *text) {
+    if (!w->doc) {
+        if (strlen(text) < 4096) jw_str(w, "config", text);
+        return;
+    }
+    config_pairs c = {.n = 0};
+    recur_err err = {0};
+    if (config_parse_text(text, path, collect_pair, &c, &err)) {
+        jw_str(w, "config", text);
+    } else {
+        jw_object(w, "config");
+        for (int i = 0; i < c.n; i++) config_value(w, c.key[i], c.value[i]);
+        jw_close(w, '}');
+    }
+    config_pairs_free(&c);
+}
+
+/* ---- checkpoint summary -------------------------------------------------------- */
+
+typedef struct {
+    double mean, sd, l2;
+    float mn, mx;
     long nonfinite;
 } stats;
 
 /* Statistics over the finite values, in double (two passes for the std). */
 static stats float_stats(const float *x, size_t n) {
-    stats s = {0, 0, INFINITY, -INFINITY, 0, 0};
+    stats s = {0, 0, 0, INFINITY, -INFINITY, 0};
     double sum = 0, ss = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i])) { s.nonfinite++; continue; }
         double v = x[i];
         sum += v; ss += v * v;
-        s.mn = v < s.mn ? v : s.mn; s.mx = v > s.mx ? v : s.mx;
+        s.mn = x[i] < s.mn ? x[i] : s.mn; s.mx = x[i] > s.mx ? x[i] : s.mx;
     }
     double cnt = (double)(n - (size_t)s.nonfinite);
     s.mean = cnt > 0 ? sum / cnt : NAN;
@@ -49,113 +285,232 @@ static double norm(const float *x, size_t n) {
     return sqrt(ss);
 }
 
-static void shape_text(char *buf, size_t len, int rank, const size_t *dims) {
-    size_t n = (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < rank && n < len; i++) n += (size_t)snprintf(buf + n, len - n, "%s%zu", i ? "," : "", dims[i]);
-    if (n < len) snprintf(buf + n, len - n, "]");
+static void optimizer_json(jw *w, const optimizer *o) {
+    jw_int(w, "optimizer_step", o->step);
+    jw_f32(w, "lr", o->cfg.lr);
+    jw_f32(w, "weight_decay", o->cfg.weight_decay);
+    if (o->cfg.kind == OPTIM_SGD) jw_f32(w, "momentum", o->cfg.momentum);
+    else {
+        jw_f32(w, "beta1", o->cfg.beta1);
+        jw_f32(w, "beta2", o->cfg.beta2);
+        jw_f32(w, "eps", o->cfg.eps);
+    }
+    jw_int(w, "optimizer_state_len", (long long)o->state_len);
+    jw_f64(w, "optimizer_state_norm", norm(o->state, o->state_len));
 }
 
-/* ---- summary --------------------------------------------------------------- */
+static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const char *state_shape) {
+    const model *m = &ck->m;
+    const model_config *c = &m->cfg;
+    jw_str(w, "file", path);
+    jw_str(w, "format", "recur-checkpoint");
+    jw_int(w, "version", 1);
+    jw_str(w, "cell", cell_name(c->cell));
+    jw_int(w, "vocab_size", c->vocab_size);
+    jw_int(w, "embed_size", c->embed_size);
+    jw_int(w, "hidden_size", c->hidden_size);
+    jw_int(w, "num_layers", c->num_layers);
+    jw_int(w, "parameters", (long long)m->num_params);
+    if (ck->has_progress) {
+        jw_int(w, "step", ck->step);
+        jw_int(w, "epoch", ck->epoch);
+        jw_int(w, "tokens_seen", ck->tokens_seen);
+    }
+    jw_str(w, "optimizer", ck->has_optimizer ? optim_name(ck->opt.cfg.kind) : "none");
+    if (ck->has_optimizer) optimizer_json(w, &ck->opt);
+    jw_bool(w, "has_vocab", ck->vocab != NULL);
+    jw_bool(w, "has_state", ck->state_h != NULL);
+    if (ck->state_h) {
+        jw_raw(w, "state_shape", state_shape);
+        jw_bool(w, "has_state_c", ck->state_c != NULL);
+    }
+    jw_bool(w, "has_config", ck->config_text != NULL);
+    if (ck->config_text) config_member(w, path, ck->config_text);
+}
 
-static int summary(const char *path, int as_json) {
+static void summary_text(const char *path, const checkpoint_in *ck, const char *state_shape) {
+    const model_config *c = &ck->m.cfg;
+    const optimizer *o = &ck->opt;
+    printf("%s: recur-checkpoint v1, %s, %d layer(s) x %d hidden, embed %d, vocab %d, %zu parameters\n", path,
+           cell_name(c->cell), c->num_layers, c->hidden_size, c->embed_size, c->vocab_size, ck->m.num_params);
+    if (ck->has_progress) printf("progress: step %ld, epoch %ld, %ld tokens seen\n", ck->step, ck->epoch, ck->tokens_seen);
+    else printf("progress: absent\n");
+    double state_norm = ck->has_optimizer ? norm(o->state, o->state_len) : 0;
+    if (!ck->has_optimizer) printf("optimizer: none\n");
+    else if (o->cfg.kind == OPTIM_SGD)
+        printf("optimizer: sgd, step %ld, lr %g, momentum %g, weight_decay %g; state %zu floats, norm %.6g\n", o->step,
+               o->cfg.lr, o->cfg.momentum, o->cfg.weight_decay, o->state_len, state_norm);
+    else
+        printf("optimizer: adam, step %ld, lr %g, betas (%g, %g), eps %g, weight_decay %g; state %zu floats, "
+               "norm %.6g\n", o->step, o->cfg.lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, o->cfg.weight_decay,
+               o->state_len, state_norm);
+    printf("vocab: %s\n", ck->vocab ? "stored" : "absent");
+    if (ck->state_h) printf("carried states: h%s %s\n", ck->state_c ? ", c" : "", state_shape);
+    else printf("carried states: absent\n");
+    const char *cfg = ck->config_text;
+    if (cfg) printf("config:\n%s%s", cfg, cfg[0] && cfg[strlen(cfg) - 1] == '\n' ? "" : "\n");
+    else printf("config: absent\n");
+    printf("%-28s %-12s %-8s %12s %12s %12s %12s %12s %8s\n", "tensor", "shape", "dtype", "mean", "std", "min", "max",
+           "l2", "nan/inf");
+}
+
+static void tensor_row(jw *w, const model *m, const tensor_info *ti) {
+    stats s = float_stats(m->params + ti->offset, ti->count);
+    char shape[32], name[64];
+    shape_text(shape, sizeof shape, ti->ndim, ti->shape);
+    snprintf(name, sizeof name, "/model/%s", ti->name);
+    if (!w) {
+        printf("%-28s %-12s %-8s %12.5g %12.5g %12.5g %12.5g %12.5g %8ld\n", name, shape, "float32", s.mean, s.sd,
+               s.mn, s.mx, s.l2, s.nonfinite);
+        return;
+    }
+    jw_item_begin(w);
+    jw_str(w, "tensor", name);
+    jw_raw(w, "shape", shape);
+    jw_str(w, "dtype", "float32");
+    jw_f64(w, "mean", s.mean);
+    jw_f64(w, "std", s.sd);
+    jw_f32(w, "min", s.mn);
+    jw_f32(w, "max", s.mx);
+    jw_f64(w, "l2", s.l2);
+    jw_int(w, "nonfinite", s.nonfinite);
+    jw_item_end(w);
+}
+
+/* w NULL: the text form. */
+static int checkpoint_summary(const char *path, jw *w) {
     recur_err err = {0};
     checkpoint_in ck;
     if (checkpoint_load(path, &ck, &err)) return report_error("inspect", &err);
-    const model *m = &ck.m;
-    const model_config *c = &m->cfg;
-    const optimizer *o = &ck.opt;
+    const model_config *c = &ck.m.cfg;
     size_t sdims[3] = {(size_t)c->num_layers, (size_t)ck.streams, (size_t)c->hidden_size};
     char sshape[64];
     shape_text(sshape, sizeof sshape, 3, sdims);
-    double state_norm = ck.has_optimizer ? norm(o->state, o->state_len) : 0;
-    json_line j;
-    if (as_json) {
-        json_begin(&j);
-        json_str(&j, "file", path);
-        json_str(&j, "format", "recur-checkpoint");
-        json_int(&j, "version", 1);
-        json_str(&j, "cell", cell_name(c->cell));
-        json_int(&j, "vocab_size", c->vocab_size);
-        json_int(&j, "embed_size", c->embed_size);
-        json_int(&j, "hidden_size", c->hidden_size);
-        json_int(&j, "num_layers", c->num_layers);
-        json_int(&j, "parameters", (long long)m->num_params);
-        if (ck.has_progress) {
-            json_int(&j, "step", ck.step);
-            json_int(&j, "epoch", ck.epoch);
-            json_int(&j, "tokens_seen", ck.tokens_seen);
-        }
-        json_str(&j, "optimizer", ck.has_optimizer ? optim_name(o->cfg.kind) : "none");
-        if (ck.has_optimizer) {
-            json_int(&j, "optimizer_step", o->step);
-            json_num(&j, "lr", o->cfg.lr);
-            json_num(&j, "weight_decay", o->cfg.weight_decay);
-            if (o->cfg.kind == OPTIM_SGD) json_num(&j, "momentum", o->cfg.momentum);
-            else {
-                json_num(&j, "beta1", o->cfg.beta1);
-                json_num(&j, "beta2", o->cfg.beta2);
-                json_num(&j, "eps", o->cfg.eps);
-            }
-            json_int(&j, "optimizer_state_len", (long long)o->state_len);
-            json_num(&j, "optimizer_state_norm", state_norm);
-        }
-        json_int(&j, "has_vocab", ck.vocab != NULL);
-        json_int(&j, "has_state", ck.state_h != NULL);
-        if (ck.state_h) {
-            json_raw(&j, "state_shape", sshape);
-            json_int(&j, "has_state_c", ck.state_c != NULL);
-        }
-        json_int(&j, "has_config", ck.config_text != NULL);
-        /* A long config would not fit the line; the text view shows it whole. */
-        if (ck.config_text && strlen(ck.config_text) < 4096) json_str(&j, "config", ck.config_text);
-        printf("%s\n", json_end(&j));
-    } else {
-        printf("%s: recur-checkpoint v1, %s, %d layer(s) x %d hidden, embed %d, vocab %d, %zu parameters\n", path,
-               cell_name(c->cell), c->num_layers, c->hidden_size, c->embed_size, c->vocab_size, m->num_params);
-        if (ck.has_progress) printf("progress: step %ld, epoch %ld, %ld tokens seen\n", ck.step, ck.epoch, ck.tokens_seen);
-        else printf("progress: absent\n");
-        if (!ck.has_optimizer) printf("optimizer: none\n");
-        else if (o->cfg.kind == OPTIM_SGD)
-            printf("optimizer: sgd, step %ld, lr %g, momentum %g, weight_decay %g; state %zu floats, norm %.6g\n",
-                   o->step, o->cfg.lr, o->cfg.momentum, o->cfg.weight_decay, o->state_len, state_norm);
-        else
-            printf("optimizer: adam, step %ld, lr %g, betas (%g, %g), eps %g, weight_decay %g; state %zu floats, "
-                   "norm %.6g\n", o->step, o->cfg.lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, o->cfg.weight_decay,
-                   o->state_len, state_norm);
-        printf("vocab: %s\n", ck.vocab ? "stored" : "absent");
-        if (ck.state_h) printf("carried states: h%s %s\n", ck.state_c ? ", c" : "", sshape);
-        else printf("carried states: absent\n");
-        if (ck.config_text) printf("config:\n%s%s", ck.config_text,
-                                   ck.config_text[0] && ck.config_text[strlen(ck.config_text) - 1] == '\n' ? "" : "\n");
-        else printf("config: absent\n");
-        printf("%-28s %-12s %-8s %12s %12s %12s %12s %12s %8s\n", "tensor", "shape", "dtype", "mean", "std", "min",
-               "max", "l2", "nan/inf");
-    }
-    for (int t = 0; t < m->num_tensors; t++) {
-        const tensor_info *ti = &m->tensors[t];
-        stats s = float_stats(m->params + ti->offset, ti->count);
-        char shape[32], name[64];
-        shape_text(shape, sizeof shape, ti->ndim, ti->shape);
-        snprintf(name, sizeof name, "/model/%s", ti->name);
-        if (as_json) {
-            json_begin(&j);
-            json_str(&j, "tensor", name);
-            json_raw(&j, "shape", shape);
-            json_str(&j, "dtype", "float32");
-            json_num(&j, "mean", s.mean); json_num(&j, "std", s.sd);
-            json_num(&j, "min", s.mn); json_num(&j, "max", s.mx);
-            json_num(&j, "l2", s.l2); json_int(&j, "nonfinite", s.nonfinite);
-            printf("%s\n", json_end(&j));
-        } else {
-            printf("%-28s %-12s %-8s %12.5g %12.5g %12.5g %12.5g %12.5g %8ld\n", name, shape, "float32", s.mean, s.sd,
-                   s.mn, s.mx, s.l2, s.nonfinite);
-        }
-    }
+    if (w) {
+        summary_json(w, path, &ck, sshape);
+        jw_list_begin(w, "tensors");
+    } else summary_text(path, &ck, sshape);
+    for (int t = 0; t < ck.m.num_tensors; t++) tensor_row(w, &ck.m, &ck.m.tensors[t]);
+    if (w) jw_list_end(w);
     checkpoint_in_free(&ck);
     return 0;
 }
 
-/* ---- diff ------------------------------------------------------------------ */
+/* ---- token dataset summary ----------------------------------------------------- */
+
+/* The vocabulary as printable text: bytes 0x20..0x7e as themselves (a
+ * backslash doubled), \n \t, anything else \xNN. */
+static void vocab_preview(char *buf, size_t len, const uint8_t *v, int n) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k + 5 < len; i++) {
+        uint8_t b = v[i];
+        if (b == '\\') k += (size_t)snprintf(buf + k, len - k, "\\\\");
+        else if (b == '\n') k += (size_t)snprintf(buf + k, len - k, "\\n");
+        else if (b == '\t') k += (size_t)snprintf(buf + k, len - k, "\\t");
+        else if (b >= 0x20 && b < 0x7f) k += (size_t)snprintf(buf + k, len - k, "%c", b);
+        else k += (size_t)snprintf(buf + k, len - k, "\\x%02x", b);
+    }
+}
+
+static int dataset_summary(const char *path, jw *w) {
+    recur_err err = {0};
+    token_dataset_summary s;
+    if (dataset_summarize(path, &s, &err)) return report_error("inspect", &err);
+    const token_dataset_info *in = &s.info;
+    char preview[1200], n[32], nv[32];
+    vocab_preview(preview, sizeof preview, in->vocab, in->vocab_size);
+    int has_val = in->n_val > 0;
+    int32_t mn = s.min_id[0], mx = s.max_id[0];
+    if (has_val) {
+        mn = s.min_id[1] < mn ? s.min_id[1] : mn;
+        mx = s.max_id[1] > mx ? s.max_id[1] : mx;
+    }
+    if (w) {
+        jw_str(w, "file", path);
+        jw_str(w, "format", "recur-tokens");
+        jw_int(w, "version", 1);
+        jw_int(w, "tokens", (long long)in->n);
+        jw_int(w, "val_tokens", (long long)in->n_val);
+        jw_int(w, "vocab_size", in->vocab_size);
+        jw_str(w, "vocab", preview);
+        jw_int(w, "min_id", mn);
+        jw_int(w, "max_id", mx);
+    } else {
+        grouped(n, sizeof n, in->n);
+        grouped(nv, sizeof nv, in->n_val);
+        printf("%s: recur-tokens v1, token dataset\n", path);
+        printf("tokens: %s in /tokens, %s in /val_tokens%s\n", n, nv, has_val ? "" : " (absent)");
+        printf("vocabulary: %d entries: %s\n", in->vocab_size, preview);
+        printf("token ids: %d..%d\n", (int)mn, (int)mx);
+    }
+    dataset_summary_free(&s);
+    return 0;
+}
+
+/* Checkpoint, token dataset, or a message saying what else it is. */
+static int summary(const char *path, jw *w) {
+    recur_err err = {0};
+    inspect_kind kind;
+    char what[256];
+    if (inspect_kind_of(path, &kind, what, sizeof what, &err)) return report_error("inspect", &err);
+    if (kind == INSPECT_CHECKPOINT) return checkpoint_summary(path, w);
+    if (kind == INSPECT_TOKENS) return dataset_summary(path, w);
+    recur_fail(&err, RECUR_EXIT_INPUT, "%s: expected a recur checkpoint (format \"recur-checkpoint\") or token dataset "
+               "(format \"recur-tokens\"), found an HDF5 file with %s", path, what);
+    return report_error("inspect", &err);
+}
+
+/* ---- diff -------------------------------------------------------------------- */
+
+typedef struct {
+    double atol, rtol;
+    int on;  /* --atol or --rtol given */
+} tolerance;
+
+typedef struct {
+    double max_abs, max_rel;
+    size_t differing;  /* elements not bitwise equal */
+    size_t beyond;     /* of those, outside the tolerance */
+} value_diff;
+
+static int same_bits(double a, double b) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    return a == b && signbit(a) == signbit(b);
+}
+
+/* numpy.allclose's rule: |a - b| <= atol + rtol * |b|. */
+static int within(const tolerance *t, double a, double b) {
+    return t->on && fabs(a - b) <= t->atol + t->rtol * fabs(b);
+}
+
+static value_diff compare_values(const inspect_tensor *x, const inspect_tensor *y, const tolerance *tol) {
+    value_diff d = {0, 0, 0, 0};
+    for (size_t k = 0; k < x->count; k++) {
+        double u = x->data[k], v = y->data[k];
+        if (same_bits(u, v)) continue;
+        d.differing++;
+        if (!within(tol, u, v)) d.beyond++;
+        double a = fabs(u - v), den = fmax(fabs(u), fabs(v));
+        if (isnan(a)) a = INFINITY;
+        double r = den > 0 ? a / den : (a > 0 ? INFINITY : 0);
+        if (isnan(r)) r = INFINITY;
+        d.max_abs = fmax(d.max_abs, a);
+        d.max_rel = fmax(d.max_rel, r);
+    }
+    return d;
+}
+
+typedef struct {
+    const char *a, *b;
+    tolerance tol;
+    jw *w;                        /* NULL: text, rows to `rows` */
+    FILE *rows;
+    int compared, identical, within, different, shape_differs, only_in_one;
+    size_t values;
+    const char *worst;            /* the tensor with the largest max_abs_diff */
+    value_diff worst_diff;
+} diff_report;
 
 static const inspect_tensor *find(const inspect_tensors *ts, const char *name) {
     for (int i = 0; i < ts->n; i++)
@@ -163,163 +518,266 @@ static const inspect_tensor *find(const inspect_tensors *ts, const char *name) {
     return NULL;
 }
 
-static int same_bits(double a, double b) {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
-    return a == b && signbit(a) == signbit(b);
-}
-
-static void only_in(const inspect_tensor *t, const char *which, const char *file, int as_json) {
+static void only_in(diff_report *r, const inspect_tensor *t, const char *status, const char *file) {
     char shape[96];
     shape_text(shape, sizeof shape, t->rank, t->dims);
-    if (as_json) {
-        json_line j;
-        json_begin(&j);
-        json_str(&j, "tensor", t->name);
-        json_str(&j, "status", which);
-        json_raw(&j, "shape", shape);
-        printf("%s\n", json_end(&j));
-    } else printf("%-28s only in %s (%s %s)\n", t->name, file, t->dtype, shape);
+    r->only_in_one++;
+    if (!r->w) {
+        fprintf(r->rows, "%-28s only in %s (%s %s)\n", t->name, file, t->dtype, shape);
+        return;
+    }
+    jw_item_begin(r->w);
+    jw_str(r->w, "tensor", t->name);
+    jw_str(r->w, "status", status);
+    jw_raw(r->w, "shape", shape);
+    jw_item_end(r->w);
 }
 
-static int diff(const char *pa, const char *pb, int as_json) {
-    recur_err err = {0};
-    inspect_tensors a, b;
-    if (inspect_read_tensors(pa, &a, &err)) {
-        report_error("inspect", &err);
-        return 2;
+static void shape_differs(diff_report *r, const inspect_tensor *x, const inspect_tensor *y, const char *sx,
+                          const char *sy) {
+    r->shape_differs++;
+    if (!r->w) {
+        fprintf(r->rows, "%-28s shape differs: %s %s vs %s %s\n", x->name, x->dtype, sx, y->dtype, sy);
+        return;
     }
-    if (inspect_read_tensors(pb, &b, &err)) {
-        inspect_tensors_free(&a);
-        report_error("inspect", &err);
-        return 2;
+    jw_item_begin(r->w);
+    jw_str(r->w, "tensor", x->name);
+    jw_str(r->w, "status", "shape_differs");
+    jw_raw(r->w, "shape_a", sx);
+    jw_raw(r->w, "shape_b", sy);
+    jw_item_end(r->w);
+}
+
+static void same_shape(diff_report *r, const inspect_tensor *x, const inspect_tensor *y, const char *shape) {
+    value_diff d = compare_values(x, y, &r->tol);
+    int same_type = strcmp(x->dtype, y->dtype) == 0;
+    const char *status = !same_type || d.beyond ? "different" : d.differing ? "within_tolerance" : "identical";
+    r->compared++;
+    r->values += x->count;
+    if (status[0] == 'd') r->different++;
+    else if (status[0] == 'w') r->within++;
+    else r->identical++;
+    if (d.differing && (!r->worst || d.max_abs > r->worst_diff.max_abs)) {
+        r->worst = x->name;
+        r->worst_diff = d;
     }
-    int differ = 0, compared = 0, ndiff = 0, nonly = 0, nshape = 0;
-    if (!as_json)
-        printf("%-28s %-14s %14s %14s %10s\n", "tensor", "shape", "max_abs_diff", "max_rel_diff", "differing");
-    for (int i = 0; i < a.n; i++) {
-        const inspect_tensor *x = &a.t[i], *y = find(&b, x->name);
-        if (!y) { only_in(x, "only_in_a", pa, as_json); differ = 1; nonly++; continue; }
+    if (!r->w) {
+        if (status[0] != 'i')
+            fprintf(r->rows, "%-28s %-14s %14.6g %14.6g %10zu%s%s%s%s%s\n", x->name, shape, d.max_abs, d.max_rel, d.differing,
+                   status[0] == 'w' ? "  within tolerance" : "", same_type ? "" : "  dtype ", same_type ? "" : x->dtype,
+                   same_type ? "" : " vs ", same_type ? "" : y->dtype);
+        return;
+    }
+    jw_item_begin(r->w);
+    jw_str(r->w, "tensor", x->name);
+    jw_str(r->w, "status", status);
+    jw_raw(r->w, "shape", shape);
+    if (same_type) jw_str(r->w, "dtype", x->dtype);
+    else {
+        jw_str(r->w, "dtype_a", x->dtype);
+        jw_str(r->w, "dtype_b", y->dtype);
+    }
+    jw_f64(r->w, "max_abs_diff", d.max_abs);
+    jw_f64(r->w, "max_rel_diff", d.max_rel);
+    jw_int(r->w, "differing", (long long)d.differing);
+    jw_item_end(r->w);
+}
+
+static void compare_tensors(diff_report *r, const inspect_tensors *a, const inspect_tensors *b) {
+    if (!r->w) fprintf(r->rows, "%-28s %-14s %14s %14s %10s\n", "tensor", "shape", "max_abs_diff", "max_rel_diff", "differing");
+    for (int i = 0; i < a->n; i++) {
+        const inspect_tensor *x = &a->t[i], *y = find(b, x->name);
+        if (!y) {
+            only_in(r, x, "only_in_a", r->a);
+            continue;
+        }
         char sx[96], sy[96];
         shape_text(sx, sizeof sx, x->rank, x->dims);
         shape_text(sy, sizeof sy, y->rank, y->dims);
-        int same_shape = x->rank == y->rank && memcmp(x->dims, y->dims, (size_t)x->rank * sizeof x->dims[0]) == 0;
-        int same_type = strcmp(x->dtype, y->dtype) == 0;
-        json_line j;
-        if (!same_shape) {
-            differ = 1; nshape++;
-            if (as_json) {
-                json_begin(&j);
-                json_str(&j, "tensor", x->name);
-                json_str(&j, "status", "shape_differs");
-                json_raw(&j, "shape_a", sx);
-                json_raw(&j, "shape_b", sy);
-                printf("%s\n", json_end(&j));
-            } else printf("%-28s shape differs: %s %s vs %s %s\n", x->name, x->dtype, sx, y->dtype, sy);
-            continue;
-        }
-        compared++;
-        double max_abs = 0, max_rel = 0;
-        size_t ndif = 0;
-        for (size_t k = 0; k < x->count; k++) {
-            double u = x->data[k], v = y->data[k];
-            if (same_bits(u, v)) continue;
-            ndif++;
-            double d = fabs(u - v);
-            if (isnan(d)) d = INFINITY;
-            double den = fmax(fabs(u), fabs(v));
-            double r = den > 0 ? d / den : (d > 0 ? INFINITY : 0);
-            if (isnan(r)) r = INFINITY;
-            max_abs = d > max_abs ? d : max_abs;
-            max_rel = r > max_rel ? r : max_rel;
-        }
-        int identical = ndif == 0 && same_type;
-        if (!identical) { differ = 1; ndiff++; }
-        if (as_json) {
-            json_begin(&j);
-            json_str(&j, "tensor", x->name);
-            json_str(&j, "status", identical ? "identical" : "different");
-            json_raw(&j, "shape", sx);
-            if (!same_type) { json_str(&j, "dtype_a", x->dtype); json_str(&j, "dtype_b", y->dtype); }
-            else json_str(&j, "dtype", x->dtype);
-            /* JSON has no infinity: null stands for a NaN/Inf mismatch. */
-            json_num(&j, "max_abs_diff", max_abs);
-            json_num(&j, "max_rel_diff", max_rel);
-            json_int(&j, "differing", (long long)ndif);
-            printf("%s\n", json_end(&j));
-        } else {
-            printf("%-28s %-14s %14.6g %14.6g %10zu%s%s%s%s\n", x->name, sx, max_abs, max_rel, ndif,
-                   same_type ? "" : "  dtype ", same_type ? "" : x->dtype, same_type ? "" : " vs ",
-                   same_type ? "" : y->dtype);
-        }
+        if (strcmp(sx, sy) != 0) shape_differs(r, x, y, sx, sy);
+        else same_shape(r, x, y, sx);
     }
-    for (int i = 0; i < b.n; i++)
-        if (!find(&a, b.t[i].name)) { only_in(&b.t[i], "only_in_b", pb, as_json); differ = 1; nonly++; }
-    if (as_json) {
-        json_line j;
-        json_begin(&j);
-        json_str(&j, "a", pa);
-        json_str(&j, "b", pb);
-        json_int(&j, "identical", !differ);
-        json_int(&j, "compared", compared);
-        json_int(&j, "different", ndiff);
-        json_int(&j, "shape_differs", nshape);
-        json_int(&j, "only_in_one", nonly);
-        printf("%s\n", json_end(&j));
-    } else
-        printf("%s: %d tensors compared, %d different, %d with different shapes, %d only in one file\n",
-               differ ? "different" : "identical", compared, ndiff, nshape, nonly);
+    for (int i = 0; i < b->n; i++)
+        if (!find(a, b->t[i].name)) only_in(r, &b->t[i], "only_in_b", r->b);
+}
+
+static int any_difference(const diff_report *r) { return r->different + r->shape_differs + r->only_in_one > 0; }
+
+static void diff_summary_json(const diff_report *r) {
+    jw *w = r->w;
+    jw_str(w, "a", r->a);
+    jw_str(w, "b", r->b);
+    jw_bool(w, "identical", !any_difference(r) && r->within == 0);
+    jw_bool(w, "equal", !any_difference(r));
+    jw_int(w, "compared", r->compared);
+    jw_int(w, "values", (long long)r->values);
+    jw_int(w, "different", r->different);
+    jw_int(w, "within_tolerance", r->within);
+    jw_int(w, "shape_differs", r->shape_differs);
+    jw_int(w, "only_in_one", r->only_in_one);
+    if (r->tol.on) {
+        jw_f64(w, "atol", r->tol.atol);
+        jw_f64(w, "rtol", r->tol.rtol);
+    }
+    if (r->worst) {
+        jw_str(w, "worst", r->worst);
+        jw_f64(w, "worst_max_abs_diff", r->worst_diff.max_abs);
+    }
+}
+
+static void diff_summary_text(const diff_report *r) {
+    char values[32];
+    grouped(values, sizeof values, r->values);
+    if (any_difference(r)) {
+        printf("different: %d tensors compared, %d different, %d with different shapes, %d only in one file\n",
+               r->compared, r->different, r->shape_differs, r->only_in_one);
+    } else if (r->within == 0) {
+        printf("identical: %s and %s (%d tensors, %s values)\n", r->a, r->b, r->compared, values);
+    } else {
+        printf("within tolerance (atol %g, rtol %g): %s and %s (%d tensors, %s values; %d differ within tolerance, "
+               "worst %s: max abs diff %.6g, max rel diff %.6g)\n", r->tol.atol, r->tol.rtol, r->a, r->b, r->compared,
+               values, r->within, r->worst, r->worst_diff.max_abs, r->worst_diff.max_rel);
+    }
+}
+
+/* "cell lstm vs gru; hidden_size 256 vs 128", empty when the same. */
+static void architecture_differences(const model_config *a, const model_config *b, char *buf, size_t len) {
+    const struct {
+        const char *name;
+        int x, y;
+    } f[] = {{"vocab_size", a->vocab_size, b->vocab_size}, {"embed_size", a->embed_size, b->embed_size},
+             {"hidden_size", a->hidden_size, b->hidden_size}, {"num_layers", a->num_layers, b->num_layers}};
+    size_t n = 0;
+    buf[0] = 0;
+    if (a->cell != b->cell)
+        n += (size_t)snprintf(buf, len, "cell %s vs %s", cell_name(a->cell), cell_name(b->cell));
+    for (size_t i = 0; i < sizeof f / sizeof f[0] && n < len; i++)
+        if (f[i].x != f[i].y) n += (size_t)snprintf(buf + n, len - n, "%s%s %d vs %d", n ? "; " : "", f[i].name, f[i].x, f[i].y);
+}
+
+/* Both files' root attributes: -1 (message printed) when one is unreadable. */
+static int read_architectures(const char *pa, const char *pb, char *differs, size_t len) {
+    recur_err err = {0};
+    model_config a, b;
+    if (checkpoint_read_config(pa, &a, &err) || checkpoint_read_config(pb, &b, &err)) {
+        report_error("inspect", &err);
+        return -1;
+    }
+    architecture_differences(&a, &b, differs, len);
+    return 0;
+}
+
+static int diff(const char *pa, const char *pb, tolerance tol, jw *w) {
+    char arch[512];
+    if (read_architectures(pa, pb, arch, sizeof arch)) return UNREADABLE;
+    if (arch[0]) {
+        if (!w) printf("different architectures: %s\n", arch);
+        else {
+            jw_str(w, "a", pa);
+            jw_str(w, "b", pb);
+            jw_bool(w, "identical", 0);
+            jw_bool(w, "equal", 0);
+            jw_str(w, "different_architectures", arch);
+        }
+        return DIFFERENT;
+    }
+    recur_err err = {0};
+    inspect_tensors a, b = {NULL, 0};
+    if (inspect_read_tensors(pa, &a, &err) || inspect_read_tensors(pb, &b, &err)) {
+        inspect_tensors_free(&a);
+        report_error("inspect", &err);
+        return UNREADABLE;
+    }
+    diff_report r = {.a = pa, .b = pb, .tol = tol, .w = w};
+    /* Text: the rows are held back, so identical files print one line. */
+    char *rows = NULL;
+    size_t rows_len = 0;
+    if (w) jw_list_begin(w, "tensors");
+    else if (!(r.rows = open_memstream(&rows, &rows_len))) r.rows = stdout;
+    compare_tensors(&r, &a, &b);
+    if (w) {
+        jw_list_end(w);
+        diff_summary_json(&r);
+    } else {
+        if (r.rows != stdout) fclose(r.rows);
+        if (rows && (any_difference(&r) || r.within)) fputs(rows, stdout);
+        free(rows);
+        diff_summary_text(&r);
+    }
     inspect_tensors_free(&a);
     inspect_tensors_free(&b);
-    return differ;
+    return any_difference(&r) ? DIFFERENT : SAME;
 }
 
 /* ---- verify ---------------------------------------------------------------- */
 
 static void print_violation(void *ctx, const char *msg) {
-    if (*(int *)ctx) {
-        json_line j;
-        json_begin(&j);
-        json_str(&j, "violation", msg);
-        printf("%s\n", json_end(&j));
-    } else printf("violation: %s\n", msg);
+    jw *w = ctx;
+    if (w) jw_item_str(w, "violation", msg);
+    else printf("violation: %s\n", msg);
 }
 
-static int verify(const char *path, int as_json) {
+static int verify(const char *path, jw *w) {
     recur_err err = {0};
     int n;
-    if (checkpoint_verify(path, print_violation, &as_json, &n, &err)) {
+    if (w) jw_list_begin(w, "violations");
+    int rc = checkpoint_verify(path, print_violation, w, &n, &err);
+    if (w) jw_list_end(w);
+    if (rc) {
         report_error("inspect", &err);
-        return 2;
+        return UNREADABLE;
     }
-    if (as_json) {
-        json_line j;
-        json_begin(&j);
-        json_str(&j, "file", path);
-        json_int(&j, "valid", n == 0);
-        json_int(&j, "violations", n);
-        printf("%s\n", json_end(&j));
+    if (w) {
+        jw_str(w, "file", path);
+        jw_bool(w, "valid", n == 0);
+        /* As a document, the violations are the array above. */
+        if (!w->doc) jw_int(w, "violations", n);
     } else if (n == 0) printf("%s: valid recur-checkpoint\n", path);
     else printf("%s: %d violation(s) of the recur-checkpoint contract\n", path, n);
-    return n ? 1 : 0;
+    return n ? DIFFERENT : SAME;
+}
+
+/* ---- command line -------------------------------------------------------------- */
+
+static int usage_error(const char *why) {
+    recur_err err = {0};
+    recur_fail(&err, RECUR_EXIT_USAGE, "%s; usage: recur inspect " USAGE, why);
+    return report_error("inspect", &err);
 }
 
 int cmd_inspect(int argc, char **argv) {
-    int as_json = 0, do_diff = 0, do_verify = 0;
+    int as_json = 0, as_jsonl = 0, do_diff = 0, do_verify = 0;
+    tolerance tol = {0, 0, 0};
+    enum { OPT_ATOL = 3, OPT_RTOL = 4 }; /* their rows below */
     opt_spec tab[] = {
-        {"json", OPT_FLAG, &as_json, NULL, "JSON lines (summary, then one per tensor; diff/verify: one per item + a summary)", 0, 0, 0},
-        {"diff", OPT_FLAG, &do_diff, NULL, "compare two checkpoints tensor by tensor (exit 0 identical, 1 different, 2 error)", 0, 0, 0},
+        {"json", OPT_FLAG, &as_json, NULL, "one JSON document (the summary, with 'tensors' / the diff / the violations)", 0, 0, 0},
+        {"jsonl", OPT_FLAG, &as_jsonl, NULL, "JSON lines: the summary (or one per item), then one per tensor / a summary record", 0, 0, 0},
+        {"diff", OPT_FLAG, &do_diff, NULL, "compare two checkpoints tensor by tensor (exit 0 identical or within tolerance, 1 different or different architectures, 2 error)", 0, 0, 0},
+        {"atol", OPT_DOUBLE, &tol.atol, "X", "--diff: values with |a-b| <= atol + rtol*|b| count as equal", 0, 1, 0},
+        {"rtol", OPT_DOUBLE, &tol.rtol, "Y", "--diff: relative tolerance (see --atol)", 0, 1, 0},
         {"verify", OPT_FLAG, &do_verify, NULL, "report every violation of the checkpoint contract (exit 0 valid, 1 invalid, 2 unreadable)", 0, 0, 0},
     };
+    const int ntab = sizeof tab / sizeof tab[0];
     recur_err err = {0};
     char *pos[2];
-    int npos, rc = cli_parse("inspect", USAGE, tab, 3, argc, argv, pos, 2, &npos, &err);
+    int npos, rc = cli_parse("inspect", USAGE, tab, ntab, argc, argv, pos, 2, &npos, &err);
     if (rc) return rc > 0 ? 0 : report_error("inspect", &err);
-    int want = do_diff ? 2 : 1;
-    if ((do_diff && do_verify) || npos != want) {
-        recur_fail(&err, RECUR_EXIT_USAGE, "usage: recur inspect " USAGE);
-        return report_error("inspect", &err);
+    tol.on = tab[OPT_ATOL].set || tab[OPT_RTOL].set;
+    if (do_diff && do_verify) return usage_error("--diff and --verify exclude each other");
+    if (as_json && as_jsonl) return usage_error("--json and --jsonl exclude each other");
+    if (tol.on && !do_diff) return usage_error("--atol and --rtol go with --diff");
+    if (npos != (do_diff ? 2 : 1)) return usage_error(do_diff ? "--diff takes two files" : "expected one file");
+    jw w;
+    jw *out = NULL;
+    if (as_json || as_jsonl) {
+        jw_begin(&w, as_json);
+        out = &w;
     }
-    if (do_diff) return diff(pos[0], pos[1], as_json);
-    if (do_verify) return verify(pos[0], as_json);
-    return summary(pos[0], as_json);
+    if (do_diff) rc = diff(pos[0], pos[1], tol, out);
+    else if (do_verify) rc = verify(pos[0], out);
+    else rc = summary(pos[0], out);
+    /* After a failure stdout holds what was known (nothing, or still one
+     * valid JSON value); the message is on stderr. */
+    if (out) jw_end(out);
+    return rc;
 }

@@ -216,6 +216,49 @@ int dataset_load(const char *path, token_dataset *ds, recur_err *err) {
     return rc;
 }
 
+/* The id range of one whole token array, a chunk at a time so a file of any
+ * size fits in a bounded buffer. */
+static int id_range(hid_t file, const char *path, const char *name, size_t n, int V, int32_t *mn, int32_t *mx,
+                    recur_err *err) {
+    enum { CHUNK = 1 << 20 };
+    int32_t *buf = malloc(CHUNK * sizeof *buf);
+    if (!buf) return recur_fail(err, RECUR_EXIT_FAIL, "%s: out of memory", path);
+    int rc = 0;
+    *mn = INT32_MAX;
+    *mx = INT32_MIN;
+    for (size_t first = 0; first < n && !rc; first += CHUNK) {
+        size_t count = n - first < CHUNK ? n - first : CHUNK;
+        rc = read_range_open(file, path, name, first, count, V, buf, err);
+        for (size_t i = 0; i < count && !rc; i++) {
+            if (buf[i] < *mn) *mn = buf[i];
+            if (buf[i] > *mx) *mx = buf[i];
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int summarize_open(hid_t file, const char *path, void *ctx, recur_err *err) {
+    token_dataset_summary *s = ctx;
+    token_dataset_info *info = &s->info;
+    if (probe_open(file, path, info, err)) return -1;
+    if (id_range(file, path, "/tokens", info->n, info->vocab_size, &s->min_id[0], &s->max_id[0], err)) return -1;
+    if (info->n_val == 0) return 0;
+    return id_range(file, path, "/val_tokens", info->n_val, info->vocab_size, &s->min_id[1], &s->max_id[1], err);
+}
+
+int dataset_summarize(const char *path, token_dataset_summary *s, recur_err *err) {
+    memset(s, 0, sizeof *s);
+    int rc = h5u_with_file(path, summarize_open, s, err);
+    if (rc) dataset_summary_free(s);
+    return rc;
+}
+
+void dataset_summary_free(token_dataset_summary *s) {
+    dataset_info_free(&s->info);
+    memset(s, 0, sizeof *s);
+}
+
 /* ---- building from text -------------------------------------------------- */
 
 /* Reads the whole file; RECUR_EXIT_INPUT naming the path on failure. */

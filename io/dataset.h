@@ -46,6 +46,18 @@ int dataset_probe(const char *path, token_dataset_info *info, recur_err *err);
 /* Frees and zeroes; safe on a zeroed or failed-probe info. */
 void dataset_info_free(token_dataset_info *info);
 
+/* What `recur inspect` shows of a token file: its structure (as probed)
+ * and the smallest and largest token id of each array, read in bounded
+ * chunks (every token is checked against the vocabulary on the way). */
+typedef struct {
+    token_dataset_info info;
+    int32_t min_id[2], max_id[2];  /* [0] /tokens, [1] /val_tokens (when n_val > 0) */
+} token_dataset_summary;
+
+int dataset_summarize(const char *path, token_dataset_summary *s, recur_err *err);
+/* Frees and zeroes; safe on a zeroed or failed summary. */
+void dataset_summary_free(token_dataset_summary *s);
+
 /* Reads tokens [first, first + count) of `field` ("/tokens" or
  * "/val_tokens") into out[0..count) with a hyperslab selection: nothing
  * outside the range is read.  The dataset's type and rank are checked as in

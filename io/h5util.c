@@ -685,7 +685,7 @@ int h5u_read_format(hid_t file, char **out, char *found, size_t len) {
         if (type >= 0 && space >= 0) describe(type, space, what, sizeof what);
         h5u_close(space);
         h5u_close(type);
-        snprintf(found, len, "a %s 'format' attribute", what);
+        snprintf(found, len, "a 'format' attribute that is %s, not a string", what);
     }
     h5u_close(a);
     return r == -1 ? -1 : 0;

@@ -129,7 +129,8 @@ int h5u_list_datasets(hid_t file, const char *group, h5u_name **names, int *n);
 
 /* The root attribute `format` when it is a string: 0 and a malloc'd *out
  * (NULL when there is no such attribute or it is not a string, with `found`
- * describing it: "no 'format' attribute", "an int64 'format' attribute"). */
+ * describing it: "no 'format' attribute", "a 'format' attribute that is
+ * int64 scalar, not a string"). */
 int h5u_read_format(hid_t file, char **out, char *found, size_t len);
 
 /* Writers.  Strings are variable-length UTF-8 (what h5py writes, so Python

@@ -14,8 +14,8 @@
 typedef enum { INSPECT_CHECKPOINT, INSPECT_TOKENS, INSPECT_OTHER } inspect_kind;
 
 /* Opens `path` (any HDF5 file) and classifies it.  For INSPECT_OTHER, `what`
- * describes the format found: "format \"x\"", "no 'format' attribute" or "an
- * int64 scalar 'format' attribute".  -1 with err (RECUR_EXIT_INPUT) when the
+ * describes the format found: "format \"x\"", "no 'format' attribute" or "a
+ * 'format' attribute that is int64 scalar, not a string".  -1 with err (RECUR_EXIT_INPUT) when the
  * file cannot be read as HDF5. */
 int inspect_kind_of(const char *path, inspect_kind *kind, char *what, size_t len, recur_err *err);
 
