@@ -3,7 +3,9 @@
  * Keys are the long flag names of `recur train` (e.g. `hidden = 512`,
  * `optimizer = adam`); an optional [train] section header is accepted, other
  * sections are an error.  The caller supplies a setter so the option table
- * stays in one place (coordinator/options.c).
+ * stays in one place (the subcommand's opt_spec table, coordinator/cli.h).
+ * The reader puts "<path>:<line>: " in front of a setter's message, so a
+ * setter names the key but not the file (the file would appear twice).
  */
 #ifndef RECUR_CONFIG_H
 #define RECUR_CONFIG_H
