@@ -94,9 +94,13 @@ void axis_fit(axis *a, double lo, double hi, int log, int max_ticks, int snap) {
     }
     if (!(hi - lo > 1e-9 * fmax(1, fabs(lo)))) lo -= 0.5, hi += 0.5;
     a->tick_step = linear_step(lo, hi, max_ticks);
-    if (snap) {
-        lo = floor(lo / a->tick_step) * a->tick_step, hi = ceil(hi / a->tick_step) * a->tick_step;
-        a->tick_step = linear_step(lo, hi, max_ticks); /* wider now: may take a coarser step */
+    /* Widening to whole ticks may call for a coarser step, whose ticks the
+     * ends must then be widened to in turn; a few rounds settle it. */
+    for (int round = 0; snap && round < 4; round++) {
+        lo = floor(lo / a->tick_step + 1e-9) * a->tick_step, hi = ceil(hi / a->tick_step - 1e-9) * a->tick_step;
+        double step = linear_step(lo, hi, max_ticks);
+        if (step == a->tick_step) break;
+        a->tick_step = step;
     }
     a->lo = lo, a->hi = hi;
     a->nticks = linear_ticks(lo, hi, a->tick_step, a->ticks, AXIS_MAX_TICKS);

@@ -4,6 +4,7 @@
  * the right with one entry per run. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "plot.h"
 
@@ -11,6 +12,7 @@ enum {
     SVG_W = 900, SVG_L = 80, SVG_R = 210, /* the legend lives in the right margin, off the data */
     SVG_T = 40, SVG_B = 55,
     LOSS_H = 340, PANEL_H = 110, PANEL_GAP = 50,
+    FONT_PX = 12, /* tick labels */
 };
 
 typedef struct {
@@ -42,18 +44,27 @@ static void xml_text(FILE *f, const char *t) {
 /* Grid, ticks and their labels, axis titles, then the axis lines on top. */
 static void svg_axes(FILE *f, const box *b, const axis *xa, const axis *ya, const char *ytitle, int xtitle) {
     char lab[32];
-    fprintf(f, "<g font-family=\"sans-serif\" font-size=\"12\" fill=\"#333\">\n");
+    fprintf(f, "<g font-family=\"sans-serif\" font-size=\"%d\" fill=\"#333\">\n", FONT_PX);
+    /* A label too close to the previous one is left out (its grid line or
+     * tick mark stays): 1..9 ticks per decade crowd at the top of a decade. */
+    double last = -INFINITY;
     for (int i = 0; i < ya->nticks; i++) {
         double y = py(b, ya, ya->ticks[i]);
         axis_label(ya, ya->ticks[i], lab, sizeof lab);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", b->x0, y, b->x1, y);
+        if (fabs(y - last) < FONT_PX + 2) continue;
         fprintf(f, "<text class=\"ytick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", b->x0 - 6, y + 4, lab);
+        last = y;
     }
+    last = -INFINITY; /* here: the right end of the previous label */
     for (int i = 0; i < xa->nticks; i++) {
         double x = px(b, xa, xa->ticks[i]);
         axis_label(xa, xa->ticks[i], lab, sizeof lab);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", x, b->y1, x, b->y1 + 5);
+        double half = 0.6 * FONT_PX * (double)strlen(lab) / 2; /* a digit is about 0.6 em wide */
+        if (x - half < last + FONT_PX / 2) continue;
         fprintf(f, "<text class=\"xtick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, b->y1 + 18, lab);
+        last = x + half;
     }
     if (xtitle)
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"14\">step</text>\n",
