@@ -1,0 +1,42 @@
+/* train_checkpoint.c - a checkpoint of the run: the ranks check that their
+ * weights are bitwise identical, the carried states of every stream are
+ * gathered on rank 0, and rank 0 writes model, optimizer, progress, states
+ * and the resolved config (atomically, io/checkpoint.c), then prunes the run
+ * directory and records the event. */
+#include <stdio.h>
+
+#include "common.h"
+#include "train.h"
+
+static int write_checkpoint(run *r, const char *path, int periodic, recur_err *err) {
+    if (!train_replicas_identical(r)) {
+        recur_fail(err, RECUR_EXIT_FAIL, "step %ld: the ranks' weights differ (replicas diverged); not writing a checkpoint",
+                   r->tr.step);
+        return train_agree(r, r->comm.rank == 0 ? -1 : 0, err);
+    }
+    float *h, *c;
+    train_gather_states(r, &h, &c);
+    int rc = 0;
+    if (r->comm.rank == 0) {
+        char in_run_dir[CLI_STR + 32];
+        const int to_run_dir = !path && r->o.run_dir[0] &&
+                               !rundir_checkpoint_path(r->o.run_dir, r->tr.step, in_run_dir, sizeof in_run_dir);
+        if (!path) path = to_run_dir ? in_run_dir : r->o.out;
+        checkpoint_out ck = {
+            .m = &r->m, .vocab = r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL, .opt = &r->opt,
+            .step = r->tr.step, .epoch = r->tr.step / r->tr.data.steps_per_epoch, .tokens_seen = r->tr.tokens_seen,
+            .state_h = h, .state_c = c, .streams = r->tr.global_streams, .config_text = r->cfg_text,
+        };
+        rc = checkpoint_save(path, &ck, err);
+        if (!rc && to_run_dir) rundir_prune(r->o.run_dir, r->o.keep);
+        if (!rc) record_emit(r, &(train_record){.kind = REC_CHECKPOINT, .step = r->tr.step, .path = path, .periodic = periodic});
+    }
+    return train_agree(r, rc, err);
+}
+
+int train_save(run *r, const char *path, int periodic, recur_err *err) {
+    const double t0 = now_seconds();
+    int rc = write_checkpoint(r, path, periodic, err);
+    r->io_seconds += now_seconds() - t0;
+    return rc;
+}

@@ -1,0 +1,119 @@
+/* train_console.c - the run's records on the console (rank 0's stderr).
+ *
+ * On a terminal, progress is one line redrawn in place ('\r', erase to the end
+ * of the line) at most ten times a second: step/total, %, epoch, a smoothed
+ * loss, tokens/s, elapsed and ETA.  Any other message first ends that line
+ * (console_break), so it never lands in the middle of it.  Elsewhere (a file,
+ * a pipe, mpirun's forwarding) one plain line every --log-every steps. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "terminal.h"
+#include "train.h"
+#include "train_signals.h"
+
+#define REDRAW_SECONDS 0.1
+/* The smoothed loss: an EMA over about the last 1/(1-EMA_BETA) steps,
+ * debiased at the start as TensorBoard's smoothing is. */
+#define EMA_BETA 0.95
+
+void console_init(console *c, int quiet) {
+    memset(c, 0, sizeof *c);
+    c->quiet = quiet;
+    c->in_place = console_is_terminal();
+    c->last_draw = -1;
+}
+
+void console_break(console *c) {
+    if (!c->line_open) return;
+    fputc('\n', stderr);
+    c->line_open = 0;
+}
+
+/* A message of its own: ends the progress line first. */
+static void say(console *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(console *c, const char *fmt, ...) {
+    console_break(c);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+static void show_step(console *c, const run *r, const train_record *rec) {
+    const long total = r->o.steps, tokens_per_step = (long)r->o.batch * r->o.bptt;
+    c->ema = EMA_BETA * c->ema + (1 - EMA_BETA) * rec->loss;
+    c->ema_weight = EMA_BETA * c->ema_weight + (1 - EMA_BETA);
+    c->window_steps++;
+    c->window_s += rec->step_s;
+    c->train_s += rec->step_s;
+    c->steps_timed++;
+    const int first = rec->step == r->first_step + 1, last = rec->step == total;
+    char eta[32], elapsed[32];
+    format_duration(rec->eta_s, eta, sizeof eta);
+    if (c->in_place) {
+        const double now = rec->elapsed_s;
+        if (!first && !last && now - c->last_draw < REDRAW_SECONDS && !train_stop_requested()) return;
+        c->last_draw = now;
+        format_duration(rec->elapsed_s, elapsed, sizeof elapsed);
+        fprintf(stderr, "\rstep %ld/%ld %3.0f%% | epoch %ld | loss %.4f | %.0f tok/s | %s, ETA %s\033[K", rec->step,
+                total, 100.0 * (double)rec->step / (double)total, rec->epoch, c->ema / c->ema_weight,
+                (double)c->steps_timed * tokens_per_step / c->train_s, elapsed, eta);
+        c->line_open = 1;
+        fflush(stderr);
+        return;
+    }
+    if (rec->step % r->o.log_every && !last && !first) return;
+    fprintf(stderr, "step %ld/%ld | epoch %ld | loss %.4f | grad norm %.3f | %.0f tok/s | ETA %s\n", rec->step, total,
+            rec->epoch, rec->loss, rec->grad_norm, (double)c->window_steps * tokens_per_step / c->window_s, eta);
+    c->window_steps = 0;
+    c->window_s = 0;
+}
+
+void console_show(console *c, const run *r, const train_record *rec) {
+    const model *m = &r->m;
+    switch (rec->kind) {
+    case REC_START:
+        if (c->quiet) break;
+        say(c,
+            "recur train: %s %dx%d (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
+            "on %d rank(s), %ld steps/epoch\n",
+            cell_name(m->cfg.cell), m->cfg.num_layers, m->cfg.hidden_size, m->cfg.embed_size, m->cfg.vocab_size,
+            m->num_params, r->o.steps, r->o.batch, r->o.bptt, (long)r->o.batch * r->o.bptt, r->comm.size,
+            r->tr.data.steps_per_epoch);
+        break;
+    case REC_STEP:
+        if (!c->quiet) show_step(c, r, rec);
+        break;
+    case REC_VALIDATION:
+        if (!c->quiet)
+            say(c, "step %ld | validation loss %.4f (%.3f bits/char)\n", rec->step, rec->val_loss,
+                rec->val_loss / log(2.0));
+        break;
+    case REC_CHECKPOINT:
+        break;
+    case REC_END:
+        if (!c->quiet)
+            say(c, "recur train: %ld steps in %.1f s (%.0f tok/s); checkpoint written to %s\n",
+                rec->step - r->first_step, rec->elapsed_s, rec->tokens_per_s, rec->path);
+        break;
+    case REC_INTERRUPTED:
+        console_break(c);
+        train_report_stopped(rec->step, rec->path, r->o.run_dir[0] ? r->o.run_dir : r->o.out);
+        break;
+    case REC_ERROR:
+        console_break(c); /* the message itself went out with report_error */
+        break;
+    }
+}
+
+void console_print_phases(run *r, double elapsed) {
+    const double *p = r->tr.phase_seconds;
+    if (r->comm.rank == 0) console_break(&r->out.con);
+    fprintf(stderr, "recur train: rank %d of %d: %.2f s:", r->comm.rank, r->comm.size, elapsed);
+    for (int i = 0; i < PHASE_COUNT; i++) fprintf(stderr, " %s %.2f s (%.0f%%),", PHASE_NAMES[i], p[i], 100 * p[i] / elapsed);
+    fprintf(stderr, " checkpoint I/O %.2f s (%.0f%%)\n", r->io_seconds, 100 * r->io_seconds / elapsed);
+}

@@ -1,0 +1,123 @@
+/* train_loop.c - the steps of a run, on every rank: update, record,
+ * validation and checkpoints when due, and the end (a last validation, the
+ * final checkpoint, the end record) or a clean stop after a signal. */
+#include <math.h>
+#include <stdio.h>
+
+#include "../worker/evaluate.h"
+#include "commands.h"
+#include "common.h"
+#include "train.h"
+#include "train_signals.h"
+
+/* Rank 0 reports an error every rank already knows of (they computed the same
+ * values); everyone leaves with its code. */
+static int fail_everywhere(run *r, recur_err *err) {
+    if (r->comm.rank != 0) return err->code ? err->code : RECUR_EXIT_FAIL;
+    console_break(&r->out.con);
+    return report_error("train", err);
+}
+
+/* The run ends with an error: the metrics say so too. */
+static int failed(run *r, int rc, recur_err *err) {
+    record_emit(r, &(train_record){.kind = REC_ERROR, .message = err->msg});
+    return rc;
+}
+
+/* The held-out loss over every rank's validation streams. */
+static int validate(run *r, double *val_loss, recur_err *err) {
+    eval_result ev;
+    int rc = evaluate_streams(&r->m, r->val_tokens, r->val_stream_len, r->val_streams, &ev, err);
+    if ((rc = train_agree(r, rc, err))) return rc;
+    double sums[3] = {ev.loss_sum, (double)ev.count, (double)ev.correct};
+    if (r->comm.size > 1) comm_sum_doubles(sums, 3);
+    *val_loss = sums[0] / sums[1];
+    record_emit(r, &(train_record){.kind = REC_VALIDATION, .step = r->tr.step, .val_loss = *val_loss,
+                                   .val_accuracy = sums[2] / sums[1], .val_predictions = (long long)sums[1]});
+    return 0;
+}
+
+static int validation_due(const run *r) {
+    return (r->val_tokens || r->val_streams) && r->o.val_every > 0 && r->tr.step % r->o.val_every == 0 &&
+           r->tr.step < r->o.steps;
+}
+
+/* Every --checkpoint-every steps and/or --checkpoint-minutes (rank 0's clock
+ * decides for everyone); not at the last step, which the end writes anyway. */
+static int checkpoint_due(run *r, double *last_t) {
+    const train_opts *o = &r->o;
+    int due = o->checkpoint_every > 0 && r->tr.step % o->checkpoint_every == 0;
+    if (o->checkpoint_minutes > 0) {
+        int by_time = now_seconds() - *last_t >= 60 * o->checkpoint_minutes;
+        if (r->comm.size > 1) comm_bcast(&by_time, sizeof by_time, 0);
+        due |= by_time;
+    }
+    return due && r->tr.step < o->steps;
+}
+
+/* The step's record; the step is timed from ts to te. */
+static void record_step(run *r, const step_result *res, double lr, double ts, double te, double t0) {
+    const long step = r->tr.step, done = step - r->first_step;
+    record_emit(r, &(train_record){
+                       .kind = REC_STEP, .step = step, .epoch = res->epoch, .loss = res->loss,
+                       .grad_norm = res->grad_norm, .lr = lr, .step_s = te - ts,
+                       .tokens_per_s = (double)r->o.batch * r->o.bptt / (te - ts), .elapsed_s = te - t0,
+                       .eta_s = (double)(r->o.steps - step) * (te - t0) / (double)done,
+                   });
+}
+
+/* What ends a run on every rank alike (loss and norm are reduced values):
+ * --debug found a NaN/Inf, or training diverged. */
+static int step_failed(run *r, const step_result *res, recur_err *err) {
+    if (res->bad[0])
+        recur_fail(err, RECUR_EXIT_FAIL, "debug: %s; %s not written", res->bad, r->o.out);
+    else if (!isfinite(res->loss) || !isfinite(res->grad_norm))
+        recur_fail(err, RECUR_EXIT_FAIL,
+                   "step %ld: loss %g, gradient norm %g: training diverged (try a lower --lr or --clip 1); %s not written",
+                   r->tr.step, res->loss, res->grad_norm, r->o.out);
+    else
+        return 0;
+    return fail_everywhere(r, err);
+}
+
+/* The last validation and checkpoint, the end record. */
+static int finish(run *r, int stopped, double t0, double val_loss, recur_err *err) {
+    int rc;
+    if (r->val_streams && !stopped && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
+    /* --out always gets the last state; a run dir also gets it as its newest
+     * ckpt-<step>.h5, so `--resume DIR` continues from here. */
+    if ((rc = train_save(r, r->o.out, 0, err))) return failed(r, rc, err);
+    if (r->o.run_dir[0] && (rc = train_save(r, NULL, 0, err))) return failed(r, rc, err);
+    const double elapsed = now_seconds() - t0;
+    if (r->o.debug) console_print_phases(r, elapsed);
+    const long done = r->tr.step - r->first_step;
+    record_emit(r, &(train_record){.kind = stopped ? REC_INTERRUPTED : REC_END, .step = r->tr.step,
+                                   .elapsed_s = elapsed,
+                                   .tokens_per_s = (double)done * r->o.batch * r->o.bptt / elapsed,
+                                   .val_loss = val_loss, .path = r->o.out});
+    return 0;
+}
+
+int train_loop(run *r, recur_err *err) {
+    trainer *tr = &r->tr;
+    train_signals_install();
+    record_emit(r, &(train_record){.kind = REC_START});
+    const double t0 = now_seconds();
+    double val_loss = NAN, last_checkpoint_t = t0;
+    int rc;
+    while (tr->step < r->o.steps) {
+        step_result res;
+        const double lr = schedule_lr(&r->sched, tr->step), ts = now_seconds();
+        train_signals_note_step(tr->step + 1);
+        trainer_step(tr, (float)lr, train_stop_requested() != 0, &res);
+        record_step(r, &res, lr, ts, now_seconds(), t0);
+        if ((rc = step_failed(r, &res, err))) return failed(r, rc, err);
+        if (res.stop) return finish(r, 1, t0, val_loss, err);
+        if (validation_due(r) && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
+        if (checkpoint_due(r, &last_checkpoint_t)) {
+            if ((rc = train_save(r, NULL, 1, err))) return failed(r, rc, err);
+            last_checkpoint_t = now_seconds();
+        }
+    }
+    return finish(r, 0, t0, val_loss, err);
+}

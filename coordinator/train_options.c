@@ -1,0 +1,210 @@
+/* train_options.c - `recur train`'s options: the table (flags, INI keys,
+ * --help, the resolved config stored in checkpoints) and the layering, later
+ * layers winning: defaults, the config stored in the --resume checkpoint, the
+ * --config file, the command line.  Rank 0 parses; every rank receives. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../io/config.h"
+#include "commands.h"
+#include "train.h"
+
+#define TRAIN_SYNOPSIS "--data D.h5 [--init CKPT.h5 | --cell C --embed E --hidden H --layers L] --out OUT.h5 [options]\n" \
+    "       recur train --resume CKPT.h5|RUNDIR [--steps S] [--data D.h5] [--out OUT.h5]\n\n" \
+    "--steps is the run's total: --resume X --steps 20 continues from X's step up to step 20.\n" \
+    "With --run-dir DIR, checkpoints go to DIR/ckpt-<step>.h5 (the last --keep kept), metrics to\n" \
+    "DIR/metrics.jsonl and --out defaults to DIR/final.h5."
+
+static int build_table(train_opts *o, opt_spec *t) {
+    opt_spec rows[] = {
+        {"config", OPT_STR, o->config, "FILE", "INI file with any of these keys (flags override it)", 0, 0, 0},
+        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text); /val_tokens used for validation", 0, 0, 0},
+        {"init", OPT_STR, o->init, "CKPT.h5", "start from this checkpoint's weights instead of a fresh model", 0, 0, 0},
+        {"out", OPT_STR, o->out, "OUT.h5", "checkpoint written at the end, and on SIGTERM/SIGINT", 0, 0, 0},
+        {"resume", OPT_STR, o->resume, "CKPT|DIR", "continue a run exactly from a checkpoint (or a run dir's latest)", 0, 0, 0},
+        {"run-dir", OPT_STR, o->run_dir, "DIR", "periodic checkpoints, metrics.jsonl and final.h5 go here", 0, 0, 0},
+        {"keep", OPT_INT, &o->keep, "K", "periodic checkpoints kept in --run-dir", 1, 0, 0},
+        {"checkpoint-minutes", OPT_DOUBLE, &o->checkpoint_minutes, "M", "also checkpoint every M minutes (0 = off)", 0, 1, 0},
+        {"metrics", OPT_STR, o->metrics, "M.jsonl", "JSON lines, one per step plus events (truncated at start)", 0, 0, 0},
+        {"cell", OPT_STR, o->cell, "C", "rnn_tanh | rnn_relu | lstm | gru | lbr_gru (fresh model)", 0, 0, 0},
+        {"embed", OPT_INT, &o->embed, "E", "embedding size (fresh model)", 1, 0, 0},
+        {"hidden", OPT_INT, &o->hidden, "H", "hidden size (fresh model)", 1, 0, 0},
+        {"layers", OPT_INT, &o->layers, "L", "stacked layers (fresh model)", 1, 0, 0},
+        {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation", 0, 1, 0},
+        {"batch", OPT_INT, &o->batch, "B", "parallel streams", 1, 0, 0},
+        {"bptt", OPT_INT, &o->bptt, "K", "truncated-BPTT window (steps per update)", 1, 0, 0},
+        {"steps", OPT_LONG, &o->steps, "S", "the run's total number of updates", 1, 0, 0},
+        {"epochs", OPT_LONG, &o->epochs, "N", "instead of --steps: N passes over the data (0 = use --steps)", 0, 1, 0},
+        {"optimizer", OPT_STR, o->optimizer, "NAME", "sgd | adam", 0, 0, 0},
+        {"lr", OPT_DOUBLE, &o->lr, "LR", "learning rate", 1, 0, 0},
+        {"momentum", OPT_DOUBLE, &o->momentum, "M", "SGD momentum (0 = off)", 0, 1, 0},
+        {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 weight decay added to the gradient", 0, 1, 0},
+        {"clip", OPT_DOUBLE, &o->clip, "C", "clip the global gradient L2 norm to C (0 = off)", 0, 1, 0},
+        {"val-every", OPT_LONG, &o->val_every, "N", "validation loss every N steps and at the end (0 = end only)", 0, 1, 0},
+        {"val-streams", OPT_INT, &o->val_streams, "S", "streams for validation (see recur eval --help)", 1, 0, 0},
+        {"log-every", OPT_LONG, &o->log_every, "N", "console progress line every N steps", 1, 0, 0},
+        {"checkpoint-every", OPT_LONG, &o->checkpoint_every, "N", "checkpoint every N steps (to --run-dir, else --out; 0 = off)", 0, 1, 0},
+        {"lr-schedule", OPT_STR, o->lr_schedule, "NAME", "constant | step | cosine", 0, 0, 0},
+        {"warmup", OPT_LONG, &o->warmup, "N", "linear warmup steps", 0, 1, 0},
+        {"lr-decay-every", OPT_LONG, &o->lr_decay_every, "N", "step schedule: decay every N steps", 0, 1, 0},
+        {"lr-decay", OPT_DOUBLE, &o->lr_decay, "F", "step schedule: multiply the rate by F", 1, 0, 0},
+        {"lr-min", OPT_DOUBLE, &o->lr_min, "LR", "cosine schedule: final rate", 0, 1, 0},
+        {"quiet", OPT_FLAG, &o->quiet, NULL, "no console progress", 0, 0, 0},
+        {"monitor", OPT_STR, o->monitor, "ENDPOINT", "publish every record on this ZeroMQ PUB endpoint (recur monitor)", 0, 0, 0},
+        {"no-monitor", OPT_FLAG, &o->no_monitor, NULL, "do not publish", 0, 0, 0},
+        {"debug", OPT_FLAG, &o->debug, NULL, "check every tensor for NaN/Inf after each phase; per-phase times", 0, 0, 0},
+        {"gradcheck", OPT_FLAG, &o->gradcheck, NULL, "before training, check gradients against finite differences", 0, 0, 0},
+    };
+    memcpy(t, rows, sizeof rows);
+    return (int)(sizeof rows / sizeof rows[0]);
+}
+
+static void defaults(train_opts *o) {
+    memset(o, 0, sizeof *o);
+    strcpy(o->cell, "lstm");
+    strcpy(o->optimizer, "adam");
+    o->embed = 64;
+    o->hidden = 256;
+    o->layers = 2;
+    o->batch = 32;
+    o->bptt = 64;
+    o->steps = 1000;
+    o->seed = 1;
+    o->lr = 2e-3;
+    o->val_streams = 16;
+    o->log_every = 10;
+    o->keep = 3;
+    strcpy(o->lr_schedule, "constant");
+    strcpy(o->monitor, "tcp://127.0.0.1:5555"); /* loopback unless the user names another interface */
+    o->lr_decay = 0.5;
+}
+
+typedef struct {
+    opt_spec *tab;
+    int n;
+    const char *path;
+} config_ctx;
+
+static int config_set(void *ctx, const char *key, const char *value, recur_err *err) {
+    config_ctx *c = ctx;
+    return cli_set(c->tab, c->n, key, value, c->path, err);
+}
+
+/* Options in layers, later ones winning: defaults, the config stored in the
+ * --resume checkpoint, the --config file, the command line.  Rank 0 only.
+ * With --resume, *ck receives the loaded checkpoint.  Returns 0, 1 (--help
+ * shown) or -1 with err. */
+static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char **argv, checkpoint_in *ck,
+                         recur_err *err) {
+    defaults(o);
+    int n = *ntab = build_table(o, tab);
+    char *pos[1];
+    int npos, rc;
+    if ((rc = cli_parse("train", TRAIN_SYNOPSIS, tab, n, argc, argv, pos, 0, &npos, err))) return rc;
+    const train_opts cli = *o; /* what the command line alone says */
+    int cli_given[48] = {0};
+    for (int i = 0; i < n; i++) cli_given[i] = tab[i].set;
+    char config[CLI_STR], resume[CLI_STR] = "";
+    int resume_is_dir = 0;
+    snprintf(config, sizeof config, "%s", o->config);
+    if (cli.resume[0]) {
+        if (rundir_resolve_resume(cli.resume, resume, sizeof resume, &resume_is_dir, err) || checkpoint_load(resume, ck, err)) return -1;
+        if (!ck->config_text || !ck->has_optimizer || !ck->has_progress)
+            return recur_fail(err, RECUR_EXIT_INPUT,
+                              "%s: --resume: expected a checkpoint written by recur train (/config, /optimizer, /progress), found %s missing",
+                              resume, !ck->config_text ? "/config" : !ck->has_optimizer ? "/optimizer" : "/progress");
+    }
+    if (resume[0] || config[0]) {
+        defaults(o);
+        for (int i = 0; i < n; i++) tab[i].set = 0;
+        if (resume[0]) {
+            config_ctx ctx = {tab, n, resume};
+            if (config_parse_text(ck->config_text, resume, config_set, &ctx, err)) return -1;
+            o->init[0] = o->resume[0] = o->config[0] = 0;
+        }
+        if (config[0]) {
+            config_ctx ctx = {tab, n, config};
+            if (config_parse_file(config, config_set, &ctx, err)) return -1;
+        }
+        if ((rc = cli_parse("train", TRAIN_SYNOPSIS, tab, n, argc, argv, pos, 0, &npos, err))) return rc;
+        snprintf(o->config, sizeof o->config, "%s", config);
+        snprintf(o->resume, sizeof o->resume, "%s", resume);
+    }
+    if (o->run_dir[0] && ((!o->out[0] && rundir_path(o->out, sizeof o->out, o->run_dir, "final.h5", 0)) ||
+                          (!o->metrics[0] && rundir_path(o->metrics, sizeof o->metrics, o->run_dir, "metrics.jsonl", 0))))
+        return recur_fail(err, RECUR_EXIT_USAGE, "--run-dir: path too long");
+    if (!o->data[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--data is required (a token dataset; see recur data --help)");
+    if (!o->out[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--out (or --run-dir) is required: where the trained checkpoint goes");
+    cell_kind cell;
+    if (cell_from_name(o->cell, &cell))
+        return recur_fail(err, RECUR_EXIT_USAGE, "--cell: expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru, found '%s'", o->cell);
+    optim_kind ok;
+    if (optim_from_name(o->optimizer, &ok))
+        return recur_fail(err, RECUR_EXIT_USAGE, "--optimizer: expected sgd or adam, found '%s'", o->optimizer);
+    schedule_kind sk;
+    if (schedule_from_name(o->lr_schedule, &sk))
+        return recur_fail(err, RECUR_EXIT_USAGE, "--lr-schedule: expected constant, step or cosine, found '%s'", o->lr_schedule);
+    const char *shape[] = {"cell", "embed", "hidden", "layers", "seed"};
+    if (resume[0]) {
+        /* Flags may not contradict the checkpoint being resumed. */
+        const model_config *mc = &ck->m.cfg;
+        char given[128] = "";
+        if (cli_given[cli_find(tab, n, "cell") - tab] && strcmp(cli.cell, cell_name(mc->cell)))
+            snprintf(given, sizeof given, "--cell %.20s (it is %s)", cli.cell, cell_name(mc->cell));
+        else if (cli_given[cli_find(tab, n, "embed") - tab] && cli.embed != mc->embed_size)
+            snprintf(given, sizeof given, "--embed %d (it is %d)", cli.embed, mc->embed_size);
+        else if (cli_given[cli_find(tab, n, "hidden") - tab] && cli.hidden != mc->hidden_size)
+            snprintf(given, sizeof given, "--hidden %d (it is %d)", cli.hidden, mc->hidden_size);
+        else if (cli_given[cli_find(tab, n, "layers") - tab] && cli.layers != mc->num_layers)
+            snprintf(given, sizeof given, "--layers %d (it is %d)", cli.layers, mc->num_layers);
+        else if (cli_given[cli_find(tab, n, "optimizer") - tab] && ok != ck->opt.cfg.kind)
+            snprintf(given, sizeof given, "--optimizer %.20s (it is %s)", cli.optimizer, optim_name(ck->opt.cfg.kind));
+        else if (cli_given[cli_find(tab, n, "init") - tab])
+            snprintf(given, sizeof given, "--init");
+        if (given[0])
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: the model and optimizer come from the checkpoint; drop %s",
+                              resume, given);
+        if (ck->state_h && ck->streams != o->batch)
+            return recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: expected --batch %d (the checkpoint's streams), found %d",
+                              resume, ck->streams, o->batch);
+    } else if (o->init[0]) {
+        for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++)
+            if (cli_find(tab, n, shape[i])->set)
+                return recur_fail(err, RECUR_EXIT_USAGE, "--%s: the model's shape comes from --init %s; drop --%s",
+                                  shape[i], o->init, shape[i]);
+    }
+    return 0;
+}
+
+/* Rank 0: options and config; then everyone gets them.  Returns an exit code, or -1 to go on. */
+int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
+    opt_spec tab[48];
+    int n = 0, rc = 0;
+    if (r->comm.rank == 0) {
+        rc = parse_options(&r->o, tab, &n, argc, argv, &r->resume, err);
+        if (rc == 0) cli_dump(tab, n, r->cfg_text, sizeof r->cfg_text);
+    }
+    /* 1 = --help shown: everyone leaves with 0. */
+    int help = r->comm.size > 1 ? comm_any(rc == 1) : rc == 1;
+    if (help) return 0;
+    int code = train_agree(r, rc < 0, err);
+    if (code) return code;
+    if (r->comm.size > 1) {
+        comm_bcast(&r->o, sizeof r->o, 0);
+        comm_bcast(r->cfg_text, sizeof r->cfg_text, 0);
+    }
+        r->resuming = r->o.resume[0] != 0;
+    schedule_from_name(r->o.lr_schedule, &r->sched.kind);
+    r->sched.lr = r->o.lr;
+    r->sched.lr_min = r->o.lr_min;
+    r->sched.warmup = r->o.warmup;
+    r->sched.decay_every = r->o.lr_decay_every;
+    r->sched.decay = r->o.lr_decay;
+    r->sched.total = r->o.steps;
+    if (r->o.batch % r->comm.size != 0) {
+        recur_fail(err, RECUR_EXIT_USAGE, "--batch %d: expected a multiple of the number of ranks (%d)", r->o.batch,
+                   r->comm.size);
+        return r->comm.rank == 0 ? report_error("train", err) : RECUR_EXIT_USAGE;
+    }
+    return -1;
+}

@@ -1,0 +1,127 @@
+/* train_record.c - where a run's records go (rank 0): one JSON line each in
+ * the metrics file and the same text on the ZeroMQ stream (recur monitor),
+ * and the console (train_console.c) from the same values. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "train.h"
+
+int record_open_sinks(run *r, recur_err *err) {
+    int st = 0;
+    if (r->comm.rank == 0) {
+        console_init(&r->out.con, r->o.quiet);
+        /* A resumed run appends to its metrics; a new one starts them afresh. */
+        if (r->o.metrics[0] && !(r->out.metrics = fopen(r->o.metrics, r->resuming ? "a" : "w")))
+            st = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --metrics: cannot open for writing", r->o.metrics);
+    }
+    if ((st = train_agree(r, st, err)) || r->comm.rank != 0) return st;
+    /* A run id tells a monitor which run a record belongs to (resumes get a new one). */
+    snprintf(r->out.run_id, sizeof r->out.run_id, "%08lx%04x", (unsigned long)time(NULL), (unsigned)getpid() & 0xffff);
+    if (!r->o.no_monitor && r->o.monitor[0]) {
+        char note[512];
+        publisher_open(&r->out.pub, r->o.monitor, note, sizeof note);
+        if (note[0]) fprintf(stderr, "recur train: %s\n", note);
+        else if (!r->o.quiet)
+            fprintf(stderr, "recur train: publishing metrics on %s (recur monitor %s)\n", r->out.pub.endpoint,
+                    r->out.pub.endpoint);
+    }
+    return 0;
+}
+
+void record_close_sinks(run *r) {
+    publisher_close(&r->out.pub);
+    if (r->out.metrics) fclose(r->out.metrics);
+    r->out.metrics = NULL;
+}
+
+static const char *event_name(record_kind k) {
+    switch (k) {
+    case REC_START: return "start";
+    case REC_VALIDATION: return "validation";
+    case REC_CHECKPOINT: return "checkpoint";
+    case REC_END: return "end";
+    case REC_INTERRUPTED: return "interrupted";
+    case REC_ERROR: return "error";
+    case REC_STEP: break;
+    }
+    return NULL;
+}
+
+/* The record as one JSON object; the fields of each kind are README's
+ * Metrics paragraph. */
+static void render_json(const run *r, const train_record *rec, json_line *j) {
+    json_begin(j);
+    const char *event = event_name(rec->kind);
+    if (event) json_str(j, "event", event);
+    switch (rec->kind) {
+    case REC_START: {
+        const model *m = &r->m;
+        json_str(j, "cell", cell_name(m->cfg.cell));
+        json_int(j, "vocab_size", m->cfg.vocab_size);
+        json_int(j, "embed_size", m->cfg.embed_size);
+        json_int(j, "hidden_size", m->cfg.hidden_size);
+        json_int(j, "num_layers", m->cfg.num_layers);
+        json_int(j, "parameters", (long long)m->num_params);
+        json_int(j, "ranks", r->comm.size);
+        json_int(j, "steps", r->o.steps);
+        json_int(j, "steps_per_epoch", r->tr.data.steps_per_epoch);
+        json_str(j, "config", r->cfg_text);
+        break;
+    }
+    case REC_STEP:
+        json_int(j, "step", rec->step);
+        json_int(j, "epoch", rec->epoch);
+        json_num(j, "loss", rec->loss);
+        json_num(j, "grad_norm", rec->grad_norm);
+        json_num(j, "lr", rec->lr);
+        json_num(j, "tokens_per_s", rec->tokens_per_s);
+        json_num(j, "elapsed_s", rec->elapsed_s);
+        json_num(j, "eta_s", rec->eta_s);
+        break;
+    case REC_VALIDATION:
+        json_int(j, "step", rec->step);
+        json_num(j, "val_loss", rec->val_loss);
+        json_num(j, "val_accuracy", rec->val_accuracy);
+        json_int(j, "val_predictions", rec->val_predictions);
+        break;
+    case REC_CHECKPOINT:
+        json_int(j, "step", rec->step);
+        json_str(j, "path", rec->path);
+        break;
+    case REC_END:
+    case REC_INTERRUPTED:
+        json_int(j, "step", rec->step);
+        json_num(j, "elapsed_s", rec->elapsed_s);
+        json_num(j, "tokens_per_s", rec->tokens_per_s);
+        json_num(j, "val_loss", rec->val_loss);
+        json_str(j, "checkpoint", rec->path);
+        for (int i = 0; i < PHASE_COUNT; i++) {
+            char key[48];
+            snprintf(key, sizeof key, "%s_s", PHASE_NAMES[i]);
+            for (char *c = key; *c; c++) *c = *c == ' ' ? '_' : *c;
+            json_num(j, key, r->tr.phase_seconds[i]);
+        }
+        json_num(j, "checkpoint_io_s", r->io_seconds);
+        break;
+    case REC_ERROR:
+        json_str(j, "message", rec->message);
+        break;
+    }
+    if (r->out.run_id[0]) json_str(j, "run_id", r->out.run_id);
+}
+
+void record_emit(run *r, const train_record *rec) {
+    if (r->comm.rank != 0) return;
+    json_line j;
+    render_json(r, rec, &j);
+    const char *line = json_end(&j);
+    if (r->out.metrics) {
+        fprintf(r->out.metrics, "%s\n", line);
+        fflush(r->out.metrics);
+    }
+    publisher_send(&r->out.pub, line);
+    console_show(&r->out.con, r, rec);
+}

@@ -1,0 +1,173 @@
+/* train_setup.c - everything a rank needs before the first step: the output
+ * paths checked (rank 0), the model (rank 0 creates or loads it, everyone
+ * receives the weights), this rank's shard of the streams, the optimizer and
+ * the trainer.  Each phase ends with the ranks agreeing on its status. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../worker/gradcheck.h"
+#include "common.h"
+#include "train.h"
+
+int train_setup_outputs(run *r, recur_err *err) {
+    int st = 0;
+    if (r->comm.rank == 0) {
+        if (r->o.run_dir[0] && mkdir(r->o.run_dir, 0777) != 0 && errno != EEXIST)
+            st = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --run-dir: cannot create: %s", r->o.run_dir, strerror(errno));
+        if (!st) st = check_output_path(r->o.out, "--out", err);
+        if (!st && r->o.metrics[0]) st = check_output_path(r->o.metrics, "--metrics", err);
+    }
+    return train_agree(r, st, err);
+}
+
+/* What the dataset holds (sizes, vocabulary); every rank reads it. */
+int train_setup_dataset(run *r, recur_err *err) {
+    return train_agree(r, dataset_probe(r->o.data, &r->info, err), err);
+}
+
+/* Rank 0's model: from --init (checked against the dataset's vocabulary) or fresh. */
+static int create_or_load(const train_opts *o, const token_dataset_info *ds, model *m, recur_err *err) {
+    if (o->init[0]) {
+        checkpoint_in ck;
+        if (checkpoint_load(o->init, &ck, err)) return -1;
+        *m = ck.m; /* the arenas move to *m; their views stay valid */
+        ck.m.params = ck.m.grads = NULL;
+        checkpoint_in_free(&ck);
+        if (ds->vocab_size != m->cfg.vocab_size) {
+            recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of --init %s), found %d",
+                       o->data, m->cfg.vocab_size, o->init, ds->vocab_size);
+            model_free(m);
+            return -1;
+        }
+        return 0;
+    }
+    model_config cfg;
+    cell_from_name(o->cell, &cfg.cell);
+    cfg.vocab_size = ds->vocab_size;
+    cfg.embed_size = o->embed;
+    cfg.hidden_size = o->hidden;
+    cfg.num_layers = o->layers;
+    if (model_config_validate(&cfg, "command line", err)) {
+        err->code = RECUR_EXIT_USAGE;
+        return -1;
+    }
+    if (model_create(m, &cfg, err)) return -1;
+    model_init_random(m, (uint64_t)o->seed);
+    return 0;
+}
+
+/* Model on rank 0, shapes and weights to everyone. */
+int train_setup_model(run *r, recur_err *err) {
+    int rc = 0;
+    if (r->comm.rank == 0 && r->resuming) {
+        r->m = r->resume.m; /* the arenas move; their views stay valid */
+        r->resume.m.params = r->resume.m.grads = NULL;
+        if (r->info.vocab_size != r->m.cfg.vocab_size)
+            rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of --resume %s), found %d",
+                            r->o.data, r->m.cfg.vocab_size, r->o.resume, r->info.vocab_size);
+    } else if (r->comm.rank == 0) {
+        rc = create_or_load(&r->o, &r->info, &r->m, err);
+    }
+    int code = train_agree(r, rc, err);
+    if (code) return code;
+    if (r->comm.size == 1) return 0;
+    model_config cfg = r->m.cfg;
+    comm_bcast(&cfg, sizeof cfg, 0);
+    if (r->comm.rank != 0) rc = model_create(&r->m, &cfg, err);
+    if ((code = train_agree(r, rc, err))) return code;
+    comm_bcast(r->m.params, r->m.num_params * sizeof(float), 0);
+    return 0;
+}
+
+/* This rank's streams of /tokens and /val_tokens, read by hyperslab. */
+int train_setup_data(run *r, recur_err *err) {
+    const int R = r->comm.size, rank = r->comm.rank, b = r->o.batch / R, V = r->m.cfg.vocab_size;
+    int rc = stream_layout(r->info.n, r->o.batch, r->o.bptt, r->o.data, &r->stream_len, err);
+    if (rc == 0) {
+        const size_t count = (size_t)b * r->stream_len + 1;
+        r->tokens = malloc(count * sizeof(int32_t));
+        rc = !r->tokens ? recur_fail(err, RECUR_EXIT_FAIL, "out of memory for %zu tokens", count)
+                        : dataset_read_range(r->o.data, "/tokens", (size_t)rank * b * r->stream_len, count, V,
+                                             r->tokens, err);
+    }
+    if (rc == 0 && r->info.n_val > 1) {
+        /* Validation streams: a multiple of R, at most one per two tokens. */
+        int S = r->o.val_streams < R ? R : r->o.val_streams - r->o.val_streams % R;
+        while (S > R && r->info.n_val < (size_t)S * 2 + 1) S -= R;
+        if (r->info.n_val >= (size_t)S + 1) {
+            r->val_streams = S / R;
+            r->val_stream_len = (r->info.n_val - 1) / (size_t)S;
+            const size_t count = (size_t)r->val_streams * r->val_stream_len + 1;
+            r->val_tokens = malloc(count * sizeof(int32_t));
+            rc = !r->val_tokens ? recur_fail(err, RECUR_EXIT_FAIL, "out of memory for validation tokens")
+                                : dataset_read_range(r->o.data, "/val_tokens",
+                                                     (size_t)rank * r->val_streams * r->val_stream_len, count, V,
+                                                     r->val_tokens, err);
+        }
+    }
+    return train_agree(r, rc, err);
+}
+
+/* The optimizer, the trainer over this rank's streams, and on rank 0 room for
+ * every stream's carried state (checkpoints). */
+int train_setup_trainer(run *r, recur_err *err) {
+    optim_config oc;
+    optim_kind okind;
+    optim_from_name(r->o.optimizer, &okind);
+    optim_config_defaults(&oc, okind);
+    oc.lr = (float)r->o.lr;
+    oc.momentum = (float)r->o.momentum;
+    oc.weight_decay = (float)r->o.weight_decay;
+    int st = optim_create(&r->opt, &oc, r->m.num_params, err);
+    if (!st) {
+        st = trainer_init(&r->tr, &r->m, &r->opt, r->tokens, r->stream_len, r->o.batch / r->comm.size, r->comm.size,
+                          r->o.bptt, r->o.clip, err);
+        r->have_trainer = !st;
+    }
+    r->tr.debug = r->o.debug;
+    if (!st && r->comm.size > 1) {
+        const size_t block = (size_t)r->m.cfg.num_layers * (r->o.batch / r->comm.size) * r->m.cfg.hidden_size;
+        r->gather_buf = malloc(block * r->comm.size * sizeof(float));
+        r->states = malloc(2 * block * r->comm.size * sizeof(float));
+        if (!r->gather_buf || !r->states) st = recur_fail(err, RECUR_EXIT_FAIL, "out of memory for carried states");
+    }
+    return train_agree(r, st, err);
+}
+
+void train_free(run *r) {
+    checkpoint_in_free(&r->resume);
+    record_close_sinks(r);
+    if (r->have_trainer) trainer_free(&r->tr);
+    optim_free(&r->opt);
+    model_free(&r->m);
+    dataset_info_free(&r->info);
+    free(r->tokens);
+    free(r->val_tokens);
+    free(r->states);
+    free(r->gather_buf);
+}
+
+/* --gradcheck: every rank checks on (a corner of) its own first batch. */
+int train_gradcheck(run *r, recur_err *err) {
+    batcher *bt = &r->tr.data;
+    batcher_fill(bt, r->tr.step % bt->steps_per_epoch);
+    const int b = bt->nstreams, B = b < 4 ? b : 4, T = bt->k < 16 ? bt->k : 16;
+    int32_t in[64], tg[64];
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < B; j++) {
+            in[t * B + j] = bt->inputs[(size_t)t * b + j];
+            tg[t * B + j] = bt->targets[(size_t)t * b + j];
+        }
+    gradcheck_result g;
+    int rc = gradcheck_model(&r->m, in, tg, B, T, 8, &g, err);
+    if (!rc && g.worst_rel > 1e-4)
+        rc = recur_fail(err, RECUR_EXIT_FAIL, "gradcheck: relative error %.3g at %s exceeds 1e-4", g.worst_rel, g.worst_at);
+    if (!rc && (r->comm.rank == 0 || r->o.debug))
+        fprintf(stderr, "recur train: rank %d gradcheck ok: %d parameters, worst relative error %.2g at %s\n",
+                r->comm.rank, g.checked, g.worst_rel, g.worst_at);
+    return train_agree(r, rc, err);
+}
+
