@@ -1,7 +1,11 @@
 /* test_inspect.c - `recur inspect`: per-tensor statistics against numpy,
- * --diff (identical, planted change, missing tensor, errors), --verify (the
- * good file, each planted violation, two at once, unreadable files), and the
- * torch loader scripts/torch_checkpoint.py --check.
+ * --json as one document (parsed by Python's json: booleans, the config as
+ * typed values, floats that read back to the stored float32 bit for bit),
+ * --jsonl unchanged, --diff (identical in one line, planted change,
+ * --atol/--rtol, different architectures, missing tensor, errors), --verify
+ * (the good file, each planted violation, two at once, unreadable files),
+ * inspect on a token dataset and on other HDF5 files, and the torch loader
+ * scripts/torch_checkpoint.py --check.
  *
  * Checkpoints come from `recur train` on a slice of Tiny Shakespeare; bad
  * copies are made by a small h5py script (EDIT_PY) run with Debian's
@@ -69,6 +73,17 @@ static const char *STATS_PY =
     "        if r['nonfinite'] != int((~np.isfinite(x)).sum()): print('nonfinite', r); bad += 1\n"
     "print('checked', len(rows)); sys.exit(1 if bad else 0)\n";
 
+/* JCHECK_PY EXPR FILE: FILE must be one JSON document d for which the
+ * Python expression EXPR holds (h5py and numpy at hand; f32(x) is the bit
+ * pattern of x as float32, sig(s) the significant digits of a number's text). */
+static const char *JCHECK_PY =
+    "import sys, re, json, h5py, numpy as np\n"
+    "text = open(sys.argv[2]).read()\n"
+    "def sig(s): return len(s.lower().split('e')[0].replace('-', '').replace('.', '').strip('0')) or 1\n"
+    "d = json.loads(text)\n"
+    "def f32(x): return int(np.float32(x).view(np.uint32))\n"
+    "if not eval(sys.argv[1]): print('does not hold:', sys.argv[1], '\\n', text[:3000]); sys.exit(1)\n";
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -103,6 +118,8 @@ static int group_setup(void **state) {
     write_file(p, EDIT_PY);
     snprintf(p, sizeof p, "%s/stats.py", g_dir);
     write_file(p, STATS_PY);
+    snprintf(p, sizeof p, "%s/jcheck.py", g_dir);
+    write_file(p, JCHECK_PY);
     train("lstm", "a.h5");
     return 0;
 }
@@ -116,6 +133,20 @@ static int group_teardown(void **state) {
 /* Runs `recur inspect ARGS` in the scratch directory. */
 static int inspect(char *out, size_t len, const char *args) {
     return tu_run(out, len, "cd '%s' && '%s' inspect %s", g_dir, g_recur, args);
+}
+
+/* `expr` (no single quotes) holds for the JSON document in g_dir/file. */
+static void json_holds(const char *file, const char *expr) {
+    char out[8192];
+    int rc = tu_run(out, sizeof out, "cd '%s' && %s jcheck.py '%s' %s", g_dir, TU_PYTHON, expr, file);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
 }
 
 static void edit(const char *dst, const char *ops, char *out, size_t len) {
@@ -141,7 +172,7 @@ static void test_summary(void **state) {
 
 static void test_stats_match_numpy(void **state) {
     char out[8192];
-    assert_int_equal(inspect(out, sizeof out, "a.h5 --json > stats.jsonl"), 0);
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --jsonl > stats.jsonl"), 0);
     int rc = tu_run(out, sizeof out, "cd '%s' && %s stats.py a.h5 stats.jsonl", g_dir, TU_PYTHON);
     if (rc) fprintf(stderr, "%s\n", out);
     assert_int_equal(rc, 0);
@@ -152,12 +183,12 @@ static void test_diff(void **state) {
     static char out[65536];
     char exp[256];
     assert_int_equal(inspect(out, sizeof out, "--diff a.h5 a.h5"), 0);
-    assert_non_null(strstr(out, "identical: 14 tensors compared"));
+    assert_string_equal(out, "identical: a.h5 and a.h5 (14 tensors, 16,126 values)\n");
 
     edit("planted.h5", "plant", exp, sizeof exp);
     double want = strtod(exp, NULL);
     assert_true(want > 0.4 && want < 0.6);
-    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 planted.h5 --json"), 1);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 planted.h5 --jsonl"), 1);
     const char *line = strstr(out, "\"tensor\":\"/model/rnn/bias_ih_l0\"");
     assert_non_null(line);
     assert_non_null(strstr(line, "\"status\":\"different\""));
@@ -189,12 +220,126 @@ static void test_diff(void **state) {
     assert_non_null(strstr(out, "nope.h5: cannot open"));
 }
 
+/* --json: one document that Python's json reads, with real booleans, the
+ * config as an object of typed values, and floats whose text reads back to
+ * the stored float32 bit for bit (and is the shortest such text). */
+static void test_json_document(void **state) {
+    static char out[65536];
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --json > doc.json"), 0);
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && %s -c 'import json,sys; json.load(sys.stdin)' < doc.json",
+                            g_dir, TU_PYTHON), 0);
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && cat doc.json", g_dir), 0);
+    assert_int_equal(count_lines(out), 1);
+    json_holds("doc.json", "isinstance(d, dict) and d[\"has_vocab\"] is True and d[\"has_state\"] is True"
+                           " and d[\"has_state_c\"] is True and d[\"has_config\"] is True"
+                           " and d[\"state_shape\"] == [2, 4, 16] and len(d[\"tensors\"]) == 11");
+    json_holds("doc.json", "isinstance(d[\"config\"], dict) and d[\"config\"][\"hidden\"] == 16"
+                           " and type(d[\"config\"][\"hidden\"]) is int and d[\"config\"][\"cell\"] == \"lstm\""
+                           " and d[\"config\"][\"lr\"] == 0.002 and d[\"config\"][\"quiet\"] is True"
+                           " and d[\"config\"][\"debug\"] is False and d[\"config\"][\"data\"] == \"d.h5\"");
+    /* optimizer hyper-parameters and every tensor's min and max against h5py */
+    json_holds("doc.json", "all(f32(d[k]) == f32(h5py.File(\"a.h5\")[\"optimizer\"].attrs[k])"
+                           " for k in (\"lr\", \"beta1\", \"beta2\", \"eps\"))"
+                           " and \"\\\"lr\\\":0.002,\" in text and \"\\\"eps\\\":1e-08,\" in text");
+    json_holds("doc.json", "all(f32(t[\"min\"]) == f32(h5py.File(\"a.h5\")[t[\"tensor\"]][...].min())"
+                           " and f32(t[\"max\"]) == f32(h5py.File(\"a.h5\")[t[\"tensor\"]][...].max())"
+                           " for t in d[\"tensors\"])");
+    /* the shortest text: as many significant digits as numpy's shortest
+     * unique float32 repr, no more */
+    json_holds("doc.json", "all(sig(a) == sig(np.format_float_scientific(np.float32(float(a)), unique=True))"
+                           " for a in re.findall(r\"\\\"(?:min|max|lr|beta2)\\\":([^,}]+)\", text))"
+                           " and len(re.findall(r\"\\\"min\\\":\", text)) == 11");
+}
+
+/* --jsonl: today's form, one object per line, booleans 0/1, config as text. */
+static void test_jsonl_unchanged(void **state) {
+    static char out[65536];
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --jsonl"), 0);
+    assert_int_equal(count_lines(out), 12);
+    assert_non_null(strstr(out, "\"has_vocab\":1,"));
+    assert_non_null(strstr(out, "\"config\":\"[train]\\n"));
+    assert_non_null(strstr(out, "}\n{\"tensor\":\"/model/embedding/weight\""));
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --jsonl > lines.jsonl"), 0);
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && %s -c 'import json,sys; [json.loads(l) for l in sys.stdin]'"
+                            " < lines.jsonl", g_dir, TU_PYTHON), 0);
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --json --jsonl"), 2);
+}
+
+/* A planted perturbation of 1e-5: different without a tolerance, equal
+ * within --atol 1e-4 (or --rtol 1e-3), still different with --rtol 1e-9. */
+static void test_diff_tolerance(void **state) {
+    static char out[65536];
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && %s -c \"import shutil, h5py, numpy as np\n"
+                            "shutil.copyfile('a.h5', 'near.h5')\n"
+                            "with h5py.File('near.h5', 'r+') as f:\n"
+                            "    d = f['model/head/bias']; x = d[...]; x[1] += np.float32(1e-5); d[...] = x\"",
+                            g_dir, TU_PYTHON), 0);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 near.h5"), 1);
+    assert_non_null(strstr(out, "different: 14 tensors compared, 1 different"));
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 near.h5 --atol 1e-4"), 0);
+    assert_non_null(strstr(out, "within tolerance (atol 0.0001, rtol 0): a.h5 and near.h5 (14 tensors"));
+    assert_non_null(strstr(out, "worst /model/head/bias: max abs diff"));
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 near.h5 --rtol 1e-3"), 0);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 near.h5 --rtol 1e-9"), 1);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 near.h5 --atol 1e-4 --json > tol.json"), 0);
+    json_holds("tol.json", "d[\"equal\"] is True and d[\"identical\"] is False and d[\"within_tolerance\"] == 1"
+                           " and d[\"worst\"] == \"/model/head/bias\" and d[\"atol\"] == 0.0001"
+                           " and [t[\"status\"] for t in d[\"tensors\"]].count(\"within_tolerance\") == 1");
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 a.h5 --json > same.json"), 0);
+    json_holds("same.json", "d[\"identical\"] is True and d[\"equal\"] is True and d[\"compared\"] == 14");
+    /* tolerances belong to --diff */
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --atol 1"), 2);
+}
+
+static void test_diff_architectures(void **state) {
+    static char out[65536];
+    char buf[8192];
+    int rc = tu_run(buf, sizeof buf,
+                    "cd '%s' && '%s' train --data d.h5 --cell gru --hidden 12 --embed 8 --layers 2 --batch 4 "
+                    "--bptt 8 --steps 1 --out g.h5 --quiet", g_dir, g_recur);
+    if (rc) fprintf(stderr, "%s\n", buf);
+    assert_int_equal(rc, 0);
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 g.h5"), 1);
+    assert_string_equal(out, "different architectures: cell lstm vs gru; hidden_size 16 vs 12\n");
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 g.h5 --json > arch.json"), 1);
+    json_holds("arch.json", "d[\"different_architectures\"] == \"cell lstm vs gru; hidden_size 16 vs 12\""
+                            " and d[\"equal\"] is False");
+}
+
+/* A token dataset is summarised; other HDF5 files say what they are. */
+static void test_inspect_dataset(void **state) {
+    static char out[65536];
+    assert_int_equal(inspect(out, sizeof out, "d.h5"), 0);
+    assert_non_null(strstr(out, "d.h5: recur-tokens v1"));
+    assert_non_null(strstr(out, "tokens: 27,000 in /tokens, 3,000 in /val_tokens"));
+    assert_non_null(strstr(out, "vocabulary: 58 entries: \\n !"));
+    assert_non_null(strstr(out, "token ids: 0..57"));
+    assert_int_equal(inspect(out, sizeof out, "d.h5 --json > data.json"), 0);
+    json_holds("data.json", "d[\"format\"] == \"recur-tokens\" and d[\"version\"] == 1"
+                            " and d[\"tokens\"] == h5py.File(\"d.h5\")[\"tokens\"].shape[0]"
+                            " and d[\"val_tokens\"] == h5py.File(\"d.h5\")[\"val_tokens\"].shape[0]"
+                            " and d[\"vocab_size\"] == 58 and d[\"vocab\"].startswith(\"\\\\n !\")"
+                            " and d[\"min_id\"] == 0 and d[\"max_id\"] == max(h5py.File(\"d.h5\")[\"tokens\"][...].max(),"
+                            " h5py.File(\"d.h5\")[\"val_tokens\"][...].max())");
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && %s -c \"import h5py\n"
+                            "with h5py.File('other.h5', 'w') as f: f.attrs['format'] = 'something-else'; f['x'] = [1]\n"
+                            "with h5py.File('plain.h5', 'w') as f: f['x'] = [1]\"", g_dir, TU_PYTHON), 0);
+    assert_int_equal(inspect(out, sizeof out, "other.h5"), 3);
+    assert_non_null(strstr(out, "other.h5: expected a recur checkpoint (format \"recur-checkpoint\") or token dataset "
+                                "(format \"recur-tokens\"), found an HDF5 file with format \"something-else\""));
+    assert_int_equal(inspect(out, sizeof out, "plain.h5 --json"), 3);
+    assert_non_null(strstr(out, "found an HDF5 file with no 'format' attribute"));
+    assert_null(strchr(out, '{'));
+}
+
 static void test_verify_good(void **state) {
     char out[8192];
     assert_int_equal(inspect(out, sizeof out, "--verify a.h5"), 0);
     assert_non_null(strstr(out, "valid recur-checkpoint"));
+    assert_int_equal(inspect(out, sizeof out, "--verify a.h5 --jsonl"), 0);
+    assert_string_equal(out, "{\"file\":\"a.h5\",\"valid\":1,\"violations\":0}\n");
     assert_int_equal(inspect(out, sizeof out, "--verify a.h5 --json"), 0);
-    assert_non_null(strstr(out, "\"valid\":1"));
+    assert_string_equal(out, "{\"violations\":[],\"file\":\"a.h5\",\"valid\":true}\n");
 }
 
 static void verify_bad(const char *ops, int nviol, const char *const *msgs) {
@@ -212,10 +357,17 @@ static void verify_bad(const char *ops, int nviol, const char *const *msgs) {
         assert_non_null(strstr(out, msgs[i]));
     }
     assert_int_equal(rc, 1);
-    snprintf(args, sizeof args, "--verify %s --json", dst);
+    snprintf(args, sizeof args, "--verify %s --jsonl", dst);
     assert_int_equal(inspect(out, sizeof out, args), 1);
     if ((int)tu_json_number(out, "violations") != nviol) fprintf(stderr, "%s: %s\n", ops, out);
     assert_int_equal((int)tu_json_number(out, "violations"), nviol);
+    assert_int_equal(count_lines(out), nviol + 1);
+    /* the document: the same violations as an array */
+    snprintf(args, sizeof args, "--verify %s --json > verify.json", dst);
+    assert_int_equal(inspect(out, sizeof out, args), 1);
+    char expr[128];
+    snprintf(expr, sizeof expr, "d[\"valid\"] is False and len(d[\"violations\"]) == %d", nviol);
+    json_holds("verify.json", expr);
 }
 
 static void test_verify_violations(void **state) {
@@ -284,6 +436,11 @@ int main(void) {
         cmocka_unit_test(test_summary),
         cmocka_unit_test(test_stats_match_numpy),
         cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_json_document),
+        cmocka_unit_test(test_jsonl_unchanged),
+        cmocka_unit_test(test_diff_tolerance),
+        cmocka_unit_test(test_diff_architectures),
+        cmocka_unit_test(test_inspect_dataset),
         cmocka_unit_test(test_verify_good),
         cmocka_unit_test(test_verify_violations),
         cmocka_unit_test(test_verify_other_hdf5),
