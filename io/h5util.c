@@ -209,6 +209,16 @@ static void describe(hid_t type, hid_t space, char *buf, size_t len) {
     snprintf(buf, len, "%s %s", t, s);
 }
 
+/* "type shape" of an open attribute (is_attr) or dataset; buf is left as
+ * it was when they cannot be read. */
+static void describe_object(hid_t obj, int is_attr, char *buf, size_t len) {
+    hid_t type = is_attr ? H5Aget_type(obj) : H5Dget_type(obj);
+    hid_t space = is_attr ? H5Aget_space(obj) : H5Dget_space(obj);
+    if (type >= 0 && space >= 0) describe(type, space, buf, len);
+    h5u_close(space);
+    h5u_close(type);
+}
+
 /* "float32 [512, N]" for a wanted shape. */
 static void describe_want(const h5u_shape *w, char *buf, size_t len) {
     size_t n = (size_t)snprintf(buf, len, "%s [", KIND[w->kind].name);
@@ -420,10 +430,7 @@ static int attr_mismatch(hid_t a, const char *path, const char *obj, const char 
                          recur_err *err) {
     char field[160], found[200] = "an unreadable attribute";
     attr_field(obj, name, field, sizeof field);
-    hid_t type = H5Aget_type(a), space = H5Aget_space(a);
-    if (type >= 0 && space >= 0) describe(type, space, found, sizeof found);
-    h5u_close(space);
-    h5u_close(type);
+    describe_object(a, 1, found, sizeof found);
     return recur_fail(err, RECUR_EXIT_INPUT, "%s: %s: expected %s, found %s", path, field, want, found);
 }
 
@@ -549,10 +556,7 @@ int h5u_read_str_dataset(hid_t file, const char *path, const char *name, char **
     int r = read_string(d, 0, out);
     if (r == -2) {
         char found[200] = "an unreadable dataset";
-        hid_t type = H5Dget_type(d), space = H5Dget_space(d);
-        if (type >= 0 && space >= 0) describe(type, space, found, sizeof found);
-        h5u_close(space);
-        h5u_close(type);
+        describe_object(d, 0, found, sizeof found);
         recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected a string, found %s", path, name, found);
     } else if (r < 0) {
         recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': read failed (damaged file?)", path, name);
@@ -681,10 +685,7 @@ int h5u_read_format(hid_t file, char **out, char *found, size_t len) {
     int r = read_string(a, 1, out);
     if (r == -2) {
         char what[200] = "unreadable";
-        hid_t type = H5Aget_type(a), space = H5Aget_space(a);
-        if (type >= 0 && space >= 0) describe(type, space, what, sizeof what);
-        h5u_close(space);
-        h5u_close(type);
+        describe_object(a, 1, what, sizeof what);
         snprintf(found, len, "a 'format' attribute that is %s, not a string", what);
     }
     h5u_close(a);

@@ -517,6 +517,45 @@ static void range_equals(const char *p, const char *field, size_t first, size_t 
     free(buf);
 }
 
+/* dataset_summarize: the probe's structure and each array's id range, read
+ * in chunks, equal to what dataset_load's whole arrays give. */
+static void id_range_of(const int32_t *t, size_t n, int32_t *mn, int32_t *mx) {
+    *mn = INT32_MAX;
+    *mx = INT32_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] < *mn) *mn = t[i];
+        if (t[i] > *mx) *mx = t[i];
+    }
+}
+
+static void test_dataset_summarize(void **state) {
+    const char *p = at(state, "shakespeare.h5");
+    build_shakespeare(state, p, 20000, 0.1);
+    token_dataset ds;
+    token_dataset_summary s;
+    recur_err err = {0};
+    if (dataset_load(p, &ds, &err)) fail_msg("load: %s", err.msg);
+    if (dataset_summarize(p, &s, &err)) fail_msg("summarize: %s", err.msg);
+    assert_int_equal(s.info.n, ds.n);
+    assert_int_equal(s.info.n_val, ds.n_val);
+    assert_int_equal(s.info.vocab_size, ds.vocab_size);
+    assert_memory_equal(s.info.vocab, ds.vocab, (size_t)ds.vocab_size);
+    int32_t mn, mx;
+    id_range_of(ds.tokens, ds.n, &mn, &mx);
+    assert_int_equal(s.min_id[0], mn);
+    assert_int_equal(s.max_id[0], mx);
+    id_range_of(ds.val_tokens, ds.n_val, &mn, &mx);
+    assert_int_equal(s.min_id[1], mn);
+    assert_int_equal(s.max_id[1], mx);
+    dataset_summary_free(&s);
+    dataset_free(&ds);
+    /* a missing file: the one message of every reader */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(dataset_summarize(at(state, "missing.h5"), &s, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    assert_null(s.info.vocab);
+}
+
 static void test_dataset_read_range(void **state) {
     const char *p = at(state, "shakespeare.h5");
     build_shakespeare(state, p, 20000, 0.1);
@@ -827,6 +866,25 @@ static void test_checkpoint_h5py(void **state) {
     checkpoint_in_free(&in);
 }
 
+static void keep_first(void *ctx, const char *msg) {
+    char *first = ctx;
+    if (!first[0]) snprintf(first, sizeof(((recur_err *)0)->msg), "%s", msg);
+}
+
+/* Load and verify walk one description of the contract: verify's first
+ * violation is load's error (or both cannot read the file at all). */
+static void same_first_violation(const char *p, const recur_err *load_err) {
+    char first[sizeof load_err->msg] = "";
+    int n = 0;
+    recur_err err = {0};
+    if (checkpoint_verify(p, keep_first, first, &n, &err)) {
+        assert_string_equal(err.msg, load_err->msg);
+        return;
+    }
+    assert_true(n >= 1);
+    assert_string_equal(first, load_err->msg);
+}
+
 static void test_checkpoint_bad_files(void **state) {
     char good[4200];
     snprintf(good, sizeof good, "%s", at(state, "good.h5")); /* at() buffers rotate */
@@ -877,6 +935,7 @@ static void test_checkpoint_bad_files(void **state) {
         check_bad(p, rc, &err, cases[i].needles);
         assert_null(in.m.params);
         assert_null(in.state_h);
+        same_first_violation(p, &err);
     }
 }
 
@@ -1074,6 +1133,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dataset_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_probe_matches_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_summarize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_read_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_read_range_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_read_range_token_check, setup, teardown),
