@@ -4,12 +4,18 @@
 #ifndef RECUR_TRAIN_SIGNALS_H
 #define RECUR_TRAIN_SIGNALS_H
 
-/* Installs the handlers (once, before the first step). */
-void train_signals_install(void);
+/* Installs the handlers (once, as the run starts, so a Ctrl-C during set-up
+ * is ours too) and takes the terminal's Ctrl-C under mpirun (terminal.h).
+ * The root rank, and the rank holding the terminal, say at once when a stop
+ * is asked. */
+void train_signals_install(int is_root);
+/* The loop is about to run step done+1 (done > 0 when resuming). */
+void train_signals_first_step(long done);
 /* The signal that asked to stop, or 0. */
 int train_stop_requested(void);
-/* The step being run, for the handler (called before each step). */
-void train_signals_note_step(long step);
+/* Called as step `step` starts: 1 when it is to be the last (a stop was
+ * asked).  The handler then knows which step will carry a later request. */
+int train_signals_begin_step(long step);
 /* Rank 0, after the checkpoint of a stopped run was written: what happened
  * and the command that continues the run from `resume_path`. */
 void train_report_stopped(long step, const char *checkpoint, const char *resume_path);
