@@ -75,7 +75,7 @@ MANPAGE  := $(BUILD)/recur.1
 
 .PHONY: all test asan bench demo install
 
-all: $(RECUR) $(TEST_BIN)
+all: $(RECUR) $(TEST_BIN) $(MANPAGE)
 
 # ISO C mode turns FMA contraction off; the GEMM kernel needs it (76 vs 114
 # GFLOP/s here).  Contraction is deterministic for a given binary and ISA;

@@ -88,15 +88,28 @@ int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *
     return set_value(s, value, "", err);
 }
 
+/* "--val-every, --val-streams": the options `prefix` abbreviates (getopt
+ * refuses an abbreviation of more than one).  Returns how many. */
+static int abbreviated(const opt_spec *o, int n, const char *prefix, char *out, size_t len) {
+    int count = 0;
+    size_t used = 0, plen = strlen(prefix);
+    out[0] = 0;
+    for (int i = 0; i < n && plen; i++)
+        if (!strncmp(o[i].name, prefix, plen) && used < len)
+            used += (size_t)snprintf(out + used, len - used, "%s--%s", count++ ? ", " : "", o[i].name);
+    return count;
+}
+
 /* The message for an option getopt refused: `arg` is the argv element. */
 static int bad_option(const opt_spec *o, int n, const char *cmd, const char *arg, int needs_value, recur_err *err) {
     if (needs_value)
         return recur_fail(err, RECUR_EXIT_USAGE, "option needs a value: '%s' (see recur %s --help)", arg, cmd);
     /* "--hiden=64" and "-x" are looked up as "hiden" and "x". */
-    char name[128];
+    char name[128], hint[512];
     snprintf(name, sizeof name, "%s", arg + strspn(arg, "-"));
     name[strcspn(name, "=")] = 0;
-    char hint[128];
+    if (abbreviated(o, n, name, hint, sizeof hint) > 1)
+        return recur_fail(err, RECUR_EXIT_USAGE, "ambiguous option '%s': %s?", arg, hint);
     did_you_mean(o, n, name, 1, hint, sizeof hint);
     if (hint[0]) return recur_fail(err, RECUR_EXIT_USAGE, "unknown option '%s'%s", arg, hint);
     return recur_fail(err, RECUR_EXIT_USAGE, "unknown option '%s' (see recur %s --help)", arg, cmd);
@@ -131,7 +144,9 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
             continue;
         }
         if (c == '?' || c == ':') {
-            rc = bad_option(o, n, cmd, argv[optind - 1], optopt != 0, err);
+            /* optopt is the option's code when its value is missing (ours start
+             * at 1000) and the character of an unknown short option. */
+            rc = bad_option(o, n, cmd, argv[optind - 1], optopt >= 1000, err);
             break;
         }
         opt_spec *s = &o[c - 1000];
@@ -157,7 +172,47 @@ static void print_default(FILE *f, const opt_spec *s) {
     }
 }
 
+int cli_help_roff = 0;
+
+/* Text as roff: backslashes escaped, a line starting with '.' or '\'' kept as text. */
+static void roff_text(FILE *f, const char *s, size_t n) {
+    int bol = 1;
+    for (size_t i = 0; i < n && s[i]; i++) {
+        const char c = s[i];
+        if (bol && (c == '.' || c == '\'')) fputs("\\&", f);
+        if (c == '\\') fputs("\\e", f);
+        else if (c == '-') fputs("\\-", f);
+        else fputc(c, f);
+        bol = c == '\n';
+    }
+}
+
+/* The same table as --help, as a man-page section (recur man). */
+static void usage_roff(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n) {
+    fprintf(f, ".SS \"recur %s\"\n.nf\nrecur %s ", cmd, cmd);
+    roff_text(f, synopsis, strlen(synopsis));
+    fputs("\n.fi\n", f);
+    for (int i = 0; i < n; i++) {
+        fputs(o[i].arg ? ".TP\n.BI \"\\-\\-" : ".TP\n.B \"\\-\\-", f); /* bold flag, italic value */
+        roff_text(f, o[i].name, strlen(o[i].name));
+        fputc('"', f);
+        if (o[i].arg) {
+            fputs(" \" ", f);
+            roff_text(f, o[i].arg, strlen(o[i].arg));
+            fputc('"', f);
+        }
+        fputc('\n', f);
+        roff_text(f, o[i].help, strlen(o[i].help));
+        if (!strstr(o[i].help, "(default:")) print_default(f, &o[i]);
+        fputc('\n', f);
+    }
+}
+
 void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n) {
+    if (cli_help_roff) {
+        usage_roff(f, cmd, synopsis, o, n);
+        return;
+    }
     fprintf(f, "usage: recur %s %s\n\noptions:\n", cmd, synopsis);
     for (int i = 0; i < n; i++) {
         char left[64];

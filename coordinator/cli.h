@@ -34,6 +34,8 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
  * for compatibility and not printed).  An unknown key's message suggests the
  * closest one ("unknown key 'hidden_size'; did you mean 'hidden'?"). */
 int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *where, recur_err *err);
+/* Set by `recur man`: cli_usage writes a man-page section instead of --help. */
+extern int cli_help_roff;
 void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n);
 /* Writes "key = value" lines of every option (the resolved config). */
 void cli_dump(const opt_spec *o, int n, char *buf, size_t len);

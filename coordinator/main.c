@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "suggest.h"
 
@@ -21,6 +22,8 @@ static int cmd_version(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_man(int argc, char **argv);
+
 static const struct {
     const char *name;
     int (*run)(int, char **);
@@ -35,8 +38,47 @@ static const struct {
     {"plot", cmd_plot, "loss curve of a metrics file as CSV/SVG"},
     {"monitor", cmd_monitor, "live view of a run (ZeroMQ)"},
     {"version", cmd_version, "print recur's version (also recur --version)"},
+    {"man", cmd_man, "print the manual page recur(1) (roff; make install puts it in place)"},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+/* recur(1), rendered from the same option tables as every --help: each
+ * subcommand's --help runs with cli_help_roff set. */
+static int cmd_man(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf(".TH RECUR 1 \"\" \"recur %s\" \"User Commands\"\n"
+           ".SH NAME\nrecur \\- train recurrent neural networks (RNN, LSTM, GRU) on one machine or under mpirun\n"
+           ".SH SYNOPSIS\n.B recur\n.I COMMAND\n[options]\n.br\n"
+           ".B mpirun\n\\-np\n.I R\n.B recur train\n[options]\n"
+           ".SH DESCRIPTION\nrecur trains recurrent networks in C, exact against PyTorch, with HDF5 datasets and "
+           "checkpoints (PyTorch parameter names) and a ZeroMQ metrics stream.  Under mpirun the ranks train "
+           "data-parallel and every rank applies the same update.\n.PP\nCommands:\n",
+           RECUR_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++) printf(".TP\n.B %s\n%s\n", COMMANDS[i].name, COMMANDS[i].what);
+    printf(".SH OPTIONS\nEvery option is a long flag; \\fBrecur train \\-\\-config\\fR reads the same keys from an INI file.\n");
+    fflush(stdout);
+    cli_help_roff = 1;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (COMMANDS[i].run == cmd_man || COMMANDS[i].run == cmd_version) continue;
+        char name[32], help[] = "--help";
+        snprintf(name, sizeof name, "%s", COMMANDS[i].name);
+        char *args[] = {name, help, NULL};
+        COMMANDS[i].run(2, args);
+        fflush(stdout);
+    }
+    cli_help_roff = 0;
+    printf(".SH EXIT STATUS\n.TP\n0\nsuccess (also after a clean stop by Ctrl-C or a signal, checkpoint written)\n"
+           ".TP\n1\nfailure (e.g. training diverged)\n.TP\n2\nbad command line or config value\n"
+           ".TP\n3\ninvalid input file (the message names the file, the field, what was expected)\n"
+           ".TP\n4\noutput not writable\n"
+           ".SH ENVIRONMENT\n.TP\nOPENBLAS_NUM_THREADS\nBLAS threads per process (recur uses 1 unless it is set)\n"
+           ".SH SIGNALS\nSIGINT (Ctrl\\-C), SIGTERM, SIGUSR1 or SIGUSR2 stop \\fBrecur train\\fR after the current "
+           "step with a checkpoint and a resume command.  Under mpirun in a terminal, Ctrl\\-C reaches the rank "
+           "that shares the terminal directly.\n"
+           ".SH SEE ALSO\n.BR mpirun (1),\n.BR h5dump (1)\n");
+    return 0;
+}
 
 static void usage(FILE *f) {
     fprintf(f, "usage: recur COMMAND [options]   (recur COMMAND --help for its options)\n\ncommands:\n");
