@@ -146,6 +146,13 @@ static void test_suggest_flag(void **s) {
     assert_int_equal(tu_run(out, sizeof out, "%s train --xyzzy 1", tu_recur()), 2);
     assert_null(strstr(out, "did you mean"));
     assert_non_null(strstr(out, "unknown option '--xyzzy'"));
+    /* An abbreviation of several options lists them; an unknown short option is unknown. */
+    assert_int_equal(tu_run(out, sizeof out, "%s sample --to 3", tu_recur()), 2);
+    assert_string_equal(out, "recur sample: error: ambiguous option '--to': --top-k, --top-p?\n");
+    assert_int_equal(tu_run(out, sizeof out, "%s train -x", tu_recur()), 2);
+    assert_non_null(strstr(out, "unknown option '-x'"));
+    assert_int_equal(tu_run(out, sizeof out, "%s train --hidden", tu_recur()), 2);
+    assert_non_null(strstr(out, "option needs a value: '--hidden'"));
 }
 
 /* `recur train --config FILE` where FILE's line 3 is `line3`; the message. */
