@@ -19,11 +19,8 @@
 static int set_up(run *r, recur_err *err) {
     int rc;
     if ((rc = train_setup_outputs(r, err)) || (rc = train_setup_dataset(r, err)) || (rc = train_setup_model(r, err)) ||
-        (rc = train_setup_data(r, err)))
+        (rc = train_setup_data(r, err)) || (rc = train_resolve_budget(r, err)) || (rc = train_setup_trainer(r, err)))
         return rc;
-    if (r->o.epochs > 0) /* a budget in epochs becomes the equivalent step count */
-        r->sched.total = r->o.steps = r->o.epochs * (long)(r->stream_len / (size_t)r->o.bptt);
-    if ((rc = train_setup_trainer(r, err))) return rc;
     if (r->resuming && (rc = train_restore(r, err))) return rc;
     r->first_step = r->tr.step;
     if (r->o.gradcheck && (rc = train_gradcheck(r, err))) return rc;

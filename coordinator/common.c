@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,4 +50,23 @@ void format_duration(double s, char *buf, size_t len) {
     if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, (t / 60) % 60);
     else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
     else snprintf(buf, len, "%lds", t);
+}
+
+int absolute_path(const char *path, char *out, size_t len) {
+    char dir_part[PATH_MAX], base_part[PATH_MAX], dir[PATH_MAX];
+    snprintf(dir_part, sizeof dir_part, "%s", path);
+    snprintf(base_part, sizeof base_part, "%s", path);
+    const char *base = basename(base_part);
+    int w;
+    if (path[0] == '/')
+        w = snprintf(out, len, "%s", path);
+    else if ((!strcmp(base, ".") || !strcmp(base, "..")) && realpath(path, dir))
+        w = snprintf(out, len, "%s", dir);
+    else if (realpath(dirname(dir_part), dir))
+        w = snprintf(out, len, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+    else if (getcwd(dir, sizeof dir))
+        w = snprintf(out, len, "%s/%s", dir, path);
+    else
+        w = snprintf(out, len, "%s", path);
+    return w < 0 || (size_t)w >= len ? -1 : 0;
 }

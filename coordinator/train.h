@@ -59,7 +59,6 @@ typedef struct {
     double val_loss, val_accuracy;
     long long val_predictions;
     const char *path;       /* checkpoint: the file; end: the last checkpoint */
-    int periodic;           /* checkpoint: a mid-run one (the console notes it) */
     const char *message;    /* error */
 } train_record;
 
@@ -111,6 +110,9 @@ typedef struct {
 /* train_options.c: rank 0 parses, everyone receives.  Returns an exit code,
  * or -1 to go on. */
 int train_setup_options(run *r, int argc, char **argv, recur_err *err);
+/* --epochs to steps (the data's size known); resuming, the total must lie
+ * beyond the checkpoint's step.  The agreed status. */
+int train_resolve_budget(run *r, recur_err *err);
 
 /* train_rundir.c */
 typedef struct {
@@ -154,7 +156,7 @@ int train_restore(run *r, recur_err *err);
 
 /* train_checkpoint.c: all ranks call it; rank 0 writes `path` (NULL: the run
  * dir's ckpt-<step>.h5, or --out without a run dir).  Returns the agreed status. */
-int train_save(run *r, const char *path, int periodic, recur_err *err);
+int train_save(run *r, const char *path, recur_err *err);
 
 /* train_record.c (rank 0; no-ops elsewhere) */
 int record_open_sinks(run *r, recur_err *err); /* all ranks: agreed status */

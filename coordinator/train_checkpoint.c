@@ -8,7 +8,7 @@
 #include "common.h"
 #include "train.h"
 
-static int write_checkpoint(run *r, const char *path, int periodic, recur_err *err) {
+static int write_checkpoint(run *r, const char *path, recur_err *err) {
     if (!train_replicas_identical(r)) {
         recur_fail(err, RECUR_EXIT_FAIL, "step %ld: the ranks' weights differ (replicas diverged); not writing a checkpoint",
                    r->tr.step);
@@ -29,14 +29,14 @@ static int write_checkpoint(run *r, const char *path, int periodic, recur_err *e
         };
         rc = checkpoint_save(path, &ck, err);
         if (!rc && to_run_dir) rundir_prune(r->o.run_dir, r->o.keep);
-        if (!rc) record_emit(r, &(train_record){.kind = REC_CHECKPOINT, .step = r->tr.step, .path = path, .periodic = periodic});
+        if (!rc) record_emit(r, &(train_record){.kind = REC_CHECKPOINT, .step = r->tr.step, .path = path});
     }
     return train_agree(r, rc, err);
 }
 
-int train_save(run *r, const char *path, int periodic, recur_err *err) {
+int train_save(run *r, const char *path, recur_err *err) {
     const double t0 = now_seconds();
-    int rc = write_checkpoint(r, path, periodic, err);
+    int rc = write_checkpoint(r, path, err);
     r->io_seconds += now_seconds() - t0;
     return rc;
 }

@@ -77,6 +77,8 @@ void console_show(console *c, const run *r, const train_record *rec) {
     const model *m = &r->m;
     switch (rec->kind) {
     case REC_START:
+        /* Even with --quiet (which a resumed run inherits): where the run's state came from. */
+        if (r->resuming) say(c, "recur train: resuming from %s at step %ld of %ld\n", r->o.resume, r->first_step, r->o.steps);
         if (c->quiet) break;
         say(c,
             "recur train: %s %dx%d (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
@@ -93,7 +95,7 @@ void console_show(console *c, const run *r, const train_record *rec) {
             say(c, "step %ld | validation loss %.4f (%.3f bits/char)\n", rec->step, rec->val_loss,
                 rec->val_loss / log(2.0));
         break;
-    case REC_CHECKPOINT:
+    case REC_CHECKPOINT: /* the file and the end summary name them */
         break;
     case REC_END:
         if (!c->quiet)
@@ -102,7 +104,7 @@ void console_show(console *c, const run *r, const train_record *rec) {
         break;
     case REC_INTERRUPTED:
         console_break(c);
-        train_report_stopped(rec->step, rec->path, r->o.run_dir[0] ? r->o.run_dir : r->o.out);
+        train_report_stopped(rec->step, rec->path, r->o.run_dir[0] ? r->o.run_dir : rec->path);
         break;
     case REC_ERROR:
         console_break(c); /* the message itself went out with report_error */

@@ -59,7 +59,7 @@ static int checkpoint_due(run *r, double *last_t) {
 static void record_step(run *r, const step_result *res, double lr, double ts, double te, double t0) {
     const long step = r->tr.step, done = step - r->first_step;
     record_emit(r, &(train_record){
-                       .kind = REC_STEP, .step = step, .epoch = res->epoch, .loss = res->loss,
+                       .kind = REC_STEP, .step = step, .epoch = res->epoch + 1, .loss = res->loss,
                        .grad_norm = res->grad_norm, .lr = lr, .step_s = te - ts,
                        .tokens_per_s = (double)r->o.batch * r->o.bptt / (te - ts), .elapsed_s = te - t0,
                        .eta_s = (double)(r->o.steps - step) * (te - t0) / (double)done,
@@ -80,21 +80,28 @@ static int step_failed(run *r, const step_result *res, recur_err *err) {
     return fail_everywhere(r, err);
 }
 
-/* The last validation and checkpoint, the end record. */
+/* The last validation and checkpoint, the end record.  --out gets the last
+ * state and a run dir also gets it as its newest ckpt-<step>.h5 (so `--resume
+ * DIR` continues from there), except that a run stopped early does not write
+ * the run dir's final.h5: its checkpoint is that ckpt-<step>.h5. */
 static int finish(run *r, int stopped, double t0, double val_loss, recur_err *err) {
+    const train_opts *o = &r->o;
+    const int out_is_final = rundir_is_final(o->run_dir, o->out);
+    char last[CLI_STR + 32];
+    snprintf(last, sizeof last, "%s", o->out);
     int rc;
     if (r->val_streams && !stopped && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
-    /* --out always gets the last state; a run dir also gets it as its newest
-     * ckpt-<step>.h5, so `--resume DIR` continues from here. */
-    if ((rc = train_save(r, r->o.out, 0, err))) return failed(r, rc, err);
-    if (r->o.run_dir[0] && (rc = train_save(r, NULL, 0, err))) return failed(r, rc, err);
+    if (!(stopped && out_is_final) && (rc = train_save(r, o->out, err))) return failed(r, rc, err);
+    if (o->run_dir[0]) {
+        if ((rc = train_save(r, NULL, err))) return failed(r, rc, err);
+        if (stopped && out_is_final) rundir_checkpoint_path(o->run_dir, r->tr.step, last, sizeof last);
+    }
     const double elapsed = now_seconds() - t0;
-    if (r->o.debug) console_print_phases(r, elapsed);
+    if (o->debug) console_print_phases(r, elapsed);
     const long done = r->tr.step - r->first_step;
     record_emit(r, &(train_record){.kind = stopped ? REC_INTERRUPTED : REC_END, .step = r->tr.step,
-                                   .elapsed_s = elapsed,
-                                   .tokens_per_s = (double)done * r->o.batch * r->o.bptt / elapsed,
-                                   .val_loss = val_loss, .path = r->o.out});
+                                   .elapsed_s = elapsed, .tokens_per_s = (double)done * o->batch * o->bptt / elapsed,
+                                   .val_loss = val_loss, .path = last});
     return 0;
 }
 
@@ -115,7 +122,7 @@ int train_loop(run *r, recur_err *err) {
         if (res.stop) return finish(r, 1, t0, val_loss, err);
         if (validation_due(r) && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
         if (checkpoint_due(r, &last_checkpoint_t)) {
-            if ((rc = train_save(r, NULL, 1, err))) return failed(r, rc, err);
+            if ((rc = train_save(r, NULL, err))) return failed(r, rc, err);
             last_checkpoint_t = now_seconds();
         }
     }

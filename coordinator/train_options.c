@@ -7,6 +7,7 @@
 
 #include "../io/config.h"
 #include "commands.h"
+#include "common.h"
 #include "train.h"
 
 #define TRAIN_SYNOPSIS "--data D.h5 [--init CKPT.h5 | --cell C --embed E --hidden H --layers L] --out OUT.h5 [options]\n" \
@@ -90,6 +91,27 @@ static int config_set(void *ctx, const char *key, const char *value, recur_err *
     return cli_set(c->tab, c->n, key, value, c->path, err);
 }
 
+/* `--resume DIR` continues the run in DIR, wherever its run directory was
+ * when the checkpoint was written (relative to another working directory,
+ * or moved since): the outputs that were the old run directory's own follow. */
+static void continue_in(train_opts *o, const char *dir) {
+    char metrics[CLI_STR + 32];
+    if (rundir_is_final(o->run_dir, o->out)) o->out[0] = 0;
+    if (!rundir_path(metrics, sizeof metrics, o->run_dir, "metrics.jsonl", 0) && !strcmp(metrics, o->metrics))
+        o->metrics[0] = 0;
+    snprintf(o->run_dir, sizeof o->run_dir, "%s", dir);
+}
+
+/* A path option made absolute in place ("" stays ""): the resolved config
+ * stored in checkpoints then names the same files from any directory. */
+static int make_absolute(char *path, const char *flag, recur_err *err) {
+    char abs[CLI_STR];
+    if (!path[0]) return 0;
+    if (absolute_path(path, abs, sizeof abs)) return recur_fail(err, RECUR_EXIT_USAGE, "--%s: path too long", flag);
+    memcpy(path, abs, sizeof abs);
+    return 0;
+}
+
 /* Options in layers, later ones winning: defaults, the config stored in the
  * --resume checkpoint, the --config file, the command line.  Rank 0 only.
  * With --resume, *ck receives the loaded checkpoint.  Returns 0, 1 (--help
@@ -104,7 +126,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     const train_opts cli = *o; /* what the command line alone says */
     int cli_given[48] = {0};
     for (int i = 0; i < n; i++) cli_given[i] = tab[i].set;
-    char config[CLI_STR], resume[CLI_STR] = "";
+    char config[CLI_STR], resume[CLI_STR] = "", stored_data[CLI_STR] = "";
     int resume_is_dir = 0;
     snprintf(config, sizeof config, "%s", o->config);
     if (cli.resume[0]) {
@@ -121,6 +143,8 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             config_ctx ctx = {tab, n, resume};
             if (config_parse_text(ck->config_text, resume, config_set, &ctx, err)) return -1;
             o->init[0] = o->resume[0] = o->config[0] = 0;
+            snprintf(stored_data, sizeof stored_data, "%s", o->data);
+            if (resume_is_dir && o->run_dir[0]) continue_in(o, cli.resume);
         }
         if (config[0]) {
             config_ctx ctx = {tab, n, config};
@@ -130,6 +154,10 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
         snprintf(o->config, sizeof o->config, "%s", config);
         snprintf(o->resume, sizeof o->resume, "%s", resume);
     }
+    o->data_from_checkpoint = resume[0] && !strcmp(o->data, stored_data);
+    if ((!o->data_from_checkpoint && make_absolute(o->data, "data", err)) || make_absolute(o->run_dir, "run-dir", err) ||
+        make_absolute(o->out, "out", err) || make_absolute(o->metrics, "metrics", err))
+        return -1;
     if (o->run_dir[0] && ((!o->out[0] && rundir_path(o->out, sizeof o->out, o->run_dir, "final.h5", 0)) ||
                           (!o->metrics[0] && rundir_path(o->metrics, sizeof o->metrics, o->run_dir, "metrics.jsonl", 0))))
         return recur_fail(err, RECUR_EXIT_USAGE, "--run-dir: path too long");
@@ -207,4 +235,27 @@ int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
         return r->comm.rank == 0 ? report_error("train", err) : RECUR_EXIT_USAGE;
     }
     return -1;
+}
+
+/* The run's total steps, once the data's size is known (--epochs counts
+ * passes over it).  Resuming, the total must lie beyond the checkpoint: say
+ * what to pass instead of silently doing nothing. */
+int train_resolve_budget(run *r, recur_err *err) {
+    const long per_epoch = (long)(r->stream_len / (size_t)r->o.bptt);
+    if (r->o.epochs > 0) r->sched.total = r->o.steps = r->o.epochs * per_epoch;
+    int rc = 0;
+    const long at = r->resume.step;
+    if (r->comm.rank == 0 && r->resuming && r->o.steps <= at) {
+        const long epochs_done = per_epoch > 0 ? at / per_epoch : 0;
+        if (r->o.epochs > 0)
+            rc = recur_fail(err, RECUR_EXIT_USAGE,
+                            "%s is at step %ld; --epochs %ld is %ld steps, the run's total: pass --epochs above %ld, "
+                            "e.g. --epochs %ld",
+                            r->o.resume, at, r->o.epochs, r->o.steps, epochs_done, epochs_done > 0 ? 2 * epochs_done : 1);
+        else
+            rc = recur_fail(err, RECUR_EXIT_USAGE,
+                            "%s is at step %ld; --steps is the run's total, pass --steps above %ld, e.g. --steps %ld",
+                            r->o.resume, at, at, 2 * at);
+    }
+    return train_agree(r, rc, err);
 }

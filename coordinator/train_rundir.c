@@ -61,6 +61,16 @@ void rundir_listing_free(rundir_listing *ls) {
     memset(ls, 0, sizeof *ls);
 }
 
+/* The step a checkpoint file is at (-1 when it cannot be read). */
+static long checkpoint_step(const char *path) {
+    checkpoint_in ck;
+    recur_err err = {0};
+    if (checkpoint_load(path, &ck, &err)) return -1;
+    const long step = ck.has_progress ? ck.step : -1;
+    checkpoint_in_free(&ck);
+    return step;
+}
+
 int rundir_resolve_resume(const char *arg, char *path, size_t len, int *is_dir, recur_err *err) {
     struct stat st;
     *is_dir = 0;
@@ -79,9 +89,13 @@ int rundir_resolve_resume(const char *arg, char *path, size_t len, int *is_dir, 
     if (newest < 0 && !has_final)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: --resume: expected a run directory with ckpt-<step>.h5 or final.h5, found none",
                           arg);
-    if ((newest >= 0 && rundir_checkpoint_path(arg, newest, path, len)) ||
-        (newest < 0 && rundir_path(path, len, arg, "final.h5", 0)))
+    /* final.h5 when it is ahead of every periodic checkpoint (e.g. they were
+     * removed); a run stopped early leaves an older final.h5 behind. */
+    char final[CLI_STR + 16];
+    if (rundir_path(final, sizeof final, arg, "final.h5", 0) ||
+        (newest >= 0 && rundir_checkpoint_path(arg, newest, path, len)))
         return recur_fail(err, RECUR_EXIT_USAGE, "%s: --resume: path too long", arg);
+    if (has_final && (newest < 0 || checkpoint_step(final) > newest)) snprintf(path, len, "%s", final);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../worker/gradcheck.h"
 #include "common.h"
@@ -23,9 +24,18 @@ int train_setup_outputs(run *r, recur_err *err) {
     return train_agree(r, st, err);
 }
 
-/* What the dataset holds (sizes, vocabulary); every rank reads it. */
+/* What the dataset holds (sizes, vocabulary); every rank reads it.  A path
+ * that came from the --resume checkpoint may not exist here (another
+ * machine, a moved file, an old checkpoint's relative path): say where it
+ * came from and how to give another. */
 int train_setup_dataset(run *r, recur_err *err) {
-    return train_agree(r, dataset_probe(r->o.data, &r->info, err), err);
+    int rc = dataset_probe(r->o.data, &r->info, err);
+    if (rc && r->o.data_from_checkpoint && access(r->o.data, R_OK) != 0) {
+        const int why = errno;
+        recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open for reading: %s (the dataset path stored in %s; pass --data to use another)",
+                   r->o.data, strerror(why), r->o.resume);
+    }
+    return train_agree(r, rc, err);
 }
 
 /* Rank 0's model: from --init (checked against the dataset's vocabulary) or fresh. */

@@ -53,15 +53,12 @@ static double now_s(void) {
 static int setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    dir = tu_tmpdir();
-    if (!dir) return -1;
-    return tu_snippet_dataset(dir, 40000, data_h5, sizeof data_h5);
+    return tu_scratch_with_snippet(&dir, 40000, data_h5, sizeof data_h5);
 }
 
 static int teardown(void **state) {
     (void)state;
-    tu_rmtree(dir);
-    free(dir);
+    tu_scratch_remove(&dir);
     return 0;
 }
 
@@ -343,54 +340,12 @@ static void test_batch_not_divisible(void **s) {
 
 /* ---- 4: PyTorch reference cases under mpirun ------------------------------ */
 
-typedef struct {
-    char name[128], cell[16];
-    int layers;
-    char data[256], model[256], expected[256];
-    int steps, batch, bptt;
-    char opt[16], lr[48], clip[48], momentum[48];
-    int nexp;
-    double loss[MAX_STEPS], grad_norm[MAX_STEPS];
-} ref_run;
-
-/* The train/step records of cases.txt (format: tests/torch_reference.py). */
-static int parse_cases(const char *path, ref_run *runs, int max) {
-    char *text = tu_slurp(path, NULL);
-    if (!text) return -1;
-    int n = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (!strncmp(line, "train ", 6)) {
-            if (n >= max) break;
-            ref_run *r = &runs[n];
-            memset(r, 0, sizeof *r);
-            if (sscanf(line, "train %127s %15s %d %255s %255s %255s %d %d %d %15s %47s %47s %47s", r->name, r->cell,
-                       &r->layers, r->data, r->model, r->expected, &r->steps, &r->batch, &r->bptt, r->opt, r->lr,
-                       r->clip, r->momentum) != 13 ||
-                r->steps > MAX_STEPS)
-                goto bad;
-            n++;
-        } else if (!strncmp(line, "step ", 5)) {
-            char run[128];
-            int st;
-            double lo, g;
-            if (sscanf(line, "step %127s %d %lf %lf", run, &st, &lo, &g) != 4) goto bad;
-            ref_run *t = n ? &runs[n - 1] : NULL;
-            if (!t || strcmp(t->name, run) || st != t->nexp + 1 || st > t->steps) goto bad;
-            t->loss[t->nexp] = lo;
-            t->grad_norm[t->nexp] = g;
-            t->nexp++;
-        } else if (strncmp(line, "eval ", 5) && *line) {
-            goto bad;
-        }
-        continue;
-    bad:
-        fprintf(stderr, "malformed line in %s: %s\n", path, line);
-        free(text);
-        return -1;
-    }
-    free(text);
-    return n;
+/* The training runs of cases.txt (tests/test_util.h reads it). */
+static int train_cases(const char *path, tu_case *runs, int max) {
+    int n = tu_parse_cases(path, runs, max), k = 0;
+    for (int i = 0; i < n; i++)
+        if (runs[i].is_train) runs[k++] = runs[i];
+    return n < 0 ? n : k;
 }
 
 #define MAX_REF 128
@@ -403,10 +358,10 @@ static void test_torch_reference(void **s) {
     int rc = tu_run(out, sizeof out, "timeout 600 %s tests/torch_reference.py '%s'", TU_PYTHON, refdir);
     if (rc != 0) fail_msg("the PyTorch reference generator failed (status %d; needs %s with torch):\n%s", rc, TU_PYTHON, out);
     fprintf(stderr, "  generator: %.1f s\n", now_s() - t0);
-    static ref_run runs[MAX_REF];
+    static tu_case runs[2 * MAX_REF];
     char path[4400];
     sfmt(path, sizeof path, "%s/cases.txt", refdir);
-    int nruns = parse_cases(path, runs, MAX_REF);
+    int nruns = train_cases(path, runs, 2 * MAX_REF);
     if (nruns <= 0) fail_msg("%s missing or malformed", path);
 
     static const int nps[] = {2, 4};
@@ -421,7 +376,7 @@ static void test_torch_reference(void **s) {
     static job jobs[2 * MAX_REF];
     int jr[2 * MAX_REF], jnp[2 * MAX_REF], nj = 0;
     for (int i = 0; i < nruns; i++) {
-        const ref_run *r = &runs[i];
+        const tu_case *r = &runs[i];
         if (r->nexp != r->steps) fail_msg("%s: %d of %d step records", r->name, r->nexp, r->steps);
         if (!full && r->layers != 2) continue;
         for (int p = 0; p < 2; p++) {
@@ -452,7 +407,7 @@ static void test_torch_reference(void **s) {
     int ok_runs = 0;
     for (int j = 0; j < nj; j++) {
         if (jobs[j].rc != 0) continue;
-        const ref_run *r = &runs[jr[j]];
+        const tu_case *r = &runs[jr[j]];
         char tag[160], what[200];
         sfmt(tag, sizeof tag, "%s", r->name);
         for (char *c = tag; *c; c++)
@@ -619,6 +574,7 @@ static void test_resume_across_ranks(void **s) {
         sfmt(args, sizeof args, "train --resume %s/res_%s --steps 20", dir, runs[i].tag);
         mpirun_cmd(cmd, sizeof cmd, atoi(runs[i].resume_np), "", args);
         if (tu_run(out, sizeof out, "%s", cmd)) fail_msg("%s resume: %s\n%s", runs[i].tag, cmd, out);
+        if (!strstr(out, "recur train: resuming from ")) fail_msg("%s resume: no resume message:\n%s", runs[i].tag, out);
     }
     /* Same R: the resumed run's files hold exactly the uninterrupted run's numbers. */
     char a[4400], b[4400];

@@ -27,21 +27,10 @@
 #define LOSS_RTOL 1e-4
 #define W_ATOL 1e-5
 #define W_RTOL 1e-4
-#define MAX_STEPS 64
+#define MAX_STEPS TU_CASE_MAX_STEPS
 #define MAX_RECORDS 256
 
-typedef struct {
-    int is_train;
-    char name[128];      /* case ("gru_l2") or run ("gru_l2/adam") */
-    char cell[16];
-    int layers;
-    char data[256], model[256], expected[256];
-    double eval_loss;
-    int steps, batch, bptt;
-    char opt[16], lr[48], clip[48], momentum[48];
-    int nexp;            /* step records seen */
-    double loss[MAX_STEPS], grad_norm[MAX_STEPS];
-} record;
+typedef tu_case record;
 
 static char *g_dir;
 static int g_keep;
@@ -86,51 +75,6 @@ static void script_path(char *out, size_t n) {
     snprintf(out, n, "tests/torch_reference.py");
 }
 
-static int parse_cases(const char *path) {
-    char *text = tu_slurp(path, NULL);
-    if (!text) return -1;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (g_nrec >= MAX_RECORDS) break;
-        record *r = &g_rec[g_nrec];
-        memset(r, 0, sizeof *r);
-        if (!strncmp(line, "eval ", 5)) {
-            if (sscanf(line, "eval %127s %15s %d %255s %255s %lf", r->name, r->cell, &r->layers,
-                       r->data, r->model, &r->eval_loss) != 6)
-                goto bad;
-            g_nrec++;
-        } else if (!strncmp(line, "train ", 6)) {
-            r->is_train = 1;
-            if (sscanf(line, "train %127s %15s %d %255s %255s %255s %d %d %d %15s %47s %47s %47s",
-                       r->name, r->cell, &r->layers, r->data, r->model, r->expected, &r->steps,
-                       &r->batch, &r->bptt, r->opt, r->lr, r->clip, r->momentum) != 13 ||
-                r->steps > MAX_STEPS)
-                goto bad;
-            g_nrec++;
-        } else if (!strncmp(line, "step ", 5)) {
-            char run[128];
-            int s;
-            double lo, gn;
-            if (sscanf(line, "step %127s %d %lf %lf", run, &s, &lo, &gn) != 4) goto bad;
-            record *t = g_nrec ? &g_rec[g_nrec - 1] : NULL;
-            if (!t || !t->is_train || strcmp(t->name, run) || s != t->nexp + 1 || s > t->steps)
-                goto bad;
-            t->loss[t->nexp] = lo;
-            t->grad_norm[t->nexp] = gn;
-            t->nexp++;
-        } else if (*line) {
-            goto bad;
-        }
-        continue;
-    bad:
-        fprintf(stderr, "test_reference: malformed line in %s: %s\n", path, line);
-        free(text);
-        return -1;
-    }
-    free(text);
-    return 0;
-}
-
 static int group_setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -162,7 +106,7 @@ static int group_setup(void **state) {
     if (g_gen_rc == 0) {
         char cases[4300];
         snprintf(cases, sizeof cases, "%s/cases.txt", g_dir);
-        if (parse_cases(cases) != 0 || g_nrec == 0) {
+        if ((g_nrec = tu_parse_cases(cases, g_rec, MAX_RECORDS)) <= 0) {
             g_gen_rc = -2;
             snprintf(g_gen_out, sizeof g_gen_out, "%s is missing or malformed", cases);
         }

@@ -14,15 +14,12 @@ static char data_h5[4200];
 /* A 30,000-byte slice of the bundled corpus, split 90/10. */
 static int setup(void **state) {
     (void)state;
-    dir = tu_tmpdir();
-    if (!dir) return -1;
-    return tu_snippet_dataset(dir, 30000, data_h5, sizeof data_h5);
+    return tu_scratch_with_snippet(&dir, 30000, data_h5, sizeof data_h5);
 }
 
 static int teardown(void **state) {
     (void)state;
-    tu_rmtree(dir);
-    free(dir);
+    tu_scratch_remove(&dir);
     return 0;
 }
 
@@ -65,12 +62,12 @@ static void test_determinism(void **s) {
     checkpoint_in_free(&a);
     checkpoint_in_free(&b);
     checkpoint_in_free(&c);
-    /* The files themselves are byte-identical when the runs differ in nothing,
-     * not even the output path recorded in the stored config. */
+    /* The files themselves are byte-identical when the runs differ in nothing
+     * (the stored config holds no time, host or process id). */
     assert_int_equal(tu_run(cmd_out, sizeof cmd_out,
-                            "cd %s && for r in r1 r2; do mkdir -p $r && (cd $r && %s train --data %s --cell gru "
-                            "--hidden 16 --layers 2 --batch 4 --bptt 8 --steps 5 --quiet --out m.h5) || exit 1; done; "
-                            "cmp r1/m.h5 r2/m.h5", dir, tu_recur(), data_h5), 0);
+                            "cd %s && mkdir -p r && cd r && for r in 1 2; do %s train --data %s --cell gru "
+                            "--hidden 16 --layers 2 --batch 4 --bptt 8 --steps 5 --quiet --out m.h5 && mv m.h5 m$r.h5 || exit 1; done; "
+                            "cmp m1.h5 m2.h5", dir, tu_recur(), data_h5), 0);
     /* The metrics files are identical but for the timing fields. */
     assert_int_equal(tu_run(cmd_out, sizeof cmd_out,
                             "cd %s && for f in a b; do grep -v event $f.h5.jsonl | sed 's/\"tokens_per_s\".*//' > $f.steps; done; "
@@ -94,6 +91,7 @@ static void test_metrics_and_learning(void **s) {
         }
         steps++;
         assert_int_equal((int)tu_json_number(line, "step"), steps);
+        assert_int_equal((int)tu_json_number(line, "epoch"), 1); /* 210 steps per epoch, counted from 1 */
         double loss = tu_json_number(line, "loss");
         assert_true(isfinite(loss));
         assert_true(isfinite(tu_json_number(line, "grad_norm")));
@@ -158,7 +156,7 @@ static void test_sigterm_writes_checkpoint(void **s) {
                     "kill -TERM $pid; wait $pid",
                     tu_recur(), data_h5, dir, dir, dir, dir);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(log, "stopped by"));
+    assert_non_null(strstr(log, "recur train: stopped"));
     checkpoint_in ck;
     load("sig.h5", &ck);
     assert_true(ck.step > 0 && ck.step < 1000000);
@@ -272,6 +270,126 @@ static void test_debug_and_gradcheck(void **s) {
     assert_false(tu_exists(path));
 }
 
+/* A resumed run says where from; --steps at or below the checkpoint's step
+ * says what to pass; --resume DIR takes the newest checkpoint by step. */
+static void test_resume_messages(void **s) {
+    (void)s;
+    char log[8192];
+    const char *args = "--cell lstm --embed 8 --hidden 16 --layers 1 --batch 4 --bptt 8 --seed 2 --checkpoint-every 5 --quiet";
+    assert_int_equal(tu_run(log, sizeof log, "%s train --data %s %s --steps 10 --run-dir %s/msg", tu_recur(), data_h5,
+                            args, dir), 0);
+    /* No --steps: the stored total, already reached. */
+    assert_int_equal(tu_run(log, sizeof log, "%s train --resume %s/msg", tu_recur(), dir), 2);
+    assert_non_null(strstr(log, "/msg/ckpt-00000010.h5 is at step 10; --steps is the run's total, pass --steps above 10, "
+                                "e.g. --steps 20"));
+    assert_int_equal(tu_run(log, sizeof log, "%s train --resume %s/msg --steps 7", tu_recur(), dir), 2);
+    assert_non_null(strstr(log, "pass --steps above 10"));
+    assert_int_equal(tu_run(log, sizeof log, "%s train --resume %s/msg --steps 12", tu_recur(), dir), 0);
+    assert_non_null(strstr(log, "recur train: resuming from "));
+    assert_non_null(strstr(log, "/msg/ckpt-00000010.h5 at step 10 of 12\n"));
+    /* final.h5 (step 12) is newer than every periodic checkpoint left. */
+    assert_int_equal(tu_run(log, sizeof log, "rm %s/msg/ckpt-00000012.h5", dir), 0);
+    assert_int_equal(tu_run(log, sizeof log, "%s train --resume %s/msg --steps 14", tu_recur(), dir), 0);
+    assert_non_null(strstr(log, "/msg/final.h5 at step 12 of 14\n"));
+}
+
+/* A run trained with relative paths (dataset, run dir) and stopped by a
+ * signal leaves ckpt-<step>.h5 and no final.h5; resumed from another working
+ * directory it continues in its run dir, bitwise as if never interrupted.
+ * A dataset that has gone: the message says the path came from the
+ * checkpoint and that --data overrides it. */
+static void test_interrupt_and_resume_elsewhere(void **s) {
+    (void)s;
+    char log[16384], path[4400];
+    const char *args = "--cell lstm --embed 8 --hidden 32 --layers 1 --batch 4 --bptt 8 --seed 4 --lr 0.01";
+    assert_int_equal(tu_run(log, sizeof log,
+                            "cd %s && cp snippet.h5 rel.h5 && { %s train --data rel.h5 %s --steps 1000000 --quiet --run-dir intr & pid=$!; "
+                            "for i in $(seq 100); do sleep 0.1; [ -s intr/metrics.jsonl ] && [ $(wc -l < intr/metrics.jsonl) -gt 5 ] && break; done; "
+                            "kill -TERM $pid; wait $pid; }",
+                            dir, tu_recur(), args), 0);
+    const char *said = strstr(log, "recur train: stopped");
+    assert_non_null(said);
+    said = strstr(said, "after step ");
+    assert_non_null(said);
+    const long step = atol(said + strlen("after step "));
+    assert_true(step > 0);
+    snprintf(path, sizeof path, "%s/intr/ckpt-%08ld.h5", dir, step);
+    assert_true(tu_exists(path));
+    assert_non_null(strstr(log, path)); /* the message names the checkpoint it wrote */
+    snprintf(path, sizeof path, "%s/intr/final.h5", dir);
+    assert_false(tu_exists(path));
+
+    assert_int_equal(tu_run(log, sizeof log, "mkdir -p %s/else && cd %s/else && %s train --resume ../intr --steps %ld",
+                            dir, dir, tu_recur(), step + 5), 0);
+    assert_non_null(strstr(log, "resuming from ../intr/ckpt-"));
+    assert_true(tu_exists(path)); /* in the run dir, not under else/ */
+    snprintf(path, sizeof path, "%s/else/intr", dir);
+    assert_false(tu_exists(path));
+    assert_int_equal(tu_run(log, sizeof log, "cd %s && %s train --data rel.h5 %s --steps %ld --quiet --out whole_intr.h5",
+                            dir, tu_recur(), args, step + 5), 0);
+    checkpoint_in a, b;
+    load("whole_intr.h5", &a);
+    load("intr/final.h5", &b);
+    assert_int_equal(b.step, step + 5);
+    assert_memory_equal(a.m.params, b.m.params, a.m.num_params * sizeof(float));
+    assert_memory_equal(a.opt.state, b.opt.state, a.opt.state_len * sizeof(float));
+    assert_memory_equal(a.state_h, b.state_h, (size_t)4 * 32 * sizeof(float));
+    assert_memory_equal(a.state_c, b.state_c, (size_t)4 * 32 * sizeof(float));
+    checkpoint_in_free(&a);
+    checkpoint_in_free(&b);
+
+    assert_int_equal(tu_run(log, sizeof log, "mv %s/rel.h5 %s/moved.h5", dir, dir), 0);
+    assert_int_equal(tu_run(log, sizeof log, "cd / && %s train --resume %s/intr --steps %ld", tu_recur(), dir, step + 10), 3);
+    snprintf(path, sizeof path, "%s/rel.h5: cannot open for reading", dir);
+    assert_non_null(strstr(log, path));
+    assert_non_null(strstr(log, "(the dataset path stored in "));
+    assert_non_null(strstr(log, "; pass --data to use another)"));
+    assert_int_equal(tu_run(log, sizeof log, "cd / && %s train --resume %s/intr --steps %ld --data %s/moved.h5", tu_recur(),
+                            dir, step + 10, dir), 0);
+}
+
+/* Counts occurrences of `needle` in `text`. */
+static int count_of(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* Progress on a terminal is one line redrawn in place, at most ~10 times a
+ * second, ended before any other message; elsewhere, plain lines.  Steps and
+ * epochs count from 1. */
+static void test_progress_line(void **s) {
+    (void)s;
+    static char log[1 << 17];
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s --cell lstm --embed 8 --hidden 32 --layers 1 --batch 4 --bptt 8 --steps 400 "
+             "--val-every 200 --log-every 100 --no-monitor --out %s/prog.h5",
+             tu_recur(), data_h5, dir);
+    assert_int_equal(tu_run(log, sizeof log, "script -qfec \"%s\" /dev/null", cmd), 0);
+    assert_non_null(strstr(log, "\rstep 1/400   0% | epoch 1 | loss "));
+    assert_non_null(strstr(log, "\rstep 400/400 100% | epoch 1 | loss "));
+    assert_non_null(strstr(log, "tok/s | "));
+    assert_non_null(strstr(log, ", ETA "));
+    assert_non_null(strstr(log, "\033[K"));
+    /* Other messages start on a line of their own (the pty turns \n into \r\n). */
+    assert_non_null(strstr(log, "\033[K\r\nstep 200 | validation loss"));
+    assert_non_null(strstr(log, "\r\nstep 400 | validation loss"));
+    assert_non_null(strstr(log, "\r\nrecur train: 400 steps in "));
+    const char *in = strstr(log, "recur train: 400 steps in ");
+    const double seconds = atof(in + strlen("recur train: 400 steps in "));
+    const int draws = count_of(log, "\rstep ");
+    assert_true(draws >= 2);
+    if (draws > 10 * seconds + 4) fail_msg("%d redraws in %.1f s", draws, seconds);
+    /* Not a terminal: today's lines every --log-every steps, no '\r'. */
+    assert_int_equal(tu_run(log, sizeof log, "%s", cmd), 0);
+    assert_null(strchr(log, '\r'));
+    assert_non_null(strstr(log, "\nstep 1/400 | epoch 1 | loss "));
+    assert_non_null(strstr(log, "\nstep 100/400 | epoch 1 | loss "));
+    assert_non_null(strstr(log, "\nstep 200 | validation loss"));
+    assert_int_equal(count_of(log, "\nstep "), 7); /* 1, 100, 200, validation, 300, 400, validation */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism),
@@ -282,6 +400,9 @@ int main(void) {
         cmocka_unit_test(test_inspect),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_debug_and_gradcheck),
+        cmocka_unit_test(test_resume_messages),
+        cmocka_unit_test(test_interrupt_and_resume_elsewhere),
+        cmocka_unit_test(test_progress_line),
     };
     return cmocka_run_group_tests_name("train", tests, setup, teardown);
 }

@@ -114,6 +114,86 @@ static inline int tu_snippet_dataset(const char *dir, long bytes, char *out_path
     return 0;
 }
 
+/* A group's scratch directory holding the snippet dataset (setup), and its
+ * removal (teardown). */
+static inline int tu_scratch_with_snippet(char **dir, long bytes, char *data_path, size_t len) {
+    *dir = tu_tmpdir();
+    return *dir ? tu_snippet_dataset(*dir, bytes, data_path, len) : -1;
+}
+
+static inline void tu_scratch_remove(char **dir) {
+    if (!*dir) return;
+    tu_rmtree(*dir);
+    free(*dir);
+    *dir = NULL;
+}
+
+/* ---- PyTorch reference cases (tests/torch_reference.py writes cases.txt) ---- */
+
+#define TU_CASE_MAX_STEPS 64
+
+/* One record of cases.txt: an eval case, or a training run with the
+ * per-step losses and gradient norms of its following "step" lines. */
+typedef struct {
+    int is_train;
+    char name[128];      /* case ("gru_l2") or run ("gru_l2/adam") */
+    char cell[16];
+    int layers;
+    char data[256], model[256], expected[256];
+    double eval_loss;
+    int steps, batch, bptt;
+    char opt[16], lr[48], clip[48], momentum[48];
+    int nexp;            /* step records seen */
+    double loss[TU_CASE_MAX_STEPS], grad_norm[TU_CASE_MAX_STEPS];
+} tu_case;
+
+/* The eval and train records of cases.txt, the first `max` of them; -1 when the file is missing or a line is malformed (printed). */
+static inline int tu_parse_cases(const char *path, tu_case *cases, int max) {
+    char *text = tu_slurp(path, NULL);
+    if (!text) return -1;
+    int n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        tu_case *r = &cases[n];
+        if ((!strncmp(line, "eval ", 5) || !strncmp(line, "train ", 6)) && n >= max) break;
+        if (!strncmp(line, "eval ", 5)) {
+            memset(r, 0, sizeof *r);
+            if (sscanf(line, "eval %127s %15s %d %255s %255s %lf", r->name, r->cell, &r->layers, r->data, r->model,
+                       &r->eval_loss) != 6)
+                goto bad;
+            n++;
+        } else if (!strncmp(line, "train ", 6)) {
+            memset(r, 0, sizeof *r);
+            r->is_train = 1;
+            if (sscanf(line, "train %127s %15s %d %255s %255s %255s %d %d %d %15s %47s %47s %47s", r->name, r->cell,
+                       &r->layers, r->data, r->model, r->expected, &r->steps, &r->batch, &r->bptt, r->opt, r->lr,
+                       r->clip, r->momentum) != 13 ||
+                r->steps > TU_CASE_MAX_STEPS)
+                goto bad;
+            n++;
+        } else if (!strncmp(line, "step ", 5)) {
+            char run[128];
+            int st;
+            double lo, gn;
+            if (sscanf(line, "step %127s %d %lf %lf", run, &st, &lo, &gn) != 4) goto bad;
+            tu_case *t = n ? &cases[n - 1] : NULL;
+            if (!t || !t->is_train || strcmp(t->name, run) || st != t->nexp + 1 || st > t->steps) goto bad;
+            t->loss[t->nexp] = lo;
+            t->grad_norm[t->nexp] = gn;
+            t->nexp++;
+        } else if (*line) {
+            goto bad;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "malformed line in %s: %s\n", path, line);
+        free(text);
+        return -1;
+    }
+    free(text);
+    return n;
+}
+
 /* Debian's interpreter, which has torch, h5py and numpy. */
 #define TU_PYTHON "/usr/bin/python3"
 
