@@ -19,8 +19,6 @@ typedef enum { INSPECT_CHECKPOINT, INSPECT_TOKENS, INSPECT_OTHER } inspect_kind;
  * file cannot be read as HDF5. */
 int inspect_kind_of(const char *path, inspect_kind *kind, char *what, size_t len, recur_err *err);
 
-#define INSPECT_MAX_RANK H5U_MAX_RANK
-
 /* One dataset read whole, converted to double. */
 typedef h5u_array inspect_tensor;
 
