@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "train.h"
+#include "train_signals.h"
 
 /* The set-up phases in order; each returns the agreed exit code (0: go on). */
 static int set_up(run *r, recur_err *err) {
@@ -32,6 +33,7 @@ int cmd_train(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     recur_err err = {0};
     if (comm_init(&r.comm, &argc, &argv, &err)) return report_error("train", &err);
+    train_signals_install(r.comm.rank == 0);
     int rc = train_setup_options(&r, argc, argv, &err); /* -1: go on */
     if (rc < 0 && !(rc = set_up(&r, &err))) rc = train_loop(&r, &err);
     train_free(&r);

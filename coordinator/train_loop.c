@@ -107,7 +107,7 @@ static int finish(run *r, int stopped, double t0, double val_loss, recur_err *er
 
 int train_loop(run *r, recur_err *err) {
     trainer *tr = &r->tr;
-    train_signals_install();
+    train_signals_first_step(tr->step);
     record_emit(r, &(train_record){.kind = REC_START});
     const double t0 = now_seconds();
     double val_loss = NAN, last_checkpoint_t = t0;
@@ -115,8 +115,7 @@ int train_loop(run *r, recur_err *err) {
     while (tr->step < r->o.steps) {
         step_result res;
         const double lr = schedule_lr(&r->sched, tr->step), ts = now_seconds();
-        train_signals_note_step(tr->step + 1);
-        trainer_step(tr, (float)lr, train_stop_requested() != 0, &res);
+        trainer_step(tr, (float)lr, train_signals_begin_step(tr->step + 1), &res);
         record_step(r, &res, lr, ts, now_seconds(), t0);
         if ((rc = step_failed(r, &res, err))) return failed(r, rc, err);
         if (res.stop) return finish(r, 1, t0, val_loss, err);
