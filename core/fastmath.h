@@ -30,8 +30,9 @@ RECUR_INLINE float fm_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * r * r + r + 1.0f;
-    /* times 2^n, built in the exponent bits (n in [-126, 127] after the clamp). */
-    int32_t bits = ((int32_t)n + 127) << 23;
+    /* times 2^n, built in the exponent bits (n in [-126, 127] after the clamp;
+     * a NaN input slips past the clamp, hence the unsigned shift: y is NaN then). */
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return y * scale;
