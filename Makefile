@@ -101,7 +101,7 @@ $(RECUR): coordinator/main.c $(BUILD)/librecur.a
 # recur(1): rendered by the binary itself from the option tables behind --help.
 $(MANPAGE): $(RECUR)
 	@echo "  MAN   $@"
-	@$(RECUR) man > $@.tmp && mv $@.tmp $@
+	@$(SAN_ENV) $(RECUR) man > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/librecur.a
 	@mkdir -p $(dir $@)
