@@ -55,6 +55,12 @@ static void note_nonpositive(const char *cmd, const curve_run *runs, int nruns, 
         }
 }
 
+/* Values too large to draw were left out of a curve: say which. */
+static void note_skipped(const char *cmd, const char *name, const curve *c) {
+    char note[512];
+    if (curve_skip_note(c, note, sizeof note)) fprintf(stderr, "recur %s: %s: %s\n", cmd, name, note);
+}
+
 typedef struct {
     const curve_run *runs;
     int nruns;
@@ -113,6 +119,7 @@ static int load_runs(curve *curves, curve_run *runs, int n, char *const *paths, 
         if (curve_load(&curves[i], paths[i], err)) return -1;
         fprintf(stderr, "recur plot: %s: %zu steps, %ld validation points, %ld malformed and %ld foreign lines\n",
                 paths[i], curves[i].n, count_val(&curves[i]), curves[i].malformed, curves[i].foreign);
+        note_skipped("plot", paths[i], &curves[i]);
     }
     return 0;
 }
@@ -196,15 +203,26 @@ static void term_size(monitor *m) {
     if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 0 && ws.ws_row > 0) m->cols = ws.ws_col, m->rows = ws.ws_row;
 }
 
-/* "%.*f" of v, or "-" when absent. */
+/* "%.*f" of v, "%.4g" when that would be long (a diverging 1e308 has 309
+ * digits), or "-" when absent or not finite. */
 static const char *num(char *buf, size_t len, double v, int prec) {
-    if (isfinite(v)) snprintf(buf, len, "%.*f", prec, v);
+    if (!isfinite(v)) snprintf(buf, len, "-");
+    else if (fabs(v) < 1e9) snprintf(buf, len, "%.*f", prec, v);
+    else snprintf(buf, len, "%.4g", v);
+    return buf;
+}
+
+/* "%g" of v, or "-" when absent or not finite. */
+static const char *num_g(char *buf, size_t len, double v) {
+    if (isfinite(v)) snprintf(buf, len, "%.3g", v);
     else snprintf(buf, len, "-");
     return buf;
 }
 
+/* A duration, or "-" when absent or beyond any real run (a long can hold
+ * the seconds format_duration rounds to). */
 static const char *dur(char *buf, size_t len, double s) {
-    if (isfinite(s)) format_duration(s, buf, len);
+    if (fabs(s) < 1e12) format_duration(s, buf, len);
     else snprintf(buf, len, "-");
     return buf;
 }
@@ -216,7 +234,7 @@ static void draw_header(const monitor *m, FILE *f) {
             m->status);
     fprintf(f, "step %ld  epoch %ld  loss %s  val loss %s (step %ld)  lr %s  grad norm %s\x1b[K\n", r->step, r->epoch,
             num(a, sizeof a, r->loss, 4), num(b, sizeof b, m->val_loss, 4), m->val_step,
-            isfinite(r->lr) ? (snprintf(c, sizeof c, "%.3g", r->lr), c) : "-", num(d, sizeof d, r->grad_norm, 3));
+            num_g(c, sizeof c, r->lr), num(d, sizeof d, r->grad_norm, 3));
     fprintf(f, "tokens/s %s  elapsed %s  ETA %s  records %ld  malformed %ld  foreign %ld\x1b[K\n",
             num(e, sizeof e, r->tokens_per_s, 0), dur(g, sizeof g, r->elapsed_s), dur(h, sizeof h, r->eta_s),
             m->c.records, m->c.malformed, m->c.foreign);
@@ -242,11 +260,11 @@ static void draw(monitor *m) {
 
 /* One plain line per record, for logs and pipes. */
 static void print_plain(const monitor *m, const curve_record *r, size_t len) {
-    char a[32], b[32], c[32], d[32], e[32];
+    char a[32], b[32], c[32], d[32], e[32], f[32];
     switch (r->kind) {
     case REC_STEP:
-        printf("step %ld epoch %ld loss %s lr %g grad_norm %s tokens/s %s elapsed %s eta %s\n", r->step, r->epoch,
-               num(a, sizeof a, r->loss, 6), r->lr, num(b, sizeof b, r->grad_norm, 4),
+        printf("step %ld epoch %ld loss %s lr %s grad_norm %s tokens/s %s elapsed %s eta %s\n", r->step, r->epoch,
+               num(a, sizeof a, r->loss, 6), num_g(f, sizeof f, r->lr), num(b, sizeof b, r->grad_norm, 4),
                num(c, sizeof c, r->tokens_per_s, 0), dur(d, sizeof d, r->elapsed_s), dur(e, sizeof e, r->eta_s));
         break;
     case REC_VALIDATION: printf("step %ld val_loss %s\n", r->step, num(a, sizeof a, r->val_loss, 6)); break;
@@ -393,6 +411,7 @@ static int monitor_run(monitor *m, const monitor_opts *o, recur_err *err) {
     }
     monitor_close(ctx, sock);
     if (!rc) rc = monitor_outputs(m, o, err);
+    if (ran) note_skipped("monitor", m->c.run_id[0] ? m->c.run_id : m->endpoint, &m->c);
     if (ran && o->view.log_y) {
         curve_style st = style_of(&o->view, 0);
         curve_run run;

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,60 @@ static curve_point *point_at(curve *c, long step) {
     return &c->pts[lo];
 }
 
+const char *curve_metric_key(metric m) {
+    static const char *const keys[M_COUNT] = {[M_LOSS] = "loss", [M_VAL] = "val_loss", [M_LR] = "lr",
+                                              [M_GRAD] = "grad_norm"};
+    return (unsigned)m < M_COUNT ? keys[m] : "?";
+}
+
+/* v as the curve keeps it: NAN (absent) when it is not a number the plots can
+ * take, counted against the metric with its step.  NaN itself is how absence
+ * (a missing field or null) arrives, so only the overflows are counted. */
+static double kept_value(curve *c, metric m, long step, double v) {
+    if (isnan(v) || fabs(v) <= CURVE_MAX_ABS) return v;
+    curve_skips *s = &c->skipped[m];
+    if (s->count < CURVE_SKIPS_SHOWN) s->steps[s->count] = step;
+    s->count++;
+    return NAN;
+}
+
+long curve_skipped(const curve *c) {
+    long n = 0;
+    for (int m = 0; m < M_COUNT; m++) n += c->skipped[m].count;
+    return n;
+}
+
+/* Appends printf output to buf at *used, never past len. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...) {
+    if (*used >= len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0) *used = *used + (size_t)n < len ? *used + (size_t)n : len;
+}
+
+int curve_skip_note(const curve *c, char *buf, size_t len) {
+    long total = curve_skipped(c);
+    size_t used = 0;
+    if (len) buf[0] = 0;
+    if (!total) return 0;
+    append(buf, len, &used, "skipped %ld non-finite or overflowing value%s (", total, total == 1 ? "" : "s");
+    const char *sep = "";
+    for (int m = 0; m < M_COUNT; m++) {
+        const curve_skips *s = &c->skipped[m];
+        if (!s->count) continue;
+        append(buf, len, &used, "%s%s at step%s ", sep, curve_metric_key((metric)m), s->count == 1 ? "" : "s");
+        for (long i = 0; i < s->count && i < CURVE_SKIPS_SHOWN; i++)
+            append(buf, len, &used, "%s%ld", i ? ", " : "", s->steps[i]);
+        if (s->count > CURVE_SKIPS_SHOWN) append(buf, len, &used, ", ...");
+        sep = "; ";
+    }
+    append(buf, len, &used, ")");
+    return 1;
+}
+
 void curve_take(curve *c, const curve_record *r) {
     if (r->kind == REC_MALFORMED) c->malformed++;
     else if (r->kind == REC_FOREIGN) c->foreign++;
@@ -275,12 +330,12 @@ void curve_take(curve *c, const curve_record *r) {
     if (r->run_id[0]) snprintf(c->run_id, sizeof c->run_id, "%s", r->run_id);
     if (!p) return;
     if (r->kind == REC_VALIDATION) {
-        p->v[M_VAL] = r->val_loss;
+        p->v[M_VAL] = kept_value(c, M_VAL, r->step, r->val_loss);
         return;
     }
-    p->v[M_LOSS] = r->loss;
-    p->v[M_LR] = r->lr;
-    p->v[M_GRAD] = r->grad_norm;
+    p->v[M_LOSS] = kept_value(c, M_LOSS, r->step, r->loss);
+    p->v[M_LR] = kept_value(c, M_LR, r->step, r->lr);
+    p->v[M_GRAD] = kept_value(c, M_GRAD, r->step, r->grad_norm);
 }
 
 rec_kind curve_feed(curve *c, const char *text, size_t len, curve_record *r) {

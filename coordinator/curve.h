@@ -48,6 +48,20 @@ typedef struct {
     double v[M_COUNT]; /* indexed by metric */
 } curve_point;
 
+/* The largest magnitude a curve keeps.  Larger numbers (1e308, or 1e400,
+ * which parses to inf) are skipped: the axis arithmetic (ranges, padding, tick
+ * multiples) and the smoothing need headroom to stay finite, and recur's own
+ * values are single precision (below 3.4e38), so no real value is lost. */
+#define CURVE_MAX_ABS 1e300
+
+enum { CURVE_SKIPS_SHOWN = 5 }; /* steps a skip note names per metric */
+
+/* The values of one metric that were skipped as non-finite or too large. */
+typedef struct {
+    long count;
+    long steps[CURVE_SKIPS_SHOWN]; /* the first ones */
+} curve_skips;
+
 typedef struct {
     curve_point *pts; /* sorted by step, one point per step */
     size_t n, cap;
@@ -55,6 +69,7 @@ typedef struct {
     long malformed;   /* not JSON / wrong types */
     long foreign;     /* JSON but not a recur record */
     char run_id[64];  /* the newest record's, "" when none had one */
+    curve_skips skipped[M_COUNT]; /* indexed by metric; null stays absent, not skipped */
 } curve;
 
 void curve_init(curve *c);
@@ -62,7 +77,9 @@ void curve_free(curve *c);
 /* Parses and takes one record (counting the bad ones); r may be NULL. */
 rec_kind curve_feed(curve *c, const char *text, size_t len, curve_record *r);
 /* Takes an already parsed record.  A step seen again overwrites the older
- * value (a resumed run republishes steps after its checkpoint). */
+ * value (a resumed run republishes steps after its checkpoint).  A value that
+ * is not finite or beyond CURVE_MAX_ABS is left absent and counted in
+ * c->skipped, so nothing downstream (smoothing, axes, CSV) ever sees it. */
 void curve_take(curve *c, const curve_record *r);
 /* Feeds every line of a metrics file.  Missing/unreadable: RECUR_EXIT_INPUT;
  * so is a file without a single record. */
@@ -70,6 +87,14 @@ int curve_load(curve *c, const char *path, recur_err *err);
 /* The same, calling each(ctx, record) for every line (a monitor's state). */
 int curve_load_each(curve *c, const char *path, void (*each)(void *, const curve_record *), void *ctx,
                     recur_err *err);
+
+/* Total of c->skipped over every metric. */
+long curve_skipped(const curve *c);
+/* "skipped 2 non-finite values (loss at steps 5, 9; lr at step 3)" into buf;
+ * 0 (and "") when nothing was skipped. */
+int curve_skip_note(const curve *c, char *buf, size_t len);
+/* The metric's name as the metrics records spell it ("loss", "val_loss", ...). */
+const char *curve_metric_key(metric m);
 
 /* Debiased exponential moving average of metric m, TensorBoard's smoothing:
  * last = w*last + (1-w)*v over the finite values, shown as last/(1-w^k) after

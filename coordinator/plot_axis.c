@@ -87,12 +87,20 @@ void axis_fit(axis *a, double lo, double hi, int log, int max_ticks, int snap) {
     if (log) {
         if (!(lo > 0)) lo = hi > 0 ? hi / 10 : 1;
         if (!(hi > lo * (1 + 1e-9))) lo /= 2, hi = lo * 4;
-        if (snap) lo /= pow(hi / lo, 0.04), hi *= pow(hi / lo, 0.04);
+        /* The padding from the logs: hi / lo itself overflows for a range
+         * as wide as 1e-300..1e300. */
+        double pad = snap ? pow(10, 0.04 * (log10(hi) - log10(lo))) : 1;
+        lo /= pad, hi *= pad;
         a->lo = lo, a->hi = hi;
         fit_log_ticks(a, max_ticks);
         return;
     }
-    if (!(hi - lo > 1e-9 * fmax(1, fabs(lo)))) lo -= 0.5, hi += 0.5;
+    /* A flat series gets a range around it that its magnitude can show:
+     * +-0.5 vanishes in rounding next to 1e20. */
+    if (!(hi - lo > 1e-9 * fmax(1, fabs(lo)))) {
+        double half = fmax(0.5, 0.05 * fmax(fabs(lo), fabs(hi)));
+        lo -= half, hi += half;
+    }
     a->tick_step = linear_step(lo, hi, max_ticks);
     /* Widening to whole ticks may call for a coarser step, whose ticks the
      * ends must then be widened to in turn; a few rounds settle it. */
