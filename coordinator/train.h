@@ -77,6 +77,7 @@ typedef struct {
 
 typedef struct {
     FILE *metrics;
+    int metrics_failed;     /* records that could not be written */
     publisher pub;
     char run_id[20];
     console con;

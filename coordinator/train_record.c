@@ -1,7 +1,9 @@
 /* train_record.c - where a run's records go (rank 0): one JSON line each in
  * the metrics file and the same text on the ZeroMQ stream (recur monitor),
  * and the console (train_console.c) from the same values. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,15 +115,30 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
     if (r->out.run_id[0]) json_str(j, "run_id", r->out.run_id);
 }
 
+/* A record that cannot be written (disk full) is lost, but not silently: the
+ * console says so the first time, and always for the error record, whose
+ * loss leaves the metrics file ending as if the run were still going.  The
+ * unwritten bytes are dropped so a later record starts on a line of its own. */
+static void write_metrics(run *r, const train_record *rec, const char *line) {
+    FILE *f = r->out.metrics;
+    const int ok = fprintf(f, "%s\n", line) >= 0 && fflush(f) == 0;
+    if (ok) return;
+    const int why = errno;
+    __fpurge(f);
+    clearerr(f);
+    if (r->out.metrics_failed++ && rec->kind != REC_ERROR) return;
+    console_break(&r->out.con);
+    fprintf(stderr, "recur train: %s: cannot write the %s record: %s%s\n", r->o.metrics,
+            rec->kind == REC_ERROR ? "error" : "metrics", strerror(why),
+            rec->kind == REC_ERROR ? "" : " (records are lost until it can be written again)");
+}
+
 void record_emit(run *r, const train_record *rec) {
     if (r->comm.rank != 0) return;
     json_line j;
     render_json(r, rec, &j);
     const char *line = json_end(&j);
-    if (r->out.metrics) {
-        fprintf(r->out.metrics, "%s\n", line);
-        fflush(r->out.metrics);
-    }
+    if (r->out.metrics) write_metrics(r, rec, line);
     publisher_send(&r->out.pub, line);
     console_show(&r->out.con, r, rec);
 }

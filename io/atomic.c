@@ -7,8 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5util.h"
-
 /* Splits `path` into its directory ("." when none) and builds the temp name. */
 static int temp_names(const char *path, char *dir, size_t dlen, char *tmp, size_t tlen) {
     const char *slash = strrchr(path, '/');
@@ -35,10 +33,68 @@ static int fsync_path(const char *p, int flags) {
     return rc;
 }
 
-/* The whole file under its temp name, synced, then renamed into place. */
-static int write_then_rename(const char *tmp, const char *path, atomic_h5_fill fill, void *ctx, recur_err *err) {
-    if (h5u_with_new_file(tmp, path, fill, ctx, err)) return -1;
-    if (fsync_path(tmp, O_RDONLY)) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync failed: %s", path, strerror(errno));
+/* The file is built in memory (HDF5's core driver, no backing store) and
+ * only its finished image is written with POSIX calls.  Why: when libhdf5
+ * 1.10 itself meets a full disk, its failed H5Fclose leaves a half-freed file
+ * registered and H5close at exit dies with SIGSEGV; in memory HDF5 never
+ * sees an I/O error, and ENOSPC comes back from write() with a plain errno.
+ * The price: while it is written, the file exists in memory twice (the
+ * driver's buffer and the image copied out of it). */
+typedef struct {
+    void *bytes;
+    size_t len;
+} image;
+
+static int build_image(const char *path, atomic_h5_fill fill, void *ctx, image *img, recur_err *err) {
+    img->bytes = NULL;
+    img->len = 0;
+    H5E_auto2_t efunc = NULL;
+    void *edata = NULL;
+    H5Eget_auto2(H5E_DEFAULT, &efunc, &edata);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* recur's one message, not HDF5's stack */
+    int rc = -1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t file = H5I_INVALID_HID;
+    if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 ||
+        (file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not create an HDF5 file in memory", path);
+    } else if (fill(file, path, ctx, err) == 0) {
+        ssize_t n = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
+        if (n > 0 && (img->bytes = malloc((size_t)n)) && H5Fget_file_image(file, img->bytes, (size_t)n) == n) {
+            img->len = (size_t)n;
+            rc = 0;
+        } else {
+            recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not assemble the file (%zd bytes; out of memory?)", path, n);
+        }
+    }
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0)
+        rc = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not close the file built in memory", path);
+    if (fapl >= 0) H5Pclose(fapl);
+    H5Eset_auto2(H5E_DEFAULT, efunc, edata);
+    if (rc) {
+        free(img->bytes);
+        img->bytes = NULL;
+    }
+    return rc;
+}
+
+static int write_all(int fd, const char *p, size_t len) {
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The image under its temp name, synced, then renamed into place. */
+static int write_then_rename(int fd, const char *tmp, const char *path, const image *img, recur_err *err) {
+    if (write_all(fd, img->bytes, img->len))
+        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not write %zu bytes: %s", path, img->len,
+                          errno == ENOSPC ? "no space left on the device (disk full)" : strerror(errno));
+    if (fsync(fd)) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync failed: %s", path, strerror(errno));
     if (rename(tmp, path)) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: cannot replace: %s", path, strerror(errno));
     return 0;
 }
@@ -49,14 +105,17 @@ int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err 
         return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: expected a file path, found a directory or too long a name",
                           path);
     /* Create the temp file with POSIX first: its errno explains an
-     * unwritable or missing directory far better than HDF5's stack. */
+     * unwritable or missing directory before any work is done. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)
         return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: cannot write into directory '%s': %s", path, dir,
                           strerror(errno));
-    close(fd);
-
-    if (write_then_rename(tmp, path, fill, ctx, err)) {
+    image img;
+    int rc = build_image(path, fill, ctx, &img, err);
+    if (!rc) rc = write_then_rename(fd, tmp, path, &img, err);
+    free(img.bytes);
+    if (close(fd) && !rc) rc = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: close failed: %s", path, strerror(errno));
+    if (rc) {
         unlink(tmp);
         return -1;
     }

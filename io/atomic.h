@@ -2,8 +2,10 @@
  *
  * A reader must never see a half-written checkpoint or dataset, and a failed
  * write must never destroy the previous good file.  So every output is built
- * in a temp file next to the destination (same directory => same filesystem,
- * so rename is atomic), flushed, closed, fsync'ed, renamed over the
+ * in memory (HDF5's core driver: libhdf5 never meets a full disk, which it
+ * does not survive), its image written to a temp file next to the
+ * destination (same directory => same filesystem, so rename is atomic),
+ * fsync'ed, renamed over the
  * destination, and the directory is fsync'ed so the rename itself survives a
  * crash.
  */
@@ -19,8 +21,8 @@
  * err filled. */
 typedef int (*atomic_h5_fill)(hid_t file, const char *path, void *ctx, recur_err *err);
 
-/* Creates "<dir>/.<name>.tmp.<pid>", calls fill, then flush, close, fsync,
- * rename over `path`, fsync the directory.  On any failure the temp file is
+/* Creates "<dir>/.<name>.tmp.<pid>", calls fill on a file in memory, writes
+ * its image to the temp file, fsync, rename over `path`, fsync the directory.  On any failure the temp file is
  * removed, `path` is untouched and err names `path` (RECUR_EXIT_OUTPUT for
  * I/O failures; fill's own code otherwise). */
 int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err *err);
