@@ -172,8 +172,10 @@ static int jtext(jcur *j, char *out, size_t cap) {
     jws(j);
     double d;
     if (j->p < j->end && *j->p == '"') return jstring(j, out, cap);
+    const char *start = j->p;
     if (jnumber(j, &d)) return -1;
-    snprintf(out, cap, "%.15g", d);
+    /* As written: an id of 1e400 is not "inf", and 12345678901234567890 keeps its digits. */
+    snprintf(out, cap, "%.*s", (int)(j->p - start), start);
     return 0;
 }
 
@@ -376,9 +378,14 @@ int curve_load_each(curve *c, const char *path, void (*each)(void *, const curve
 /* ---- smoothing ----------------------------------------------------------- */
 
 void curve_ema(const curve *c, metric m, double w, double *out) {
+    for (size_t i = 0; i < c->n; i++) out[i] = c->pts[i].v[m];
+    curve_ema_series(out, c->n, w, out);
+}
+
+void curve_ema_series(const double *in, size_t n, double w, double *out) {
     double last = 0, weight_k = 1; /* weight_k = w^k after k finite values */
-    for (size_t i = 0; i < c->n; i++) {
-        double v = c->pts[i].v[m];
+    for (size_t i = 0; i < n; i++) {
+        double v = in[i];
         if (!isfinite(v) || w <= 0) {
             out[i] = v;
             continue;

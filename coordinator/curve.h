@@ -100,6 +100,8 @@ const char *curve_metric_key(metric m);
  * last = w*last + (1-w)*v over the finite values, shown as last/(1-w^k) after
  * k of them.  out[i] is NAN where the value is absent; w = 0 copies. */
 void curve_ema(const curve *c, metric m, double w, double *out);
+/* The same over n values (out may be in). */
+void curve_ema_series(const double *in, size_t n, double w, double *out);
 /* How many present values of m are <= 0 (what a log axis cannot show). */
 long curve_nonpositive(const curve *c, metric m);
 

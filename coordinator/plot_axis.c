@@ -1,4 +1,5 @@
 /* plot_axis.c - axes with "nice" ticks, and the series both renderings draw. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,12 @@ const panel_spec PLOT_PANELS[PANEL_COUNT] = {
     [PANEL_LR] = {"lr", "learning rate", M_LR, 0, 0, 1},
     [PANEL_GRAD] = {"grad_norm", "grad norm", M_GRAD, 1, 0, 0},
 };
+
+/* A log axis shows positive values down to LOG_AXIS_MIN: below it (subnormal
+ * 1e-320, say) the padded end would underflow to 0, whose log is -inf. */
+#define LOG_AXIS_MIN 1e-300
+
+static int on_log_axis(double v) { return v >= LOG_AXIS_MIN; }
 
 /* ---- ticks ----------------------------------------------------------------- */
 
@@ -90,7 +97,7 @@ void axis_fit(axis *a, double lo, double hi, int log, int max_ticks, int snap) {
         /* The padding from the logs: hi / lo itself overflows for a range
          * as wide as 1e-300..1e300. */
         double pad = snap ? pow(10, 0.04 * (log10(hi) - log10(lo))) : 1;
-        lo /= pad, hi *= pad;
+        lo = fmax(lo / pad, LOG_AXIS_MIN / 10), hi = fmin(hi * pad, DBL_MAX / 10);
         a->lo = lo, a->hi = hi;
         fit_log_ticks(a, max_ticks);
         return;
@@ -131,9 +138,10 @@ void axis_label(const axis *a, double v, char *buf, size_t len) {
 double *plot_values(const curve *c, metric m, double smooth, int log) {
     double *v = malloc((c->n ? c->n : 1) * sizeof *v);
     if (!v) return NULL;
-    curve_ema(c, m, smooth, v);
-    for (size_t i = 0; log && i < c->n; i++)
-        if (!(c->pts[i].v[m] > 0)) v[i] = NAN;
+    /* What a log axis cannot show goes before smoothing: an EMA through a
+     * negative value can turn negative itself, and has no log. */
+    for (size_t i = 0; i < c->n; i++) v[i] = !log || on_log_axis(c->pts[i].v[m]) ? c->pts[i].v[m] : NAN;
+    curve_ema_series(v, c->n, smooth, v);
     return v;
 }
 
@@ -143,7 +151,7 @@ int plot_range(const curve_run *runs, int nruns, const panel_spec *p, int log, d
         for (size_t i = 0; i < runs[r].c->n; i++)
             for (int k = 0; k < 1 + p->with_val; k++) {
                 double v = runs[r].c->pts[i].v[k ? M_VAL : p->m];
-                if (isfinite(v) && (!log || v > 0)) *lo = fmin(*lo, v), *hi = fmax(*hi, v);
+                if (isfinite(v) && (!log || on_log_axis(v))) *lo = fmin(*lo, v), *hi = fmax(*hi, v);
             }
     if (p->from_zero && !log && *lo <= *hi) *lo = fmin(*lo, 0);
     return *lo <= *hi;
