@@ -4,10 +4,56 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "suggest.h"
+
+/* ---- origins ----------------------------------------------------------------
+ * opt_spec has no room for a source (its tables are positional initializers
+ * across every command), so the origin of each option's latest value lives
+ * here, keyed by the option's target.  Bounded: when full, the oldest entry
+ * goes, and its option is then named without a file (a message, not a value,
+ * is all that is lost). */
+
+enum { ORIGINS = 128, ORIGIN_LEN = CLI_STR + 32 };
+
+static struct {
+    const void *target;
+    char where[ORIGIN_LEN]; /* "file:line", "" for the command line */
+} origins[ORIGINS];
+static int origins_next;
+
+static void remember_origin(const opt_spec *s, const char *where) {
+    int slot = -1;
+    for (int i = 0; i < ORIGINS && slot < 0; i++)
+        if (origins[i].target == s->target) slot = i;
+    if (slot < 0) slot = origins_next, origins_next = (origins_next + 1) % ORIGINS;
+    origins[slot].target = s->target;
+    snprintf(origins[slot].where, sizeof origins[slot].where, "%s", where);
+}
+
+void cli_origin(const opt_spec *s, char *buf, size_t len) {
+    for (int i = 0; s->set && i < ORIGINS; i++)
+        if (origins[i].target == s->target) {
+            if (origins[i].where[0]) snprintf(buf, len, "%s: %s", origins[i].where, s->name);
+            else snprintf(buf, len, "--%s", s->name);
+            return;
+        }
+    snprintf(buf, len, "%s", s->name);
+}
+
+int cli_fail_option(const opt_spec *o, int n, const char *name, recur_err *err, const char *fmt, ...) {
+    char origin[ORIGIN_LEN + 64] = "", what[512];
+    const opt_spec *s = cli_find((opt_spec *)o, n, name);
+    if (s) cli_origin(s, origin, sizeof origin);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return recur_fail(err, RECUR_EXIT_USAGE, "%s: %s", s ? origin : name, what);
+}
 
 opt_spec *cli_find(opt_spec *o, int n, const char *name) {
     for (int i = 0; i < n; i++)
@@ -19,7 +65,7 @@ opt_spec *cli_find(opt_spec *o, int n, const char *name) {
  * Messages name the option as the user wrote it: `dashes` is "--" on the
  * command line and "" for a config key (whose file:line the config reader
  * puts in front). */
-static int set_value(opt_spec *s, const char *value, const char *dashes, recur_err *err) {
+static int set_value(opt_spec *s, const char *value, const char *dashes, const char *where, recur_err *err) {
     char *end = NULL;
     errno = 0;
     const char *kind = s->positive ? "a positive " : s->nonneg ? "a non-negative " : "an ";
@@ -60,6 +106,7 @@ static int set_value(opt_spec *s, const char *value, const char *dashes, recur_e
     }
     }
     s->set = 1;
+    remember_origin(s, where);
     return 0;
 }
 
@@ -78,14 +125,13 @@ static void did_you_mean(const opt_spec *o, int n, const char *typed, int comman
 }
 
 int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *where, recur_err *err) {
-    (void)where; /* the config reader names file and line; naming it here too repeated it */
     opt_spec *s = cli_find(o, n, key);
     if (!s || !strcmp(key, "config")) {
         char hint[128];
         did_you_mean(o, n, key, 0, hint, sizeof hint);
         return recur_fail(err, RECUR_EXIT_USAGE, "unknown key '%s'%s", key, hint);
     }
-    return set_value(s, value, "", err);
+    return set_value(s, value, "", where ? where : "", err);
 }
 
 /* "--val-every, --val-streams": the options `prefix` abbreviates (getopt
@@ -150,7 +196,7 @@ int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int arg
             break;
         }
         opt_spec *s = &o[c - 1000];
-        if (set_value(s, s->type == OPT_FLAG ? "1" : optarg, "--", err)) {
+        if (set_value(s, s->type == OPT_FLAG ? "1" : optarg, "--", "", err)) {
             rc = -1;
             break;
         }

@@ -30,10 +30,18 @@ typedef struct {
 int cli_parse(const char *cmd, const char *synopsis, opt_spec *o, int n, int argc, char **argv, char **pos,
               int max_pos, int *npos, recur_err *err);
 /* Sets one option from text (config files).  Messages name the key but not
- * the file: the config reader prefixes "file:line: " (`where` is accepted
- * for compatibility and not printed).  An unknown key's message suggests the
- * closest one ("unknown key 'hidden_size'; did you mean 'hidden'?"). */
+ * the file: the config reader prefixes "file:line: ".  `where` ("file:line")
+ * is kept as the option's origin (cli_origin).  An unknown key's message
+ * suggests the closest one ("unknown key 'hidden_size'; did you mean 'hidden'?"). */
 int cli_set(opt_spec *o, int n, const char *key, const char *value, const char *where, recur_err *err);
+/* Where an option's value came from, for messages about it found after
+ * parsing (a cell name, a size limit): "run.ini:4: cell" for a config line,
+ * "--cell" for the command line, "cell" for the default.  Kept per target by
+ * cli_set/cli_parse (the latest source wins, as the value does). */
+void cli_origin(const opt_spec *s, char *buf, size_t len);
+/* recur_fail(err, RECUR_EXIT_USAGE, "<origin>: <fmt...>") for option `name`. */
+int cli_fail_option(const opt_spec *o, int n, const char *name, recur_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Set by `recur man`: cli_usage writes a man-page section instead of --help. */
 extern int cli_help_roff;
 void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o, int n);

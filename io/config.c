@@ -14,7 +14,7 @@ typedef struct {
     FILE *f;
     const char *path;
     int line;
-    config_setter set;
+    config_setter_at set;
     void *ctx;
     int err_line;          /* first line the handler rejected, 0 if none */
     recur_err handler_err; /* and why */
@@ -43,7 +43,9 @@ static int handle(void *user, const char *section, const char *key, const char *
         s->err_line = s->line;
         return 0;
     }
-    if (s->set(s->ctx, key, value, &s->handler_err)) {
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%d", s->path, s->line);
+    if (s->set(s->ctx, where, key, value, &s->handler_err)) {
         if (!s->handler_err.msg[0]) recur_fail(&s->handler_err, RECUR_EXIT_USAGE, "key '%s': not accepted", key);
         s->err_line = s->line;
         return 0;
@@ -60,22 +62,22 @@ static void nth_line(FILE *f, int n, char *buf, size_t len) {
     buf[strcspn(buf, "\r\n")] = 0;
 }
 
-static int parse_stream(FILE *f, const char *path, config_setter set, void *ctx, recur_err *err);
+static int parse_stream(FILE *f, const char *path, config_setter_at set, void *ctx, recur_err *err);
 
-int config_parse_file(const char *path, config_setter set, void *ctx, recur_err *err) {
+int config_parse_file_at(const char *path, config_setter_at set, void *ctx, recur_err *err) {
     FILE *f = fopen(path, "r");
     if (!f) return recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open config file: %s", path, strerror(errno));
     return parse_stream(f, path, set, ctx, err);
 }
 
-int config_parse_text(const char *text, const char *name, config_setter set, void *ctx, recur_err *err) {
+int config_parse_text_at(const char *text, const char *name, config_setter_at set, void *ctx, recur_err *err) {
     FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
     if (!f) return recur_fail(err, RECUR_EXIT_FAIL, "%s: cannot read the stored config", name);
     return parse_stream(f, name, set, ctx, err);
 }
 
 /* Parses an open stream (closed here); `path` names it in messages. */
-static int parse_stream(FILE *f, const char *path, config_setter set, void *ctx, recur_err *err) {
+static int parse_stream(FILE *f, const char *path, config_setter_at set, void *ctx, recur_err *err) {
     parse_state s = {.path = path, .set = set, .ctx = ctx};
     s.f = f;
     int r = ini_parse_stream(read_line, &s, handle, &s);
@@ -98,4 +100,27 @@ static int parse_stream(FILE *f, const char *path, config_setter set, void *ctx,
     }
     fclose(s.f);
     return rc;
+}
+
+/* ---- setters that need no location ------------------------------------------ */
+
+typedef struct {
+    config_setter set;
+    void *ctx;
+} plain_setter;
+
+static int without_where(void *ctx, const char *where, const char *key, const char *value, recur_err *err) {
+    (void)where;
+    const plain_setter *p = ctx;
+    return p->set(p->ctx, key, value, err);
+}
+
+int config_parse_file(const char *path, config_setter set, void *ctx, recur_err *err) {
+    plain_setter p = {set, ctx};
+    return config_parse_file_at(path, without_where, &p, err);
+}
+
+int config_parse_text(const char *text, const char *name, config_setter set, void *ctx, recur_err *err) {
+    plain_setter p = {set, ctx};
+    return config_parse_text_at(text, name, without_where, &p, err);
 }

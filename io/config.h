@@ -29,4 +29,10 @@ int config_parse_file(const char *path, config_setter set, void *ctx, recur_err 
  * checkpoint); `name` stands for the file in messages. */
 int config_parse_text(const char *text, const char *name, config_setter set, void *ctx, recur_err *err);
 
+/* The same, the setter also told where the line is ("<path>:<line>"), so
+ * an option can carry its origin into messages given after parsing. */
+typedef int (*config_setter_at)(void *ctx, const char *where, const char *key, const char *value, recur_err *err);
+int config_parse_file_at(const char *path, config_setter_at set, void *ctx, recur_err *err);
+int config_parse_text_at(const char *text, const char *name, config_setter_at set, void *ctx, recur_err *err);
+
 #endif
