@@ -381,7 +381,7 @@ static void tensor_row(jw *w, const model *m, const tensor_info *ti) {
 static int checkpoint_summary(const char *path, jw *w) {
     recur_err err = {0};
     checkpoint_in ck;
-    if (checkpoint_load(path, &ck, &err)) return report_error("inspect", &err);
+    if (checkpoint_load_for_inspection(path, &ck, &err)) return report_error("inspect", &err);
     const model_config *c = &ck.m.cfg;
     size_t sdims[3] = {(size_t)c->num_layers, (size_t)ck.streams, (size_t)c->hidden_size};
     char sshape[64];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../io/crash_guard.h"
 #include "cli.h"
 #include "commands.h"
 #include "suggest.h"
@@ -108,6 +109,8 @@ int main(int argc, char **argv) {
     if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
     /* recur reports HDF5 failures itself, naming file and field. */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* A crash names the file being read and exits 3, never hangs (io/crash_guard.h). */
+    crash_guard_install();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomic.h"
 #include "h5util.h"
@@ -210,6 +211,7 @@ typedef struct {
     hid_t file;
     const char *path;
     int every;                       /* verify: report all, go on, check finiteness */
+    int keep_nonfinite;              /* load for inspection: NaN/Inf weights are shown, not refused */
     checkpoint_violation_fn cb;
     void *ctx;
     int count;                       /* violations so far */
@@ -261,12 +263,17 @@ static int read_attrs(walk *w, const char *obj, const attr_spec *specs, int n, a
     return bad ? -1 : 0;
 }
 
-static void finite_check(walk *w, const char *name, const float *x, size_t n) {
-    size_t nan = 0, inf = 0;
+static void count_nonfinite(const float *x, size_t n, size_t *nan, size_t *inf) {
+    *nan = *inf = 0;
     for (size_t i = 0; i < n; i++) {
-        if (isnan(x[i])) nan++;
-        else if (isinf(x[i])) inf++;
+        if (isnan(x[i])) ++*nan;
+        else if (isinf(x[i])) ++*inf;
     }
+}
+
+static void finite_check(walk *w, const char *name, const float *x, size_t n) {
+    size_t nan, inf;
+    count_nonfinite(x, n, &nan, &inf);
     if (nan + inf == 0) return;
     recur_err e = {0};
     recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected finite values, found %zu NaN and %zu Inf", w->path,
@@ -305,6 +312,20 @@ static int walk_root(walk *w, model_config *c) {
     return model_config_validate(c, w->path, &e) ? fault(w, &e) : 0;
 }
 
+/* A model with a NaN or Inf weight cannot evaluate, sample or train to
+ * anything meaningful: loading refuses it, naming the tensor (verifying
+ * reports it through finite_check; inspection shows it). */
+static int refuse_nonfinite(walk *w, const char *name, const float *x, size_t n) {
+    if (w->every || w->keep_nonfinite) return 0;
+    size_t nan, inf;
+    count_nonfinite(x, n, &nan, &inf);
+    if (nan + inf == 0) return 0;
+    recur_err e = {0};
+    recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': %zu non-finite values (NaN/Inf); refusing to load", w->path,
+               name, nan + inf);
+    return fault(w, &e);
+}
+
 /* /model with the sizes known: every tensor of the model, into its params. */
 static int walk_model(walk *w, model *m) {
     int rc = 0;
@@ -313,9 +334,29 @@ static int walk_model(walk *w, model *m) {
         h5u_shape want = {H5U_FLOAT32, t->ndim, {t->shape[0], t->ndim == 2 ? t->shape[1] : 0}, {NULL}};
         char name[80];
         snprintf(name, sizeof name, "/model/%s", t->name);
-        rc |= read_floats(w, name, &want, m->params + t->offset, NULL, NULL);
+        int r = read_floats(w, name, &want, m->params + t->offset, NULL, NULL);
+        rc |= r ? r : refuse_nonfinite(w, name, m->params + t->offset, t->count);
     }
     return rc;
+}
+
+/* The sizes come from attributes anyone can forge: before the model's
+ * arenas are allocated, the weights they imply must fit in the file.  The
+ * three tensors that span every size (V, E, H and the gates) are a lower
+ * bound; stored data may be compressed, but not 1024:1.  So a vocab_size of
+ * 16 million names the attribute rather than allocating gigabytes. */
+static int check_sizes_in_file(walk *w, const model_config *c) {
+    unsigned long long V = (unsigned)c->vocab_size, E = (unsigned)c->embed_size, H = (unsigned)c->hidden_size;
+    unsigned long long G = (unsigned)cell_gates(c->cell);
+    unsigned long long need = 4 * (V * E + G * H * H + V * H);
+    struct stat st;
+    unsigned long long have = stat(w->path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+    if (need <= have * 1024 + (64ull << 20)) return 0;
+    recur_err e = {0};
+    recur_fail(&e, RECUR_EXIT_INPUT, "%s: attributes 'vocab_size' (%llu), 'embed_size' (%llu), 'hidden_size' (%llu): "
+               "the model they declare needs at least %llu bytes of weights, but the file holds only %llu bytes",
+               w->path, V, E, H, need, have);
+    return fault(w, &e);
 }
 
 /* /model with the sizes unknown (verifying only): every dataset there must
@@ -432,6 +473,7 @@ static int walk_file(hid_t file, const char *path, void *ctx, recur_err *err) {
     w->path = path;
     model_config c;
     int rc = walk_root(w, &c);
+    if (rc == 0) rc = check_sizes_in_file(w, &c);
     if (rc == 0) {
         recur_err e = {0};
         if (model_create(&ck->m, &c, &e)) rc = fault(w, &e);
@@ -445,12 +487,18 @@ static int walk_file(hid_t file, const char *path, void *ctx, recur_err *err) {
     return stop(w, rc) ? -1 : 0;
 }
 
-int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err) {
+static int load(const char *path, checkpoint_in *ck, int keep_nonfinite, recur_err *err) {
     memset(ck, 0, sizeof *ck);
-    walk w = {.first = err, .ck = ck};
+    walk w = {.first = err, .ck = ck, .keep_nonfinite = keep_nonfinite};
     int rc = h5u_with_file(path, walk_file, &w, err);
     if (rc) checkpoint_in_free(ck);
     return rc;
+}
+
+int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err) { return load(path, ck, 0, err); }
+
+int checkpoint_load_for_inspection(const char *path, checkpoint_in *ck, recur_err *err) {
+    return load(path, ck, 1, err);
 }
 
 int checkpoint_verify(const char *path, checkpoint_violation_fn cb, void *ctx, int *violations, recur_err *err) {

@@ -57,11 +57,17 @@ typedef struct {
  * RECUR_EXIT_OUTPUT naming `path`. */
 int checkpoint_save(const char *path, const checkpoint_out *ck, recur_err *err);
 /* Validates attributes, every tensor's presence, dtype (float32) and shape,
- * and each optional part present (extra datasets are ignored).  One message
+ * each optional part present (extra datasets are ignored), and that no /model
+ * tensor holds NaN or Inf (refused: "<path>: dataset '/model/...': N
+ * non-finite values (NaN/Inf); refusing to load").  One message
  * "<path>: <field>: expected <contract>, found <what is there>" with
  * RECUR_EXIT_INPUT (see io/h5util.h).  On failure *ck is zeroed and owns
  * nothing; on success free it with checkpoint_in_free. */
 int checkpoint_load(const char *path, checkpoint_in *ck, recur_err *err);
+/* checkpoint_load refuses a /model tensor holding NaN or Inf (exit 3, naming
+ * the tensor); `recur inspect` is a diagnostic tool and shows such a file:
+ * this loads it with every other check of checkpoint_load. */
+int checkpoint_load_for_inspection(const char *path, checkpoint_in *ck, recur_err *err);
 void checkpoint_in_free(checkpoint_in *ck);
 
 /* Called once per contract violation with one message of the h5util form

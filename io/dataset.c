@@ -73,6 +73,11 @@ static int open_tokens(hid_t file, const char *path, const char *name, const h5u
     }
     h5u_close(space);
     h5u_close(type);
+    /* A forged extent is caught here, before any caller allocates for it. */
+    if (ok && h5u_check_storage(d, path, name, err)) {
+        h5u_close(d);
+        return -1;
+    }
     if (ok) {
         *n = (size_t)dim;
         if (dset) *dset = d;

@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crash_guard.h"
+#include "h5probe.h"
+
 /* ---- error printing, closing, opening ------------------------------------ */
 
 /* HDF5's automatic error printing, saved so it can be restored after a
@@ -68,6 +71,8 @@ int h5u_open_read(const char *path, hid_t *file, recur_err *err) {
     if (is <= 0)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected an HDF5 file, found %s", path,
                           has_signature(path) ? "a damaged one (truncated?)" : "something else (no HDF5 signature)");
+    /* libhdf5 may crash or hang on a damaged file: a child parses it first. */
+    if (h5probe_check(path, err)) return -1;
     *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (*file < 0)
         return recur_fail(err, RECUR_EXIT_INPUT,
@@ -78,10 +83,13 @@ int h5u_open_read(const char *path, hid_t *file, recur_err *err) {
 int h5u_with_file(const char *path, h5u_file_fn fn, void *ctx, recur_err *err) {
     quiet q;
     quiet_begin(&q);
+    crash_guard_install();
+    const char *outer = crash_guard_reading(path);
     hid_t file;
     int rc = h5u_open_read(path, &file, err);
     if (rc == 0) rc = fn(file, path, ctx, err);
     h5u_close(file);
+    crash_guard_reading(outer);
     quiet_end(&q);
     return rc;
 }
@@ -295,6 +303,7 @@ static int open_checked(hid_t file, const char *path, const char *name, const h5
         recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected %s, found %s%s", path, name, want, found, note);
         goto done;
     }
+    if (h5u_check_storage(obj, path, name, err)) goto done;
     *dset = obj;
     obj = H5I_INVALID_HID;
     rc = 0;
@@ -353,6 +362,53 @@ done:
     return rc;
 }
 
+/* ---- declared sizes against the file ------------------------------------ */
+
+/* How far compressed chunks may expand: far beyond any real data's ratio,
+ * far below what a forged extent declares. */
+#define MAX_EXPANSION 1024
+
+static unsigned long long file_size_of(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
+int h5u_check_storage(hid_t dset, const char *path, const char *name, recur_err *err) {
+    hid_t type = H5Dget_type(dset), space = H5Dget_space(dset), dcpl = H5Dget_create_plist(dset);
+    hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    size_t esize = type >= 0 ? H5Tget_size(type) : 0;
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    int rc = 0;
+    if (n < 0 || esize == 0 || layout == H5D_LAYOUT_ERROR) {
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': expected a readable dataset, found a damaged one",
+                        path, name);
+        goto done;
+    }
+    unsigned long long count = (unsigned long long)n, stored = H5Dget_storage_size(dset);
+    if (count > (1ull << 62) / esize) {
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': %llu elements declared, which exceeds the limit "
+                        "of 2^62 bytes", path, name, count);
+        goto done;
+    }
+    unsigned long long bytes = count * esize;
+    int chunked = layout == H5D_CHUNKED;
+    if (chunked ? bytes / MAX_EXPANSION > stored + (1u << 20) : stored < bytes) {
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': %llu elements declared (%llu bytes), but the "
+                        "dataset's storage holds only %llu bytes", path, name, count, bytes, stored);
+        goto done;
+    }
+    haddr_t at = layout == H5D_CONTIGUOUS ? H5Dget_offset(dset) : HADDR_UNDEF;
+    unsigned long long fsize = file_size_of(path);
+    if (at != HADDR_UNDEF && fsize && (at > fsize || bytes > fsize - at))
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '%s': %llu bytes of data declared at offset %llu, past "
+                        "the end of the file (%llu bytes; truncated?)", path, name, bytes, (unsigned long long)at, fsize);
+done:
+    h5u_close(dcpl);
+    h5u_close(space);
+    h5u_close(type);
+    return rc;
+}
+
 /* ---- strings: one reader for attributes and datasets --------------------- */
 
 /* Reads a one-element string attribute (is_attr) or dataset into a malloc'd
@@ -404,6 +460,8 @@ done:
     h5u_close(ftype);
     return rc;
 }
+
+int h5u_read_string(hid_t obj, int is_attr, char **out) { return read_string(obj, is_attr, out); }
 
 /* Opens attribute `name` of `obj`, or explains that it is missing. */
 static hid_t open_attr(hid_t file, const char *path, const char *obj, const char *name, const char *want,
@@ -609,7 +667,7 @@ int h5u_read_numeric(hid_t file, const char *path, const char *name, h5u_array *
                    a->dtype);
         goto done;
     }
-    if (array_extents(space, path, a, err)) goto done;
+    if (array_extents(space, path, a, err) || h5u_check_storage(d, path, name, err)) goto done;
     a->data = malloc((a->count ? a->count : 1) * sizeof(double));
     if (!a->data) {
         recur_fail(err, RECUR_EXIT_FAIL, "%s: dataset '%s': out of memory for %zu elements", path, name, a->count);

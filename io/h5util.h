@@ -30,7 +30,10 @@ typedef int (*h5u_file_fn)(hid_t file, const char *path, void *ctx, recur_err *e
  * silenced (users see recur's one message, not HDF5's stack), `path` is opened
  * read-only with h5u_open_read's checks and messages, fn(file, path, ctx, err)
  * runs, and the file is closed and the caller's error printing restored on
- * every path.  Returns fn's result, or -1 when the file did not open. */
+ * every path.  Returns fn's result, or -1 when the file did not open.
+ * Crash-safe: the first open of a file in a process is preceded by a walk of
+ * it in a child with a time limit (io/h5probe.h), and while fn runs the
+ * fatal-signal guard (io/crash_guard.h) names `path`. */
 int h5u_with_file(const char *path, h5u_file_fn fn, void *ctx, recur_err *err);
 
 /* The same around a new file: creates (truncates) `path`, runs fn, then
@@ -105,6 +108,19 @@ int h5u_expect_int_attr(hid_t file, const char *path, const char *obj, const cha
 /* A scalar string dataset (fixed or variable length), e.g. /config. */
 int h5u_read_str_dataset(hid_t file, const char *path, const char *dset, char **out,
                          recur_err *err);
+
+/* Any one-element string attribute (is_attr) or dataset, fixed or variable
+ * length, into a malloc'd C string: 0, -1 on an HDF5 failure, -2 when it is
+ * not a single string.  The one string reader (io/h5probe.c walks with it). */
+int h5u_read_string(hid_t obj, int is_attr, char **out);
+
+/* Checks an open dataset's declared size against what the file can hold,
+ * before anyone allocates for it: contiguous data must have storage for
+ * every declared element and lie inside the file; chunked data may be
+ * compressed, but not beyond 1024:1.  Fails with RECUR_EXIT_INPUT:
+ *   <file>: dataset '/tokens': 2147483645 elements declared (8589934580
+ *   bytes), but the dataset's storage holds only 4000 bytes */
+int h5u_check_storage(hid_t dset, const char *path, const char *name, recur_err *err);
 
 #define H5U_MAX_RANK 8
 
