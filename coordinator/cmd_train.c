@@ -33,8 +33,10 @@ int cmd_train(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     recur_err err = {0};
     if (comm_init(&r.comm, &argc, &argv, &err)) return report_error("train", &err);
+    comm_set_label("recur train");
     train_signals_install(r.comm.rank == 0);
     int rc = train_setup_options(&r, argc, argv, &err); /* -1: go on */
+    comm_set_stall_timeout(r.o.stall_timeout);
     if (rc < 0 && !(rc = set_up(&r, &err))) rc = train_loop(&r, &err);
     train_free(&r);
     comm_finalize(&r.comm);

@@ -38,7 +38,7 @@ typedef struct {
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
-    double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes;
+    double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes, stall_timeout;
     int data_from_checkpoint;   /* --data came from the --resume checkpoint's config */
 } train_opts;
 

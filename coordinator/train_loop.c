@@ -115,6 +115,7 @@ int train_loop(run *r, recur_err *err) {
     while (tr->step < r->o.steps) {
         step_result res;
         const double lr = schedule_lr(&r->sched, tr->step), ts = now_seconds();
+        comm_set_step(tr->step + 1);
         trainer_step(tr, (float)lr, train_signals_begin_step(tr->step + 1), &res);
         record_step(r, &res, lr, ts, now_seconds(), t0);
         if ((rc = step_failed(r, &res, err))) return failed(r, rc, err);

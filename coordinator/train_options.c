@@ -2,6 +2,7 @@
  * --help, the resolved config stored in checkpoints) and the layering, later
  * layers winning: defaults, the config stored in the --resume checkpoint, the
  * --config file, the command line.  Rank 0 parses; every rank receives. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"lr-decay-every", OPT_LONG, &o->lr_decay_every, "N", "step schedule: decay every N steps", 0, 1, 0},
         {"lr-decay", OPT_DOUBLE, &o->lr_decay, "F", "step schedule: multiply the rate by F", 1, 0, 0},
         {"lr-min", OPT_DOUBLE, &o->lr_min, "LR", "cosine schedule: final rate", 0, 1, 0},
+        {"stall-timeout", OPT_DOUBLE, &o->stall_timeout, "SECONDS", "under mpirun: a collective waiting this long ends the job naming the missing ranks (0 = never)", 0, 1, 0},
         {"quiet", OPT_FLAG, &o->quiet, NULL, "no console progress", 0, 0, 0},
         {"monitor", OPT_STR, o->monitor, "ENDPOINT", "publish every record on this ZeroMQ PUB endpoint (recur monitor)", 0, 0, 0},
         {"no-monitor", OPT_FLAG, &o->no_monitor, NULL, "do not publish", 0, 0, 0},
@@ -75,6 +77,7 @@ static void defaults(train_opts *o) {
     o->val_streams = 16;
     o->log_every = 10;
     o->keep = 3;
+    o->stall_timeout = 300;
     strcpy(o->lr_schedule, "constant");
     strcpy(o->monitor, "tcp://127.0.0.1:5555"); /* loopback unless the user names another interface */
     o->lr_decay = 0.5;
@@ -86,9 +89,29 @@ typedef struct {
     const char *path;
 } config_ctx;
 
-static int config_set(void *ctx, const char *key, const char *value, recur_err *err) {
+static int config_set(void *ctx, const char *where, const char *key, const char *value, recur_err *err) {
     config_ctx *c = ctx;
-    return cli_set(c->tab, c->n, key, value, c->path, err);
+    return cli_set(c->tab, c->n, key, value, where, err);
+}
+
+/* A fresh model's sizes, each judged by model_config_validate on its own so
+ * its verdict ("expected an integer in [1, 65536], found 100000") is given
+ * with where that option was set (the config file's line or the flag). */
+static int check_fresh_shape(const train_opts *o, const opt_spec *tab, int n, recur_err *err) {
+    const struct { const char *key; int value; size_t off; } sizes[] = {
+        {"embed", o->embed, offsetof(model_config, embed_size)},
+        {"hidden", o->hidden, offsetof(model_config, hidden_size)},
+        {"layers", o->layers, offsetof(model_config, num_layers)},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        model_config one = {.cell = CELL_LSTM, .vocab_size = 1, .embed_size = 1, .hidden_size = 1, .num_layers = 1};
+        *(int *)((char *)&one + sizes[i].off) = sizes[i].value;
+        recur_err e = {0};
+        if (!model_config_validate(&one, "", &e)) continue;
+        const char *verdict = strstr(e.msg, "': ");
+        return cli_fail_option(tab, n, sizes[i].key, err, "%s", verdict ? verdict + 3 : e.msg);
+    }
+    return 0;
 }
 
 /* `--resume DIR` continues the run in DIR, wherever its run directory was
@@ -141,14 +164,14 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
         for (int i = 0; i < n; i++) tab[i].set = 0;
         if (resume[0]) {
             config_ctx ctx = {tab, n, resume};
-            if (config_parse_text(ck->config_text, resume, config_set, &ctx, err)) return -1;
+            if (config_parse_text_at(ck->config_text, resume, config_set, &ctx, err)) return -1;
             o->init[0] = o->resume[0] = o->config[0] = 0;
             snprintf(stored_data, sizeof stored_data, "%s", o->data);
             if (resume_is_dir && o->run_dir[0]) continue_in(o, cli.resume);
         }
         if (config[0]) {
             config_ctx ctx = {tab, n, config};
-            if (config_parse_file(config, config_set, &ctx, err)) return -1;
+            if (config_parse_file_at(config, config_set, &ctx, err)) return -1;
         }
         if ((rc = cli_parse("train", TRAIN_SYNOPSIS, tab, n, argc, argv, pos, 0, &npos, err))) return rc;
         snprintf(o->config, sizeof o->config, "%s", config);
@@ -165,13 +188,14 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     if (!o->out[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--out (or --run-dir) is required: where the trained checkpoint goes");
     cell_kind cell;
     if (cell_from_name(o->cell, &cell))
-        return recur_fail(err, RECUR_EXIT_USAGE, "--cell: expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru, found '%s'", o->cell);
+        return cli_fail_option(tab, n, "cell", err, "expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru, found '%s'", o->cell);
     optim_kind ok;
     if (optim_from_name(o->optimizer, &ok))
-        return recur_fail(err, RECUR_EXIT_USAGE, "--optimizer: expected sgd or adam, found '%s'", o->optimizer);
+        return cli_fail_option(tab, n, "optimizer", err, "expected sgd or adam, found '%s'", o->optimizer);
     schedule_kind sk;
     if (schedule_from_name(o->lr_schedule, &sk))
-        return recur_fail(err, RECUR_EXIT_USAGE, "--lr-schedule: expected constant, step or cosine, found '%s'", o->lr_schedule);
+        return cli_fail_option(tab, n, "lr-schedule", err, "expected constant, step or cosine, found '%s'", o->lr_schedule);
+    if (!resume[0] && !o->init[0] && check_fresh_shape(o, tab, n, err)) return -1;
     const char *shape[] = {"cell", "embed", "hidden", "layers", "seed"};
     if (resume[0]) {
         /* Flags may not contradict the checkpoint being resumed. */
@@ -198,8 +222,8 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     } else if (o->init[0]) {
         for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++)
             if (cli_find(tab, n, shape[i])->set)
-                return recur_fail(err, RECUR_EXIT_USAGE, "--%s: the model's shape comes from --init %s; drop --%s",
-                                  shape[i], o->init, shape[i]);
+                return cli_fail_option(tab, n, shape[i], err, "the model's shape comes from --init %s; drop it",
+                                       o->init);
     }
     return 0;
 }

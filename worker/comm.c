@@ -5,6 +5,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "comm_wait.h"
+
+/* Every call below is checked (comm_wait.h: a failure names the call and the
+ * rank and ends the job); every collective is the non-blocking one completed
+ * by cw_wait, which sleeps instead of spinning and is the stall watchdog. */
+
 int comm_init(comm_ctx *c, int *argc, char ***argv, recur_err *err) {
     memset(c, 0, sizeof *c);
     int already = 0;
@@ -19,38 +25,54 @@ int comm_init(comm_ctx *c, int *argc, char ***argv, recur_err *err) {
             return recur_fail(err, RECUR_EXIT_FAIL, "MPI_Init failed (is Open MPI installed and mpirun consistent?)");
         c->initialized = 1;
     }
-    /* Errors in MPI calls return codes (checked) instead of aborting silently. */
+    /* Failures come back as return codes, which cw_check turns into a
+     * message naming the call and the rank (the default handler aborts
+     * without saying which call failed). */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    cw_init();
+    cw_check(MPI_Comm_rank(MPI_COMM_WORLD, &c->rank), "MPI_Comm_rank");
+    cw_check(MPI_Comm_size(MPI_COMM_WORLD, &c->size), "MPI_Comm_size");
     return 0;
 }
 
 void comm_finalize(comm_ctx *c) {
-    if (c->initialized) MPI_Finalize();
+    if (!c->initialized) return;
+    cw_finalize();
+    MPI_Finalize();
     c->initialized = 0;
 }
 
 void comm_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
+void comm_set_label(const char *label) { cw_set_label(label); }
+void comm_set_stall_timeout(double seconds) { cw_set_timeout(seconds); }
+void comm_set_step(long step) { cw_set_step(step); }
+
+/* The one allreduce of small values, in place. */
+static void allreduce(void *v, int n, MPI_Datatype type, MPI_Op op, const char *phase) {
+    MPI_Request req;
+    cw_check(MPI_Iallreduce(MPI_IN_PLACE, v, cw_count("MPI_Iallreduce", n), type, op, MPI_COMM_WORLD, &req),
+             "MPI_Iallreduce");
+    cw_wait(&req, 1, phase);
+}
+
 int comm_agree(int local_status) {
     int all = local_status;
-    MPI_Allreduce(&local_status, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    allreduce(&all, 1, MPI_INT, MPI_MAX, "agreeing on the status");
     return all;
 }
 
 int comm_any(int flag) { return comm_agree(flag != 0); }
 
 int comm_all_equal_u64(uint64_t v) {
-    uint64_t lo = v, hi = v;
-    MPI_Allreduce(&v, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
-    MPI_Allreduce(&v, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-    return lo == hi;
+    uint64_t range[2] = {v, ~v}; /* max of v and of ~v: lo == hi exactly when ~max(~v) == max(v) */
+    allreduce(range, 2, MPI_UINT64_T, MPI_MAX, "comparing the replicas' weights");
+    return range[0] == ~range[1];
 }
 
 int comm_min_int(int v) {
     int m = v;
-    MPI_Allreduce(&v, &m, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    allreduce(&m, 1, MPI_INT, MPI_MIN, "agreeing on the status");
     return m;
 }
 
@@ -60,24 +82,32 @@ int comm_min_int(int v) {
 void comm_bcast(void *buf, size_t bytes, int root) {
     for (size_t off = 0; off < bytes; off += CHUNK) {
         size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
-        MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
+        MPI_Request req;
+        cw_check(MPI_Ibcast((char *)buf + off, cw_count("MPI_Ibcast", (int)n), MPI_BYTE, root, MPI_COMM_WORLD, &req),
+                 "MPI_Ibcast");
+        cw_wait(&req, 1, "broadcast from rank 0");
     }
 }
 
 double comm_sum_double(double v) {
-    double s = v;
-    MPI_Allreduce(&v, &s, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    return s;
+    allreduce(&v, 1, MPI_DOUBLE, MPI_SUM, "summing losses");
+    return v;
 }
 
-void comm_sum_doubles(double *v, int n) { MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD); }
+void comm_sum_doubles(double *v, int n) { allreduce(v, n, MPI_DOUBLE, MPI_SUM, "summing losses"); }
 
 void comm_gather(const void *send, size_t bytes, void *recv) {
-    MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+    MPI_Request req;
+    const int n = cw_count("MPI_Igather", (int)bytes);
+    cw_check(MPI_Igather(send, n, MPI_BYTE, recv, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD, &req), "MPI_Igather");
+    cw_wait(&req, 1, "gathering carried states");
 }
 
 void comm_scatter(const void *send, size_t bytes, void *recv) {
-    MPI_Scatter(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+    MPI_Request req;
+    const int n = cw_count("MPI_Iscatter", (int)bytes);
+    cw_check(MPI_Iscatter(send, (int)bytes, MPI_BYTE, recv, n, MPI_BYTE, 0, MPI_COMM_WORLD, &req), "MPI_Iscatter");
+    cw_wait(&req, 1, "scattering carried states");
 }
 
 /* ---- reducer ---- */
@@ -115,13 +145,14 @@ void reducer_free(grad_reducer *r) {
 
 static void start_bucket(grad_reducer *r, int b) {
     MPI_Request *req = r->requests;
-    MPI_Iallreduce(MPI_IN_PLACE, r->grads + r->offset[b], (int)r->count[b], MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
-                   &req[b]);
+    cw_check(MPI_Iallreduce(MPI_IN_PLACE, r->grads + r->offset[b], cw_count("MPI_Iallreduce", (int)r->count[b]),
+                            MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req[b]),
+             "MPI_Iallreduce");
     r->started[b] = 1;
     /* Without an asynchronous progress thread, Open MPI advances a
      * non-blocking collective only inside MPI calls: poke the earlier ones. */
     int done;
-    MPI_Testall(b + 1, req, &done, MPI_STATUSES_IGNORE);
+    cw_check(MPI_Testall(b + 1, req, &done, MPI_STATUSES_IGNORE), "MPI_Testall");
 }
 
 void reducer_tensors_ready(grad_reducer *r, int first, int last) {
@@ -134,7 +165,7 @@ void reducer_wait(grad_reducer *r) {
         if (!r->started[b]) start_bucket(r, b);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    MPI_Waitall(r->nbuckets, r->requests, MPI_STATUSES_IGNORE);
+    cw_wait(r->requests, r->nbuckets, "gradient allreduce");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->wait_seconds += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     memset(r->started, 0, sizeof r->started);

@@ -7,6 +7,11 @@
  * started with MPI_Iallreduce as soon as backward has finished it, in the
  * same fixed order on every rank, so the reduction overlaps the rest of
  * backward.
+ *
+ * Every MPI call is checked: a failure prints "<label>: rank R: <call>
+ * failed: <reason>" and ends the job with exit 1; so does a stall
+ * (comm_set_stall_timeout).  Waiting ranks sleep between polls rather than
+ * spin (worker/comm_wait.h).
  */
 #ifndef RECUR_COMM_H
 #define RECUR_COMM_H
@@ -26,6 +31,14 @@ int comm_init(comm_ctx *c, int *argc, char ***argv, recur_err *err);
 void comm_finalize(comm_ctx *c);
 /* Ends every rank of the job now with `code` (used when ranks can no longer agree). */
 void comm_abort(int code);
+/* What messages start with ("recur train"). */
+void comm_set_label(const char *label);
+/* A collective not complete after this many seconds ends the job (exit 1)
+ * with a message naming the ranks that did not join it (0 = wait forever;
+ * the default until set). */
+void comm_set_stall_timeout(double seconds);
+/* The step being computed, for those messages. */
+void comm_set_step(long step);
 
 /* Every rank passes its status; all get the largest (0 = all fine).  The
  * way ranks agree to stop together on an error instead of hanging. */
