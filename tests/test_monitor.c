@@ -698,6 +698,69 @@ static void test_two_runs(void **state) {
     free(csv);
 }
 
+/* Values no plot can take (a diverging 1e308, 1e400 which parses as inf, a
+ * -1e308 grad norm, an overflowing validation loss) are skipped and counted
+ * in a note naming the metric and the steps; the SVG and CSV hold no nan or
+ * inf, and the finite points are still drawn on a sane axis. */
+static void test_plot_non_finite(void **state) {
+    (void)state;
+    char out[8192], path[4300], svgpath[4300], csvpath[4300];
+    snprintf(path, sizeof path, "%s/huge.jsonl", dir);
+    snprintf(svgpath, sizeof svgpath, "%s/huge.svg", dir);
+    snprintf(csvpath, sizeof csvpath, "%s/huge.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int step = 1; step <= 12; step++) {
+        const char *loss = step == 5 ? "1e308" : step == 9 ? "1e400" : "2.5";
+        fprintf(f, "{\"step\":%d,\"loss\":%s,\"lr\":0.01,\"grad_norm\":%s}\n", step, loss, step == 7 ? "-1e308" : "1.5");
+    }
+    fputs("{\"event\":\"validation\",\"step\":12,\"val_loss\":-1e309}\n", f);
+    fclose(f);
+    for (int log_y = 0; log_y < 2; log_y++) {
+        assert_int_equal(tu_run(out, sizeof out, "%s plot %s --svg %s --csv %s %s", tu_recur(), path, svgpath, csvpath,
+                                log_y ? "--log-y" : ""), 0);
+        assert_non_null(strstr(out, "huge.jsonl: skipped 4 "));
+        assert_non_null(strstr(out, "(loss at steps 5, 9; val_loss at step 12; grad_norm at step 7)"));
+        char *svg = tu_slurp(svgpath, NULL), *csv = tu_slurp(csvpath, NULL);
+        assert_non_null(svg);
+        assert_non_null(csv);
+        for (const char *bad = "nan\0inf\0NaN\0Inf\0"; *bad; bad += strlen(bad) + 1) {
+            assert_null(strstr(svg, bad));
+            assert_null(strstr(csv, bad));
+        }
+        assert_int_equal(count(svg, "class=\"loss raw\""), 3); /* the line breaks at steps 5 and 9 */
+        assert_non_null(strstr(csv, "\n4,2.5,"));
+        assert_non_null(strstr(csv, "\n5,,"));
+        free(svg);
+        free(csv);
+    }
+}
+
+/* Flat and extreme but finite series keep finite axes: a constant 1e20 loss,
+ * and on a log axis a subnormal next to 1e300. */
+static void test_plot_extreme_axes(void **state) {
+    (void)state;
+    char out[8192], path[4300], svgpath[4300];
+    snprintf(path, sizeof path, "%s/extreme.jsonl", dir);
+    snprintf(svgpath, sizeof svgpath, "%s/extreme.svg", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int step = 1; step <= 6; step++)
+        fprintf(f, "{\"step\":%d,\"loss\":1e20,\"grad_norm\":%s}\n", step, step % 2 ? "1e-320" : "1e300");
+    fclose(f);
+    for (int log_y = 0; log_y < 2; log_y++) {
+        assert_int_equal(tu_run(out, sizeof out, "timeout 20 %s plot %s --svg %s %s", tu_recur(), path, svgpath,
+                                log_y ? "--log-y" : ""), 0);
+        char *svg = tu_slurp(svgpath, NULL);
+        assert_non_null(svg);
+        assert_null(strstr(svg, "nan"));
+        assert_null(strstr(svg, "inf"));
+        assert_non_null(strstr(svg, "class=\"loss raw\""));
+        free(svg);
+    }
+}
+
+
 /* The SVG has lr and grad-norm panels below the loss; the terminal view has
  * them with panels on, and not without. */
 static void test_panels(void **state) {
@@ -759,6 +822,8 @@ int main(void) {
         cmocka_unit_test(test_parser_robust),
         cmocka_unit_test(test_plot_csv_and_svg),
         cmocka_unit_test(test_plot_errors),
+        cmocka_unit_test(test_plot_non_finite),
+        cmocka_unit_test(test_plot_extreme_axes),
         cmocka_unit_test(test_live_subscriber),
         cmocka_unit_test(test_history_then_live),
         cmocka_unit_test(test_signal_ends_cleanly),
