@@ -51,6 +51,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"lr-decay-every", OPT_LONG, &o->lr_decay_every, "N", "step schedule: decay every N steps", 0, 1, 0},
         {"lr-decay", OPT_DOUBLE, &o->lr_decay, "F", "step schedule: multiply the rate by F", 1, 0, 0},
         {"lr-min", OPT_DOUBLE, &o->lr_min, "LR", "cosine schedule: final rate", 0, 1, 0},
+        {"stall-timeout", OPT_DOUBLE, &o->stall_timeout, "SECONDS", "under mpirun: a collective waiting this long ends the job naming the missing ranks (0 = never)", 0, 1, 0},
         {"quiet", OPT_FLAG, &o->quiet, NULL, "no console progress", 0, 0, 0},
         {"monitor", OPT_STR, o->monitor, "ENDPOINT", "publish every record on this ZeroMQ PUB endpoint (recur monitor)", 0, 0, 0},
         {"no-monitor", OPT_FLAG, &o->no_monitor, NULL, "do not publish", 0, 0, 0},
@@ -76,6 +77,7 @@ static void defaults(train_opts *o) {
     o->val_streams = 16;
     o->log_every = 10;
     o->keep = 3;
+    o->stall_timeout = 300;
     strcpy(o->lr_schedule, "constant");
     strcpy(o->monitor, "tcp://127.0.0.1:5555"); /* loopback unless the user names another interface */
     o->lr_decay = 0.5;
