@@ -186,6 +186,43 @@ static void test_config_errors_name_the_file_once(void **s) {
     assert_int_equal(train_with_config("hidden = 16", out, sizeof out, ini, sizeof ini), 0);
 }
 
+/* Every train option given a bad value: from a config file the message
+ * starts with FILE:LINE: and the key, also when the value is judged after
+ * parsing (a cell or optimizer name, a size limit); from the command line it
+ * names the flag. */
+static void test_config_bad_values_name_file_line_and_key(void **s) {
+    (void)s;
+    static const struct { const char *key, *bad; } cases[] = {
+        {"cell", "foo"}, {"optimizer", "bar"}, {"lr-schedule", "linear"}, {"embed", "100000"},
+        {"hidden", "70000"}, {"layers", "17"}, {"embed", "0"}, {"hidden", "-3"}, {"layers", "x"},
+        {"keep", "0"}, {"checkpoint-minutes", "-1"}, {"seed", "-1"}, {"batch", "0"}, {"bptt", "1.5"},
+        {"steps", "0"}, {"epochs", "-2"}, {"lr", "0"}, {"momentum", "-0.5"}, {"weight-decay", "nan"},
+        {"clip", "inf"}, {"val-every", "-1"}, {"val-streams", "0"}, {"log-every", "0"},
+        {"checkpoint-every", "-1"}, {"warmup", "-1"}, {"lr-decay-every", "x"}, {"lr-decay", "0"},
+        {"lr-min", "-1"}, {"quiet", "maybe"}, {"no-monitor", "2"}, {"debug", "on"}, {"gradcheck", "x"},
+        {"stall-timeout", "-1"},
+    };
+    char out[8192], ini[4300], line[256], want[4400];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(line, sizeof line, "%s = %s", cases[i].key, cases[i].bad);
+        int rc = train_with_config(line, out, sizeof out, ini, sizeof ini);
+        snprintf(want, sizeof want, "recur train: error: %s:3: %s: ", ini, cases[i].key);
+        if (rc != 2 || strncmp(out, want, strlen(want)) || count_lines(out) != 1)
+            fail_msg("config '%s': exit %d, expected 2 and a line starting with '%s', got: %s", line, rc, want, out);
+        char outdir[4300];
+        snprintf(outdir, sizeof outdir, "%s/cfg_out", dir);
+        rc = tu_run(out, sizeof out, "%s train --data %s --quiet --no-monitor --out %s/m.h5 --%s %s", tu_recur(),
+                    data_h5, outdir, cases[i].key, cases[i].bad);
+        snprintf(want, sizeof want, "recur train: error: --%s: ", cases[i].key);
+        if (cases[i].key[0] == 'q' || !strcmp(cases[i].key, "no-monitor") || !strcmp(cases[i].key, "debug") ||
+            !strcmp(cases[i].key, "gradcheck"))
+            continue; /* a flag takes no value on the command line */
+        if (rc != 2 || strncmp(out, want, strlen(want)))
+            fail_msg("--%s %s: exit %d, expected 2 and a line starting with '%s', got: %s", cases[i].key,
+                     cases[i].bad, rc, want, out);
+    }
+}
+
 /* ---- recur data ------------------------------------------------------------- */
 
 static void test_data_missing_arguments(void **s) {
@@ -416,6 +453,7 @@ int main(void) {
         cmocka_unit_test(test_suggest_subcommand),
         cmocka_unit_test(test_suggest_flag),
         cmocka_unit_test(test_config_errors_name_the_file_once),
+        cmocka_unit_test(test_config_bad_values_name_file_line_and_key),
         cmocka_unit_test(test_data_missing_arguments),
         cmocka_unit_test(test_data_summary),
         cmocka_unit_test(test_version),
