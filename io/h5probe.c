@@ -212,6 +212,8 @@ static int wait_child(pid_t pid, double timeout, int *status) {
 }
 
 int h5probe_check(const char *path, recur_err *err) {
+    const char *off = getenv("RECUR_PROBE");
+    if (off && strcmp(off, "0") == 0) return 0; /* tests of the crash guard alone */
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* the real open explains */
     for (int i = 0; i < nseen && i < (int)(sizeof seen / sizeof seen[0]); i++)

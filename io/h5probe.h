@@ -26,7 +26,8 @@
  * RECUR_EXIT_INPUT and
  *     <path>: damaged HDF5 file (the reader crashed on it: SIGSEGV)
  *     <path>: damaged HDF5 file (the reader hung on it: no answer in 10 s)
- * The time limit is 10 s; RECUR_PROBE_TIMEOUT (seconds) overrides it. */
+ * The time limit is 10 s; RECUR_PROBE_TIMEOUT (seconds) overrides it.
+ * RECUR_PROBE=0 skips the probe (to test io/crash_guard.h on its own). */
 int h5probe_check(const char *path, recur_err *err);
 
 /* The walk itself, in the calling process (what the child runs; tests and

@@ -12,6 +12,10 @@
  *   - a checkpoint with NaN/Inf in a /model tensor is refused by eval, sample,
  *     train --init and train --resume (exit 3 naming the tensor), still shown
  *     by inspect and reported by inspect --verify;
+ *   - a checkpoint libhdf5 crashes on (a global-heap flip) ends `mpirun -np 2
+ *     recur train --init` with exit 3 naming it, with the child probe and
+ *     with the crash guard alone (RECUR_PROBE=0), where Open MPI's own
+ *     SIGSEGV handler used to take over;
  *   - huge declared sizes (a 2147483645-token /tokens, a vocab_size of 2^24)
  *     name the file and the field instead of running out of memory.
  *
@@ -71,6 +75,39 @@ static void test_fuzz_corpus(void **state) {
     assert_int_equal((int)tu_json_number(totals, "BAD"), 0);
     assert_true(tu_json_number(totals, "executions") >= 2 * count);
     assert_int_equal(rc, 0);
+}
+
+/* ---- a file libhdf5 crashes on, under mpirun ---- */
+
+/* Heap flips of the test's checkpoint (seeded) until one that crashes the
+ * library: found with the probe off, so the crash guard names it. */
+static const char *HEAP_FLIPS =
+    "import random, sys\n"
+    "data = open(sys.argv[3], \"rb\").read(); at = data.find(b\"GCOL\"); rng = random.Random(8)\n"
+    "for k in range(60):\n"
+    "    b = bytearray(data); i = at + rng.randrange(8, 400); b[i] = rng.randrange(256)\n"
+    "    open(\"%s/flip%02d.h5\" % (sys.argv[1], k), \"wb\").write(b)\n";
+
+static void test_crash_under_mpirun(void **state) {
+    (void)state;
+    py(HEAP_FLIPS);
+    char out[8192], crasher[64] = "";
+    for (int k = 0; k < 60 && !crasher[0]; k++) {
+        int rc = tu_run(out, sizeof out, "cd '%s' && RECUR_PROBE=0 timeout 30 '%s' inspect flip%02d.h5", dir,
+                        tu_recur(), k);
+        assert_true(rc != 124 && rc < 128); /* the guard: never a signal */
+        if (rc == 3 && strstr(out, "the reader crashed on it")) snprintf(crasher, sizeof crasher, "flip%02d.h5", k);
+    }
+    if (!crasher[0]) skip(); /* this libhdf5 survived every flip */
+    for (int probe = 1; probe >= 0; probe--) {
+        int rc = tu_run(out, sizeof out, "cd '%s' && RECUR_PROBE=%d OMPI_ALLOW_RUN_AS_ROOT=1 "
+                        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun --oversubscribe -np 2 '%s' train --init %s "
+                        "--data '%s' --steps 1 --quiet --no-monitor --out o.h5", dir, probe, tu_recur(), crasher, data);
+        if (rc != 3) fprintf(stderr, "probe=%d: exit %d\n%s\n", probe, rc, out);
+        assert_int_equal(rc, 3);
+        assert_non_null(strstr(out, crasher));
+        assert_non_null(strstr(out, "damaged HDF5 file (the reader crashed on it"));
+    }
 }
 
 /* ---- NaN / Inf weights ---- */
@@ -179,6 +216,7 @@ int main(void) {
         cmocka_unit_test(test_nan_inspect_shows_it),
         cmocka_unit_test(test_huge_token_count),
         cmocka_unit_test(test_huge_vocab_size),
+        cmocka_unit_test(test_crash_under_mpirun),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
