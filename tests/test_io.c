@@ -20,12 +20,15 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include "../core/model.h"
 #include "../core/optim.h"
 #include "../io/atomic.h"
 #include "../io/checkpoint.h"
 #include "../io/config.h"
+#include "../io/crash_guard.h"
 #include "../io/dataset.h"
 
 /* Each test gets a fresh scratch directory (fixture state). */
@@ -1120,9 +1123,69 @@ static void test_config_errors(void **state) {
     assert_fails(rc, err, RECUR_EXIT_INPUT, missing, "No such file");
 }
 
+/* ---- the fatal-signal guard ---- */
+
+/* Runs fn in a child with stderr into `out`; returns its wait status. */
+static int in_child(void (*fn)(void), char *out, size_t len) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        fn();
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < len && (r = read(fds[0], out + n, len - 1 - n)) > 0) n += (size_t)r;
+    out[n] = 0;
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+/* Nested reads: the crash names the file being read at the time. */
+static void crash_while_reading(void) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    crash_guard_install();
+    crash_guard_reading("outer.h5");
+    const char *prev = crash_guard_reading("inner.h5");
+    crash_guard_reading(prev);
+    raise(SIGSEGV);
+}
+
+static void crash_outside_reads(void) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    crash_guard_install();
+    crash_guard_reading(NULL);
+    raise(SIGBUS);
+}
+
+static void test_crash_guard(void **state) {
+    (void)state;
+    char out[1024];
+    int st = in_child(crash_while_reading, out, sizeof out);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), RECUR_EXIT_INPUT);
+    assert_string_equal(out, "recur: outer.h5: damaged HDF5 file (the reader crashed on it: SIGSEGV)\n");
+    /* Outside a read a crash stays a crash (mpirun and core dumps see it). */
+    st = in_child(crash_outside_reads, out, sizeof out);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGBUS);
+    assert_non_null(strstr(out, "recur: fatal signal SIGBUS"));
+}
+
 int main(void) {
     H5open();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crash_guard),
         cmocka_unit_test_setup_teardown(test_dataset_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_val_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dataset_all_bytes, setup, teardown),
