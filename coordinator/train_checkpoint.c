@@ -1,8 +1,9 @@
 /* train_checkpoint.c - a checkpoint of the run: the ranks check that their
  * weights are bitwise identical, the carried states of every stream are
  * gathered on rank 0, and rank 0 writes model, optimizer, progress, states
- * and the resolved config (atomically, io/checkpoint.c), then prunes the run
- * directory and records the event. */
+ * and the resolved config (checkpoint_save, which writes through
+ * io/atomic.c: built in memory, temp file, fsync, rename), then prunes the
+ * run directory and records the event. */
 #include <stdio.h>
 
 #include "common.h"

@@ -9,15 +9,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../io/atomic.h"
 #include "../worker/gradcheck.h"
 #include "common.h"
 #include "train.h"
+
+static void say_removed(const char *path, long pid) {
+    fprintf(stderr, "recur train: removed %s, left by a checkpoint write that did not finish (pid %ld is gone)\n", path,
+            pid);
+}
+
+/* A run killed while writing a checkpoint leaves its temp file behind; the
+ * next run into the same place removes those whose writer is gone. */
+static void remove_stale_temps(const train_opts *o) {
+    if (o->run_dir[0]) atomic_remove_stale(o->run_dir, "ckpt-*.h5", say_removed);
+    char dir[CLI_STR];
+    snprintf(dir, sizeof dir, "%s", o->out);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : o->out;
+    if (slash) *slash = 0;
+    if (*base) atomic_remove_stale(slash ? (dir[0] ? dir : "/") : ".", base, say_removed);
+}
 
 int train_setup_outputs(run *r, recur_err *err) {
     int st = 0;
     if (r->comm.rank == 0) {
         if (r->o.run_dir[0] && mkdir(r->o.run_dir, 0777) != 0 && errno != EEXIST)
             st = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --run-dir: cannot create: %s", r->o.run_dir, strerror(errno));
+        if (!st) remove_stale_temps(&r->o);
         if (!st) st = check_output_path(r->o.out, "--out", err);
         if (!st && r->o.metrics[0]) st = check_output_path(r->o.metrics, "--metrics", err);
     }
@@ -92,6 +111,23 @@ int train_setup_model(run *r, recur_err *err) {
     return 0;
 }
 
+/* A validation split too short for S streams is an error now, not a
+ * `val_loss: null` at the end; it says what to change. */
+static int check_val_split(const run *r, int S, recur_err *err) {
+    const size_t n = r->info.n_val, R = (size_t)r->comm.size;
+    if (n >= (size_t)S * 2 + 1) return 0;
+    const size_t most = n < 1 ? 0 : (n - 1) / 2 / R * R; /* streams it can score */
+    if (most >= R)
+        return recur_fail(err, RECUR_EXIT_USAGE,
+                          "%s: dataset '/val_tokens': %zu tokens, too few for %d validation streams (each needs 2): "
+                          "lower --val-streams to at most %zu, or make the dataset with a larger --val-fraction",
+                          r->o.data, n, S, most);
+    return recur_fail(err, RECUR_EXIT_INPUT,
+                      "%s: dataset '/val_tokens': %zu tokens, too few to score even one validation stream per rank "
+                      "(%zu ranks need %zu): make the dataset with a larger --val-fraction",
+                      r->o.data, n, R, 2 * R + 1);
+}
+
 /* This rank's streams of /tokens and /val_tokens, read by hyperslab. */
 int train_setup_data(run *r, recur_err *err) {
     const int R = r->comm.size, rank = r->comm.rank, b = r->o.batch / R, V = r->m.cfg.vocab_size;
@@ -103,11 +139,11 @@ int train_setup_data(run *r, recur_err *err) {
                         : dataset_read_range(r->o.data, "/tokens", (size_t)rank * b * r->stream_len, count, V,
                                              r->tokens, err);
     }
-    if (rc == 0 && r->info.n_val > 1) {
-        /* Validation streams: a multiple of R, at most one per two tokens. */
-        int S = r->o.val_streams < R ? R : r->o.val_streams - r->o.val_streams % R;
-        while (S > R && r->info.n_val < (size_t)S * 2 + 1) S -= R;
-        if (r->info.n_val >= (size_t)S + 1) {
+    if (rc == 0 && r->info.n_val > 0) {
+        /* Validation streams: a multiple of R, each scoring at least two tokens. */
+        const int S = r->o.val_streams < R ? R : r->o.val_streams - r->o.val_streams % R;
+        rc = check_val_split(r, S, err);
+        if (rc == 0) {
             r->val_streams = S / R;
             r->val_stream_len = (r->info.n_val - 1) / (size_t)S;
             const size_t count = (size_t)r->val_streams * r->val_stream_len + 1;

@@ -1,7 +1,10 @@
 #include "atomic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,4 +128,37 @@ int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err 
         return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync of directory '%s' failed: %s", path, dir,
                           strerror(errno));
     return 0;
+}
+
+/* ".<name>.tmp.<pid>" -> name (into buf) and pid; 0 when `entry` is not a temp name. */
+static int parse_temp_name(const char *entry, char *name, size_t len, long *pid) {
+    const char *tag = strstr(entry, ".tmp.");
+    if (entry[0] != '.' || !tag) return 0;
+    while (strstr(tag + 1, ".tmp.")) tag = strstr(tag + 1, ".tmp.");
+    char *end;
+    *pid = strtol(tag + 5, &end, 10);
+    if (*end || end == tag + 5 || *pid <= 0 || (size_t)(tag - entry - 1) >= len) return 0;
+    snprintf(name, len, "%.*s", (int)(tag - entry - 1), entry + 1);
+    return 1;
+}
+
+int atomic_remove_stale(const char *dir, const char *pattern, void (*removed)(const char *path, long pid)) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char name[1024], path[8192];
+        long pid;
+        if (!parse_temp_name(e->d_name, name, sizeof name, &pid) || fnmatch(pattern, name, 0)) continue;
+        /* Only a writer that is gone: a live one (another run writing the
+         * same destination) keeps its file. */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path) continue;
+        if (unlink(path) == 0) {
+            n++;
+            if (removed) removed(path, pid);
+        }
+    }
+    closedir(d);
+    return n;
 }

@@ -27,4 +27,10 @@ typedef int (*atomic_h5_fill)(hid_t file, const char *path, void *ctx, recur_err
  * I/O failures; fill's own code otherwise). */
 int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err *err);
 
+/* Removes the temp files a killed writer left in `dir` for destinations whose
+ * name matches the fnmatch `pattern` ("ckpt-*.h5", "model.h5"), only those
+ * whose writer (the pid in the name) no longer exists on this machine;
+ * `removed` (may be NULL) hears of each.  Returns how many were removed. */
+int atomic_remove_stale(const char *dir, const char *pattern, void (*removed)(const char *path, long pid));
+
 #endif
