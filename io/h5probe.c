@@ -233,6 +233,11 @@ int h5probe_check(const char *path, recur_err *err) {
     if (WIFSIGNALED(status))
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: damaged HDF5 file (the reader was killed on it: out of memory?)",
                           path);
+    /* The walk itself always exits 0: anything else is the library (or a
+     * sanitizer) ending the child on this file. */
+    if (WEXITSTATUS(status) != 0)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: damaged HDF5 file (the reader failed on it: exit %d)", path,
+                          WEXITSTATUS(status));
     remember(&st);
     return 0;
 }

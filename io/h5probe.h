@@ -26,6 +26,8 @@
  * RECUR_EXIT_INPUT and
  *     <path>: damaged HDF5 file (the reader crashed on it: SIGSEGV)
  *     <path>: damaged HDF5 file (the reader hung on it: no answer in 10 s)
+ *     <path>: damaged HDF5 file (the reader failed on it: exit N)
+ * (the last when something in the library, or a sanitizer, exited the child).
  * The time limit is 10 s; RECUR_PROBE_TIMEOUT (seconds) overrides it.
  * RECUR_PROBE=0 skips the probe (to test io/crash_guard.h on its own). */
 int h5probe_check(const char *path, recur_err *err);

@@ -7,7 +7,7 @@
  *     wrong dtypes/ranks/shapes, huge extents, NaN, missing or mistyped
  *     attributes) and runs every reader on each mutant with a time limit:
  *     zero signals, zero hangs, and every exit 3 names the file.  FUZZ_COUNT
- *     sets the number of mutants (default 150; 30 when $BUILD is an asan
+ *     sets the number of mutants (default 100; 30 when $BUILD is an asan
  *     build, whose runs are ~10x slower);
  *   - a checkpoint with NaN/Inf in a /model tensor is refused by eval, sample,
  *     train --init and train --resume (exit 3 naming the tensor), still shown
@@ -56,7 +56,7 @@ static void py(const char *code) {
 static int fuzz_count(void) {
     const char *n = getenv("FUZZ_COUNT"), *build = getenv("BUILD");
     if (n && atoi(n) > 0) return atoi(n);
-    return build && strstr(build, "asan") ? 30 : 150;
+    return build && strstr(build, "asan") ? 30 : 100;
 }
 
 static void test_fuzz_corpus(void **state) {
