@@ -10,6 +10,7 @@
  * (train_agree) on the worst status, so an error on one rank ends all of them
  * with the same exit code instead of leaving the others waiting in a
  * collective. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -28,14 +29,36 @@ static int set_up(run *r, recur_err *err) {
     return record_open_sinks(r, err);
 }
 
+/* Started by mpirun/orted or a batch system's launcher (srun) as one of
+ * several ranks, rather than by hand. */
+static int launched_as_rank(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK") || getenv("SLURM_PROCID");
+}
+
 int cmd_train(int argc, char **argv) {
     static run r; /* large (config text); one per process */
     memset(&r, 0, sizeof r);
     recur_err err = {0};
+    /* Run by hand, recur is the only rank: the options are checked before MPI
+     * starts (Open MPI's singleton start-up takes most of a second), so --help
+     * and a typo answer at once.  Launched as ranks, rank 0 parses after
+     * MPI_Init and broadcasts. */
+    const int by_hand = !launched_as_rank();
+    int rc = -1;
+    if (by_hand) {
+        r.comm.size = 1;
+        train_signals_install(1);
+        if ((rc = train_setup_options(&r, argc, argv, &err)) >= 0) {
+            train_free(&r);
+            return rc;
+        }
+    }
     if (comm_init(&r.comm, &argc, &argv, &err)) return report_error("train", &err);
     comm_set_label("recur train");
-    train_signals_install(r.comm.rank == 0);
-    int rc = train_setup_options(&r, argc, argv, &err); /* -1: go on */
+    if (!by_hand) {
+        train_signals_install(r.comm.rank == 0);
+        rc = train_setup_options(&r, argc, argv, &err); /* -1: go on */
+    }
     comm_set_stall_timeout(r.o.stall_timeout);
     if (rc < 0 && !(rc = set_up(&r, &err))) rc = train_loop(&r, &err);
     train_free(&r);
