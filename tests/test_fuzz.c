@@ -98,7 +98,9 @@ static void test_crash_under_mpirun(void **state) {
         assert_true(rc != 124 && rc < 128); /* the guard: never a signal */
         if (rc == 3 && strstr(out, "the reader crashed on it")) snprintf(crasher, sizeof crasher, "flip%02d.h5", k);
     }
-    if (!crasher[0]) skip(); /* this libhdf5 survived every flip */
+    /* None found: this libhdf5 survived every flip, or (an asan build) the
+     * sanitizer reports the bad reads before they can crash. */
+    if (!crasher[0]) skip();
     for (int probe = 1; probe >= 0; probe--) {
         int rc = tu_run(out, sizeof out, "cd '%s' && RECUR_PROBE=%d OMPI_ALLOW_RUN_AS_ROOT=1 "
                         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun --oversubscribe -np 2 '%s' train --init %s "
