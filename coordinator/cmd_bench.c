@@ -172,7 +172,7 @@ int cmd_bench(int argc, char **argv) {
     char *pos[1];
     int npos, rc = cli_parse("bench", "[options]", tab, n, argc, argv, pos, 0, &npos, &err);
     if (rc) return rc > 0 ? 0 : report_error("bench", &err);
-    model_config cfg = {CELL_LSTM, vocab, embed, hidden, layers};
+    model_config cfg = {.cell = CELL_LSTM, .vocab_size = vocab, .embed_size = embed, .hidden_size = hidden, .num_layers = layers};
     if (cell_from_name(cell, &cfg.cell)) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--cell: unknown cell '%s'", cell);
         return report_error("bench", &err);

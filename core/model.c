@@ -13,6 +13,28 @@ static const int CELL_GATES[CELL_COUNT] = {1, 1, 4, 3, 3};
 const char *cell_name(cell_kind cell) { return (unsigned)cell < CELL_COUNT ? CELL_NAMES[cell] : "?"; }
 int cell_gates(cell_kind cell) { return CELL_GATES[cell]; }
 
+static const char *const TASK_NAMES[TASK_COUNT] = {"lm", "classify", "tag", "regress"};
+static const char *const POOLING_NAMES[POOL_COUNT] = {"last", "mean", "max"};
+
+const char *task_name(task_kind task) { return (unsigned)task < TASK_COUNT ? TASK_NAMES[task] : "?"; }
+const char *pooling_name(pooling_kind p) { return (unsigned)p < POOL_COUNT ? POOLING_NAMES[p] : "?"; }
+
+static int index_of(const char *name, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (name && strcmp(name, names[i]) == 0) return i;
+    return -1;
+}
+int task_from_name(const char *name, task_kind *out) {
+    int i = index_of(name, TASK_NAMES, TASK_COUNT);
+    if (i >= 0) *out = (task_kind)i;
+    return i >= 0 ? 0 : -1;
+}
+int pooling_from_name(const char *name, pooling_kind *out) {
+    int i = index_of(name, POOLING_NAMES, POOL_COUNT);
+    if (i >= 0) *out = (pooling_kind)i;
+    return i >= 0 ? 0 : -1;
+}
+
 int cell_from_name(const char *name, cell_kind *out) {
     for (int i = 0; i < CELL_COUNT; i++)
         if (name && strcmp(name, CELL_NAMES[i]) == 0) {

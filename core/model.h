@@ -19,7 +19,7 @@
 #include "error.h"
 
 #define RECUR_MAX_LAYERS 16
-#define RECUR_MAX_TENSORS (3 + 4 * RECUR_MAX_LAYERS)
+#define RECUR_MAX_TENSORS (3 + 8 * RECUR_MAX_LAYERS) /* embedding, 4 per layer and direction, head */
 
 typedef enum {
     CELL_RNN_TANH = 0,
@@ -35,12 +35,41 @@ const char *cell_name(cell_kind cell);
 int cell_from_name(const char *name, cell_kind *out);
 int cell_gates(cell_kind cell);
 
+/* What the model predicts; TASK_LM (0) is the default, so a zeroed config
+ * plus the five sizes is the language model of checkpoint version 1. */
+typedef enum {
+    TASK_LM = 0,     /* next token at every step (softmax over V), stream windows with carried state */
+    TASK_CLASSIFY,   /* one label per sequence (softmax over C) from a pooled top layer */
+    TASK_TAG,        /* one label per step (softmax over C) */
+    TASK_REGRESS,    /* K floats per step (per_step) or per sequence (pooled), mean squared error */
+    TASK_COUNT
+} task_kind;
+
+/* How a per-sequence head reads the top layer (PyTorch: torch.cat(h_n[-2], h_n[-1]) is POOL_LAST). */
+typedef enum { POOL_LAST = 0, POOL_MEAN, POOL_MAX, POOL_COUNT } pooling_kind;
+
+/* How a bidirectional layer's two directions form its output. */
+typedef enum { MERGE_CONCAT = 0, MERGE_SUM } merge_kind;
+
+const char *task_name(task_kind task);
+int task_from_name(const char *name, task_kind *out);
+const char *pooling_name(pooling_kind pooling);
+int pooling_from_name(const char *name, pooling_kind *out);
+
 typedef struct {
     cell_kind cell;
-    int vocab_size;   /* V */
-    int embed_size;   /* E */
+    int vocab_size;   /* V: token inputs; 0 with feature inputs */
+    int embed_size;   /* E: token inputs; 0 with feature inputs */
     int hidden_size;  /* H */
     int num_layers;   /* L */
+    /* Zero below = the language model. */
+    task_kind task;
+    int input_size;   /* F > 0: F float features per step instead of tokens (no embedding) */
+    int bidirectional;/* 0/1: a reverse direction per layer (tensors "..._reverse") */
+    merge_kind merge; /* bidirectional: concat (D*H outputs, PyTorch) or sum (H outputs) */
+    int output_size;  /* head outputs: C classes (classify, tag), K targets (regress); 0 = V (lm) */
+    int per_step;     /* regress: a target per step (1) or per sequence (0); tag/lm: 1; classify: 0 */
+    pooling_kind pooling; /* per-sequence heads */
 } model_config;
 
 /* Checks sizes are positive and within limits; names `source` in the message. */

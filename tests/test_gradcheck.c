@@ -22,7 +22,7 @@ typedef struct {
 
 static void setup_case(case_t *c, cell_kind cell, int layers, int table_policy, uint64_t seed) {
     recur_err err = {0};
-    model_config cfg = {cell, V, E, H, layers};
+    model_config cfg = {.cell = cell, .vocab_size = V, .embed_size = E, .hidden_size = H, .num_layers = layers};
     assert_int_equal(model_create(&c->m, &cfg, &err), 0);
     assert_int_equal(lm_workspace_create_f64(&c->w, &cfg, B, T, &err), 0);
     assert_non_null(c->w.table); /* V <= T*B, so both input paths are available */
@@ -124,7 +124,7 @@ CELL_TESTS(lbr_gru, CELL_LBR_GRU)
 /* Forward losses over windows of k with carried state add up to one long window. */
 static void check_windowing(cell_kind cell) {
     recur_err err = {0};
-    model_config cfg = {cell, 11, 8, 16, 2};
+    model_config cfg = {.cell = cell, .vocab_size = 11, .embed_size = 8, .hidden_size = 16, .num_layers = 2};
     model m;
     assert_int_equal(model_create(&m, &cfg, &err), 0);
     model_init_random(&m, 7);

@@ -705,7 +705,7 @@ typedef struct {
 } saved;
 
 static void make_saved(saved *s, cell_kind cell, optim_kind ok, float momentum, int streams) {
-    model_config cfg = {cell, 11, 5, 7, 2};
+    model_config cfg = {.cell = cell, .vocab_size = 11, .embed_size = 5, .hidden_size = 7, .num_layers = 2};
     recur_err err = {0};
     assert_int_equal(model_create(&s->m, &cfg, &err), 0);
     model_init_random(&s->m, 42 + (uint64_t)cell);
