@@ -4,7 +4,9 @@
  * task = "classify" | "tag" | "regress" (string).
  * One group per split: /train (required), /val, /test (optional), each with
  *   offsets      int64 [n+1]   sequence i is steps offsets[i] .. offsets[i+1]-1;
- *                              offsets[0] = 0, increasing (every sequence >= 1 step)
+ *                              offsets[0] = 0, strictly increasing (every
+ *                              sequence >= 1 step), offsets[n] = total (the
+ *                              extent of the split's inputs); n >= 1
  *   inputs       tokens int32 [total] (ids into the vocabulary)
  *             or features float32 [total, F]
  *   targets      labels int32 [n]              (classify)
@@ -21,8 +23,18 @@
  * V = length of /vocab or /vocab_words (required with tokens).  C = length of
  * /label_names when present, else the root attribute num_classes (integer)
  * when present, else 1 + the largest label of any split.
- * Every split must agree with /train on the input kind, F and K.  Features
- * and targets must be finite; tokens in [0, V); labels in [0, C).
+ * Every split must agree with /train on the input kind, F and K (and, for
+ * regress, on targets vs seq_targets).  Features and targets must be finite
+ * (and fit a float32); tokens in [0, V); labels in [0, C); /vocab bytes in
+ * [0, 256); vocabulary words and label names UTF-8 of at most SEQ_MAX_STRING
+ * bytes; every /norm std > 0; mean and std come in pairs.
+ *
+ * The reader accepts any integer width (signed or not) where the contract
+ * says int32/int64/uint8, float32 or float64 where it says float32, and
+ * fixed- or variable-length strings, converting; values are range-checked
+ * before they are narrowed.  Sizes come from users, so they are capped (an
+ * extent beyond a cap is an error naming the field, never an allocation
+ * failure): see SEQ_MAX_* below.
  */
 #ifndef RECUR_SEQDATA_H
 #define RECUR_SEQDATA_H
@@ -32,6 +44,13 @@
 
 #include "../core/error.h"
 #include "../core/model.h"
+
+#define SEQ_MAX_STEPS   2147483647u        /* steps of one split (so also its sequences) */
+#define SEQ_MAX_ELEMS   ((size_t)1 << 32)  /* elements of any one array */
+#define SEQ_MAX_WIDTH   65536              /* F and K */
+#define SEQ_MAX_VOCAB   (1 << 24)          /* V (/vocab: 256) */
+#define SEQ_MAX_CLASSES (1 << 20)          /* C */
+#define SEQ_MAX_STRING  4096               /* bytes of one word or label name */
 
 enum { SPLIT_TRAIN = 0, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 extern const char *const SEQ_SPLIT_NAMES[SPLIT_COUNT]; /* "train", "val", "test" */
@@ -81,6 +100,12 @@ void seqdata_free(seq_dataset *ds);
  * dataset is RECUR_EXIT_FAIL naming the field; nothing is written).  I/O
  * failures: RECUR_EXIT_OUTPUT naming path. */
 int seqdata_write(const char *path, const seq_dataset *ds, recur_err *err);
+
+/* The checks seqdata_write applies, on a dataset in memory (importers may
+ * call it on what they built): every value and size the contract constrains.
+ * `path` names the file in messages; `code` is the exit code to report
+ * (RECUR_EXIT_FAIL for data recur built itself). */
+int seqdata_check(const seq_dataset *ds, const char *path, int code, recur_err *err);
 
 /* 1 when the file's root attribute format is "recur-sequences", 0 when it is
  * another (or no) format, -1 with err when the file cannot be read at all. */
