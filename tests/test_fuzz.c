@@ -23,6 +23,8 @@
  */
 #include "test_util.h"
 
+#include <time.h>
+
 static char *dir;
 static char data[4200], ckpt[4200];
 
@@ -79,6 +81,12 @@ static void test_fuzz_corpus(void **state) {
 
 /* ---- a file libhdf5 crashes on, under mpirun ---- */
 
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* Heap flips of the test's checkpoint (seeded) until one that crashes the
  * library: found with the probe off, so the crash guard names it. */
 static const char *HEAP_FLIPS =
@@ -98,17 +106,30 @@ static void test_crash_under_mpirun(void **state) {
         assert_true(rc != 124 && rc < 128); /* the guard: never a signal */
         if (rc == 3 && strstr(out, "the reader crashed on it")) snprintf(crasher, sizeof crasher, "flip%02d.h5", k);
     }
-    /* None found: this libhdf5 survived every flip, or (an asan build) the
-     * sanitizer reports the bad reads before they can crash. */
-    if (!crasher[0]) skip();
+    if (!crasher[0]) {
+#ifdef __SANITIZE_ADDRESS__
+        /* The sanitizer reports the bad reads (exit 3 via the probe, or its
+         * own report) before they can crash: nothing here for the guard. */
+        skip();
+#else
+        /* libhdf5 1.10.8 crashes on 4 of these 60 flips: a release build
+         * that finds none has lost what this test is about. */
+        fail_msg("no heap flip crashed libhdf5 with the probe off: the crash guard went untested");
+#endif
+    }
     for (int probe = 1; probe >= 0; probe--) {
+        const double t0 = now_s();
         int rc = tu_run(out, sizeof out, "cd '%s' && RECUR_PROBE=%d OMPI_ALLOW_RUN_AS_ROOT=1 "
                         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun --oversubscribe -np 2 '%s' train --init %s "
                         "--data '%s' --steps 1 --quiet --no-monitor --out o.h5", dir, probe, tu_recur(), crasher, data);
+        const double secs = now_s() - t0;
+        print_message("  %s under mpirun -np 2, probe %s: exit %d in %.1f s\n", crasher, probe ? "on" : "off", rc,
+                      secs);
         if (rc != 3) fprintf(stderr, "probe=%d: exit %d\n%s\n", probe, rc, out);
         assert_int_equal(rc, 3);
         assert_non_null(strstr(out, crasher));
         assert_non_null(strstr(out, "damaged HDF5 file (the reader crashed on it"));
+        assert_true(secs < 20); /* seconds, not a hang ended by the 60 s timeout */
     }
 }
 
@@ -221,5 +242,7 @@ int main(void) {
         cmocka_unit_test(test_crash_under_mpirun),
         cmocka_unit_test(test_fuzz_corpus),
     };
+    /* TEST_FILTER=test_nan* runs only the matching tests. */
+    if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }

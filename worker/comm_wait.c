@@ -64,8 +64,8 @@ static void post_inbox(void) {
 }
 
 void cw_init(void) {
-    MPI_Comm_rank(MPI_COMM_WORLD, &W.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &W.size);
+    cw_check(MPI_Comm_rank(MPI_COMM_WORLD, &W.rank), "MPI_Comm_rank");
+    cw_check(MPI_Comm_size(MPI_COMM_WORLD, &W.size), "MPI_Comm_size");
     static char fail[64];
     const char *f = getenv("RECUR_TEST_MPI_FAIL");
     if (f && *f) {
