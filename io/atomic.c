@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Splits `path` into its directory ("." when none) and builds the temp name. */
@@ -92,9 +93,32 @@ static int write_all(int fd, const char *p, size_t len) {
     return 0;
 }
 
+/* A test hook: RECUR_TEST_PAUSE_WRITE=SECONDS[@N] sleeps SECONDS in the Nth
+ * atomic write of this process (in every one without @N), with half of the
+ * image in the temp file, so a test can kill -9 a writer mid-write
+ * (tests/test_faults.c).  Unset, it costs one getenv per write. */
+static void test_pause_mid_write(void) {
+    static int writes;
+    writes++;
+    const char *s = getenv("RECUR_TEST_PAUSE_WRITE");
+    if (!s || !*s) return;
+    const char *at = strchr(s, '@');
+    if (at && atoi(at + 1) != writes) return;
+    double left = atof(s);
+    struct timespec t = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+    while (left > 0 && nanosleep(&t, &t) && errno == EINTR) {
+    }
+}
+
 /* The image under its temp name, synced, then renamed into place. */
 static int write_then_rename(int fd, const char *tmp, const char *path, const image *img, recur_err *err) {
-    if (write_all(fd, img->bytes, img->len))
+    const size_t half = img->len / 2;
+    int rc = write_all(fd, img->bytes, half);
+    if (!rc) {
+        test_pause_mid_write();
+        rc = write_all(fd, (const char *)img->bytes + half, img->len - half);
+    }
+    if (rc)
         return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: could not write %zu bytes: %s", path, img->len,
                           errno == ENOSPC ? "no space left on the device (disk full)" : strerror(errno));
     if (fsync(fd)) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: fsync failed: %s", path, strerror(errno));

@@ -24,7 +24,8 @@ typedef int (*atomic_h5_fill)(hid_t file, const char *path, void *ctx, recur_err
 /* Creates "<dir>/.<name>.tmp.<pid>", calls fill on a file in memory, writes
  * its image to the temp file, fsync, rename over `path`, fsync the directory.  On any failure the temp file is
  * removed, `path` is untouched and err names `path` (RECUR_EXIT_OUTPUT for
- * I/O failures; fill's own code otherwise). */
+ * I/O failures; fill's own code otherwise).  Tests can stop a write halfway
+ * (RECUR_TEST_PAUSE_WRITE=SECONDS[@N], see atomic.c) to kill the writer. */
 int atomic_h5_write(const char *path, atomic_h5_fill fill, void *ctx, recur_err *err);
 
 /* Removes the temp files a killed writer left in `dir` for destinations whose

@@ -15,6 +15,10 @@
  *                      message names the call and the rank
  *   stale_temp_files   a temp file of a dead writer is removed at start, a
  *                      live writer's is kept
+ *   killed_mid_write   kill -9 while a checkpoint is half written (held there
+ *                      by RECUR_TEST_PAUSE_WRITE): its temp file is left, the
+ *                      earlier checkpoints verify, and --resume removes the
+ *                      temp file and finishes the run
  *   val_split_too_short  exit 2 at start naming --val-streams and --val-fraction
  *
  * Every mpirun runs under `timeout`; what a test starts, it kills. */
@@ -170,6 +174,60 @@ static void test_stale_temp_files(void **s) {
     if (!tu_exists(live)) fail_msg("stale: a live writer's temp file was removed");
 }
 
+/* A run to step 10 (checkpoints 5 and 10, final.h5), then a resume to 20
+ * whose first write, the checkpoint of step 15, stops halfway for 60 s: it is
+ * killed there with SIGKILL.  Prints RC= (the killed run's exit) and TMP=
+ * (its temp file), then the run dir's listing. */
+static const char *KILL_SCRIPT =
+    "cd '%s' && rm -rf killed && R='%s' && "
+    "$R train --data '%s' " SMALL " --steps 10 --run-dir \"$PWD/killed\" --checkpoint-every 5 > first.log 2>&1 || "
+    "{ echo FIRST FAILED; cat first.log; exit 1; }; "
+    "{ RECUR_TEST_PAUSE_WRITE=60@1 timeout -k 5 90 $R train --resume \"$PWD/killed\" --steps 20 --quiet > killed.log 2>&1 & "
+    "pid=$!; }; "
+    "for i in $(seq 600); do tmp=$(ls killed/.ckpt-00000015.h5.tmp.* 2>/dev/null) && [ -s \"$tmp\" ] && break; "
+    "tmp=; sleep 0.05; done; "
+    "[ -n \"$tmp\" ] && kill -KILL ${tmp##*.tmp.}; wait $pid; echo \"RC=$? TMP=$tmp\"; ls -a killed; cat killed.log";
+
+static void test_killed_mid_write(void **s) {
+    (void)s;
+    char out[16384], tmp[4400] = "", path[4600];
+    tu_run(out, sizeof out, KILL_SCRIPT, dir, tu_recur(), data_h5);
+    const char *res = strstr(out, "RC=");
+    int rc = -1;
+    if (!res || sscanf(res, "RC=%d TMP=%4399s", &rc, tmp) != 2) fail_msg("kill: no temp file seen:\n%s", out);
+    /* The killed writer: SIGKILL, not an exit of its own nor the 90 s timeout. */
+    if (rc != 128 + SIGKILL) fail_msg("kill: expected the writer killed (exit %d), got %d:\n%s", 128 + SIGKILL, rc, out);
+    snprintf(path, sizeof path, "%s/%s", dir, tmp);
+    if (!tu_exists(path)) fail_msg("kill: the killed writer's temp file %s is not there:\n%s", tmp, out);
+    snprintf(path, sizeof path, "%s/killed/ckpt-00000015.h5", dir);
+    if (tu_exists(path)) fail_msg("kill: the half-written checkpoint was renamed into place");
+    const char *earlier[] = {"ckpt-00000005.h5", "ckpt-00000010.h5", "final.h5"};
+    for (size_t i = 0; i < sizeof earlier / sizeof earlier[0]; i++) {
+        snprintf(path, sizeof path, "%s/killed/%s", dir, earlier[i]);
+        if (tu_run(out, sizeof out, "'%s' inspect --verify '%s'", tu_recur(), path))
+            fail_msg("kill: %s does not verify after the kill:\n%s", earlier[i], out);
+    }
+    /* The resume that follows removes the dead writer's temp file and finishes. */
+    rc = tu_run(out, sizeof out, "cd '%s' && timeout -k 5 120 '%s' train --resume \"$PWD/killed\" --steps 20 --quiet",
+                dir, tu_recur());
+    if (rc) fail_msg("kill: the resume after the kill failed with %d:\n%s", rc, out);
+    if (!strstr(out, "left by a checkpoint write that did not finish"))
+        fail_msg("kill: the resume did not say it removed the temp file:\n%s", out);
+    snprintf(path, sizeof path, "%s/%s", dir, tmp);
+    if (tu_exists(path)) fail_msg("kill: the resume left %s", tmp);
+    snprintf(path, sizeof path, "%s/killed", dir);
+    if (!no_temp_files(path)) fail_msg("kill: a temp file is left in the run dir after the resume");
+    const char *after[] = {"ckpt-00000015.h5", "ckpt-00000020.h5", "final.h5"};
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        snprintf(path, sizeof path, "%s/killed/%s", dir, after[i]);
+        if (tu_run(out, sizeof out, "'%s' inspect --verify '%s'", tu_recur(), path))
+            fail_msg("kill: %s does not verify after the resume:\n%s", after[i], out);
+    }
+    snprintf(path, sizeof path, "%s/killed/final.h5", dir);
+    tu_run(out, sizeof out, "'%s' inspect --json '%s'", tu_recur(), path);
+    if (tu_json_number(out, "step") != 20) fail_msg("kill: final.h5 is not at step 20:\n%.2000s", out);
+}
+
 static void test_val_split_too_short(void **s) {
     (void)s;
     char out[16384], small[4400];
@@ -189,7 +247,10 @@ int main(void) {
         cmocka_unit_test(test_stalled_rank),
         cmocka_unit_test(test_mpi_call_fails),
         cmocka_unit_test(test_stale_temp_files),
+        cmocka_unit_test(test_killed_mid_write),
         cmocka_unit_test(test_val_split_too_short),
     };
+    /* TEST_FILTER=test_stall* runs only the matching tests. */
+    if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }
