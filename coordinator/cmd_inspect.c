@@ -1,7 +1,10 @@
 /* recur inspect FILE          a checkpoint: shape, progress, optimizer,
  *                             carried states, config and per-tensor
  *                             statistics; a token dataset: counts, vocabulary,
- *                             id range; any other HDF5 file: what format it has
+ *                             id range; a sequence dataset: task, inputs,
+ *                             classes or targets, per split sequences, steps,
+ *                             lengths, label counts or target mean/std; any
+ *                             other HDF5 file: what format it has
  * recur inspect --diff A B    per-tensor differences; --atol/--rtol make
  *                             "within tolerance" equal (exit 0 identical or
  *                             within tolerance, 1 different, 2 error)
@@ -17,6 +20,7 @@
 #include "../io/config.h"
 #include "../io/dataset.h"
 #include "../io/inspect.h"
+#include "../io/seqdata.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -448,7 +452,210 @@ static int dataset_summary(const char *path, jw *w) {
     return 0;
 }
 
-/* Checkpoint, token dataset, or a message saying what else it is. */
+/* ---- sequence dataset summary -------------------------------------------------- */
+
+/* What inspect shows of one split. */
+typedef struct {
+    size_t min_len, max_len;
+    double mean_len;
+    size_t *counts;          /* [C] labels (classify) or step labels (tag) */
+    double *tmean, *tstd;    /* [K] targets, in original units when normalised */
+} seq_split_stats;
+
+static int split_stats(const seq_dataset *ds, const seq_split *sp, seq_split_stats *st) {
+    memset(st, 0, sizeof *st);
+    st->min_len = SIZE_MAX;
+    for (size_t i = 0; i < sp->n; i++) {
+        size_t len = seq_length(sp, i);
+        if (len < st->min_len) st->min_len = len;
+        if (len > st->max_len) st->max_len = len;
+    }
+    st->mean_len = (double)sp->total / (double)sp->n;
+    if (ds->task != TASK_REGRESS) {
+        st->counts = calloc((size_t)ds->num_classes, sizeof *st->counts);
+        if (!st->counts) return -1;
+        const int32_t *lab = ds->task == TASK_CLASSIFY ? sp->labels : sp->step_labels;
+        size_t m = ds->task == TASK_CLASSIFY ? sp->n : sp->total;
+        for (size_t i = 0; i < m; i++) st->counts[lab[i]]++;
+        return 0;
+    }
+    size_t K = (size_t)ds->output_size, rows = ds->per_step ? sp->total : sp->n;
+    const float *t = ds->per_step ? sp->targets : sp->seq_targets;
+    st->tmean = calloc(K, sizeof *st->tmean);
+    st->tstd = calloc(K, sizeof *st->tstd);
+    if (!st->tmean || !st->tstd) return -1;
+    for (size_t k = 0; k < K; k++) {
+        /* Two passes: exact enough for any count, no cancellation. */
+        double sum = 0, ss = 0;
+        for (size_t r = 0; r < rows; r++) sum += t[r * K + k];
+        double mean = sum / (double)rows;
+        for (size_t r = 0; r < rows; r++) ss += (t[r * K + k] - mean) * (t[r * K + k] - mean);
+        double sd = sqrt(ss / (double)rows);
+        if (ds->target_mean) {
+            mean = mean * ds->target_std[k] + ds->target_mean[k];
+            sd *= ds->target_std[k];
+        }
+        st->tmean[k] = mean;
+        st->tstd[k] = sd;
+    }
+    return 0;
+}
+
+static void split_stats_free(seq_split_stats *st) {
+    free(st->counts);
+    free(st->tmean);
+    free(st->tstd);
+    memset(st, 0, sizeof *st);
+}
+
+/* A JSON array of n numbers: "[1,2,3]" (malloc'd). */
+static char *json_numbers(const size_t *counts, const double *vals, size_t n) {
+    size_t cap = 2 + n * 26, k = 0;
+    char *b = malloc(cap);
+    if (!b) return NULL;
+    b[k++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) b[k++] = ',';
+        if (counts) k += (size_t)snprintf(b + k, cap - k, "%zu", counts[i]);
+        else if (!isfinite(vals[i])) k += (size_t)snprintf(b + k, cap - k, "null");
+        else shortest_f64(b + k, cap - k, vals[i]), k += strlen(b + k);
+    }
+    snprintf(b + k, cap - k, "]");
+    return b;
+}
+
+/* The name of class c for text output: its label name, else its id. */
+static void class_text(char *buf, size_t len, const seq_dataset *ds, int c) {
+    if (ds->label_names) snprintf(buf, len, "%.60s", ds->label_names[c]);
+    else snprintf(buf, len, "%d", c);
+}
+
+static void split_text(const seq_dataset *ds, const char *name, const seq_split *sp, const seq_split_stats *st) {
+    char n[32], steps[32];
+    grouped(n, sizeof n, sp->n);
+    grouped(steps, sizeof steps, sp->total);
+    printf("%s: %s sequences, %s steps, length min %zu / mean %.1f / max %zu\n", name, n, steps, st->min_len,
+           st->mean_len, st->max_len);
+    if (st->counts) {
+        enum { SHOWN = 20 };
+        printf("  %s:", ds->task == TASK_CLASSIFY ? "labels" : "step labels");
+        for (int c = 0; c < ds->num_classes && c < SHOWN; c++) {
+            char cn[64], cnt[32];
+            class_text(cn, sizeof cn, ds, c);
+            grouped(cnt, sizeof cnt, st->counts[c]);
+            printf("%s %s %s", c ? "," : "", cn, cnt);
+        }
+        if (ds->num_classes > SHOWN) printf(", ... (%d more classes)", ds->num_classes - SHOWN);
+        printf("\n");
+    }
+    if (st->tmean) {
+        enum { SHOWN = 8 };
+        printf("  targets%s:", ds->target_mean ? " (original units)" : "");
+        for (int k = 0; k < ds->output_size && k < SHOWN; k++)
+            printf("%s [%d] mean %.6g std %.6g", k ? "," : "", k, st->tmean[k], st->tstd[k]);
+        if (ds->output_size > SHOWN) printf(", ... (%d more)", ds->output_size - SHOWN);
+        printf("\n");
+    }
+}
+
+static void split_json(jw *w, const seq_dataset *ds, const char *name, const seq_split *sp, const seq_split_stats *st) {
+    jw_item_begin(w);
+    jw_str(w, "split", name);
+    jw_int(w, "sequences", (long long)sp->n);
+    jw_int(w, "steps", (long long)sp->total);
+    jw_int(w, "min_length", (long long)st->min_len);
+    jw_f64(w, "mean_length", st->mean_len);
+    jw_int(w, "max_length", (long long)st->max_len);
+    char *a = NULL, *b = NULL;
+    if (st->counts && (a = json_numbers(st->counts, NULL, (size_t)ds->num_classes)))
+        jw_raw(w, ds->task == TASK_CLASSIFY ? "label_counts" : "step_label_counts", a);
+    if (st->tmean && (a = json_numbers(NULL, st->tmean, (size_t)ds->output_size)) &&
+        (b = json_numbers(NULL, st->tstd, (size_t)ds->output_size))) {
+        jw_raw(w, "target_mean", a);
+        jw_raw(w, "target_std", b);
+    }
+    free(a);
+    free(b);
+    jw_item_end(w);
+}
+
+/* w NULL: the text form.  The file is loaded (and so checked) whole. */
+static int sequence_summary(const char *path, jw *w) {
+    recur_err err = {0};
+    seq_dataset ds;
+    if (seqdata_load(path, &ds, &err)) return report_error("inspect", &err);
+    seq_split_stats st[SPLIT_COUNT];
+    int ok = 1;
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        memset(&st[s], 0, sizeof st[s]);
+        if (ds.split[s].present && split_stats(&ds, &ds.split[s], &st[s])) ok = 0;
+    }
+    if (!ok) {
+        for (int s = 0; s < SPLIT_COUNT; s++) split_stats_free(&st[s]);
+        seqdata_free(&ds);
+        recur_fail(&err, RECUR_EXIT_FAIL, "%s: out of memory", path);
+        return report_error("inspect", &err);
+    }
+    const char *task = task_name(ds.task), *vocab_kind = ds.vocab_words ? "words" : "bytes";
+    int tokens = ds.vocab_size > 0, classes = ds.task != TASK_REGRESS;
+    if (w) {
+        jw_str(w, "file", path);
+        jw_str(w, "format", "recur-sequences");
+        jw_int(w, "version", 1);
+        jw_str(w, "task", task);
+        jw_str(w, "inputs", tokens ? "tokens" : "features");
+        if (tokens) {
+            jw_int(w, "vocab_size", ds.vocab_size);
+            jw_str(w, "vocab_kind", vocab_kind);
+        } else {
+            jw_int(w, "input_size", ds.input_size);
+            jw_bool(w, "features_normalised", ds.feature_mean != NULL);
+        }
+        if (classes) {
+            jw_int(w, "num_classes", ds.num_classes);
+            if (ds.label_names) { /* an array of strings, on the summary's line also with --jsonl */
+                jw_key(w, "label_names");
+                putchar('[');
+                for (int c = 0; c < ds.num_classes; c++) {
+                    if (c) putchar(',');
+                    jw_put_str(ds.label_names[c]);
+                }
+                putchar(']');
+            }
+        } else {
+            jw_int(w, "output_size", ds.output_size);
+            jw_bool(w, "per_step", ds.per_step);
+            jw_bool(w, "targets_normalised", ds.target_mean != NULL);
+        }
+        jw_list_begin(w, "splits");
+        for (int s = 0; s < SPLIT_COUNT; s++)
+            if (ds.split[s].present) split_json(w, &ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
+        jw_list_end(w);
+    } else {
+        printf("%s: recur-sequences v1, sequence dataset, task %s\n", path, task);
+        if (tokens && ds.vocab) {
+            char preview[1200];
+            vocab_preview(preview, sizeof preview, ds.vocab, ds.vocab_size);
+            printf("inputs: tokens, V = %d bytes: %s\n", ds.vocab_size, preview);
+        } else if (tokens) {
+            printf("inputs: tokens, V = %d words:", ds.vocab_size);
+            for (int i = 0; i < ds.vocab_size && i < 10; i++) printf("%s %.40s", i ? "," : "", ds.vocab_words[i]);
+            printf("%s\n", ds.vocab_size > 10 ? ", ..." : "");
+        } else
+            printf("inputs: features, F = %d%s\n", ds.input_size, ds.feature_mean ? " (normalised)" : "");
+        if (classes) printf("classes: C = %d%s\n", ds.num_classes, ds.label_names ? " (named)" : "");
+        else
+            printf("targets: K = %d %s%s\n", ds.output_size, ds.per_step ? "per step" : "per sequence",
+                   ds.target_mean ? " (normalised; statistics below in original units)" : "");
+        for (int s = 0; s < SPLIT_COUNT; s++)
+            if (ds.split[s].present) split_text(&ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
+    }
+    for (int s = 0; s < SPLIT_COUNT; s++) split_stats_free(&st[s]);
+    seqdata_free(&ds);
+    return 0;
+}
+
+/* Checkpoint, token or sequence dataset, or a message saying what else it is. */
 static int summary(const char *path, jw *w) {
     recur_err err = {0};
     inspect_kind kind;
@@ -456,6 +663,7 @@ static int summary(const char *path, jw *w) {
     if (inspect_kind_of(path, &kind, what, sizeof what, &err)) return report_error("inspect", &err);
     if (kind == INSPECT_CHECKPOINT) return checkpoint_summary(path, w);
     if (kind == INSPECT_TOKENS) return dataset_summary(path, w);
+    if (kind == INSPECT_SEQUENCES) return sequence_summary(path, w);
     recur_fail(&err, RECUR_EXIT_INPUT, "%s: expected a recur checkpoint (format \"recur-checkpoint\") or token dataset "
                "(format \"recur-tokens\"), found an HDF5 file with %s", path, what);
     return report_error("inspect", &err);
