@@ -21,7 +21,7 @@
 
 typedef struct { int ta, tb, M, N, K, reps; } gemm_shape;
 
-/* The GEMMs of one training step, in the order lm_impl.h issues them. */
+/* The GEMMs of one training step, in the order core/net_impl.h issues them. */
 static int step_gemms(const model_config *c, int B, int T, gemm_shape *g) {
     const int H = c->hidden_size, G = cell_gates(c->cell), GH = G * H, TB = T * B, V = c->vocab_size;
     const int tgru = c->cell == CELL_GRU;

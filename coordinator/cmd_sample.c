@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/lm.h"
+#include "../core/net.h"
 #include "../core/rng.h"
 #include "../io/checkpoint.h"
 #include "../io/dataset.h"
@@ -224,7 +224,7 @@ typedef struct {
     int V;
     int id_of[256];
     unsigned char has_byte[256];
-    lm_workspace ws;
+    net_workspace ws;
     double *w;
     int *order;
     unsigned char *allowed;
@@ -236,7 +236,7 @@ static int generator_init(generator *g, const checkpoint_in *ck, const uint8_t *
     g->V = ck->m.cfg.vocab_size;
     for (int b = 0; b < 256; b++) g->id_of[b] = -1, g->has_byte[b] = 0;
     for (int v = g->V - 1; v >= 0; v--) g->id_of[vocab[v]] = v, g->has_byte[vocab[v]] = 1;
-    if (lm_workspace_create(&g->ws, &ck->m.cfg, 1, 1, err)) return -1;
+    if (net_workspace_create(&g->ws, &ck->m.cfg, 1, 1, 1, 0, err)) return -1;
     g->w = malloc((size_t)g->V * sizeof *g->w);
     g->order = malloc((size_t)g->V * sizeof *g->order);
     g->allowed = malloc((size_t)g->V);
@@ -248,11 +248,12 @@ static void generator_free(generator *g) {
     free(g->w);
     free(g->order);
     free(g->allowed);
-    lm_workspace_free(&g->ws);
+    net_workspace_free(&g->ws);
 }
 
 static void feed(generator *g, int32_t tok) {
-    lm_forward(&g->ws, &g->ck->m, g->ck->m.params, &tok, NULL, 1);
+    const net_batch b = net_window(1, 1, &tok, NULL);
+    net_forward(&g->ws, &g->ck->m, g->ck->m.params, &b);
 }
 
 /* Feeds the prime (or, without one, a newline when the vocabulary has it, else
@@ -277,7 +278,7 @@ static int prime_model(generator *g, const char *prime, utf8_writer *u, recur_er
 static void generate(generator *g, const sampler *sp, long len, rng_state *r, utf8_writer *u) {
     for (long i = 0; i < len || (u->need && i < len + 3); i++) {
         allowed_ids(u, g->vocab, g->V, g->has_byte, g->allowed);
-        int32_t tok = draw(sp, g->ws.probs, g->allowed, g->V, r, g->w, g->order);
+        int32_t tok = draw(sp, g->ws.out, g->allowed, g->V, r, g->w, g->order);
         utf8_put(u, g->vocab[tok]);
         feed(g, tok);
     }

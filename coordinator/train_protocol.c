@@ -31,7 +31,7 @@ int train_agree(run *r, int local_rc, recur_err *err) {
 void train_gather_states(run *r, float **h_out, float **c_out) {
     const int L = r->m.cfg.num_layers, H = r->m.cfg.hidden_size, b = r->tr.data.nstreams, R = r->comm.size;
     const size_t block = (size_t)L * b * H;
-    lm_workspace *ws = &r->tr.ws;
+    net_workspace *ws = &r->tr.ws;
     *h_out = *c_out = NULL;
     if (R == 1) {
         *h_out = ws->state_h;
@@ -103,7 +103,7 @@ int train_restore(run *r, recur_err *err) {
     r->tr.tokens_seen = progress[1];
     /* Streams are global: this rank's block of every layer, whatever R was before. */
     const int L = r->m.cfg.num_layers, H = r->m.cfg.hidden_size, b = r->tr.data.nstreams, B = r->o.batch;
-    lm_workspace *ws = &r->tr.ws;
+    net_workspace *ws = &r->tr.ws;
     for (int l = 0; l < L; l++) {
         const size_t src = ((size_t)l * B + (size_t)r->comm.rank * b) * H, dst = (size_t)l * b * H;
         if (have[0]) memcpy(ws->state_h + dst, states + src, (size_t)b * H * sizeof(float));

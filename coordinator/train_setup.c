@@ -73,7 +73,7 @@ static int create_or_load(const train_opts *o, const token_dataset_info *ds, mod
         }
         return 0;
     }
-    model_config cfg;
+    model_config cfg = {0};
     cell_from_name(o->cell, &cfg.cell);
     cfg.vocab_size = ds->vocab_size;
     cfg.embed_size = o->embed;

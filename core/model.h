@@ -75,19 +75,15 @@ typedef struct {
 /* Checks sizes are positive and within limits; names `source` in the message. */
 int model_config_validate(const model_config *cfg, const char *source, recur_err *err);
 
+/* Where each tensor sits in model.tensors, resolved BY NAME once in
+ * model_create (so nothing outside model.c depends on the order tensors are
+ * registered in).  -1 for a tensor the model does not have. */
+typedef struct { int w_ih, w_hh, b_ih, b_hh; } layer_index; /* (G*H, in), (G*H, H), (G*H), (G*H) */
 typedef struct {
-    float *weight_ih;  /* (G*H, in)  in = E for layer 0, H above */
-    float *weight_hh;  /* (G*H, H) */
-    float *bias_ih;    /* (G*H) */
-    float *bias_hh;    /* (G*H) */
-} layer_views;
-
-typedef struct {
-    float *embedding;                      /* (V, E) */
-    layer_views layer[RECUR_MAX_LAYERS];
-    float *head_weight;                    /* (V, H) */
-    float *head_bias;                      /* (V) */
-} param_views;
+    int embedding;                                  /* (V, E); -1 with feature inputs */
+    layer_index layer[RECUR_MAX_LAYERS][2];         /* [l][0] forward, [l][1] reverse ("..._reverse") */
+    int head_weight, head_bias;                     /* (O, head input), (O) */
+} tensor_index;
 
 /* One named tensor of the arena.  `name` is relative to the checkpoint's
  * /model group, e.g. "rnn/weight_ih_l0". */
@@ -104,7 +100,7 @@ typedef struct {
     size_t num_params;
     float *params;       /* arena of num_params floats */
     float *grads;        /* same layout */
-    param_views p, g;
+    tensor_index ix;
     int num_tensors;
     tensor_info tensors[RECUR_MAX_TENSORS];
 } model;
@@ -117,5 +113,9 @@ void model_free(model *m);
 void model_init_random(model *m, uint64_t seed);
 /* Index into m->tensors of the tensor called `name`, or -1. */
 int model_find_tensor(const model *m, const char *name);
+/* The tensors of layer l (both directions) are m->tensors[*first .. *last]. */
+void model_layer_tensors(const model *m, int l, int *first, int *last);
+/* Layer l's input width: E or F for l = 0, else H or 2H (bidirectional concat). */
+int model_layer_input(const model_config *cfg, int l);
 
 #endif

@@ -13,7 +13,7 @@
 #include <hdf5.h>
 #include <math.h>
 
-#include "../core/lm.h"
+#include "../core/net.h"
 #include "../io/dataset.h"
 #include "../io/checkpoint.h"
 #include "../coordinator/suggest.h"
@@ -302,28 +302,29 @@ static void argmax_decode(const char *ckpt_path, const char *prime, int len, cha
     checkpoint_in ck = {0};
     recur_err err = {0};
     if (checkpoint_load(ckpt_path, &ck, &err)) fail_msg("%s", err.msg);
-    lm_workspace ws = {0};
-    assert_int_equal(lm_workspace_create(&ws, &ck.m.cfg, 1, 1, &err), 0);
+    net_workspace ws = {0};
+    assert_int_equal(net_workspace_create(&ws, &ck.m.cfg, 1, 1, 1, 0, &err), 0);
     const int V = ck.m.cfg.vocab_size;
     int32_t tok = 0;
+    const net_batch step = net_window(1, 1, &tok, NULL);
     size_t n = 0;
     for (const char *p = prime; *p; p++) {
         for (tok = 0; tok < V && ck.vocab[tok] != (uint8_t)*p; tok++) {
         }
         assert_true(tok < V);
-        lm_forward(&ws, &ck.m, ck.m.params, &tok, NULL, 1);
+        net_forward(&ws, &ck.m, ck.m.params, &step);
         out[n++] = *p;
     }
     for (int i = 0; i < len; i++) {
         tok = 0;
         for (int v = 1; v < V; v++)
-            if (ws.probs[v] > ws.probs[tok]) tok = v;
+            if (ws.out[v] > ws.out[tok]) tok = v;
         out[n++] = (char)ck.vocab[tok];
-        lm_forward(&ws, &ck.m, ck.m.params, &tok, NULL, 1);
+        net_forward(&ws, &ck.m, ck.m.params, &step);
     }
     out[n++] = '\n';
     out[n] = 0;
-    lm_workspace_free(&ws);
+    net_workspace_free(&ws);
     checkpoint_in_free(&ck);
 }
 

@@ -1,5 +1,5 @@
 /* Finite-difference gradient checks, in double precision, of the very engine
- * training runs (lm_impl.h compiled for double): every cell, 1 and 2 layers,
+ * training runs (core/net_impl.h compiled for double): every cell, 1 and 2 layers,
  * the second window of a run so the carried-in state (h, and c for LSTM) is
  * non-zero, every parameter of the embedding, the layers and the head.
  * Also: windowed forward with carried state equals one long window. */
@@ -7,14 +7,14 @@
 
 #include <math.h>
 
-#include "../core/lm.h"
+#include "../core/net.h"
 #include "../core/rng.h"
 
 enum { B = 3, T = 4, V = 7, E = 5, H = 6 };
 
 typedef struct {
     model m;
-    lm_workspace_f64 w;
+    net_workspace_f64 w;
     double *P, *G;
     int32_t in1[T * B], tg1[T * B], in2[T * B], tg2[T * B];
     double *saved_h, *saved_c;
@@ -24,7 +24,7 @@ static void setup_case(case_t *c, cell_kind cell, int layers, int table_policy, 
     recur_err err = {0};
     model_config cfg = {.cell = cell, .vocab_size = V, .embed_size = E, .hidden_size = H, .num_layers = layers};
     assert_int_equal(model_create(&c->m, &cfg, &err), 0);
-    assert_int_equal(lm_workspace_create_f64(&c->w, &cfg, B, T, &err), 0);
+    assert_int_equal(net_workspace_create_f64(&c->w, &cfg, B, T, B * T, 0, &err), 0);
     assert_non_null(c->w.table); /* V <= T*B, so both input paths are available */
     c->w.table_policy = table_policy;
     size_t n = c->m.num_params;
@@ -45,14 +45,15 @@ static void setup_case(case_t *c, cell_kind cell, int layers, int table_policy, 
     c->saved_h = malloc(sn * sizeof(double));
     c->saved_c = malloc(sn * sizeof(double));
     /* Window 1 only produces the carried state window 2 starts from. */
-    lm_forward_f64(&c->w, &c->m, c->P, c->in1, c->tg1, T);
+    const net_batch w1 = net_window(T, B, c->in1, c->tg1);
+    net_forward_f64(&c->w, &c->m, c->P, &w1);
     memcpy(c->saved_h, c->w.state_h, sn * sizeof(double));
     if (c->w.state_c) memcpy(c->saved_c, c->w.state_c, sn * sizeof(double));
 }
 
 static void free_case(case_t *c) {
     free(c->P); free(c->G); free(c->saved_h); free(c->saved_c);
-    lm_workspace_free_f64(&c->w);
+    net_workspace_free_f64(&c->w);
     model_free(&c->m);
 }
 
@@ -61,11 +62,12 @@ static double window2_loss(case_t *c) {
     size_t sn = (size_t)c->m.cfg.num_layers * B * H;
     memcpy(c->w.state_h, c->saved_h, sn * sizeof(double));
     if (c->w.state_c) memcpy(c->w.state_c, c->saved_c, sn * sizeof(double));
-    return lm_forward_f64(&c->w, &c->m, c->P, c->in2, c->tg2, T) / (B * T);
+    const net_batch w2 = net_window(T, B, c->in2, c->tg2);
+    return net_forward_f64(&c->w, &c->m, c->P, &w2) / (B * T);
 }
 
 /* table_policy 1: layer 0's input projection through the token table;
- * -1: through the gathered embedding rows (see lm_impl.h). */
+ * -1: through the gathered embedding rows (see core/net_impl.h). */
 static void check_cell(cell_kind cell, int layers, int table_policy) {
     case_t c;
     setup_case(&c, cell, layers, table_policy, 1234 + 17 * cell + layers);
@@ -76,7 +78,8 @@ static void check_cell(cell_kind cell, int layers, int table_policy) {
 
     window2_loss(&c);
     assert_int_equal(c.w.used_table, table_policy > 0);
-    lm_backward_f64(&c.w, &c.m, c.P, c.G, c.in2, c.tg2, 1.0 / (B * T));
+    const net_batch w2 = net_window(T, B, c.in2, c.tg2);
+    net_backward_f64(&c.w, &c.m, c.P, c.G, &w2, 1.0 / (B * T));
 
     const double eps = 1e-6;
     double worst = 0;
@@ -133,23 +136,25 @@ static void check_windowing(cell_kind cell) {
     rng_state r;
     rng_seed(&r, 99);
     for (int i = 0; i < N * S; i++) { in[i] = (int32_t)(rng_next(&r) % 11); tg[i] = (int32_t)(rng_next(&r) % 11); }
-    lm_workspace long_w, short_w;
-    assert_int_equal(lm_workspace_create(&long_w, &cfg, S, N, &err), 0);
-    assert_int_equal(lm_workspace_create(&short_w, &cfg, S, K, &err), 0);
+    net_workspace long_w, short_w;
+    assert_int_equal(net_workspace_create(&long_w, &cfg, S, N, S * N, 0, &err), 0);
+    assert_int_equal(net_workspace_create(&short_w, &cfg, S, K, S * K, 0, &err), 0);
     /* The long window goes through the token table, the short ones through
      * gathered rows (2V > K*S): the two input paths must agree too. */
-    double whole = lm_forward(&long_w, &m, m.params, in, tg, N);
+    const net_batch all = net_window(N, S, in, tg);
+    double whole = net_forward(&long_w, &m, m.params, &all);
     assert_true(long_w.used_table);
     double parts = 0;
     for (int s = 0; s < N / K; s++) {
-        parts += lm_forward(&short_w, &m, m.params, in + s * K * S, tg + s * K * S, K);
+        const net_batch part = net_window(K, S, in + s * K * S, tg + s * K * S);
+        parts += net_forward(&short_w, &m, m.params, &part);
         assert_false(short_w.used_table);
     }
     assert_true(fabs(whole - parts) <= 1e-5 * fabs(whole));
     /* And the carried state at the end is the same. */
     for (int i = 0; i < 2 * S * 16; i++) assert_true(fabsf(long_w.state_h[i] - short_w.state_h[i]) < 1e-6f);
-    lm_workspace_free(&long_w);
-    lm_workspace_free(&short_w);
+    net_workspace_free(&long_w);
+    net_workspace_free(&short_w);
     model_free(&m);
 }
 static void test_windowing_lstm(void **s) { (void)s; check_windowing(CELL_LSTM); }

@@ -130,21 +130,21 @@ int reducer_init(grad_reducer *r, const model *m, recur_err *err) {
     r->requests = calloc(COMM_MAX_BUCKETS, sizeof(MPI_Request));
     if (!r->requests) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
     /* Buckets in the order backward finishes them: head, layers L-1 .. 1,
-     * then layer 0 together with the embedding. */
-    const int L = m->cfg.num_layers, nt = m->num_tensors;
-    int n = 0;
-    r->first_tensor[n] = nt - 2;
-    r->offset[n] = m->tensors[nt - 2].offset;
-    r->count[n++] = m->num_params - m->tensors[nt - 2].offset;
-    for (int l = L - 1; l >= 1; l--) {
-        const tensor_info *t = &m->tensors[1 + 4 * l];
-        r->first_tensor[n] = 1 + 4 * l;
-        r->offset[n] = t->offset;
-        r->count[n++] = m->tensors[5 + 4 * l].offset - t->offset;
+     * then layer 0 together with the embedding (its gradient is final last). */
+    const model_config *c = &m->cfg;
+    const tensor_info *T = m->tensors;
+    int n = 0, first, last;
+    const int head = m->ix.head_weight;
+    r->first_tensor[n] = head;
+    r->offset[n] = T[head].offset;
+    r->count[n++] = T[m->ix.head_bias].offset + T[m->ix.head_bias].count - T[head].offset;
+    for (int l = c->num_layers - 1; l >= 0; l--) {
+        model_layer_tensors(m, l, &first, &last);
+        if (l == 0 && m->ix.embedding >= 0) first = m->ix.embedding; /* registered just before layer 0 */
+        r->first_tensor[n] = first;
+        r->offset[n] = T[first].offset;
+        r->count[n++] = T[last].offset + T[last].count - T[first].offset;
     }
-    r->first_tensor[n] = 0;
-    r->offset[n] = 0;
-    r->count[n++] = m->tensors[5].offset;
     r->nbuckets = n;
     for (int b = 0; b < n; b++) ((MPI_Request *)r->requests)[b] = MPI_REQUEST_NULL;
     return 0;

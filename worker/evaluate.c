@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/lm.h"
+#include "../core/net.h"
 
 enum { EVAL_WINDOW = 128 };
 
@@ -19,13 +19,13 @@ int evaluate_streams(const model *m, const int32_t *tokens, size_t L, int S, eva
     if (L == 0) return 0;
     const int T = L < EVAL_WINDOW ? (int)L : EVAL_WINDOW;
     const int V = m->cfg.vocab_size;
-    lm_workspace ws;
-    if (lm_workspace_create(&ws, &m->cfg, S, T, err)) return -1;
+    net_workspace ws;
+    if (net_workspace_create(&ws, &m->cfg, S, T, S * T, 0, err)) return -1;
     int32_t *in = malloc((size_t)S * T * sizeof(int32_t)), *tg = malloc((size_t)S * T * sizeof(int32_t));
     if (!in || !tg) {
         free(in);
         free(tg);
-        lm_workspace_free(&ws);
+        net_workspace_free(&ws);
         return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for evaluation batches");
     }
     double total = 0;
@@ -36,9 +36,10 @@ int evaluate_streams(const model *m, const int32_t *tokens, size_t L, int S, eva
                 in[(size_t)t * S + j] = tokens[(size_t)j * L + pos + t];
                 tg[(size_t)t * S + j] = tokens[(size_t)j * L + pos + t + 1];
             }
-        total += lm_forward(&ws, m, m->params, in, tg, t_len);
+        const net_batch b = net_window(t_len, S, in, tg);
+        total += net_forward(&ws, m, m->params, &b);
         for (int r = 0; r < t_len * S; r++) {
-            const float *p = ws.probs + (size_t)r * V;
+            const float *p = ws.out + (size_t)r * V;
             int best = 0;
             for (int v = 1; v < V; v++) best = p[v] > p[best] ? v : best;
             res->correct += best == tg[r];
@@ -49,6 +50,6 @@ int evaluate_streams(const model *m, const int32_t *tokens, size_t L, int S, eva
     res->loss = total / (double)res->count;
     free(in);
     free(tg);
-    lm_workspace_free(&ws);
+    net_workspace_free(&ws);
     return 0;
 }

@@ -5,29 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/lm.h"
+#include "../core/net.h"
 
-static double mean_loss(lm_workspace_f64 *w, const model *m, const double *P, const int32_t *in, const int32_t *tg,
+static double mean_loss(net_workspace_f64 *w, const model *m, const double *P, const int32_t *in, const int32_t *tg,
                         int B, int T) {
-    lm_reset_state_f64(w);
-    return lm_forward_f64(w, m, P, in, tg, T) / (double)(B * T);
+    net_reset_state_f64(w);
+    const net_batch b = net_window(T, B, in, tg);
+    return net_forward_f64(w, m, P, &b) / (double)(B * T);
 }
 
 int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int per_tensor,
                     gradcheck_result *res, recur_err *err) {
     memset(res, 0, sizeof *res);
-    lm_workspace_f64 w;
-    if (lm_workspace_create_f64(&w, &m->cfg, B, T, err)) return -1;
+    net_workspace_f64 w;
+    if (net_workspace_create_f64(&w, &m->cfg, B, T, B * T, 0, err)) return -1;
     double *P = malloc(m->num_params * sizeof(double)), *G = calloc(m->num_params, sizeof(double));
     if (!P || !G) {
         free(P);
         free(G);
-        lm_workspace_free_f64(&w);
+        net_workspace_free_f64(&w);
         return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for the gradient check");
     }
     for (size_t i = 0; i < m->num_params; i++) P[i] = m->params[i];
     mean_loss(&w, m, P, inputs, targets, B, T);
-    lm_backward_f64(&w, m, P, G, inputs, targets, 1.0 / (B * T));
+    const net_batch batch = net_window(T, B, inputs, targets);
+    net_backward_f64(&w, m, P, G, &batch, 1.0 / (B * T));
     /* Errors are relative to each pair's size, but never to less than a
      * 1e-4 of the largest gradient: round-off in the loss difference makes
      * near-zero gradients look wrong otherwise. */
@@ -58,6 +60,6 @@ int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *target
     }
     free(P);
     free(G);
-    lm_workspace_free_f64(&w);
+    net_workspace_free_f64(&w);
     return 0;
 }

@@ -36,21 +36,24 @@ static int check_arena(const trainer *tr, const float *arena, const char *phase,
 
 /* Debug: the activations of the last forward, layer by layer. */
 static int check_activations(const trainer *tr, step_result *res) {
-    const lm_workspace *w = &tr->ws;
-    const size_t rows = (size_t)w->last_T * w->B, H = (size_t)w->cfg.hidden_size;
-    for (int l = 0; l < w->cfg.num_layers; l++) {
-        long i = first_bad(w->layer[l].h + (size_t)w->B * H, rows * H);
-        if (i >= 0) {
-            snprintf(res->bad, sizeof res->bad, "step %ld, phase forward: layer %d hidden state h[t=%ld, stream %ld, unit %ld] = %g",
-                     tr->step + 1, l, (long)(i / (long)H) / w->B, (long)(i / (long)H) % w->B, i % (long)H,
-                     (double)w->layer[l].h[(size_t)w->B * H + (size_t)i]);
-            return -1;
+    const net_workspace *w = &tr->ws;
+    const size_t rows = (size_t)w->rows, H = (size_t)w->H;
+    for (int l = 0; l < w->cfg.num_layers; l++)
+        for (int d = 0; d < w->D; d++) {
+            long i = first_bad(w->layer[l][d].y, rows * H);
+            if (i >= 0) {
+                snprintf(res->bad, sizeof res->bad,
+                         "step %ld, phase forward: layer %d%s hidden state h[t=%ld, stream %ld, unit %ld] = %g",
+                         tr->step + 1, l, d ? " (reverse)" : "", (long)(i / (long)H) / w->n, (long)(i / (long)H) % w->n,
+                         i % (long)H, (double)w->layer[l][d].y[i]);
+                return -1;
+            }
         }
-    }
-    long i = first_bad(w->probs, rows * (size_t)w->cfg.vocab_size);
+    const int O = net_head_out(&w->cfg);
+    long i = first_bad(w->out, (size_t)w->out_rows * O);
     if (i >= 0) {
-        snprintf(res->bad, sizeof res->bad, "step %ld, phase forward: head softmax[row %ld, id %ld] = %g", tr->step + 1,
-                 i / w->cfg.vocab_size, i % w->cfg.vocab_size, (double)w->probs[i]);
+        snprintf(res->bad, sizeof res->bad, "step %ld, phase forward: head output[row %ld, %ld] = %g", tr->step + 1,
+                 i / O, i % O, (double)w->out[i]);
         return -1;
     }
     return 0;
@@ -67,7 +70,7 @@ int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, s
     tr->ranks = ranks;
     tr->global_streams = nstreams * ranks;
     if (batcher_init(&tr->data, tokens, stream_len, nstreams, k, err)) return -1;
-    if (lm_workspace_create(&tr->ws, &m->cfg, nstreams, k, err)) {
+    if (net_workspace_create(&tr->ws, &m->cfg, nstreams, k, nstreams * k, 0, err)) {
         batcher_free(&tr->data);
         return -1;
     }
@@ -86,7 +89,7 @@ int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, s
 }
 
 void trainer_free(trainer *tr) {
-    lm_workspace_free(&tr->ws);
+    net_workspace_free(&tr->ws);
     batcher_free(&tr->data);
     reducer_free(&tr->reducer);
 }
@@ -94,7 +97,7 @@ void trainer_free(trainer *tr) {
 void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     batcher *bt = &tr->data;
     const long pos = tr->step % bt->steps_per_epoch;
-    if (pos == 0) lm_reset_state(&tr->ws);
+    if (pos == 0) net_reset_state(&tr->ws);
     batcher_fill(bt, pos);
 
     /* Every rank scales by the GLOBAL prediction count, so the summed
@@ -104,10 +107,11 @@ void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     memset(m->grads, 0, m->num_params * sizeof(float));
     res->bad[0] = 0;
     double t0 = seconds();
-    double sums[3] = {lm_forward(&tr->ws, m, m->params, bt->inputs, bt->targets, bt->k), stop_local ? 1.0 : 0.0, 0};
+    const net_batch batch = net_window(bt->k, bt->nstreams, bt->inputs, bt->targets);
+    double sums[3] = {net_forward(&tr->ws, m, m->params, &batch), stop_local ? 1.0 : 0.0, 0};
     double t1 = seconds();
     if (tr->debug && !res->bad[0]) check_activations(tr, res);
-    lm_backward(&tr->ws, m, m->params, m->grads, bt->inputs, bt->targets, 1.0f / (float)count);
+    net_backward(&tr->ws, m, m->params, m->grads, &batch, 1.0f / (float)count);
     double t2 = seconds();
     if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "backward", "gradient", res);
     if (tr->ranks > 1) {

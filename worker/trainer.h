@@ -5,7 +5,7 @@
 #ifndef RECUR_TRAINER_H
 #define RECUR_TRAINER_H
 
-#include "../core/lm.h"
+#include "../core/net.h"
 #include "../core/optim.h"
 #include "batcher.h"
 #include "comm.h"
@@ -16,7 +16,7 @@ extern const char *const PHASE_NAMES[PHASE_COUNT];
 typedef struct {
     model *m;
     optimizer *opt;
-    lm_workspace ws;
+    net_workspace ws;
     batcher data;
     grad_reducer reducer;
     int ranks;              /* R; the reducer is used only when R > 1 */

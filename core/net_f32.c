@@ -8,4 +8,4 @@
 #include <math.h>
 #include <stdint.h>
 #include "fastmath.h"
-#include "lm_impl.h"
+#include "net_impl.h"

@@ -6,4 +6,4 @@
 #define TANH tanh
 #include <math.h>
 #include <stdint.h>
-#include "lm_impl.h"
+#include "net_impl.h"

@@ -1,0 +1,735 @@
+/* net_impl.h - the engine, written once over REAL.  Included by net_f32.c and
+ * net_f64.c, which define REAL, SFX, GEMM_FN, EXP, TANH.
+ *
+ * Per layer direction and batch (rows packed as net.h describes, G*H gate
+ * columns):
+ *   forward : one GEMM for the input projection of all rows, then per step
+ *             one recurrent GEMM over the step's active rows covering all
+ *             gates (textbook GRU: two, since its candidate needs r*h first)
+ *             and one fused element-wise loop (cells_impl.h);
+ *   backward: per step one fused loop and one GEMM for the grad w.r.t. the
+ *             previous state; after the loop one GEMM per weight matrix
+ *             accumulates the weight gradient of the whole batch, and one
+ *             GEMM gives the grad w.r.t. the layer's input.
+ * Both directions and every head run through these same functions.
+ *
+ * Rows and their predecessors.  Each direction keeps, for every row, the
+ * state it started from (hprev, and cprev for LSTM), so the weight gradient
+ * dW_hh = dhp^T Hprev is one GEMM.  In the uniform forward case (stream
+ * windows: every sequence at every step) row r's predecessor is row r - n, so
+ * hprev simply is [initial block; outputs] and nothing is copied; otherwise
+ * each step copies its predecessors' rows (bs[t] x H floats, nothing next to
+ * the step's GEMM of bs[t] x H x G*H).
+ *
+ * Layer 0 with a small vocabulary (char-level: V << rows) does not multiply
+ * the embedded rows by W_ih0.  Its input projection only depends on the
+ * token, so a table emb W_ih0^T of V rows is computed once per batch and rows
+ * are gathered from it; in backward the rows of dxp are first summed per
+ * token (S, V x G*H), and dW_ih0 = S^T emb, d emb = S W_ih0 are two GEMMs of
+ * V rows.  Same mathematics, V/rows of the FLOPs.
+ *
+ * Inputs of layers above 0 and of the head: the outputs of the layer below
+ * (both directions side by side, or summed), with inverted dropout.  When that
+ * is just the one direction's y without dropout, it is read in place.
+ *
+ * The float engine (USE_RGEMM) runs the per-step recurrent GEMMs with W_hh
+ * packed once per batch (rgemm.h) instead of cblas repacking it every step.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isa.h"
+#include "net.h"
+#include "rng.h"
+
+#include "cells_impl.h"
+
+typedef SFX(net_workspace) workspace;
+typedef SFX(net_dir_acts) dir_acts;
+
+/* Row-major C = alpha * op(A) op(B) + beta * C. */
+static inline void gemm(int ta, int tb, int M, int N, int K, REAL alpha, const REAL *A, int lda, const REAL *Bm,
+                        int ldb, REAL beta, REAL *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* an empty sum: C = beta C (cblas would too, but some builds complain about ld) */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
+        return;
+    }
+    GEMM_FN(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
+            Bm, ldb, beta, C, ldc);
+}
+
+/* The recurrent products of one step, C = A W^T (forward) and C = A W
+ * (backward), W a row block [n x k] of W_hh: through the packed copy `p`
+ * when this batch packed, else cblas. */
+static void rec_mul_wt(const workspace *w, const rg_packed *p, int M, const REAL *A, int lda, const REAL *W, int n,
+                       int k, REAL *C, int ldc) {
+#ifdef USE_RGEMM
+    if (w->use_packed) {
+        rg_gemm(M, A, lda, p, 0, C, ldc);
+        return;
+    }
+#endif
+    (void)w;
+    (void)p;
+    gemm(0, 1, M, n, k, 1, A, lda, W, k, 0, C, ldc);
+}
+
+static void rec_mul_w(const workspace *w, const rg_packed *p, int M, const REAL *A, int lda, const REAL *W, int n,
+                      int k, int accumulate, REAL *C, int ldc) {
+#ifdef USE_RGEMM
+    if (w->use_packed) {
+        rg_gemm(M, A, lda, p, accumulate, C, ldc);
+        return;
+    }
+#endif
+    (void)w;
+    (void)p;
+    gemm(0, 0, M, k, n, 1, A, lda, W, k, accumulate ? 1 : 0, C, ldc);
+}
+
+/* The four tensors of layer l, direction d, in an arena laid out as m->tensors. */
+typedef struct { const REAL *w_ih, *w_hh, *b_ih, *b_hh; } layer_params;
+static layer_params layer_view(const model *m, const REAL *P, int l, int d) {
+    const layer_index *x = &m->ix.layer[l][d];
+    const tensor_info *t = m->tensors;
+    return (layer_params){P + t[x->w_ih].offset, P + t[x->w_hh].offset, P + t[x->b_ih].offset, P + t[x->b_hh].offset};
+}
+static REAL *mut(const REAL *p) { return (REAL *)(uintptr_t)p; }
+
+RECUR_HOT static void add_colsum(REAL *dst, const REAL *rows, int nrows, int ncols) {
+    for (int r = 0; r < nrows; r++) {
+        const REAL *x = rows + (size_t)r * ncols;
+        for (int j = 0; j < ncols; j++) dst[j] += x[j];
+    }
+}
+
+
+
+/* Width of the merged input of layer l (1..L-1) or of the head (l = L). */
+static int input_width(const workspace *w, int l) { return model_layer_input(&w->cfg, l); }
+
+/* Layer l's input (l >= 1) or the head's per-row input (l = L) must be built:
+ * two directions to merge, or dropout to apply. */
+static int needs_merge(const workspace *w, int l) {
+    if (l == w->cfg.num_layers && !net_per_row(&w->cfg)) return 1; /* pooled per sequence */
+    return w->D == 2 || (w->mask[l] && w->dropout > 0);
+}
+
+int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, int max_T, int max_rows,
+                              float dropout, recur_err *err) {
+    memset(w, 0, sizeof *w);
+    if (max_n <= 0 || max_T <= 0 || max_rows <= 0)
+        return recur_fail(err, RECUR_EXIT_USAGE, "batch sizes must be positive (got %d sequences, %d steps, %d rows)",
+                          max_n, max_T, max_rows);
+    if (!(dropout >= 0 && dropout < 1)) return recur_fail(err, RECUR_EXIT_USAGE, "dropout must be in [0, 1), got %g", dropout);
+    w->cfg = *cfg;
+    w->D = cfg->bidirectional ? 2 : 1;
+    w->G = cell_gates(cfg->cell);
+    w->H = cfg->hidden_size;
+    w->max_n = max_n;
+    w->max_T = max_T;
+    w->max_rows = max_rows;
+    w->dropout = dropout;
+    const size_t V = cfg->input_size ? 0 : cfg->vocab_size, X0 = model_layer_input(cfg, 0), H = w->H, L = cfg->num_layers;
+    const size_t G = w->G, GH = G * H, R = max_rows, N = max_n, D = w->D, O = net_head_out(cfg);
+    const int lstm = cfg->cell == CELL_LSTM, lbr = cfg->cell == CELL_LBR_GRU;
+    const int per_row = net_per_row(cfg);
+    size_t maxw = X0;
+    for (int l = 1; l <= (int)L; l++) maxw = maxw > (size_t)model_layer_input(cfg, l) ? maxw : (size_t)model_layer_input(cfg, l);
+    const size_t OR = per_row ? R : N; /* rows of the head */
+    const int table = V && V <= R;
+
+    /* Every buffer's size, then carve them from one arena in the same order. */
+    size_t total = R * X0 + (table ? V * GH : 0);
+    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H;
+    total += L * D * per_dir;
+    for (int l = 1; l <= (int)L; l++) {
+        const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
+        total += rows * width * (dropout > 0 ? 2 : 1); /* xin (+ mask): sized whether or not used */
+    }
+    total += OR * O + R * GH * (lbr ? 2 : 1) + N * GH + GH + 4 * R * H + R * maxw + 4 * N * H + L * N * H * (lstm ? 2 : 1);
+    w->arena = calloc(total, sizeof(REAL));
+    w->bs = calloc((size_t)max_T * 2 + 1 + N, sizeof(int32_t));
+    w->argmax = per_row ? NULL : calloc(N * D * H, sizeof(int32_t));
+#ifdef USE_RGEMM
+    const size_t pack_floats = rg_packed_floats((int)GH, (int)H) + RG_NR * H + rg_packed_floats((int)H, (int)GH);
+    w->pack_buf = malloc(L * D * pack_floats * sizeof(float));
+#endif
+    if (!w->arena || !w->bs || (!per_row && !w->argmax)
+#ifdef USE_RGEMM
+        || !w->pack_buf
+#endif
+    ) {
+        SFX(net_workspace_free)(w);
+        return recur_fail(err, RECUR_EXIT_FAIL, "out of memory: activations for %d rows need %zu MiB", max_rows,
+                          total * sizeof(REAL) >> 20);
+    }
+    w->off = w->bs + max_T;
+    w->len = w->off + max_T + 1;
+    w->arena_len = total;
+    REAL *p = w->arena;
+#define TAKE(n) (p += (n), p - (n))
+    w->x0 = TAKE(R * X0);
+    w->table = table ? TAKE(V * GH) : NULL;
+    for (size_t l = 0; l < L; l++)
+        for (size_t d = 0; d < D; d++) {
+            dir_acts *a = &w->layer[l][d];
+            a->hbuf = TAKE((N + R) * H);
+            a->hprev_buf = TAKE(R * H);
+            if (lstm) {
+                a->cbuf = TAKE((N + R) * H);
+                a->cprev_buf = TAKE(R * H);
+            }
+            a->gates = TAKE(R * GH);
+            a->aux = TAKE(R * H);
+        }
+    for (int l = 1; l <= (int)L; l++) {
+        const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
+        w->xin[l] = TAKE(rows * width);
+        w->mask[l] = dropout > 0 ? TAKE(rows * width) : NULL;
+    }
+    w->out = TAKE(OR * O);
+    w->xp = TAKE(R * GH);
+    w->dhp = lbr ? TAKE(R * GH) : w->xp;
+    w->hp = TAKE(N * GH);
+    w->bias = TAKE(GH);
+    w->dy[0] = TAKE(R * H);
+    w->dy[1] = TAKE(R * H);
+    w->dy_below[0] = TAKE(R * H);
+    w->dy_below[1] = TAKE(R * H);
+    w->dx = TAKE(R * maxw);
+    w->dh = TAKE(N * H);
+    w->dh_next = TAKE(N * H);
+    w->dc = TAKE(N * H);
+    w->drh = TAKE(N * H);
+    w->state_h = TAKE(L * N * H);
+    w->state_c = lstm ? TAKE(L * N * H) : NULL;
+#undef TAKE
+    return 0;
+}
+
+void SFX(net_workspace_free)(workspace *w) {
+    free(w->arena);
+    free(w->bs);
+    free(w->argmax);
+    free(w->pack_buf);
+    memset(w, 0, sizeof *w);
+}
+
+void SFX(net_reset_state)(workspace *w) {
+    size_t n = (size_t)w->cfg.num_layers * w->max_n * w->H;
+    memset(w->state_h, 0, n * sizeof(REAL));
+    if (w->state_c) memset(w->state_c, 0, n * sizeof(REAL));
+}
+
+/* The batch's shape: bs, off, len, rows; where each direction's y and hprev live. */
+static void set_batch(workspace *w, const net_batch *b) {
+    const int T = b->T, n = b->n, H = w->H;
+    w->n = n;
+    w->T = T;
+    w->uniform = b->batch_sizes == NULL;
+    w->off[0] = 0;
+    for (int t = 0; t < T; t++) {
+        w->bs[t] = b->batch_sizes ? b->batch_sizes[t] : n;
+        w->off[t + 1] = w->off[t] + w->bs[t];
+    }
+    w->rows = w->off[T];
+    for (int s = 0, t = T; s < n; s++) { /* slot s runs while bs[t] > s */
+        while (t > 0 && w->bs[t - 1] <= s) t--;
+        w->len[s] = t;
+    }
+    for (int l = 0; l < w->cfg.num_layers; l++)
+        for (int d = 0; d < w->D; d++) {
+            dir_acts *a = &w->layer[l][d];
+            const int alias = w->uniform && d == 0;
+            a->y = a->hbuf + (size_t)(alias ? n : 0) * H;
+            a->c = a->cbuf ? a->cbuf + (size_t)(alias ? n : 0) * H : NULL;
+            a->hprev = alias ? a->hbuf : a->hprev_buf;
+            a->cprev = alias ? a->cbuf : a->cprev_buf;
+        }
+}
+
+/* ---- input side ---- */
+
+/* xp = X W_ih^T for all rows: one GEMM.  (The biases are added in the gate
+ * loop, which saves writing a bias row per row first.) */
+static void input_projection(workspace *w, const layer_params *lp, const REAL *X, int in) {
+    const int GH = w->G * w->H;
+    gemm(0, 1, w->rows, GH, in, 1, X, in, lp->w_ih, in, 0, w->xp, GH);
+}
+
+/* Layer 0 from the token table: table = emb W_ih0^T, xp rows gathered. */
+static void table_projection(workspace *w, const model *m, const REAL *P, const layer_params *lp) {
+    const int GH = w->G * w->H, V = w->cfg.vocab_size, E = w->cfg.embed_size;
+    gemm(0, 1, V, GH, E, 1, P + m->tensors[m->ix.embedding].offset, E, lp->w_ih, E, 0, w->table, GH);
+    for (int r = 0; r < w->rows; r++)
+        memcpy(w->xp + (size_t)r * GH, w->table + (size_t)w->tokens[r] * GH, (size_t)GH * sizeof(REAL));
+}
+
+/* Layer 0's input rows x0: embedded tokens or the features. */
+static void load_inputs(workspace *w, const model *m, const REAL *P, const net_batch *b) {
+    const int R = w->rows;
+    if (w->cfg.input_size) {
+        const size_t n = (size_t)R * w->cfg.input_size;
+        for (size_t i = 0; i < n; i++) w->x0[i] = (REAL)b->features[i];
+        return;
+    }
+    const int E = w->cfg.embed_size;
+    const REAL *emb = P + m->tensors[m->ix.embedding].offset;
+    for (int r = 0; r < R; r++) memcpy(w->x0 + (size_t)r * E, emb + (size_t)b->tokens[r] * E, (size_t)E * sizeof(REAL));
+}
+
+#ifdef USE_RGEMM
+/* Packs W_hh of layer l, direction d, for the forward (dir 0) or backward (dir 1) products. */
+static void pack_layer(workspace *w, int l, int d, const float *w_hh, int dir) {
+    const int H = w->H, GH = w->G * H;
+    const size_t fwd_floats = rg_packed_floats(GH, H) + RG_NR * (size_t)H;
+    const size_t per_dir = fwd_floats + rg_packed_floats(H, GH);
+    float *buf = w->pack_buf + (size_t)(l * w->D + d) * per_dir + (dir ? fwd_floats : 0);
+    rg_packed *p = dir ? w->pack_bwd[l][d] : w->pack_fwd[l][d];
+    const float *w_n = w_hh + 2 * (size_t)H * H;
+    if (w->cfg.cell == CELL_GRU) { /* r,z rows and n rows apart: the candidate multiplies r*h */
+        if (dir == 0) {
+            rg_pack_nt(&p[0], buf, w_hh, H, 2 * H, H);
+            rg_pack_nt(&p[1], buf + rg_packed_floats(2 * H, H), w_n, H, H, H);
+        } else {
+            rg_pack_nn(&p[0], buf, w_hh, H, 2 * H, H);
+            rg_pack_nn(&p[1], buf + rg_packed_floats(H, 2 * H), w_n, H, H, H);
+        }
+    } else if (dir == 0) {
+        rg_pack_nt(&p[0], buf, w_hh, H, GH, H);
+    } else {
+        rg_pack_nn(&p[0], buf, w_hh, H, GH, H);
+    }
+}
+#endif
+
+/* ---- the recurrence ---- */
+
+/* Step t's predecessor step in direction d, or -1 (the initial state). */
+static inline int pred_step(const workspace *w, int d, int t) { return d == 0 ? t - 1 : (t + 1 < w->T ? t + 1 : -1); }
+
+/* Fills rows of step t in hprev (and cprev) of a non-aliased direction: the
+ * first rows from the predecessor step's outputs, the rest (sequences that
+ * start here: reverse direction) from the initial state `h0`/`c0` (rows
+ * indexed by slot; NULL = zeros). */
+static void gather_prev(workspace *w, dir_acts *a, int d, int t, const REAL *h0, const REAL *c0) {
+    const int H = w->H, M = w->bs[t], p = pred_step(w, d, t);
+    const int from_pred = p < 0 ? 0 : (w->bs[p] < M ? w->bs[p] : M);
+    const size_t r0 = (size_t)w->off[t] * H, bytes = (size_t)from_pred * H * sizeof(REAL);
+    const size_t rest = (size_t)(M - from_pred) * H;
+    if (from_pred) {
+        memcpy(a->hprev + r0, a->y + (size_t)w->off[p] * H, bytes);
+        if (a->c) memcpy(a->cprev + r0, a->c + (size_t)w->off[p] * H, bytes);
+    }
+    if (!rest) return;
+    REAL *hp = a->hprev + r0 + (size_t)from_pred * H, *cp = a->c ? a->cprev + r0 + (size_t)from_pred * H : NULL;
+    if (h0) memcpy(hp, h0 + (size_t)from_pred * H, rest * sizeof(REAL));
+    else memset(hp, 0, rest * sizeof(REAL));
+    if (cp) {
+        if (c0) memcpy(cp, c0 + (size_t)from_pred * H, rest * sizeof(REAL));
+        else memset(cp, 0, rest * sizeof(REAL));
+    }
+}
+
+/* One direction of layer l over the batch from its input projection in
+ * w->xp; results land in w->layer[l][d].  h0/c0: initial state rows by slot
+ * (NULL = zeros). */
+static void recur_forward(workspace *w, const layer_params *lp, int l, int d, const REAL *h0, const REAL *c0) {
+    const int H = w->H, GH = w->G * H, T = w->T;
+    const cell_kind cell = w->cfg.cell;
+    dir_acts *a = &w->layer[l][d];
+    const int alias = w->uniform && d == 0;
+    if (alias) { /* block 0 of hbuf/cbuf is the initial state */
+        const size_t n = (size_t)w->n * H * sizeof(REAL);
+        if (h0) memcpy(a->hprev, h0, n);
+        else memset(a->hprev, 0, n);
+        if (a->c) {
+            if (c0) memcpy(a->cprev, c0, n);
+            else memset(a->cprev, 0, n);
+        }
+    }
+#ifdef USE_RGEMM
+    if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 0);
+#endif
+    const rg_packed *pk = w->pack_fwd[l][d];
+    /* One bias vector per gate column; lbr_gru keeps b_hn apart (it sits inside r*(...)). */
+    for (int j = 0; j < GH; j++) w->bias[j] = lp->b_ih[j] + (cell == CELL_LBR_GRU && j >= 2 * H ? 0 : lp->b_hh[j]);
+
+    for (int s = 0; s < T; s++) {
+        const int t = d == 0 ? s : T - 1 - s, M = w->bs[t];
+        const size_t r0 = (size_t)w->off[t];
+        if (!alias) gather_prev(w, a, d, t, h0, c0);
+        const REAL *h_prev = a->hprev + r0 * H, *xt = w->xp + r0 * GH;
+        REAL *h = a->y + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
+        if (cell == CELL_GRU) {
+            rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, 2 * H, H, w->hp, GH);
+            gru_forward_gates(M, H, xt, w->hp, w->bias, h_prev, gates, aux);
+            rec_mul_wt(w, &pk[1], M, aux, H, lp->w_hh + 2 * (size_t)H * H, H, H, w->hp + 2 * H, GH);
+            gru_forward_candidate(M, H, xt, w->hp, w->bias, h_prev, gates, h);
+            continue;
+        }
+        rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, GH, H, w->hp, GH);
+        switch (cell) {
+        case CELL_RNN_TANH:
+        case CELL_RNN_RELU: rnn_forward(M, H, cell == CELL_RNN_RELU, xt, w->hp, w->bias, gates, h); break;
+        case CELL_LSTM: lstm_forward(M, H, xt, w->hp, w->bias, a->cprev + r0 * H, gates, a->c + r0 * H, h, aux); break;
+        case CELL_LBR_GRU: lbr_gru_forward(M, H, xt, w->hp, w->bias, lp->b_hh, h_prev, gates, h, aux); break;
+        default: break;
+        }
+    }
+}
+
+/* Backward of one direction's recurrence given w->dy[d] = grad w.r.t. its
+ * outputs: leaves the grads of its pre-activations in w->xp (dxp) and w->dhp,
+ * and accumulates the recurrent weight and bias gradients. */
+static void recur_backward(workspace *w, const layer_params *lp, const layer_params *lg, int l, int d) {
+    const int H = w->H, GH = w->G * H, T = w->T, R = w->rows;
+    const cell_kind cell = w->cfg.cell;
+    const dir_acts *a = &w->layer[l][d];
+    REAL *dxp = w->xp, *dhp = w->dhp;
+#ifdef USE_RGEMM
+    if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 1);
+#endif
+    const rg_packed *pk = w->pack_bwd[l][d];
+    int M_prev = 0; /* rows of dh_next (and dc) holding a grad from the step handled before */
+    for (int s = T - 1; s >= 0; s--) {
+        const int t = d == 0 ? s : T - 1 - s, M = w->bs[t];
+        const size_t r0 = (size_t)w->off[t];
+        if (M > M_prev) { /* rows that end at this step have no grad from later steps */
+            memset(w->dh_next + (size_t)M_prev * H, 0, (size_t)(M - M_prev) * H * sizeof(REAL));
+            if (cell == CELL_LSTM) memset(w->dc + (size_t)M_prev * H, 0, (size_t)(M - M_prev) * H * sizeof(REAL));
+        }
+        M_prev = M;
+        const REAL *h_prev = a->hprev + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
+        const REAL *dy = w->dy[d] + r0 * H;
+        REAL *dxt = dxp + r0 * GH, *dht = dhp + r0 * GH;
+        for (size_t i = 0; i < (size_t)M * H; i++) w->dh[i] = dy[i] + w->dh_next[i];
+        /* The initial state gets no gradient (detached, or zeros): none needed for the first step. */
+        const int need_prev = pred_step(w, d, t) >= 0;
+        switch (cell) {
+        case CELL_RNN_TANH:
+        case CELL_RNN_RELU:
+            rnn_backward(M, H, cell == CELL_RNN_RELU, w->dh, gates, dxt);
+            if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, w->dh_next, H);
+            break;
+        case CELL_LSTM:
+            lstm_backward(M, H, w->dh, gates, aux, a->cprev + r0 * H, w->dc, dxt);
+            if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, w->dh_next, H);
+            break;
+        case CELL_LBR_GRU:
+            lbr_gru_backward(M, H, w->dh, gates, aux, h_prev, dxt, dht, w->dh_next);
+            if (need_prev) rec_mul_w(w, &pk[0], M, dht, GH, lp->w_hh, GH, H, 1, w->dh_next, H);
+            break;
+        case CELL_GRU:
+            gru_backward_candidate(M, H, w->dh, gates, h_prev, dxt, w->dh_next);
+            rec_mul_w(w, &pk[1], M, dxt + 2 * H, GH, lp->w_hh + 2 * (size_t)H * H, H, H, 0, w->drh, H);
+            gru_backward_gates(M, H, w->drh, gates, h_prev, dxt, w->dh_next);
+            if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, 2 * H, H, 1, w->dh_next, H);
+            break;
+        default: break;
+        }
+    }
+    /* Weight gradients of the whole batch: one GEMM per matrix. */
+    if (cell == CELL_GRU) {
+        gemm(1, 0, 2 * H, H, R, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
+        gemm(1, 0, H, H, R, 1, dhp + 2 * H, GH, a->aux, H, 1, mut(lg->w_hh) + 2 * (size_t)H * H, H);
+    } else {
+        gemm(1, 0, GH, H, R, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
+    }
+    add_colsum(mut(lg->b_hh), dhp, R, GH);
+}
+
+/* ---- merging the outputs below into the next input ---- */
+
+/* Inverted dropout masks for input l of this batch: 0 or 1/(1-p), drawn from
+ * the batch's seed and l alone (so a resumed run draws the same ones). */
+static void draw_mask(workspace *w, int l, uint64_t seed, size_t count) {
+    rng_state r;
+    rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(l + 1)));
+    const float p = w->dropout;
+    const REAL keep = (REAL)1 / (REAL)(1 - p);
+    REAL *m = w->mask[l];
+    for (size_t i = 0; i < count; i++) m[i] = rng_uniform(&r) < p ? 0 : keep;
+}
+
+/* The rows a per-sequence head reads, pooled into xin[L] [n, width]:
+ * last (forward: the sequence's last step; reverse: step 0, where that
+ * direction ends), mean or max over the sequence's own steps.  Directions go
+ * side by side (concat) or are added (sum). */
+static void pool_sequences(workspace *w) {
+    const int L = w->cfg.num_layers, H = w->H, n = w->n, D = w->D, width = input_width(w, L);
+    const int concat = w->cfg.merge == MERGE_CONCAT;
+    REAL *X = w->xin[L];
+    memset(X, 0, (size_t)n * width * sizeof(REAL));
+    for (int d = 0; d < D; d++) {
+        const REAL *y = w->layer[L - 1][d].y;
+        for (int s = 0; s < n; s++) {
+            REAL *x = X + (size_t)s * width + (concat ? d * H : 0);
+            const int len = w->len[s];
+            if (w->cfg.pooling == POOL_LAST) {
+                const REAL *yr = y + (size_t)(d == 0 ? w->off[len - 1] + s : s) * H;
+                for (int j = 0; j < H; j++) x[j] += yr[j];
+            } else if (w->cfg.pooling == POOL_MEAN) {
+                const REAL inv = (REAL)1 / (REAL)len;
+                for (int t = 0; t < len; t++) {
+                    const REAL *yr = y + (size_t)(w->off[t] + s) * H;
+                    for (int j = 0; j < H; j++) x[j] += yr[j] * inv;
+                }
+            } else {
+                int32_t *am = w->argmax + ((size_t)s * D + d) * H;
+                for (int j = 0; j < H; j++) am[j] = s; /* step 0's row */
+                for (int t = 1; t < len; t++) {
+                    const int row = w->off[t] + s;
+                    const REAL *yr = y + (size_t)row * H;
+                    for (int j = 0; j < H; j++)
+                        if (yr[j] > y[(size_t)am[j] * H + j]) am[j] = row;
+                }
+                for (int j = 0; j < H; j++) x[j] += y[(size_t)am[j] * H + j];
+            }
+        }
+    }
+}
+
+/* Backward of pool_sequences: dX [n, width] into dys[d] [rows, H] (zeroed here). */
+static void unpool_sequences(workspace *w, const REAL *dX, REAL *const *dys) {
+    const int L = w->cfg.num_layers, H = w->H, n = w->n, D = w->D, width = input_width(w, L);
+    const int concat = w->cfg.merge == MERGE_CONCAT;
+    for (int d = 0; d < D; d++) {
+        REAL *dy = dys[d];
+        memset(dy, 0, (size_t)w->rows * H * sizeof(REAL));
+        for (int s = 0; s < n; s++) {
+            const REAL *g = dX + (size_t)s * width + (concat ? d * H : 0);
+            const int len = w->len[s];
+            if (w->cfg.pooling == POOL_LAST) {
+                REAL *dr = dy + (size_t)(d == 0 ? w->off[len - 1] + s : s) * H;
+                for (int j = 0; j < H; j++) dr[j] += g[j];
+            } else if (w->cfg.pooling == POOL_MEAN) {
+                const REAL inv = (REAL)1 / (REAL)len;
+                for (int t = 0; t < len; t++) {
+                    REAL *dr = dy + (size_t)(w->off[t] + s) * H;
+                    for (int j = 0; j < H; j++) dr[j] += g[j] * inv;
+                }
+            } else {
+                const int32_t *am = w->argmax + ((size_t)s * D + d) * H;
+                for (int j = 0; j < H; j++) dy[(size_t)am[j] * H + j] += g[j];
+            }
+        }
+    }
+}
+
+/* The input of layer l (1..L-1) or of the head (l = L): returns the matrix to
+ * read [rows or n, width], building it in xin[l] when it is not simply the one
+ * direction's y below. */
+static const REAL *merged_input(workspace *w, int l, const net_batch *b) {
+    const int L = w->cfg.num_layers, H = w->H, width = input_width(w, l);
+    if (!needs_merge(w, l)) return w->layer[l - 1][0].y;
+    const int per_seq = l == L && !net_per_row(&w->cfg);
+    const size_t rows = per_seq ? (size_t)w->n : (size_t)w->rows;
+    REAL *X = w->xin[l];
+    if (per_seq) {
+        pool_sequences(w);
+    } else if (w->cfg.merge == MERGE_CONCAT || w->D == 1) {
+        for (int d = 0; d < w->D; d++)
+            for (size_t r = 0; r < rows; r++)
+                memcpy(X + r * width + (size_t)d * H, w->layer[l - 1][d].y + r * H, (size_t)H * sizeof(REAL));
+    } else {
+        const REAL *f = w->layer[l - 1][0].y, *g = w->layer[l - 1][1].y;
+        for (size_t i = 0; i < rows * H; i++) X[i] = f[i] + g[i];
+    }
+    if (w->mask[l] && w->dropout > 0) {
+        draw_mask(w, l, b->dropout_seed, rows * width);
+        for (size_t i = 0; i < rows * width; i++) X[i] *= w->mask[l][i];
+    }
+    return X;
+}
+
+/* Backward of merged_input: the grad w.r.t. input l, dX (in w->dx when
+ * needs_merge, else already in dys[0]), into the grads w.r.t. each direction's
+ * outputs below, dys[d]. */
+static void split_grad(workspace *w, int l, REAL *const *dys) {
+    const int L = w->cfg.num_layers, H = w->H, width = input_width(w, l);
+    if (!needs_merge(w, l)) return;
+    const int per_seq = l == L && !net_per_row(&w->cfg);
+    const size_t rows = per_seq ? (size_t)w->n : (size_t)w->rows;
+    REAL *dX = w->dx;
+    if (w->mask[l] && w->dropout > 0)
+        for (size_t i = 0; i < rows * width; i++) dX[i] *= w->mask[l][i];
+    if (per_seq) {
+        unpool_sequences(w, dX, dys);
+    } else if (w->cfg.merge == MERGE_CONCAT || w->D == 1) {
+        for (int d = 0; d < w->D; d++)
+            for (size_t r = 0; r < rows; r++)
+                memcpy(dys[d] + r * H, dX + r * width + (size_t)d * H, (size_t)H * sizeof(REAL));
+    } else {
+        memcpy(dys[0], dX, rows * H * sizeof(REAL));
+        memcpy(dys[1], dX, rows * H * sizeof(REAL));
+    }
+}
+
+/* ---- the head ---- */
+
+/* Softmax cross-entropy of rows [N, O] (probs holds the logits on entry, the
+ * softmax on exit).  Returns the summed loss. */
+RECUR_HOT static double softmax_xent(REAL *probs, const int32_t *targets, int N, int O) {
+    double total = 0.0;
+    for (int r = 0; r < N; r++) {
+        REAL *z = probs + (size_t)r * O;
+        REAL mx = z[0];
+        for (int v = 1; v < O; v++) mx = z[v] > mx ? z[v] : mx;
+        REAL zt = targets ? z[targets[r]] : 0;
+        REAL s = 0;
+        for (int v = 0; v < O; v++) {
+            z[v] = EXP(z[v] - mx);
+            s += z[v];
+        }
+        const REAL inv = (REAL)1 / s;
+        for (int v = 0; v < O; v++) z[v] *= inv;
+        if (targets) total += (double)mx + log((double)s) - (double)zt;
+    }
+    return total;
+}
+
+static double squared_error(const REAL *pred, const float *targets, size_t count) {
+    double total = 0;
+    for (size_t i = 0; i < count; i++) {
+        const double e = (double)pred[i] - (double)targets[i];
+        total += e * e;
+    }
+    return total;
+}
+
+double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_batch *b) {
+    const int L = w->cfg.num_layers, H = w->H, O = net_head_out(&w->cfg);
+    set_batch(w, b);
+    w->tokens = b->tokens;
+    const int R = w->rows, carry = b->carry && w->uniform;
+    const size_t nH = (size_t)w->max_n * H;
+
+#ifdef USE_RGEMM
+    /* Packing costs about one step's product: worth it over a real batch. */
+    w->use_packed = w->T >= 8 && R >= 64 && !w->no_packing;
+#endif
+    w->used_table = w->table && w->table_policy >= 0 && (w->table_policy > 0 || 2 * w->cfg.vocab_size <= R);
+    if (!w->used_table) load_inputs(w, m, P, b);
+    for (int l = 0; l < L; l++) {
+        const REAL *X = l == 0 ? w->x0 : merged_input(w, l, b);
+        const int in = input_width(w, l);
+        for (int d = 0; d < w->D; d++) {
+            const layer_params lp = layer_view(m, P, l, d);
+            if (l == 0 && w->used_table) table_projection(w, m, P, &lp);
+            else input_projection(w, &lp, X, in);
+            const REAL *h0 = carry ? w->state_h + l * nH : NULL;
+            const REAL *c0 = carry && w->state_c ? w->state_c + l * nH : NULL;
+            recur_forward(w, &lp, l, d, h0, c0);
+        }
+        if (carry) { /* the last step's outputs are the next window's initial state */
+            const dir_acts *a = &w->layer[l][0];
+            const size_t last = (size_t)w->off[w->T - 1] * H, bytes = (size_t)w->n * H * sizeof(REAL);
+            memcpy(w->state_h + l * nH, a->y + last, bytes);
+            if (a->c) memcpy(w->state_c + l * nH, a->c + last, bytes);
+        }
+    }
+    const REAL *X = merged_input(w, L, b);
+    const int in = input_width(w, L), N = net_per_row(&w->cfg) ? R : w->n;
+    const REAL *Wh = P + m->tensors[m->ix.head_weight].offset, *bh = P + m->tensors[m->ix.head_bias].offset;
+    w->out_rows = N;
+    for (int r = 0; r < N; r++) memcpy(w->out + (size_t)r * O, bh, (size_t)O * sizeof(REAL));
+    gemm(0, 1, N, O, in, 1, X, in, Wh, in, 1, w->out, O);
+    if (w->cfg.task == TASK_REGRESS) return b->targets ? squared_error(w->out, b->targets, (size_t)N * O) : 0;
+    return softmax_xent(w->out, b->labels, N, O);
+}
+
+/* Input side of layer 0 through the token table: S[v] = sum of the dxp rows
+ * of token v, then dW_ih0 += S^T emb, db_ih0 += colsum(S), d emb += S W_ih0. */
+static void table_backward(workspace *w, const model *m, const REAL *P, REAL *Gr, const layer_params *lp,
+                           const layer_params *lg) {
+    const int GH = w->G * w->H, V = w->cfg.vocab_size, E = w->cfg.embed_size;
+    const size_t emb = m->tensors[m->ix.embedding].offset;
+    REAL *S = w->table;
+    memset(S, 0, (size_t)V * GH * sizeof(REAL));
+    for (int r = 0; r < w->rows; r++) {
+        REAL *restrict dst = S + (size_t)w->tokens[r] * GH;
+        const REAL *restrict src = w->xp + (size_t)r * GH;
+        for (int j = 0; j < GH; j++) dst[j] += src[j];
+    }
+    gemm(1, 0, GH, E, V, 1, S, GH, P + emb, E, 1, mut(lg->w_ih), E);
+    add_colsum(mut(lg->b_ih), S, V, GH);
+    gemm(0, 0, V, E, GH, 1, S, GH, lp->w_ih, E, 1, Gr + emb, E);
+}
+
+static void ready(const workspace *w, int first, int last) {
+    if (w->grads_ready) w->grads_ready(w->grads_ready_ctx, first, last);
+}
+
+void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, const net_batch *b, REAL scale) {
+    const int L = w->cfg.num_layers, H = w->H, GH = w->G * H, O = net_head_out(&w->cfg), R = w->rows;
+    const int N = w->out_rows;
+    const tensor_info *T = m->tensors;
+    const REAL *Wh = P + T[m->ix.head_weight].offset;
+    REAL *dWh = Gr + T[m->ix.head_weight].offset, *dbh = Gr + T[m->ix.head_bias].offset;
+
+    /* dlogits, in place: scale * (softmax - onehot), or scale * 2 (pred - target). */
+    for (int r = 0; r < N; r++) {
+        REAL *z = w->out + (size_t)r * O;
+        if (w->cfg.task == TASK_REGRESS) {
+            const float *t = b->targets + (size_t)r * O;
+            for (int v = 0; v < O; v++) z[v] = scale * 2 * (z[v] - (REAL)t[v]);
+        } else {
+            z[b->labels[r]] -= 1;
+            for (int v = 0; v < O; v++) z[v] *= scale;
+        }
+    }
+    const int in = input_width(w, L);
+    const REAL *X = needs_merge(w, L) ? w->xin[L] : w->layer[L - 1][0].y;
+    gemm(1, 0, O, in, N, 1, w->out, O, X, in, 1, dWh, in);
+    add_colsum(dbh, w->out, N, O);
+    gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, needs_merge(w, L) ? w->dx : w->dy[0], in);
+    split_grad(w, L, w->dy);
+    ready(w, m->ix.head_weight, m->ix.head_bias);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const int lin = input_width(w, l), merge = l > 0 && needs_merge(w, l);
+        const REAL *Xl = l == 0 ? w->x0 : merge ? w->xin[l] : w->layer[l - 1][0].y;
+        REAL *dX = merge || l == 0 ? w->dx : w->dy_below[0];
+        for (int d = 0; d < w->D; d++) {
+            const layer_params lp = layer_view(m, P, l, d), lg = layer_view(m, Gr, l, d);
+            recur_backward(w, &lp, &lg, l, d);
+            if (l == 0 && w->used_table) {
+                table_backward(w, m, P, Gr, &lp, &lg);
+                continue;
+            }
+            gemm(1, 0, GH, lin, R, 1, w->xp, GH, Xl, lin, 1, mut(lg.w_ih), lin);
+            add_colsum(mut(lg.b_ih), w->xp, R, GH);
+            if (l > 0 || !w->cfg.input_size) /* no grad w.r.t. features */
+                gemm(0, 0, R, lin, GH, 1, w->xp, GH, lp.w_ih, lin, d > 0 ? 1 : 0, dX, lin);
+        }
+        int first, last;
+        model_layer_tensors(m, l, &first, &last);
+        if (l > 0) {
+            split_grad(w, l, w->dy_below);
+            for (int d = 0; d < 2; d++) { /* the grad w.r.t. this layer's inputs is the next layer down's dy */
+                REAL *swap = w->dy[d];
+                w->dy[d] = w->dy_below[d];
+                w->dy_below[d] = swap;
+            }
+            ready(w, first, last);
+            continue;
+        }
+        if (!w->used_table && !w->cfg.input_size) {
+            /* w->dx holds the grad w.r.t. the embedded inputs: scatter-add rows. */
+            const int E = w->cfg.embed_size;
+            REAL *dE = Gr + T[m->ix.embedding].offset;
+            for (int r = 0; r < R; r++) {
+                REAL *row = dE + (size_t)w->tokens[r] * E;
+                const REAL *g = w->dx + (size_t)r * E;
+                for (int j = 0; j < E; j++) row[j] += g[j];
+            }
+        }
+        ready(w, m->ix.embedding >= 0 ? m->ix.embedding : first, last);
+    }
+}
