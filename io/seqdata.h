@@ -13,6 +13,13 @@
  *                step_labels int32 [total]     (tag)
  *                targets float32 [total, K]    (regress, a target per step)
  *             or seq_targets float32 [n, K]    (regress, one per sequence)
+ *   seq_base     float32 [n, K]  optional, regress only: the targets are
+ *                changes from a base per sequence (`recur data csv
+ *                --difference`: the target columns' values at the window's
+ *                last step, in original units, never normalised).  A
+ *                prediction p of sequence i (per step or per sequence, in
+ *                stored units) is p * target_std + target_mean + seq_base[i]
+ *                in original units (without /norm: p + seq_base[i]).
  * Root, as applicable:
  *   /vocab        uint8 [V]              character vocabularies (byte of each id)
  *   /vocab_words  variable-length UTF-8 strings [V]   word vocabularies
@@ -66,6 +73,7 @@ typedef struct {
     int32_t *step_labels; /* [total]      tag, else NULL */
     float *targets;       /* [total, K]   regress per step, else NULL */
     float *seq_targets;   /* [n, K]       regress per sequence, else NULL */
+    float *seq_base;      /* [n, K]       optional (regress): targets are changes from it, else NULL */
 } seq_split;
 
 typedef struct {
