@@ -1041,6 +1041,7 @@ static int load_open(hid_t file, const char *path, void *ctx, recur_err *err) {
     int t;
     if (h5u_read_choice_attr(file, path, "/", "task", TASKS, 3, &t, err)) return -1;
     ds->task = (task_kind)(TASK_CLASSIFY + t);
+    ds->per_step = ds->task == TASK_TAG; /* regress: set by /train's targets */
 
     static const char *const STRINGS[] = {"/vocab_words", "/label_names"};
     if (guard_strings(file, path, STRINGS, 2, err)) return -1;
