@@ -6,6 +6,8 @@
 #include <time.h>
 #include <string.h>
 
+#include "../core/rng.h"
+
 const char *const PHASE_NAMES[PHASE_COUNT] = {"forward", "backward", "allreduce wait", "optimizer"};
 
 static double seconds(void) {
@@ -60,6 +62,7 @@ static int check_activations(const trainer *tr, step_result *res) {
 }
 
 static void on_grads_ready(void *ctx, int first, int last) { reducer_tensors_ready(ctx, first, last); }
+static int trainer_finish_init(trainer *tr, model *m, int ranks, recur_err *err);
 
 int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
                  int ranks, int k, double clip, recur_err *err) {
@@ -74,6 +77,11 @@ int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, s
         batcher_free(&tr->data);
         return -1;
     }
+    return trainer_finish_init(tr, m, ranks, err);
+}
+
+/* What both kinds share once the workspace exists: the reducer, the A/B switch. */
+static int trainer_finish_init(trainer *tr, model *m, int ranks, recur_err *err) {
     if (ranks > 1) {
         if (reducer_init(&tr->reducer, m, err)) {
             trainer_free(tr);
@@ -88,30 +96,88 @@ int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, s
     return 0;
 }
 
+int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_dataset *ds, int batch, int ranks,
+                           int rank, int shuffle, uint64_t seed, float dropout, double clip, recur_err *err) {
+    memset(tr, 0, sizeof *tr);
+    tr->m = m;
+    tr->opt = opt;
+    tr->clip = clip;
+    tr->ranks = ranks;
+    tr->rank = rank;
+    tr->seed = seed;
+    tr->sequences = 1;
+    if (seqbatch_init(&tr->seqs, ds, SPLIT_TRAIN, batch, ranks, rank, shuffle, seed, err)) return -1;
+    const seqbatch *sb = &tr->seqs;
+    if (net_workspace_create(&tr->ws, &m->cfg, sb->max_n, sb->max_T, sb->max_rows, dropout, err)) {
+        seqbatch_free(&tr->seqs);
+        return -1;
+    }
+    return trainer_finish_init(tr, m, ranks, err);
+}
+
+int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err) {
+    tr->seed = seed;
+    if (dropout == tr->ws.dropout) return 0;
+    net_workspace w;
+    if (net_workspace_create(&w, &tr->m->cfg, tr->ws.max_n, tr->ws.max_T, tr->ws.max_rows, dropout, err)) return -1;
+    w.grads_ready = tr->ws.grads_ready;
+    w.grads_ready_ctx = tr->ws.grads_ready_ctx;
+    w.no_packing = tr->ws.no_packing;
+    net_workspace_free(&tr->ws);
+    tr->ws = w;
+    return 0;
+}
+
+long trainer_steps_per_epoch(const trainer *tr) {
+    return tr->sequences ? tr->seqs.batches_per_epoch : tr->data.steps_per_epoch;
+}
+
 void trainer_free(trainer *tr) {
     net_workspace_free(&tr->ws);
     batcher_free(&tr->data);
+    seqbatch_free(&tr->seqs);
     reducer_free(&tr->reducer);
 }
 
-void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
-    batcher *bt = &tr->data;
-    const long pos = tr->step % bt->steps_per_epoch;
-    if (pos == 0) net_reset_state(&tr->ws);
-    batcher_fill(bt, pos);
+/* This step's dropout masks: from the run's seed, the step and the rank. */
+static uint64_t step_seed(const trainer *tr) {
+    rng_state r;
+    rng_seed(&r, tr->seed ^ ((uint64_t)tr->step * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)tr->rank << 48));
+    return rng_next(&r);
+}
 
-    /* Every rank scales by the GLOBAL prediction count, so the summed
-     * gradient is exactly the gradient of the global mean loss. */
-    const size_t count = (size_t)tr->global_streams * bt->k;
+void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
+    /* The batch, and what the GLOBAL mean divides by: every rank scales by
+     * it, so the summed gradient is exactly the gradient of the global mean. */
+    net_batch batch;
+    double count;
+    long steps_in_epoch = trainer_steps_per_epoch(tr), global_steps;
+    if (tr->sequences) {
+        seqbatch_fill(&tr->seqs, tr->step);
+        batch = seqbatch_batch(&tr->seqs);
+        count = tr->seqs.global_count;
+        global_steps = tr->seqs.global_steps;
+    } else {
+        batcher *bt = &tr->data;
+        const long pos = tr->step % steps_in_epoch;
+        if (pos == 0) net_reset_state(&tr->ws);
+        batcher_fill(bt, pos);
+        batch = net_window(bt->k, bt->nstreams, bt->inputs, bt->targets);
+        count = (double)tr->global_streams * bt->k;
+        global_steps = (long)count;
+    }
+    batch.dropout_seed = step_seed(tr);
+    const int empty = batch.n == 0; /* a short last batch left this rank nothing: it still joins the reduction */
+
     model *m = tr->m;
     memset(m->grads, 0, m->num_params * sizeof(float));
     res->bad[0] = 0;
     double t0 = seconds();
-    const net_batch batch = net_window(bt->k, bt->nstreams, bt->inputs, bt->targets);
-    double sums[3] = {net_forward(&tr->ws, m, m->params, &batch), stop_local ? 1.0 : 0.0, 0};
+    double sums[3] = {empty ? 0 : net_forward(&tr->ws, m, m->params, &batch), stop_local ? 1.0 : 0.0, 0};
     double t1 = seconds();
-    if (tr->debug && !res->bad[0]) check_activations(tr, res);
-    net_backward(&tr->ws, m, m->params, m->grads, &batch, 1.0f / (float)count);
+    if (tr->debug && !res->bad[0] && !empty) check_activations(tr, res);
+    if (!empty) net_backward(&tr->ws, m, m->params, m->grads, &batch, (float)(1.0 / count));
+    else if (tr->ranks > 1) reducer_tensors_ready(&tr->reducer, 0, m->num_tensors - 1);
     double t2 = seconds();
     if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "backward", "gradient", res);
     if (tr->ranks > 1) {
@@ -124,10 +190,10 @@ void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     }
     double t3 = seconds();
     if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "allreduce", "reduced gradient", res);
-    res->loss = sums[0] / (double)count;
+    res->loss = sums[0] / count;
     res->stop = sums[1] > 0;
     res->grad_norm = grad_clip(m->grads, m->num_params, tr->clip);
-    res->epoch = tr->step / bt->steps_per_epoch;
+    res->epoch = tr->step / steps_in_epoch;
     optim_step(tr->opt, m->params, m->grads, lr);
     double t4 = seconds();
     if (tr->debug && !res->bad[0]) check_arena(tr, m->params, "optimizer", "weight", res);
@@ -136,5 +202,5 @@ void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     tr->phase_seconds[PHASE_ALLREDUCE] += t3 - t2;
     tr->phase_seconds[PHASE_OPTIMIZER] += t4 - t3;
     tr->step++;
-    tr->tokens_seen += (long)count;
+    tr->tokens_seen += global_steps;
 }

@@ -9,6 +9,7 @@
 #include "../core/optim.h"
 #include "batcher.h"
 #include "comm.h"
+#include "seqbatch.h"
 
 enum { PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_OPTIMIZER, PHASE_COUNT };
 extern const char *const PHASE_NAMES[PHASE_COUNT];
@@ -17,7 +18,11 @@ typedef struct {
     model *m;
     optimizer *opt;
     net_workspace ws;
+    int sequences;          /* 0: token streams (batcher `data`); 1: whole sequences (seqbatch `seqs`) */
     batcher data;
+    seqbatch seqs;
+    uint64_t seed;          /* dropout masks: from (seed, step, rank) */
+    int rank;
     grad_reducer reducer;
     int ranks;              /* R; the reducer is used only when R > 1 */
     int global_streams;     /* B = R * data.nstreams */
@@ -36,10 +41,20 @@ typedef struct {
     char bad[256];          /* debug: the first NaN/Inf found ("" if none): step, phase, layer, tensor */
 } step_result;
 
-/* tokens: this rank's nstreams streams of stream_len (nstreams*stream_len + 1 tokens). */
+/* Language model: tokens are this rank's nstreams streams of stream_len (nstreams*stream_len + 1 tokens). */
 int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
                  int ranks, int k, double clip, recur_err *err);
+/* Sequence tasks: batches of `batch` sequences (global, split among ranks by
+ * step count) of the train split; see seqbatch.h for shuffle and seed.
+ * dropout in [0, 1). */
+int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_dataset *ds, int batch, int ranks,
+                           int rank, int shuffle, uint64_t seed, float dropout, double clip, recur_err *err);
+/* Language model: turns on dropout (trainer_init leaves it off); masks are
+ * drawn from (seed, step, rank).  Call before the first step. */
+int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err);
 void trainer_free(trainer *tr);
+/* Steps in an epoch: stream windows, or batches of sequences. */
+long trainer_steps_per_epoch(const trainer *tr);
 /* One TBPTT step at learning rate lr; states reset at the start of each epoch.
  * stop_local is this rank's stop request; res->stop says whether any rank made one. */
 void trainer_step(trainer *tr, float lr, int stop_local, step_result *res);
