@@ -102,6 +102,33 @@ static void describe_obj(hid_t o, char *buf, size_t len) {
     h5u_close(type);
 }
 
+/* 1 when every component of `name` is a hard link (h5u_exists must be true):
+ * a soft or external link would make libhdf5 open objects, or other files,
+ * that io/h5probe.c never walked. */
+static int hard_path(hid_t file, const char *name) {
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", name) >= (int)sizeof buf) return 0;
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char saved = *p;
+            *p = 0;
+            H5L_info_t info;
+            if (H5Lget_info(file, buf, &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD) return 0;
+            *p = saved;
+            if (saved == 0) return 1;
+        }
+    }
+}
+
+/* Opens an object h5u_exists found, refusing anything but hard links. */
+static hid_t open_hard(hid_t file, const char *name, char *found, size_t len) {
+    if (!hard_path(file, name)) {
+        snprintf(found, len, "a soft or external link");
+        return H5I_INVALID_HID;
+    }
+    return H5Oopen(file, name, H5P_DEFAULT);
+}
+
 /* ---- checks shared by the reader and the writer --------------------------- */
 
 /* Element i of a 1-D field, or (row, col) of a 2-D one: "/train/labels[3]". */
@@ -252,6 +279,9 @@ static int check_split(const seq_dataset *ds, int s, const char *path, int code,
     if (check_offsets(path, name, sp->offsets, sp->n, sp->total, from, code, err)) return -1;
 
     size_t F = (size_t)ds->input_size, K = (size_t)ds->output_size;
+    if ((F && sp->total > SEQ_MAX_ELEMS / F) || (K && sp->total > SEQ_MAX_ELEMS / K))
+        return fail(err, code, path, field, "expected at most %llu elements per array, found %zu steps of %zu values",
+                    (unsigned long long)SEQ_MAX_ELEMS, sp->total, F > K ? F : K);
     if (ds->vocab_size) {
         if (!sp->tokens || sp->features)
             return fail(err, code, path, field, "expected token inputs (as /train), found %s",
@@ -455,8 +485,8 @@ static int open_array(hid_t file, const char *path, const char *name, num_class 
                       hid_t *out, size_t dims[2], recur_err *err) {
     *out = H5I_INVALID_HID;
     if (!h5u_exists(file, name)) return fail(err, RECUR_EXIT_INPUT, path, name, "expected %s, found nothing (missing)", want);
-    hid_t o = H5Oopen(file, name, H5P_DEFAULT), type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     char found[200] = "an unreadable object (damaged file?)";
+    hid_t o = open_hard(file, name, found, sizeof found), type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     int rc = -1;
     if (o < 0) goto bad;
     describe_obj(o, found, sizeof found);
@@ -477,7 +507,7 @@ static int open_array(hid_t file, const char *path, const char *name, num_class 
             fail(err, RECUR_EXIT_INPUT, path, name, "expected %s with every extent >= 1, found %s", want, found);
             goto done;
         }
-        if (d[i] > SEQ_MAX_ELEMS || count * d[i] > SEQ_MAX_ELEMS) {
+        if (d[i] > SEQ_MAX_ELEMS / count) {
             fail(err, RECUR_EXIT_INPUT, path, name, "expected at most %llu elements, found %s",
                  (unsigned long long)SEQ_MAX_ELEMS, found);
             goto done;
@@ -669,8 +699,8 @@ static int open_strings(hid_t file, const char *path, const char *name, size_t c
     const char *want = "variable-length strings [N]";
     *out = H5I_INVALID_HID;
     if (!h5u_exists(file, name)) return fail(err, RECUR_EXIT_INPUT, path, name, "expected %s, found nothing (missing)", want);
-    hid_t o = H5Oopen(file, name, H5P_DEFAULT), type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     char found[200] = "an unreadable object (damaged file?)";
+    hid_t o = open_hard(file, name, found, sizeof found), type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     int rc = -1;
     hsize_t d = 0;
     if (o < 0) goto bad;
@@ -793,7 +823,7 @@ done:
 
 /* 1 when `name` is a dataset of variable-length strings. */
 static int is_vlen_strings(hid_t file, const char *name) {
-    if (!h5u_exists(file, name)) return 0;
+    if (!h5u_exists(file, name) || !hard_path(file, name)) return 0;
     hid_t d = H5Oopen(file, name, H5P_DEFAULT), t = H5I_INVALID_HID;
     int r = 0;
     if (d >= 0 && H5Iget_type(d) == H5I_DATASET && (t = H5Dget_type(d)) >= 0)
@@ -891,9 +921,9 @@ static int group_kind(hid_t file, const char *name, char *found, size_t len) {
         snprintf(found, len, "nothing (missing)");
         return 0;
     }
-    hid_t o = H5Oopen(file, name, H5P_DEFAULT);
-    if (o < 0) snprintf(found, len, "an unreadable object (damaged file?)");
-    else describe_obj(o, found, len);
+    snprintf(found, len, "an unreadable object (damaged file?)");
+    hid_t o = open_hard(file, name, found, len);
+    if (o >= 0) describe_obj(o, found, len);
     int r = o >= 0 && H5Iget_type(o) == H5I_GROUP;
     h5u_close(o);
     return r;

@@ -185,6 +185,10 @@ def bad_cases():
     c["inputs_kind_mismatch"] = (classify_tokens, lambda f: (f.__delitem__("val/tokens"),
                                                             f.__setitem__("val/features", np.zeros((5, 3)))))
     c["inputs_both"] = (classify_tokens, lambda f: f.__setitem__("train/features", np.zeros((15, 3))))
+    # links: only hard links are followed (a soft or external one leads where the probe never looked)
+    c["link_external"] = (classify_tokens, lambda f: (f.__delitem__("train/tokens"), f.__setitem__(
+        "train/tokens", h5py.ExternalLink("good_classify_tokens.h5", "/train/tokens"))))
+    c["link_soft_group"] = (classify_tokens, lambda f: (f.__delitem__("val"), f.__setitem__("val", h5py.SoftLink("/train"))))
     # attributes
     c["format_wrong"] = (classify_tokens, lambda f: f.attrs.__setitem__("format", "recur-tokens"))
     c["version_wrong"] = (classify_tokens, lambda f: f.attrs.__setitem__("version", 2))

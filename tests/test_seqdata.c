@@ -460,6 +460,8 @@ static const struct {
     {"inputs_missing", "/val/tokens: expected an integer array [total] (as /train), found nothing (missing)"},
     {"inputs_kind_mismatch", "/val: expected token inputs (as /train), found features"},
     {"inputs_both", "/train: expected tokens or features, found both"},
+    {"link_external", "/train/tokens: expected an integer array [total], found a soft or external link"},
+    {"link_soft_group", "/val: expected a group (the val split), found a soft or external link"},
     {"format_wrong", "attribute 'format': expected the string \"recur-sequences\", found \"recur-tokens\""},
     {"version_wrong", "attribute 'version': expected the integer 1, found 2"},
     {"task_wrong", "attribute 'task': expected one of classify, tag, regress, found \"lm\""},
@@ -517,6 +519,13 @@ static void test_bad_files_inspect(void **state) {
  * the crash guard still ends the process with exit 3 naming the file. */
 static void test_damaged_heap_without_probe(void **state) {
     (void)state;
+#ifdef __SANITIZE_ADDRESS__
+    /* AddressSanitizer reports libhdf5's overlapping memcpy in H5HG_read (its
+     * own report, exit 1) before anything can crash: nothing here for the
+     * guard.  With the probe (test_bad_files_*) the child's report is still
+     * exit 3 naming the file. */
+    skip();
+#endif
     char p[4200], out[4096];
     corpus_file(p, sizeof p, "bad_heap_vocab_words");
     int rc = tu_run(out, sizeof out, "RECUR_PROBE=0 '%s' inspect '%s'", tu_recur(), p);
