@@ -303,6 +303,28 @@ static void optimizer_json(jw *w, const optimizer *o) {
     jw_f64(w, "optimizer_state_norm", norm(o->state, o->state_len));
 }
 
+static const char *merge_text(merge_kind m) { return m == MERGE_SUM ? "sum" : "concat"; }
+
+/* Whether the head reads one pooled vector per sequence. */
+static int pools(const model_config *c) {
+    return c->task == TASK_CLASSIFY || (c->task == TASK_REGRESS && !c->per_step);
+}
+
+/* The model in three lines: task and head, inputs, directions. */
+static void model_text(const model_config *c) {
+    const char *per = c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step) ? "per step" : "per sequence";
+    if (c->task == TASK_LM) printf("task: lm, the next token at every step (%d outputs)\n", c->vocab_size);
+    else if (c->task == TASK_REGRESS) printf("task: regress, %d output(s) %s", c->output_size, per);
+    else printf("task: %s, %d classes %s", task_name(c->task), c->output_size, per);
+    if (pools(c)) printf(" (pooling %s)", pooling_name(c->pooling));
+    if (c->task != TASK_LM) printf("\n");
+    if (c->input_size) printf("inputs: features, %d per step\n", c->input_size);
+    else printf("inputs: tokens, vocab %d, embed %d\n", c->vocab_size, c->embed_size);
+    if (!c->bidirectional) printf("directions: 1 (forward)\n");
+    else if (c->merge == MERGE_SUM) printf("directions: 2 (bidirectional, outputs summed: %d)\n", c->hidden_size);
+    else printf("directions: 2 (bidirectional, outputs concatenated: %d)\n", 2 * c->hidden_size);
+}
+
 static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const char *state_shape) {
     const model *m = &ck->m;
     const model_config *c = &m->cfg;
@@ -310,10 +332,20 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
     jw_str(w, "format", "recur-checkpoint");
     jw_int(w, "version", 1);
     jw_str(w, "cell", cell_name(c->cell));
+    jw_str(w, "task", task_name(c->task));
+    jw_str(w, "inputs", c->input_size ? "features" : "tokens");
     jw_int(w, "vocab_size", c->vocab_size);
     jw_int(w, "embed_size", c->embed_size);
+    jw_int(w, "input_size", c->input_size);
     jw_int(w, "hidden_size", c->hidden_size);
     jw_int(w, "num_layers", c->num_layers);
+    jw_bool(w, "bidirectional", c->bidirectional);
+    jw_int(w, "directions", c->bidirectional ? 2 : 1);
+    if (c->bidirectional) jw_str(w, "merge", merge_text(c->merge));
+    if (c->task == TASK_CLASSIFY || c->task == TASK_TAG) jw_int(w, "num_classes", c->output_size);
+    if (c->task == TASK_REGRESS) jw_int(w, "output_size", c->output_size);
+    if (c->task != TASK_LM) jw_bool(w, "per_step", c->task == TASK_TAG || c->per_step);
+    if (pools(c)) jw_str(w, "pooling", pooling_name(c->pooling));
     jw_int(w, "parameters", (long long)m->num_params);
     if (ck->has_progress) {
         jw_int(w, "step", ck->step);
@@ -335,8 +367,15 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
 static void summary_text(const char *path, const checkpoint_in *ck, const char *state_shape) {
     const model_config *c = &ck->m.cfg;
     const optimizer *o = &ck->opt;
-    printf("%s: recur-checkpoint v1, %s, %d layer(s) x %d hidden, embed %d, vocab %d, %zu parameters\n", path,
-           cell_name(c->cell), c->num_layers, c->hidden_size, c->embed_size, c->vocab_size, ck->m.num_params);
+    if (c->input_size)
+        printf("%s: recur-checkpoint v1, %s, %d layer(s) x %d hidden%s, features %d, %zu parameters\n", path,
+               cell_name(c->cell), c->num_layers, c->hidden_size, c->bidirectional ? " x 2 directions" : "",
+               c->input_size, ck->m.num_params);
+    else
+        printf("%s: recur-checkpoint v1, %s, %d layer(s) x %d hidden%s, embed %d, vocab %d, %zu parameters\n", path,
+               cell_name(c->cell), c->num_layers, c->hidden_size, c->bidirectional ? " x 2 directions" : "",
+               c->embed_size, c->vocab_size, ck->m.num_params);
+    model_text(c);
     if (ck->has_progress) printf("progress: step %ld, epoch %ld, %ld tokens seen\n", ck->step, ck->epoch, ck->tokens_seen);
     else printf("progress: absent\n");
     double state_norm = ck->has_optimizer ? norm(o->state, o->state_len) : 0;
@@ -484,19 +523,26 @@ static int split_stats(const seq_dataset *ds, const seq_split *sp, seq_split_sta
     st->tmean = calloc(K, sizeof *st->tmean);
     st->tstd = calloc(K, sizeof *st->tstd);
     if (!st->tmean || !st->tstd) return -1;
+    /* Original units: v * target_std + target_mean (when normalised), plus
+     * the row's sequence base (when the targets are changes from one). */
+    size_t seq = 0;
     for (size_t k = 0; k < K; k++) {
-        /* Two passes: exact enough for any count, no cancellation. */
+        double a = ds->target_mean ? ds->target_std[k] : 1, b = ds->target_mean ? ds->target_mean[k] : 0;
         double sum = 0, ss = 0;
-        for (size_t r = 0; r < rows; r++) sum += t[r * K + k];
-        double mean = sum / (double)rows;
-        for (size_t r = 0; r < rows; r++) ss += (t[r * K + k] - mean) * (t[r * K + k] - mean);
-        double sd = sqrt(ss / (double)rows);
-        if (ds->target_mean) {
-            mean = mean * ds->target_std[k] + ds->target_mean[k];
-            sd *= ds->target_std[k];
+        /* Two passes: exact enough for any count, no cancellation. */
+        for (int pass = 0; pass < 2; pass++) {
+            seq = 0;
+            for (size_t r = 0; r < rows; r++) {
+                if (ds->per_step)
+                    while ((size_t)sp->offsets[seq + 1] <= r) seq++;
+                else seq = r;
+                double v = t[r * K + k] * a + b + (sp->seq_base ? sp->seq_base[seq * K + k] : 0);
+                if (pass == 0) sum += v;
+                else ss += (v - st->tmean[k]) * (v - st->tmean[k]);
+            }
+            if (pass == 0) st->tmean[k] = sum / (double)rows;
         }
-        st->tmean[k] = mean;
-        st->tstd[k] = sd;
+        st->tstd[k] = sqrt(ss / (double)rows);
     }
     return 0;
 }
@@ -550,7 +596,7 @@ static void split_text(const seq_dataset *ds, const char *name, const seq_split 
     }
     if (st->tmean) {
         enum { SHOWN = 8 };
-        printf("  targets%s:", ds->target_mean ? " (original units)" : "");
+        printf("  targets%s:", ds->target_mean || sp->seq_base ? " (original units)" : "");
         for (int k = 0; k < ds->output_size && k < SHOWN; k++)
             printf("%s [%d] mean %.6g std %.6g", k ? "," : "", k, st->tmean[k], st->tstd[k]);
         if (ds->output_size > SHOWN) printf(", ... (%d more)", ds->output_size - SHOWN);
@@ -626,6 +672,7 @@ static int sequence_summary(const char *path, jw *w) {
             jw_int(w, "output_size", ds.output_size);
             jw_bool(w, "per_step", ds.per_step);
             jw_bool(w, "targets_normalised", ds.target_mean != NULL);
+            jw_bool(w, "seq_base", ds.split[SPLIT_TRAIN].seq_base != NULL);
         }
         jw_list_begin(w, "splits");
         for (int s = 0; s < SPLIT_COUNT; s++)
@@ -645,8 +692,10 @@ static int sequence_summary(const char *path, jw *w) {
             printf("inputs: features, F = %d%s\n", ds.input_size, ds.feature_mean ? " (normalised)" : "");
         if (classes) printf("classes: C = %d%s\n", ds.num_classes, ds.label_names ? " (named)" : "");
         else
-            printf("targets: K = %d %s%s\n", ds.output_size, ds.per_step ? "per step" : "per sequence",
-                   ds.target_mean ? " (normalised; statistics below in original units)" : "");
+            printf("targets: K = %d %s%s%s%s\n", ds.output_size, ds.per_step ? "per step" : "per sequence",
+                   ds.split[SPLIT_TRAIN].seq_base ? ", changes from a base per sequence (seq_base)" : "",
+                   ds.target_mean ? " (normalised)" : "",
+                   ds.target_mean || ds.split[SPLIT_TRAIN].seq_base ? "; statistics below in original units" : "");
         for (int s = 0; s < SPLIT_COUNT; s++)
             if (ds.split[s].present) split_text(&ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
     }
@@ -848,19 +897,66 @@ static void diff_summary_text(const diff_report *r) {
     }
 }
 
-/* "cell lstm vs gru; hidden_size 256 vs 128", empty when the same. */
+/* Appends "; piece" (or the first piece) to buf. */
+static void arch_add(char *buf, size_t len, const char *piece) {
+    size_t n = strlen(buf);
+    if (n + 1 < len) snprintf(buf + n, len - n, "%s%s", n ? "; " : "", piece);
+}
+
+/* "cell lstm vs gru; hidden_size 256 vs 128", empty when the same: every
+ * field of the (canonical) configs that shapes the model, each compared
+ * only where both models have it. */
 static void architecture_differences(const model_config *a, const model_config *b, char *buf, size_t len) {
+    char p[160];
+    buf[0] = 0;
+    if (a->cell != b->cell) {
+        snprintf(p, sizeof p, "cell %s vs %s", cell_name(a->cell), cell_name(b->cell));
+        arch_add(buf, len, p);
+    }
+    if (a->task != b->task) {
+        snprintf(p, sizeof p, "task %s vs %s", task_name(a->task), task_name(b->task));
+        arch_add(buf, len, p);
+    }
+    const int ta = a->input_size == 0, tb = b->input_size == 0;
+    const char *oa = a->task == TASK_REGRESS ? "output_size" : "num_classes";
+    const char *ob = b->task == TASK_REGRESS ? "output_size" : "num_classes";
     const struct {
         const char *name;
-        int x, y;
-    } f[] = {{"vocab_size", a->vocab_size, b->vocab_size}, {"embed_size", a->embed_size, b->embed_size},
-             {"hidden_size", a->hidden_size, b->hidden_size}, {"num_layers", a->num_layers, b->num_layers}};
-    size_t n = 0;
-    buf[0] = 0;
-    if (a->cell != b->cell)
-        n += (size_t)snprintf(buf, len, "cell %s vs %s", cell_name(a->cell), cell_name(b->cell));
-    for (size_t i = 0; i < sizeof f / sizeof f[0] && n < len; i++)
-        if (f[i].x != f[i].y) n += (size_t)snprintf(buf + n, len - n, "%s%s %d vs %d", n ? "; " : "", f[i].name, f[i].x, f[i].y);
+        int x, y, both; /* both: the two models have the field */
+    } f[] = {
+        {"vocab_size", a->vocab_size, b->vocab_size, ta && tb},
+        {"embed_size", a->embed_size, b->embed_size, ta && tb},
+        {"input_size", a->input_size, b->input_size, !ta && !tb},
+        {"hidden_size", a->hidden_size, b->hidden_size, 1},
+        {"num_layers", a->num_layers, b->num_layers, 1},
+        {"bidirectional", a->bidirectional, b->bidirectional, 1},
+    };
+    if (ta != tb) {
+        snprintf(p, sizeof p, "inputs %s vs %s", ta ? "tokens" : "features", tb ? "tokens" : "features");
+        arch_add(buf, len, p);
+    }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].both && f[i].x != f[i].y) {
+            snprintf(p, sizeof p, "%s %d vs %d", f[i].name, f[i].x, f[i].y);
+            arch_add(buf, len, p);
+        }
+    if (a->bidirectional && b->bidirectional && a->merge != b->merge) {
+        snprintf(p, sizeof p, "merge %s vs %s", merge_text(a->merge), merge_text(b->merge));
+        arch_add(buf, len, p);
+    }
+    if (a->task != TASK_LM && b->task != TASK_LM && (a->output_size != b->output_size || strcmp(oa, ob) != 0)) {
+        if (strcmp(oa, ob) == 0) snprintf(p, sizeof p, "%s %d vs %d", oa, a->output_size, b->output_size);
+        else snprintf(p, sizeof p, "%s %d vs %s %d", oa, a->output_size, ob, b->output_size);
+        arch_add(buf, len, p);
+    }
+    if (a->task == TASK_REGRESS && b->task == TASK_REGRESS && a->per_step != b->per_step) {
+        snprintf(p, sizeof p, "per_step %d vs %d", a->per_step, b->per_step);
+        arch_add(buf, len, p);
+    }
+    if (pools(a) && pools(b) && a->pooling != b->pooling) {
+        snprintf(p, sizeof p, "pooling %s vs %s", pooling_name(a->pooling), pooling_name(b->pooling));
+        arch_add(buf, len, p);
+    }
 }
 
 /* Both files' root attributes: -1 (message printed) when one is unreadable. */

@@ -310,7 +310,12 @@ static int check_split(const seq_dataset *ds, int s, const char *path, int code,
         if (!t || (ds->per_step ? sp->seq_targets : sp->targets) != NULL)
             return fail(err, code, path, name, "expected %s only (as /train: per_step = %d), found %s", name + strlen(sn) + 2,
                         ds->per_step, t ? "both targets and seq_targets" : "none (NULL)");
-        return check_floats(path, name, t, ds->per_step ? sp->total : sp->n, K, 2, code, err);
+        if (check_floats(path, name, t, ds->per_step ? sp->total : sp->n, K, 2, code, err)) return -1;
+        snprintf(name, sizeof name, "/%s/seq_base", sn);
+        if ((sp->seq_base != NULL) != (ds->split[SPLIT_TRAIN].seq_base != NULL))
+            return fail(err, code, path, name, "expected %s (as /train), found %s",
+                        sp->seq_base ? "nothing" : "a base per sequence", sp->seq_base ? "one" : "none (NULL)");
+        return sp->seq_base ? check_floats(path, name, sp->seq_base, sp->n, K, 2, code, err) : 0;
     }
     }
 }
@@ -348,6 +353,13 @@ int seqdata_check(const seq_dataset *ds, const char *path, int code, recur_err *
             check_strings(path, "/label_names", ds->label_names, (size_t)ds->num_classes, code, err))
             return -1;
     }
+    for (int sp = 0; sp < SPLIT_COUNT && ds->task != TASK_REGRESS; sp++)
+        if (ds->split[sp].present && ds->split[sp].seq_base) {
+            char name[64];
+            snprintf(name, sizeof name, "/%s/seq_base", SEQ_SPLIT_NAMES[sp]);
+            return fail(err, code, path, name, "expected nothing (regress only), found a base for task %s",
+                        task_text(ds->task));
+        }
     if (ds->per_step != (ds->task == TASK_TAG || (ds->task == TASK_REGRESS && ds->per_step)))
         return fail(err, code, path, "per_step", "expected %d for task %s, found %d", ds->task == TASK_TAG,
                     task_text(ds->task), ds->per_step);
@@ -455,6 +467,11 @@ static int fill_seq(hid_t file, const char *path, void *ctx, recur_err *err) {
             dims[0] = ds->per_step ? sp->total : sp->n, dims[1] = K;
             rc = h5u_write_dataset(file, path, name, H5U_FLOAT32, 2, dims,
                                    ds->per_step ? sp->targets : sp->seq_targets, err);
+            if (!rc && sp->seq_base) {
+                snprintf(name, sizeof name, "%s/seq_base", g);
+                dims[0] = sp->n;
+                rc = h5u_write_dataset(file, path, name, H5U_FLOAT32, 2, dims, sp->seq_base, err);
+            }
         }
         if (rc) return -1;
     }
@@ -1038,6 +1055,18 @@ static int load_split(hid_t file, const char *path, loader *L, int s, recur_err 
                              has_t ? &sp->targets : &sp->seq_targets, NULL, &K, err))
             return -1;
         if (s == SPLIT_TRAIN) ds->output_size = (int)K;
+        /* seq_base: optional, but every split or none, as /train. */
+        char base[64];
+        snprintf(base, sizeof base, "%s/seq_base", g);
+        int has_b = h5u_exists(file, base), train_b = ds->split[SPLIT_TRAIN].seq_base != NULL;
+        if (s != SPLIT_TRAIN && has_b != train_b)
+            return fail(err, RECUR_EXIT_INPUT, path, base, "expected %s (as /train), found %s",
+                        train_b ? "a float array [n, K]" : "nothing", has_b ? "one" : "nothing (missing)");
+        snprintf(why, sizeof why, "one per sequence of %s", g);
+        if (has_b && read_float_array(file, path, base, "a float array [n, K]", 2, sp->n, why, (size_t)ds->output_size,
+                                      ds->per_step ? "K of /train/targets" : "K of /train/seq_targets", &sp->seq_base,
+                                      NULL, NULL, err))
+            return -1;
     }
     if (seen > L->max_label) L->max_label = seen;
     return 0;
@@ -1153,6 +1182,7 @@ void seqdata_free(seq_dataset *ds) {
         free(sp->step_labels);
         free(sp->targets);
         free(sp->seq_targets);
+        free(sp->seq_base);
     }
     memset(ds, 0, sizeof *ds);
 }

@@ -13,7 +13,8 @@
  *                step_labels int32 [total]     (tag)
  *                targets float32 [total, K]    (regress, a target per step)
  *             or seq_targets float32 [n, K]    (regress, one per sequence)
- *   seq_base     float32 [n, K]  optional, regress only: the targets are
+ *   seq_base     float32 [n, K]  optional (in every split or none, as
+ *                /train), regress only (ignored otherwise): the targets are
  *                changes from a base per sequence (`recur data csv
  *                --difference`: the target columns' values at the window's
  *                last step, in original units, never normalised).  A

@@ -92,6 +92,16 @@ def regress_steps(path, edit=None):
             edit(f)
 
 
+def regress_base(path, edit=None):
+    """Per-step targets as changes from a base per sequence (seq_base), normalised."""
+    def add(f):
+        f["train/seq_base"] = np.array([[10.0, 1.0], [20.0, 2.0], [30.0, 3.0]], dtype=np.float32)
+        f["val/seq_base"] = np.array([[50.0, 5.0]])
+        if edit:
+            edit(f)
+    regress_steps(path, add)
+
+
 def regress_seq(path, edit=None):
     """Word tokens, one target per sequence K=1."""
     with h5py.File(path, "w") as f:
@@ -174,6 +184,12 @@ def bad_cases():
     c["targets_kind_mismatch"] = (regress_steps, lambda f: (f.__delitem__("val/targets"),
                                                            f.__setitem__("val/seq_targets", np.zeros((1, 2)))))
     c["targets_missing"] = (regress_seq, lambda f: f.__delitem__("train/seq_targets"))
+    c["seq_base_nan"] = (regress_base, lambda f: put(f, "val/seq_base", (0, 0), np.nan))
+    c["seq_base_rows"] = (regress_seq, lambda f: (f.__setitem__("train/seq_base", np.zeros((3, 1))),
+                                                  f.__setitem__("test/seq_base", np.zeros((1, 1)))))
+    c["seq_base_missing"] = (regress_seq, lambda f: f.__setitem__("train/seq_base", np.zeros((4, 1))))
+    c["seq_base_K"] = (regress_seq, lambda f: (f.__setitem__("train/seq_base", np.zeros((4, 2))),
+                                               f.__setitem__("test/seq_base", np.zeros((1, 2)))))
     c["norm_std_zero"] = (classify_features, lambda f: put(f, "norm/feature_std", 1, 0.0))
     c["norm_std_missing"] = (regress_steps, lambda f: f.__delitem__("norm/target_std"))
     c["norm_mean_nan"] = (regress_steps, lambda f: put(f, "norm/target_mean", 0, np.nan))
@@ -228,7 +244,8 @@ def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
     for name, make in (("classify_tokens", classify_tokens), ("classify_features", classify_features),
-                       ("tag_chars", tag_chars), ("regress_steps", regress_steps), ("regress_seq", regress_seq)):
+                       ("tag_chars", tag_chars), ("regress_steps", regress_steps), ("regress_seq", regress_seq),
+                       ("regress_base", regress_base)):
         make(os.path.join(d, f"good_{name}.h5"))
         print(f"good_{name}.h5")
     for name, (make, edit) in bad_cases().items():

@@ -77,7 +77,7 @@ typedef struct {
     seq_dataset ds;
     int64_t off[SPLIT_COUNT][8];
     int32_t tok[SPLIT_COUNT][64], lab[SPLIT_COUNT][64];
-    float feat[SPLIT_COUNT][64 * 3], targ[SPLIT_COUNT][64 * 2];
+    float feat[SPLIT_COUNT][64 * 3], targ[SPLIT_COUNT][64 * 2], base[SPLIT_COUNT][8 * 2];
     uint8_t vocab[8];
     char *words[5], *names[4];
     float fmean[3], fstd[3], tmean[2], tstd[2];
@@ -198,14 +198,24 @@ static void assert_same_dataset(const seq_dataset *a, const seq_dataset *b) {
         assert_ints_equal(x->step_labels, y->step_labels, x->total);
         assert_floats_equal(x->targets, y->targets, x->total * (size_t)a->output_size);
         assert_floats_equal(x->seq_targets, y->seq_targets, x->n * (size_t)a->output_size);
+        assert_floats_equal(x->seq_base, y->seq_base, x->n * (size_t)a->output_size);
+    }
+}
+
+/* Regress: targets as changes from a base per sequence (seq_base). */
+static void add_base(built *b) {
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        for (size_t i = 0; i < NSEQ[s] * 2; i++) b->base[s][i] = 1000.0f + (float)i * 0.5f - (float)s;
+        b->ds.split[s].seq_base = b->base[s];
     }
 }
 
 /* write -> load gives back every field; writing the same data again (also
  * from what was loaded) gives the same bytes. */
-static void round_trip(const char *dir, task_kind task, int input, int per_step) {
+static void round_trip_of(const char *dir, task_kind task, int input, int per_step, int with_base) {
     built b;
     build(&b, task, input, per_step);
+    if (with_base) add_base(&b);
     char p1[4200], p2[4200], p3[4200];
     snprintf(p1, sizeof p1, "%s/a.h5", dir);
     snprintf(p2, sizeof p2, "%s/b.h5", dir);
@@ -229,6 +239,15 @@ static void round_trip(const char *dir, task_kind task, int input, int per_step)
     free(f1);
     free(f2);
     free(f3);
+}
+
+static void round_trip(const char *dir, task_kind task, int input, int per_step) {
+    round_trip_of(dir, task, input, per_step, 0);
+}
+
+static void test_round_trip_regress_base(void **state) {
+    round_trip_of(((fixture *)*state)->dir, TASK_REGRESS, IN_FEATURES, 1, 1);
+    round_trip_of(((fixture *)*state)->dir, TASK_REGRESS, IN_BYTES, 0, 1);
 }
 
 static void test_round_trip_classify_bytes(void **state) { round_trip(((fixture *)*state)->dir, TASK_CLASSIFY, IN_BYTES, 0); }
@@ -284,6 +303,12 @@ static void w_mixed_inputs(built *b) {
 }
 static void w_bad_utf8(built *b) { b->names[1] = "bad\xc3"; }
 static void w_zero_classes(built *b) { b->ds.num_classes = 0; }
+static void w_base_val_only(built *b) { b->ds.split[SPLIT_VAL].seq_base = b->base[SPLIT_VAL]; }
+static void w_base_nan(built *b) {
+    add_base(b);
+    b->base[SPLIT_TEST][1] = NAN;
+}
+static void w_base_classify(built *b) { b->ds.split[SPLIT_TRAIN].seq_base = b->base[SPLIT_TRAIN]; }
 
 static void test_write_refuses(void **state) {
     fixture *f = *state;
@@ -306,6 +331,9 @@ static void test_write_refuses(void **state) {
         {TASK_CLASSIFY, IN_BYTES, 0, {"mixed inputs", w_mixed_inputs, "/val: expected token inputs (as /train), found features"}},
         {TASK_CLASSIFY, IN_BYTES, 0, {"bad UTF-8", w_bad_utf8, "/label_names[1]: expected UTF-8 text"}},
         {TASK_TAG, IN_BYTES, 1, {"no classes", w_zero_classes, "attribute 'num_classes': expected between 1 and"}},
+        {TASK_REGRESS, IN_FEATURES, 1, {"seq_base in val only", w_base_val_only, "/val/seq_base: expected nothing (as /train), found one"}},
+        {TASK_REGRESS, IN_FEATURES, 0, {"NaN seq_base", w_base_nan, "/test/seq_base[0, 1]: expected a finite number, found nan"}},
+        {TASK_CLASSIFY, IN_BYTES, 0, {"seq_base for classify", w_base_classify, "/train/seq_base: expected nothing (regress only)"}},
     };
     char p[4200];
     snprintf(p, sizeof p, "%s/out.h5", f->dir);
@@ -395,6 +423,12 @@ static void test_h5py_files(void **state) {
     assert_true(ds.target_std[1] == 0.25f);
     seqdata_free(&ds);
 
+    load_good("good_regress_base", &ds); /* seq_base in every split */
+    assert_non_null(ds.split[SPLIT_TRAIN].seq_base);
+    assert_non_null(ds.split[SPLIT_VAL].seq_base);
+    assert_true(ds.split[SPLIT_VAL].seq_base[0] == 50.0f);
+    seqdata_free(&ds);
+
     load_good("good_regress_seq", &ds); /* float64 seq_targets */
     assert_int_equal(ds.per_step, 0);
     assert_int_equal(ds.output_size, 1);
@@ -451,6 +485,10 @@ static const struct {
     {"targets_and_seq_targets", "/train: expected targets or seq_targets, found both"},
     {"targets_kind_mismatch", "/val: expected targets (as /train), found seq_targets"},
     {"targets_missing", "/train/targets: expected a float array [total, K] (or /train/seq_targets, [n, K]), found nothing"},
+    {"seq_base_nan", "/val/seq_base[0, 0]: expected a finite number, found nan"},
+    {"seq_base_rows", "/train/seq_base: expected 4 rows (one per sequence of /train), found 3"},
+    {"seq_base_missing", "/test/seq_base: expected a float array [n, K] (as /train), found nothing (missing)"},
+    {"seq_base_K", "/train/seq_base: expected 1 columns (K of /train/seq_targets), found 2"},
     {"norm_std_zero", "/norm/feature_std[1]: expected a positive number, found 0"},
     {"norm_std_missing", "/norm/target_std: expected a float array [2] (with /norm/target_mean), found nothing (missing)"},
     {"norm_mean_nan", "/norm/target_mean[0]: expected a finite number, found nan"},
@@ -569,8 +607,13 @@ static void test_inspect_text(void **state) {
     corpus_file(p, sizeof p, "good_regress_steps");
     assert_int_equal(tu_run(out, sizeof out, "'%s' inspect '%s'", tu_recur(), p), 0);
     assert_non_null(strstr(out, "inputs: features, F = 2"));
-    assert_non_null(strstr(out, "targets: K = 2 per step (normalised; statistics below in original units)"));
+    assert_non_null(strstr(out, "targets: K = 2 per step (normalised); statistics below in original units"));
     assert_non_null(strstr(out, "  targets (original units): [0] mean "));
+
+    corpus_file(p, sizeof p, "good_regress_base");
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect '%s'", tu_recur(), p), 0);
+    assert_non_null(strstr(out, "targets: K = 2 per step, changes from a base per sequence (seq_base) (normalised); "
+                                "statistics below in original units"));
 }
 
 /* --json: one document whose numbers are those h5py computes (checked in
@@ -579,7 +622,7 @@ static void test_inspect_json(void **state) {
     (void)state;
     char out[16384];
     static const char *const FILES[] = {"good_classify_tokens", "good_classify_features", "good_tag_chars",
-                                        "good_regress_steps", "good_regress_seq"};
+                                        "good_regress_steps", "good_regress_seq", "good_regress_base"};
     for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {
         char p[4200];
         corpus_file(p, sizeof p, FILES[i]);
@@ -604,6 +647,9 @@ static void test_inspect_json(void **state) {
                         "        t = t.astype(np.float32).astype(np.float64)\n"
                         "        if 'norm' in f and 'target_std' in f['norm']:\n"
                         "            t = t * f['norm/target_std'][...].astype(np.float64) + f['norm/target_mean'][...].astype(np.float64)\n"
+                        "        if 'seq_base' in g:\n"
+                        "            b = g['seq_base'][...].astype(np.float32).astype(np.float64)\n"
+                        "            t = t + (np.repeat(b, L, axis=0) if 'targets' in g else b)\n"
                         "        assert np.allclose(s['target_mean'], t.mean(0), rtol=1e-9, atol=1e-12), (s, t.mean(0))\n"
                         "        assert np.allclose(s['target_std'], t.std(0), rtol=1e-9, atol=1e-12), (s, t.std(0))\n"
                         "if 'vocab_words' in f: assert d['vocab_size'] == len(f['vocab_words']) and d['vocab_kind'] == 'words'\n"
@@ -629,6 +675,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_round_trip_tag_features, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_regress_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_regress_seq_words, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_regress_base, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_minimal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_unwritable, setup, teardown),
