@@ -735,6 +735,101 @@ static void test_typos_and_missing_arguments(void **state) {
     FINISH();
 }
 
+/* T/paths.ini holding "[train]" and then `lines`; its path. */
+static const char *write_ini(const char *lines) {
+    static char ini[1536];
+    snprintf(ini, sizeof ini, "%s/paths.ini", T);
+    FILE *f = fopen(ini, "w");
+    if (!f) fail_msg("cannot write %s", ini);
+    fprintf(f, "[train]\n%s\n", lines);
+    fclose(f);
+    return ini;
+}
+
+/* A path option set in a config file (data, init, resume, out, metrics,
+ * run-dir) that cannot be used, a config line contradicting the checkpoint
+ * it resumes, and --batch that does not divide among the ranks: the message
+ * starts with the config file's line and key, not a flag the user never typed. */
+static void test_config_paths_name_file_and_line(void **state) {
+    (void)state;
+    char dir[1024], out[1536], line[4096], want[256];
+    fresh_dir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/model.h5", dir);
+    const char *model = "--cell lstm --embed 16 --hidden 32 --layers 2";
+    static const struct {
+        const char *key, *value; /* value: "%s" is the scratch directory */
+        int code;
+        const char *needle;
+    } cases[] = {
+        {"data", "%s/nope.h5", 3, "nope.h5: cannot open for reading"},
+        {"init", "%s/nope.h5", 3, "nope.h5: cannot open for reading"},
+        {"resume", "%s/nope.h5", 3, "nope.h5: cannot open"},
+        {"resume", "%s/good.h5", 3, "recur-checkpoint"},
+        {"out", "/nonexistent/dir/model.h5", 4, "cannot write into directory '/nonexistent/dir'"},
+        {"out", "%s", 4, "expected a file path, found a directory"},
+        {"metrics", "/nonexistent/m.jsonl", 4, "cannot write into directory '/nonexistent'"},
+        {"run-dir", "%s/good.h5", 4, "expected a directory, found a file"},
+        {"run-dir", "/nonexistent/a/b", 4, "cannot write into directory '/nonexistent/a'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char value[1200], lines[1400];
+        snprintf(value, sizeof value, cases[i].value, T);
+        snprintf(lines, sizeof lines, "%s = %s", cases[i].key, value);
+        const char *ini = write_ini(lines);
+        snprintf(want, sizeof want, "paths.ini:2: %s: ", cases[i].key);
+        expect e = {.code = cases[i].code, .outdir = dir, .needles = {want, cases[i].needle}};
+        const int fresh = strcmp(cases[i].key, "init") && strcmp(cases[i].key, "resume");
+        /* Each flag the case's key does not stand for, on the command line. */
+        snprintf(line, sizeof line, "train --config '%s'%s%s%s%s%s%s%s " TRAIN_TAIL, ini,
+                 strcmp(cases[i].key, "data") ? " --data " : "", strcmp(cases[i].key, "data") ? fx("good.h5") : "",
+                 fresh ? " " : "", fresh ? model : "", strcmp(cases[i].key, "out") && strcmp(cases[i].key, "run-dir")
+                 ? " --out " : "", strcmp(cases[i].key, "out") && strcmp(cases[i].key, "run-dir") ? out : "", "");
+        run_bad(&e, "%s", line);
+        if (strstr(line, "--resume") || strstr(line, "--run-dir") || strstr(line, "--metrics"))
+            violation("the case's own flag is on the command line: %s", line);
+    }
+    /* Lines contradicting the checkpoint a config file's `resume` names. */
+    static const struct { const char *line, *needle; } against[] = {
+        {"hidden = 64", "paths.ini:3: hidden: the model and optimizer come from --resume"},
+        {"cell = gru", "paths.ini:3: cell: the model and optimizer come from --resume"},
+        {"optimizer = adam", "paths.ini:3: optimizer: the model and optimizer come from --resume"},
+        {"batch = 8", "paths.ini:3: batch: expected 4 (the streams of --resume"},
+    };
+    for (size_t i = 0; i < sizeof against / sizeof against[0]; i++) {
+        char lines[2400];
+        snprintf(lines, sizeof lines, "resume = %s\n%s", fx("good_ckpt.h5"), against[i].line);
+        const char *ini = write_ini(lines);
+        expect e = {.code = 2, .outdir = dir, .needles = {against[i].needle, "drop this line|found 8"}};
+        run_bad(&e, "train --config '%s' --data '%s' --steps 5 --out '%s'", ini, fx("good.h5"), out);
+    }
+    FINISH();
+}
+
+/* A config file's `resume = CKPT` resumes (the command line's --resume wins
+ * over it); --batch not divisible among mpirun's ranks names the config line. */
+static void test_config_resume_and_batch(void **state) {
+    (void)state;
+    char dir[1024], out[1536], log[16384], lines[2400];
+    fresh_dir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/model.h5", dir);
+    snprintf(lines, sizeof lines, "resume = %s\nsteps = 3", fx("good_ckpt.h5"));
+    const char *ini = write_ini(lines);
+    int rc = tu_run(log, sizeof log, TIMEOUT " '%s' train --config '%s' --data '%s' --no-monitor --out '%s'", tu_recur(),
+                    ini, fx("good.h5"), out);
+    if (rc || !strstr(log, "resuming from") || !strstr(log, "good_ckpt.h5 at step 1 of 3"))
+        fail_msg("a config file's resume line: exit %d:\n%s", rc, log);
+    snprintf(lines, sizeof lines, "cell = lstm\nbatch = 3\nsteps = 1");
+    ini = write_ini(lines);
+    snprintf(out, sizeof out, "%s/batch.h5", dir);
+    rc = tu_run(log, sizeof log, "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " TIMEOUT
+                " mpirun --oversubscribe -np 2 '%s' train --config '%s' --data '%s' --embed 8 --hidden 8 --layers 1 "
+                "--quiet --no-monitor --out '%s'", tu_recur(), ini, fx("good.h5"), out);
+    if (rc != 2 || !strstr(log, "recur train: error: ") ||
+        !strstr(log, "paths.ini:3: batch: expected a multiple of the number of ranks (2), found 3"))
+        fail_msg("batch = 3 under mpirun -np 2: expected exit 2 naming paths.ini:3, got %d:\n%s", rc, log);
+    if (tu_exists(out)) fail_msg("%s was written", out);
+}
+
 /* cmocka runs each test in order; reset the per-test violation count. */
 static int reset(void **state) {
     (void)state;
@@ -764,6 +859,10 @@ int main(void) {
         cmocka_unit_test_setup(test_existing_output_untouched, reset),
         cmocka_unit_test_setup(test_bad_flag_values, reset),
         cmocka_unit_test_setup(test_typos_and_missing_arguments, reset),
+        cmocka_unit_test_setup(test_config_paths_name_file_and_line, reset),
+        cmocka_unit_test_setup(test_config_resume_and_batch, reset),
     };
+    /* TEST_FILTER=test_config* runs only the matching tests. */
+    if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
