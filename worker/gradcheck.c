@@ -5,20 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/net.h"
-
-static double mean_loss(net_workspace_f64 *w, const model *m, const double *P, const int32_t *in, const int32_t *tg,
-                        int B, int T) {
-    net_reset_state_f64(w);
-    const net_batch b = net_window(T, B, in, tg);
-    return net_forward_f64(w, m, P, &b) / (double)(B * T);
+static double mean_loss(net_workspace_f64 *w, const model *m, const double *P, const net_batch *b, double count) {
+    if (b->carry) net_reset_state_f64(w);
+    return net_forward_f64(w, m, P, b) / count;
 }
 
-int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int per_tensor,
-                    gradcheck_result *res, recur_err *err) {
+int gradcheck_batch(const model *m, const net_batch *b, double count, int per_tensor, gradcheck_result *res,
+                    recur_err *err) {
     memset(res, 0, sizeof *res);
     net_workspace_f64 w;
-    if (net_workspace_create_f64(&w, &m->cfg, B, T, B * T, 0, err)) return -1;
+    const int rows = net_batch_rows(b);
+    if (net_workspace_create_f64(&w, &m->cfg, b->n, b->T, rows, 0, err)) return -1;
     double *P = malloc(m->num_params * sizeof(double)), *G = calloc(m->num_params, sizeof(double));
     if (!P || !G) {
         free(P);
@@ -27,9 +24,8 @@ int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *target
         return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for the gradient check");
     }
     for (size_t i = 0; i < m->num_params; i++) P[i] = m->params[i];
-    mean_loss(&w, m, P, inputs, targets, B, T);
-    const net_batch batch = net_window(T, B, inputs, targets);
-    net_backward_f64(&w, m, P, G, &batch, 1.0 / (B * T));
+    mean_loss(&w, m, P, b, count);
+    net_backward_f64(&w, m, P, G, b, 1.0 / count);
     /* Errors are relative to each pair's size, but never to less than a
      * 1e-4 of the largest gradient: round-off in the loss difference makes
      * near-zero gradients look wrong otherwise. */
@@ -43,9 +39,9 @@ int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *target
             const size_t idx = ti->offset + (size_t)((double)s * (double)ti->count / n);
             const double keep = P[idx];
             P[idx] = keep + eps;
-            const double lp = mean_loss(&w, m, P, inputs, targets, B, T);
+            const double lp = mean_loss(&w, m, P, b, count);
             P[idx] = keep - eps;
-            const double lm = mean_loss(&w, m, P, inputs, targets, B, T);
+            const double lm = mean_loss(&w, m, P, b, count);
             P[idx] = keep;
             const double fd = (lp - lm) / (2 * eps), an = G[idx];
             /* Relative to the gradient's own scale; tiny gradients compare absolutely. */
@@ -62,4 +58,10 @@ int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *target
     free(G);
     net_workspace_free_f64(&w);
     return 0;
+}
+
+int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int per_tensor,
+                    gradcheck_result *res, recur_err *err) {
+    const net_batch b = net_window(T, B, inputs, targets);
+    return gradcheck_batch(m, &b, (double)B * T, per_tensor, res, err);
 }

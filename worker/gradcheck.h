@@ -9,6 +9,7 @@
 
 #include "../core/error.h"
 #include "../core/model.h"
+#include "../core/net.h"
 
 typedef struct {
     double worst_rel;      /* largest relative error found */
@@ -20,5 +21,10 @@ typedef struct {
  * from each tensor (evenly spaced, deterministic). */
 int gradcheck_model(const model *m, const int32_t *inputs, const int32_t *targets, int B, int T, int per_tensor,
                     gradcheck_result *res, recur_err *err);
+/* Any batch of the engine (a packed batch of sequences: seqbatch_batch), its
+ * loss divided by `count` (as training divides it).  Dropout stays off: the
+ * check is of the deterministic model. */
+int gradcheck_batch(const model *m, const net_batch *b, double count, int per_tensor, gradcheck_result *res,
+                    recur_err *err);
 
 #endif
