@@ -15,8 +15,9 @@
 #define RECUR_CRASH_GUARD_H
 
 /* Installs the handler, replacing whatever is there (Open MPI's after
- * MPI_Init).  Cheap and idempotent: the io layer calls it before every read,
- * so it is in place even when a library installed its own since. */
+ * MPI_Init: worker/comm.c calls it right after).  Cheap and idempotent: the
+ * io layer also calls it before every read, so it is in place even when a
+ * library installed its own since. */
 void crash_guard_install(void);
 
 /* The file being read, named by the handler; NULL when none.  Returns the
