@@ -1,22 +1,34 @@
-/* recur eval - mean cross-entropy of a checkpoint on a token dataset. */
+/* recur eval - mean cross-entropy of a checkpoint on a token dataset, or a
+ * sequence model's loss and metrics on a split of a sequence dataset. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../io/checkpoint.h"
 #include "../io/dataset.h"
+#include "../io/seqdata.h"
 #include "../worker/evaluate.h"
+#include "../worker/seqeval.h"
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
 #include "json.h"
+#include "seqtask.h"
 
-#define EVAL_SYNOPSIS "--model CKPT.h5 --data D.h5 [--streams S] [--split train|val] [--json]\n\n" \
-    "Scores predicting tokens[i+1] from tokens[0..i] from a zero state.  With --streams 1 that is\n" \
-    "every i = 0..N-2.  With S streams the sequence is cut into S equal pieces of L = (N-1)/S\n" \
-    "predictions, each starting from a zero state; the last (N-1) - S*L predictions are skipped.\n" \
-    "--split train (the default) scores the dataset's /tokens, --split val its /val_tokens\n" \
-    "(the dataset names tokens and val_tokens are accepted too)."
+#define EVAL_SYNOPSIS "--model CKPT.h5 --data D.h5 [--streams S] [--split train|val|test] [--json]\n\n" \
+    "Token dataset: scores predicting tokens[i+1] from tokens[0..i] from a zero state.  With\n" \
+    "--streams 1 that is every i = 0..N-2.  With S streams the sequence is cut into S equal pieces\n" \
+    "of L = (N-1)/S predictions, each starting from a zero state; the last (N-1) - S*L predictions\n" \
+    "are skipped.  --split train (the default) scores the dataset's /tokens, --split val its\n" \
+    "/val_tokens (the dataset names tokens and val_tokens are accepted too).\n\n" \
+    "Sequence dataset (recur-sequences): the model must have been trained for the dataset's task,\n" \
+    "inputs and outputs.  Prints `loss` (as in training: mean cross-entropy per sequence (classify)\n" \
+    "or per step (tag), mean squared error per target element in the stored, normalised units\n" \
+    "(regress)) and the task's metrics: classify and tag `accuracy` and `macro_f1` (the mean F1 over\n" \
+    "the classes that occur in the truth or the predictions); regress `rmse`, `mae` and `mse` in the\n" \
+    "dataset's original units.  --split train|val|test (default train); --batch sets how many\n" \
+    "sequences are scored at once (results agree up to float rounding); --streams is for token\n" \
+    "datasets only."
 
 /* 1 for the validation split, 0 for the training split, -1 for neither.
  * The split names are what users think in; the dataset names are what the
@@ -27,14 +39,63 @@ static int split_is_val(const char *split) {
     return -1;
 }
 
+static int eval_sequences(const char *model_path, const char *data_path, const char *split, int batch, int as_json,
+                          recur_err *err) {
+    checkpoint_in ck = {0};
+    seq_dataset ds = {0};
+    seq_scores sc = {0};
+    int which, rc = seqtask_load(model_path, data_path, split, &ck, &ds, &which, err);
+    if (!rc) rc = seq_evaluate(&ck.m, &ds, which, batch, 1, 0, &sc, err);
+    if (!rc) {
+        seq_scores_finish(&sc);
+        const task_kind task = ck.m.cfg.task;
+        const size_t nseq = ds.split[which].n, steps = ds.split[which].total;
+        if (as_json) {
+            json_line j;
+            json_begin(&j);
+            json_num(&j, "loss", sc.loss);
+            if (task == TASK_REGRESS) {
+                json_num(&j, "rmse", sc.rmse);
+                json_num(&j, "mae", sc.mae);
+                json_num(&j, "mse", sc.mse);
+                json_int(&j, "elements", (long long)sc.elements);
+            } else {
+                json_num(&j, "accuracy", sc.accuracy);
+                json_num(&j, "macro_f1", sc.macro_f1);
+            }
+            json_int(&j, "predictions", (long long)sc.count);
+            json_int(&j, "sequences", (long long)nseq);
+            json_int(&j, "steps", (long long)steps);
+            json_str(&j, "task", task_name(task));
+            json_str(&j, "split", SEQ_SPLIT_NAMES[which]);
+            printf("%s\n", json_end(&j));
+        } else if (task == TASK_REGRESS) {
+            printf("loss %.6f (mean squared error in stored units); rmse %.6g, mae %.6g, mse %.6g in original units "
+                   "over %.0f values (%zu sequences, split %s)\n",
+                   sc.loss, sc.rmse, sc.mae, sc.mse, sc.elements, nseq, SEQ_SPLIT_NAMES[which]);
+        } else {
+            char what[64];
+            if (task == TASK_TAG) snprintf(what, sizeof what, "%.0f steps of %zu sequences", sc.count, nseq);
+            else snprintf(what, sizeof what, "%zu sequences", nseq);
+            printf("loss %.6f nats; accuracy %.4f, macro F1 %.4f over %s (split %s)\n", sc.loss, sc.accuracy,
+                   sc.macro_f1, what, SEQ_SPLIT_NAMES[which]);
+        }
+    }
+    seq_scores_free(&sc);
+    checkpoint_in_free(&ck);
+    seqdata_free(&ds);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     char model_path[CLI_STR] = "", data_path[CLI_STR] = "", split[CLI_STR] = "train";
-    int streams = 1, as_json = 0;
+    int streams = 1, as_json = 0, batch = 64;
     opt_spec tab[] = {
         {"model", OPT_STR, model_path, "CKPT.h5", "checkpoint to evaluate", 0, 0, 0},
-        {"data", OPT_STR, data_path, "D.h5", "token dataset", 0, 0, 0},
-        {"streams", OPT_INT, &streams, "S", "parallel streams (1 = exact whole-sequence loss)", 1, 0, 0},
-        {"split", OPT_STR, split, "NAME", "train (/tokens) or val (/val_tokens)", 0, 0, 0},
+        {"data", OPT_STR, data_path, "D.h5", "token dataset, or sequence dataset", 0, 0, 0},
+        {"streams", OPT_INT, &streams, "S", "token dataset: parallel streams (1 = exact whole-sequence loss)", 1, 0, 0},
+        {"batch", OPT_INT, &batch, "B", "sequence dataset: sequences scored at once", 1, 0, 0},
+        {"split", OPT_STR, split, "NAME", "train (/tokens) or val (/val_tokens); sequence datasets: train, val or test", 0, 0, 0},
         {"json", OPT_FLAG, &as_json, NULL, "print one JSON object", 0, 0, 0},
     };
     const int n = sizeof tab / sizeof tab[0];
@@ -44,6 +105,21 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : report_error("eval", &err);
     if (!model_path[0] || !data_path[0]) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--model and --data are required");
+        return report_error("eval", &err);
+    }
+    const int sequences = seqdata_is_sequence_file(data_path, &err);
+    if (sequences < 0) return report_error("eval", &err);
+    if (sequences) {
+        if (cli_find(tab, n, "streams")->set) {
+            recur_fail(&err, RECUR_EXIT_USAGE, "--streams: applies to token datasets; %s is a sequence dataset: drop it",
+                       data_path);
+            return report_error("eval", &err);
+        }
+        return eval_sequences(model_path, data_path, split, batch, as_json, &err) ? report_error("eval", &err) : 0;
+    }
+    if (cli_find(tab, n, "batch")->set) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--batch: applies to sequence datasets; %s is a token dataset: drop it",
+                   data_path);
         return report_error("eval", &err);
     }
     int val = split_is_val(split);
@@ -57,6 +133,9 @@ int cmd_eval(int argc, char **argv) {
     eval_result ev;
     rc = 0;
     if (checkpoint_load(model_path, &ck, &err) || dataset_load(data_path, &ds, &err)) goto fail;
+    if (ck.m.cfg.task != TASK_LM &&
+        seqtask_check_fit_tokens(&ck.m.cfg, model_path, "--model", ds.vocab_size, data_path, &err))
+        goto fail;
     const int32_t *tokens = val ? ds.val_tokens : ds.tokens;
     size_t count = val ? ds.n_val : ds.n;
     if (!tokens) {

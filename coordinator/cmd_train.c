@@ -25,6 +25,7 @@ static int set_up(run *r, recur_err *err) {
         return rc;
     if (r->resuming && (rc = train_restore(r, err))) return rc;
     r->first_step = r->tr.step;
+    r->first_tokens = r->tr.tokens_seen;
     if (r->o.gradcheck && (rc = train_gradcheck(r, err))) return rc;
     return record_open_sinks(r, err);
 }

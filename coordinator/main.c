@@ -31,8 +31,9 @@ static const struct {
     const char *what;
 } COMMANDS[] = {
     {"data", cmd_data, "build a token dataset (HDF5) from a text file"},
-    {"train", cmd_train, "train a model (fresh, from --init) with truncated BPTT"},
-    {"eval", cmd_eval, "cross-entropy of a checkpoint on a dataset"},
+    {"train", cmd_train, "train a language model (truncated BPTT) or a sequence classifier, tagger or regressor"},
+    {"eval", cmd_eval, "loss (and a sequence task's metrics) of a checkpoint on a dataset"},
+    {"predict", cmd_predict, "a sequence model's predictions on a dataset split, as CSV"},
     {"sample", cmd_sample, "generate text from a checkpoint"},
     {"inspect", cmd_inspect, "summarise a checkpoint and its tensors"},
     {"bench", cmd_bench, "training throughput against OpenBLAS's own SGEMM rate"},

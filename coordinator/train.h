@@ -25,6 +25,7 @@
 #include "../core/optim.h"
 #include "../io/checkpoint.h"
 #include "../io/dataset.h"
+#include "../io/seqdata.h"
 #include "../worker/comm.h"
 #include "../worker/trainer.h"
 #include "cli.h"
@@ -36,10 +37,13 @@
 typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
+    char merge[CLI_STR], pooling[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
+    int bidirectional, no_shuffle;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
-    double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes, stall_timeout;
+    double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes, stall_timeout, dropout;
     int data_from_checkpoint;   /* --data came from the --resume checkpoint's config */
+    int sequences;              /* --data is a sequence dataset (recur-sequences), found while parsing */
 } train_opts;
 
 /* ---- records (train_record.c, train_console.c) ------------------------------ */
@@ -55,8 +59,10 @@ typedef struct {
     double loss, grad_norm, lr;
     double step_s;          /* this step's own time (no validation, no checkpoint) */
     double elapsed_s, eta_s;
-    double tokens_per_s;    /* step: this step's; end: the run's */
+    double tokens_per_s;    /* step: this step's; end: the run's (input steps per second, all ranks) */
+    long tokens;            /* step: input steps it processed, all ranks */
     double val_loss, val_accuracy;
+    double val_macro_f1, val_rmse, val_mae, val_mse; /* sequence tasks: classify/tag, regress */
     long long val_predictions;
     const char *path;       /* checkpoint: the file; end: the last checkpoint */
     const char *message;    /* error */
@@ -71,7 +77,9 @@ typedef struct {
     double ema, ema_weight; /* smoothed loss (debiased EMA) */
     long window_steps;      /* steps since the last scrolling line */
     double window_s;        /* their step time */
+    double window_tokens;   /* their input steps (all ranks) */
     double train_s;         /* step time of the whole run (no validation, no checkpoints) */
+    double train_tokens;    /* its input steps */
     long steps_timed;
 } console;
 
@@ -89,7 +97,8 @@ typedef struct {
 typedef struct {
     comm_ctx comm;
     train_opts o;
-    token_dataset_info info;
+    token_dataset_info info;          /* language model: the token dataset */
+    seq_dataset seq;                  /* sequence tasks (o.sequences): the whole dataset, on every rank */
     int32_t *tokens, *val_tokens;
     size_t stream_len, val_stream_len;
     int val_streams;                  /* per rank */
@@ -101,6 +110,7 @@ typedef struct {
     checkpoint_in resume;             /* rank 0, with --resume: the checkpoint continued from */
     int resuming;
     long first_step;                  /* the step this process started from (the checkpoint's with --resume) */
+    long first_tokens;                /* the trainer's tokens_seen then */
     schedule sched;
     double io_seconds;                /* checkpoint writing */
     float *states;                    /* rank 0: [L, B, H] gathered carried states (h then c) */

@@ -2,7 +2,8 @@
  * weights are bitwise identical, the carried states of every stream are
  * gathered on rank 0, and rank 0 writes model, optimizer, progress, states
  * and the resolved config (checkpoint_save, which writes through
- * io/atomic.c: built in memory, temp file, fsync, rename), then prunes the
+ * io/atomic.c: built in memory, temp file, fsync, rename; sequence tasks
+ * have no carried states), then prunes the
  * run directory and records the event. */
 #include <stdio.h>
 
@@ -15,18 +16,20 @@ static int write_checkpoint(run *r, const char *path, recur_err *err) {
                    r->tr.step);
         return train_agree(r, r->comm.rank == 0 ? -1 : 0, err);
     }
-    float *h, *c;
-    train_gather_states(r, &h, &c);
+    float *h = NULL, *c = NULL;
+    if (!r->o.sequences) train_gather_states(r, &h, &c); /* sequence tasks carry no state from step to step */
     int rc = 0;
     if (r->comm.rank == 0) {
         char in_run_dir[CLI_STR + 32];
         const int to_run_dir = !path && r->o.run_dir[0] &&
                                !rundir_checkpoint_path(r->o.run_dir, r->tr.step, in_run_dir, sizeof in_run_dir);
         if (!path) path = to_run_dir ? in_run_dir : r->o.out;
+        const uint8_t *vocab = r->o.sequences ? r->seq.vocab /* character vocabularies only */
+                               : r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL;
         checkpoint_out ck = {
-            .m = &r->m, .vocab = r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL, .opt = &r->opt,
-            .step = r->tr.step, .epoch = r->tr.step / r->tr.data.steps_per_epoch, .tokens_seen = r->tr.tokens_seen,
-            .state_h = h, .state_c = c, .streams = r->tr.global_streams, .config_text = r->cfg_text,
+            .m = &r->m, .vocab = vocab, .opt = &r->opt,
+            .step = r->tr.step, .epoch = r->tr.step / trainer_steps_per_epoch(&r->tr), .tokens_seen = r->tr.tokens_seen,
+            .state_h = h, .state_c = c, .streams = h ? r->tr.global_streams : 0, .config_text = r->cfg_text,
         };
         rc = checkpoint_save(path, &ck, err);
         if (!rc && to_run_dir) rundir_prune(r->o.run_dir, r->o.keep);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "seqtask.h"
 #include "terminal.h"
 #include "train.h"
 #include "train_signals.h"
@@ -44,12 +45,14 @@ static void say(console *c, const char *fmt, ...) {
 }
 
 static void show_step(console *c, const run *r, const train_record *rec) {
-    const long total = r->o.steps, tokens_per_step = (long)r->o.batch * r->o.bptt;
+    const long total = r->o.steps;
     c->ema = EMA_BETA * c->ema + (1 - EMA_BETA) * rec->loss;
     c->ema_weight = EMA_BETA * c->ema_weight + (1 - EMA_BETA);
     c->window_steps++;
     c->window_s += rec->step_s;
+    c->window_tokens += (double)rec->tokens;
     c->train_s += rec->step_s;
+    c->train_tokens += (double)rec->tokens;
     c->steps_timed++;
     const int first = rec->step == r->first_step + 1, last = rec->step == total;
     char eta[32], elapsed[32];
@@ -61,16 +64,33 @@ static void show_step(console *c, const run *r, const train_record *rec) {
         format_duration(rec->elapsed_s, elapsed, sizeof elapsed);
         fprintf(stderr, "\rstep %ld/%ld %3.0f%% | epoch %ld | loss %.4f | %.0f tok/s | %s, ETA %s\033[K", rec->step,
                 total, 100.0 * (double)rec->step / (double)total, rec->epoch, c->ema / c->ema_weight,
-                (double)c->steps_timed * tokens_per_step / c->train_s, elapsed, eta);
+                c->train_tokens / c->train_s, elapsed, eta);
         c->line_open = 1;
         fflush(stderr);
         return;
     }
     if (rec->step % r->o.log_every && !last && !first) return;
     fprintf(stderr, "step %ld/%ld | epoch %ld | loss %.4f | grad norm %.3f | %.0f tok/s | ETA %s\n", rec->step, total,
-            rec->epoch, rec->loss, rec->grad_norm, (double)c->window_steps * tokens_per_step / c->window_s, eta);
+            rec->epoch, rec->loss, rec->grad_norm, c->window_tokens / c->window_s, eta);
     c->window_steps = 0;
     c->window_s = 0;
+    c->window_tokens = 0;
+}
+
+/* "recur train: classify, lstm 2x64 bidirectional (concat), pooling last (V=50, E=16, C=3, 12345 parameters),
+ * 200 steps of 32 sequences on 2 rank(s), 25 steps/epoch" */
+static void show_sequence_start(console *c, const run *r) {
+    const model_config *m = &r->m.cfg;
+    char shape[96] = "", sizes[96];
+    if (m->bidirectional) snprintf(shape, sizeof shape, " bidirectional (%s)", seqtask_merge_name(m->merge));
+    if (!net_per_row(m)) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", pooling %s", pooling_name(m->pooling));
+    if (m->input_size) snprintf(sizes, sizeof sizes, "F=%d", m->input_size);
+    else snprintf(sizes, sizeof sizes, "V=%d, E=%d", m->vocab_size, m->embed_size);
+    say(c, "recur train: %s%s, %s %dx%d%s (%s, %s=%d, %zu parameters), %ld steps of %d sequences on %d rank(s), "
+        "%ld steps/epoch\n",
+        task_name(m->task), m->task == TASK_REGRESS ? (m->per_step ? " per step" : " per sequence") : "",
+        cell_name(m->cell), m->num_layers, m->hidden_size, shape, sizes, m->task == TASK_REGRESS ? "K" : "C",
+        m->output_size, r->m.num_params, r->o.steps, r->o.batch, r->comm.size, trainer_steps_per_epoch(&r->tr));
 }
 
 void console_show(console *c, const run *r, const train_record *rec) {
@@ -80,6 +100,10 @@ void console_show(console *c, const run *r, const train_record *rec) {
         /* Even with --quiet (which a resumed run inherits): where the run's state came from. */
         if (r->resuming) say(c, "recur train: resuming from %s at step %ld of %ld\n", r->o.resume, r->first_step, r->o.steps);
         if (c->quiet) break;
+        if (r->o.sequences) {
+            show_sequence_start(c, r);
+            break;
+        }
         say(c,
             "recur train: %s %dx%d (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
             "on %d rank(s), %ld steps/epoch\n",
@@ -91,9 +115,16 @@ void console_show(console *c, const run *r, const train_record *rec) {
         if (!c->quiet) show_step(c, r, rec);
         break;
     case REC_VALIDATION:
-        if (!c->quiet)
+        if (c->quiet) break;
+        if (!r->o.sequences)
             say(c, "step %ld | validation loss %.4f (%.3f bits/char)\n", rec->step, rec->val_loss,
                 rec->val_loss / log(2.0));
+        else if (m->cfg.task == TASK_REGRESS)
+            say(c, "step %ld | validation loss %.4f | rmse %.6g, mae %.6g (original units)\n", rec->step, rec->val_loss,
+                rec->val_rmse, rec->val_mae);
+        else
+            say(c, "step %ld | validation loss %.4f | accuracy %.4f, macro F1 %.4f\n", rec->step, rec->val_loss,
+                rec->val_accuracy, rec->val_macro_f1);
         break;
     case REC_CHECKPOINT: /* the file and the end summary name them */
         break;

@@ -3,8 +3,10 @@
  * final checkpoint, the end record) or a clean stop after a signal. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "../worker/evaluate.h"
+#include "../worker/seqeval.h"
 #include "commands.h"
 #include "common.h"
 #include "train.h"
@@ -24,8 +26,37 @@ static int failed(run *r, int rc, recur_err *err) {
     return rc;
 }
 
-/* The held-out loss over every rank's validation streams. */
+/* Sequence tasks: loss and the task's metrics on the val split, each rank
+ * scoring its share of every batch, the sums added up across ranks. */
+static int validate_sequences(run *r, double *val_loss, recur_err *err) {
+    seq_scores sc;
+    int rc = seq_evaluate(&r->m, &r->seq, SPLIT_VAL, r->o.batch, r->comm.size, r->comm.rank, &sc, err);
+    if ((rc = train_agree(r, rc, err))) return rc;
+    const size_t n = seq_scores_len(&sc);
+    double *v = malloc(n * sizeof(double));
+    if ((rc = train_agree(r, v ? 0 : recur_fail(err, RECUR_EXIT_FAIL, "out of memory"), err))) {
+        free(v);
+        seq_scores_free(&sc);
+        return rc;
+    }
+    seq_scores_pack(&sc, v);
+    if (r->comm.size > 1) comm_sum_doubles(v, (int)n);
+    seq_scores_unpack(&sc, v);
+    free(v);
+    seq_scores_finish(&sc);
+    *val_loss = sc.loss;
+    const int classes = r->m.cfg.task != TASK_REGRESS;
+    record_emit(r, &(train_record){.kind = REC_VALIDATION, .step = r->tr.step, .val_loss = sc.loss,
+                                   .val_accuracy = classes ? sc.accuracy : NAN, .val_macro_f1 = classes ? sc.macro_f1 : NAN,
+                                   .val_rmse = classes ? NAN : sc.rmse, .val_mae = classes ? NAN : sc.mae,
+                                   .val_mse = classes ? NAN : sc.mse, .val_predictions = (long long)sc.count});
+    seq_scores_free(&sc);
+    return 0;
+}
+
+/* The held-out loss over every rank's validation streams (sequence tasks: the val split). */
 static int validate(run *r, double *val_loss, recur_err *err) {
+    if (r->o.sequences) return validate_sequences(r, val_loss, err);
     eval_result ev;
     int rc = evaluate_streams(&r->m, r->val_tokens, r->val_stream_len, r->val_streams, &ev, err);
     if ((rc = train_agree(r, rc, err))) return rc;
@@ -37,8 +68,14 @@ static int validate(run *r, double *val_loss, recur_err *err) {
     return 0;
 }
 
+/* The dataset has a validation split (the run scores it at the end, and every --val-every steps). */
+static int has_validation(const run *r) {
+    if (r->o.sequences) return r->seq.split[SPLIT_VAL].present && r->seq.split[SPLIT_VAL].n > 0;
+    return r->val_streams > 0;
+}
+
 static int validation_due(const run *r) {
-    return (r->val_tokens || r->val_streams) && r->o.val_every > 0 && r->tr.step % r->o.val_every == 0 &&
+    return has_validation(r) && r->o.val_every > 0 && r->tr.step % r->o.val_every == 0 &&
            r->tr.step < r->o.steps;
 }
 
@@ -55,13 +92,15 @@ static int checkpoint_due(run *r, double *last_t) {
     return due && r->tr.step < o->steps;
 }
 
-/* The step's record; the step is timed from ts to te. */
-static void record_step(run *r, const step_result *res, double lr, double ts, double te, double t0) {
+/* The step's record; the step is timed from ts to te and processed `tokens`
+ * input steps (all ranks: B*k for a language model, the batch's sequence
+ * steps for sequence tasks). */
+static void record_step(run *r, const step_result *res, double lr, double ts, double te, double t0, long tokens) {
     const long step = r->tr.step, done = step - r->first_step;
     record_emit(r, &(train_record){
                        .kind = REC_STEP, .step = step, .epoch = res->epoch + 1, .loss = res->loss,
-                       .grad_norm = res->grad_norm, .lr = lr, .step_s = te - ts,
-                       .tokens_per_s = (double)r->o.batch * r->o.bptt / (te - ts), .elapsed_s = te - t0,
+                       .grad_norm = res->grad_norm, .lr = lr, .step_s = te - ts, .tokens = tokens,
+                       .tokens_per_s = (double)tokens / (te - ts), .elapsed_s = te - t0,
                        .eta_s = (double)(r->o.steps - step) * (te - t0) / (double)done,
                    });
 }
@@ -90,7 +129,7 @@ static int finish(run *r, int stopped, double t0, double val_loss, recur_err *er
     char last[CLI_STR + 32];
     snprintf(last, sizeof last, "%s", o->out);
     int rc;
-    if (r->val_streams && !stopped && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
+    if (has_validation(r) && !stopped && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
     if (!(stopped && out_is_final) && (rc = train_save(r, o->out, err))) return failed(r, rc, err);
     if (o->run_dir[0]) {
         if ((rc = train_save(r, NULL, err))) return failed(r, rc, err);
@@ -98,9 +137,8 @@ static int finish(run *r, int stopped, double t0, double val_loss, recur_err *er
     }
     const double elapsed = now_seconds() - t0;
     if (o->debug) console_print_phases(r, elapsed);
-    const long done = r->tr.step - r->first_step;
     record_emit(r, &(train_record){.kind = stopped ? REC_INTERRUPTED : REC_END, .step = r->tr.step,
-                                   .elapsed_s = elapsed, .tokens_per_s = (double)done * o->batch * o->bptt / elapsed,
+                                   .elapsed_s = elapsed, .tokens_per_s = (double)(r->tr.tokens_seen - r->first_tokens) / elapsed,
                                    .val_loss = val_loss, .path = last});
     return 0;
 }
@@ -115,9 +153,10 @@ int train_loop(run *r, recur_err *err) {
     while (tr->step < r->o.steps) {
         step_result res;
         const double lr = schedule_lr(&r->sched, tr->step), ts = now_seconds();
+        const long tokens_before = tr->tokens_seen;
         comm_set_step(tr->step + 1);
         trainer_step(tr, (float)lr, train_signals_begin_step(tr->step + 1), &res);
-        record_step(r, &res, lr, ts, now_seconds(), t0);
+        record_step(r, &res, lr, ts, now_seconds(), t0, tr->tokens_seen - tokens_before);
         if ((rc = step_failed(r, &res, err))) return failed(r, rc, err);
         if (res.stop) return finish(r, 1, t0, val_loss, err);
         if (validation_due(r) && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);

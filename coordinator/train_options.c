@@ -6,25 +6,36 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../io/config.h"
+#include "../io/h5util.h"
 #include "commands.h"
 #include "common.h"
+#include "seqtask.h"
 #include "train.h"
 
 #define TRAIN_SYNOPSIS "--data D.h5 [--init CKPT.h5 | --cell C --embed E --hidden H --layers L] --out OUT.h5 [options]\n" \
     "       recur train --resume CKPT.h5|RUNDIR [--steps S] [--data D.h5] [--out OUT.h5]\n\n" \
     "--steps is the run's total: --resume X --steps 20 continues from X's step up to step 20.\n" \
     "With --run-dir DIR, checkpoints go to DIR/ckpt-<step>.h5 (the last --keep kept), metrics to\n" \
-    "DIR/metrics.jsonl and --out defaults to DIR/final.h5."
+    "DIR/metrics.jsonl and --out defaults to DIR/final.h5.\n\n" \
+    "A sequence dataset (format recur-sequences: recur data labeled-text|conllu|csv|rows) trains a\n" \
+    "classifier, tagger or regressor: task, inputs (V tokens or F features) and outputs (C classes or\n" \
+    "K targets) come from the dataset, --batch counts sequences, /val is scored for validation.\n" \
+    "An option that does not apply to the dataset is an error, not silently ignored (the run and the\n" \
+    "config stored in its checkpoints would say something that did not happen): --bptt and\n" \
+    "--val-streams apply to language models (token datasets); --bidirectional, --merge, --pooling and\n" \
+    "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
+    "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional."
 
 static int build_table(train_opts *o, opt_spec *t) {
     opt_spec rows[] = {
         {"config", OPT_STR, o->config, "FILE", "INI file with any of these keys (flags override it)", 0, 0, 0},
-        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text); /val_tokens used for validation", 0, 0, 0},
+        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text; /val_tokens for validation) or sequence dataset (/val)", 0, 0, 0},
         {"init", OPT_STR, o->init, "CKPT.h5", "start from this checkpoint's weights instead of a fresh model", 0, 0, 0},
         {"out", OPT_STR, o->out, "OUT.h5", "checkpoint written at the end, and on SIGTERM/SIGINT", 0, 0, 0},
         {"resume", OPT_STR, o->resume, "CKPT|DIR", "continue a run exactly from a checkpoint (or a run dir's latest)", 0, 0, 0},
@@ -33,12 +44,17 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"checkpoint-minutes", OPT_DOUBLE, &o->checkpoint_minutes, "M", "also checkpoint every M minutes (0 = off)", 0, 1, 0},
         {"metrics", OPT_STR, o->metrics, "M.jsonl", "JSON lines, one per step plus events (truncated at start)", 0, 0, 0},
         {"cell", OPT_STR, o->cell, "C", "rnn_tanh | rnn_relu | lstm | gru | lbr_gru (fresh model)", 0, 0, 0},
-        {"embed", OPT_INT, &o->embed, "E", "embedding size (fresh model)", 1, 0, 0},
+        {"embed", OPT_INT, &o->embed, "E", "embedding size (fresh model with token inputs)", 1, 0, 0},
         {"hidden", OPT_INT, &o->hidden, "H", "hidden size (fresh model)", 1, 0, 0},
         {"layers", OPT_INT, &o->layers, "L", "stacked layers (fresh model)", 1, 0, 0},
-        {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation", 0, 1, 0},
-        {"batch", OPT_INT, &o->batch, "B", "parallel streams", 1, 0, 0},
-        {"bptt", OPT_INT, &o->bptt, "K", "truncated-BPTT window (steps per update)", 1, 0, 0},
+        {"bidirectional", OPT_FLAG, &o->bidirectional, NULL, "sequence tasks: a reverse direction in every layer (fresh model)", 0, 0, 0},
+        {"merge", OPT_STR, o->merge, "concat|sum", "--bidirectional: the two directions' outputs concatenated (PyTorch) or summed", 0, 0, 0},
+        {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
+        {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
+        {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
+        {"batch", OPT_INT, &o->batch, "B", "parallel streams (language model), or sequences per step (sequence tasks)", 1, 0, 0},
+        {"no-shuffle", OPT_FLAG, &o->no_shuffle, NULL, "sequence tasks: batch k of an epoch is sequences kB..kB+B-1 in file order", 0, 0, 0},
+        {"bptt", OPT_INT, &o->bptt, "K", "language model: truncated-BPTT window (steps per update)", 1, 0, 0},
         {"steps", OPT_LONG, &o->steps, "S", "the run's total number of updates", 1, 0, 0},
         {"epochs", OPT_LONG, &o->epochs, "N", "instead of --steps: N passes over the data (0 = use --steps)", 0, 1, 0},
         {"optimizer", OPT_STR, o->optimizer, "NAME", "sgd | adam", 0, 0, 0},
@@ -47,7 +63,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 weight decay added to the gradient", 0, 1, 0},
         {"clip", OPT_DOUBLE, &o->clip, "C", "clip the global gradient L2 norm to C (0 = off)", 0, 1, 0},
         {"val-every", OPT_LONG, &o->val_every, "N", "validation loss every N steps and at the end (0 = end only)", 0, 1, 0},
-        {"val-streams", OPT_INT, &o->val_streams, "S", "streams for validation (see recur eval --help)", 1, 0, 0},
+        {"val-streams", OPT_INT, &o->val_streams, "S", "language model: streams for validation (see recur eval --help)", 1, 0, 0},
         {"log-every", OPT_LONG, &o->log_every, "N", "console progress line every N steps", 1, 0, 0},
         {"checkpoint-every", OPT_LONG, &o->checkpoint_every, "N", "checkpoint every N steps (to --run-dir, else --out; 0 = off)", 0, 1, 0},
         {"lr-schedule", OPT_STR, o->lr_schedule, "NAME", "constant | step | cosine", 0, 0, 0},
@@ -70,6 +86,8 @@ static void defaults(train_opts *o) {
     memset(o, 0, sizeof *o);
     strcpy(o->cell, "lstm");
     strcpy(o->optimizer, "adam");
+    strcpy(o->merge, "concat");
+    strcpy(o->pooling, "last");
     o->embed = 64;
     o->hidden = 256;
     o->layers = 2;
@@ -179,6 +197,83 @@ static int peek_resume(void *ctx, const char *where, const char *key, const char
     return 0;
 }
 
+/* What --data holds, read from its root attributes before anything else
+ * (the options are judged against it). */
+typedef struct {
+    int sequences;          /* format recur-sequences */
+    int task_known;         /* its task attribute names a sequence task */
+    task_kind task;
+    int per_step, features; /* /train/targets or a tag dataset; /train/features */
+} data_kind;
+
+static int read_kind(hid_t file, const char *path, void *ctx, recur_err *err) {
+    data_kind *k = ctx;
+    char *fmt = NULL, *task = NULL, found[200];
+    recur_err ignored = {0};
+    (void)err;
+    if (h5u_read_format(file, &fmt, found, sizeof found)) return 0; /* the dataset's own reader says what is wrong */
+    k->sequences = fmt && !strcmp(fmt, "recur-sequences");
+    free(fmt);
+    if (!k->sequences || h5u_read_str_attr(file, path, "/", "task", NULL, &task, &ignored)) return 0;
+    k->task_known = !task_from_name(task, &k->task) && k->task != TASK_LM;
+    free(task);
+    k->per_step = k->task == TASK_TAG || (k->task == TASK_REGRESS && h5u_exists(file, "/train/targets"));
+    k->features = h5u_exists(file, "/train/features");
+    return 0;
+}
+
+/* Set on the command line, or by a line of the --config file (not by the
+ * config stored in a --resume checkpoint, nor by default). */
+static int given_here(const opt_spec *tab, int n, const int *cli_given, const char *name, const char *config) {
+    const opt_spec *s = cli_find((opt_spec *)tab, n, name);
+    char origin[CLI_STR + 64];
+    return cli_given[s - tab] || (config[0] && origin_in_file(tab, n, name, config, origin, sizeof origin));
+}
+
+/* The options that apply to one kind of dataset only: one given for the
+ * other kind is an error naming where it was set (see TRAIN_SYNOPSIS). */
+static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const int *cli_given, const char *config,
+                              int model_given, recur_err *err) {
+    pooling_kind pk;
+    merge_kind mk;
+    if (pooling_from_name(o->pooling, &pk))
+        return cli_fail_option(tab, n, "pooling", err, "expected last, mean or max, found '%s'", o->pooling);
+    if (seqtask_merge_from_name(o->merge, &mk))
+        return cli_fail_option(tab, n, "merge", err, "expected concat or sum, found '%s'", o->merge);
+    if (o->dropout >= 1)
+        return cli_fail_option(tab, n, "dropout", err, "expected a probability in [0, 1), found %g", o->dropout);
+    data_kind k = {0};
+    recur_err ignored = {0};
+    if (h5u_with_file(o->data, read_kind, &k, &ignored)) return 0; /* unreadable: train_setup_dataset says so */
+    o->sequences = k.sequences;
+    static const char *const LM_ONLY[] = {"bptt", "val-streams"};
+    static const char *const SEQ_ONLY[] = {"bidirectional", "merge", "pooling", "no-shuffle"};
+    if (k.sequences) {
+        for (size_t i = 0; i < sizeof LM_ONLY / sizeof LM_ONLY[0]; i++)
+            if (given_here(tab, n, cli_given, LM_ONLY[i], config))
+                return cli_fail_option(tab, n, LM_ONLY[i], err,
+                                       "applies to language models; %s is a sequence dataset (%s): drop it", o->data,
+                                       k.task_known ? task_name(k.task) : "recur-sequences");
+        if (k.task_known && k.per_step && given_here(tab, n, cli_given, "pooling", config))
+            return cli_fail_option(tab, n, "pooling", err,
+                                   "%s is a %s dataset: its head reads every step, pooling applies to per-sequence "
+                                   "heads (classify, regress with one target per sequence): drop it",
+                                   o->data, k.task == TASK_TAG ? "tag" : "per-step regress");
+        if (k.features && given_here(tab, n, cli_given, "embed", config))
+            return cli_fail_option(tab, n, "embed", err,
+                                   "%s has feature inputs (/train/features): there is no embedding: drop it", o->data);
+    } else {
+        for (size_t i = 0; i < sizeof SEQ_ONLY / sizeof SEQ_ONLY[0]; i++)
+            if (given_here(tab, n, cli_given, SEQ_ONLY[i], config))
+                return cli_fail_option(tab, n, SEQ_ONLY[i], err,
+                                       "applies to sequence datasets; %s is a token dataset for a language model: drop it",
+                                       o->data);
+    }
+    if (!model_given && !o->bidirectional && given_here(tab, n, cli_given, "merge", config))
+        return cli_fail_option(tab, n, "merge", err, "applies to --bidirectional models: drop it or add --bidirectional");
+    return 0;
+}
+
 /* A fresh model's sizes, each judged by model_config_validate on its own so
  * its verdict ("expected an integer in [1, 65536], found 100000") is given
  * with where that option was set (the config file's line or the flag). */
@@ -283,7 +378,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
                           (!o->metrics[0] && rundir_path(o->metrics, sizeof o->metrics, o->run_dir, "metrics.jsonl", 0))))
         return cli_fail_option(tab, n, "run-dir", err, "path too long");
     if (config[0] && check_config_paths(o, tab, n, config, err)) return -1;
-    if (!o->data[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--data is required (a token dataset; see recur data --help)");
+    if (!o->data[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--data is required (a token or sequence dataset; see recur data --help)");
     if (!o->out[0]) return recur_fail(err, RECUR_EXIT_USAGE, "--out (or --run-dir) is required: where the trained checkpoint goes");
     cell_kind cell;
     if (cell_from_name(o->cell, &cell))
@@ -294,8 +389,11 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     schedule_kind sk;
     if (schedule_from_name(o->lr_schedule, &sk))
         return cli_fail_option(tab, n, "lr-schedule", err, "expected constant, step or cosine, found '%s'", o->lr_schedule);
+    if (check_kind_options(o, tab, n, cli_given, config, resume[0] || o->init[0], err)) return -1;
     if (!resume[0] && !o->init[0] && check_fresh_shape(o, tab, n, err)) return -1;
-    const char *shape[] = {"cell", "embed", "hidden", "layers", "seed"};
+    /* With --init, --seed still orders the sequences and draws dropout masks. */
+    const int seed_used = o->sequences || o->dropout > 0;
+    const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", seed_used ? NULL : "seed"};
     if (resume[0]) {
         /* Flags may not contradict the checkpoint being resumed. */
         const model_config *mc = &ck->m.cfg;
@@ -308,6 +406,12 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             snprintf(given, sizeof given, "--hidden %d (it is %d)", cli.hidden, mc->hidden_size);
         else if (cli_given[cli_find(tab, n, "layers") - tab] && cli.layers != mc->num_layers)
             snprintf(given, sizeof given, "--layers %d (it is %d)", cli.layers, mc->num_layers);
+        else if (cli_given[cli_find(tab, n, "bidirectional") - tab] && cli.bidirectional != mc->bidirectional)
+            snprintf(given, sizeof given, "--bidirectional (it is %s)", mc->bidirectional ? "bidirectional" : "one direction");
+        else if (cli_given[cli_find(tab, n, "merge") - tab] && mc->bidirectional && strcmp(cli.merge, seqtask_merge_name(mc->merge)))
+            snprintf(given, sizeof given, "--merge %.20s (it is %s)", cli.merge, seqtask_merge_name(mc->merge));
+        else if (cli_given[cli_find(tab, n, "pooling") - tab] && strcmp(cli.pooling, pooling_name(mc->pooling)))
+            snprintf(given, sizeof given, "--pooling %.20s (it is %s)", cli.pooling, pooling_name(mc->pooling));
         else if (cli_given[cli_find(tab, n, "optimizer") - tab] && ok != ck->opt.cfg.kind)
             snprintf(given, sizeof given, "--optimizer %.20s (it is %s)", cli.optimizer, optim_name(ck->opt.cfg.kind));
         else if (cli_given[cli_find(tab, n, "init") - tab])
@@ -323,6 +427,10 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             {"embed", o->embed != mc->embed_size, NULL, mc->embed_size},
             {"hidden", o->hidden != mc->hidden_size, NULL, mc->hidden_size},
             {"layers", o->layers != mc->num_layers, NULL, mc->num_layers},
+            {"bidirectional", o->bidirectional != mc->bidirectional, mc->bidirectional ? "true" : "false", 0},
+            {"merge", mc->bidirectional && strcmp(o->merge, seqtask_merge_name(mc->merge)) != 0, seqtask_merge_name(mc->merge), 0},
+            {"pooling", mc->task != TASK_LM && !net_per_row(mc) && strcmp(o->pooling, pooling_name(mc->pooling)) != 0,
+             pooling_name(mc->pooling), 0},
             {"optimizer", ok != ck->opt.cfg.kind, optim_name(ck->opt.cfg.kind), 0},
             {"init", o->init[0] != 0, NULL, 0},
         };
@@ -345,7 +453,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
         }
     } else if (o->init[0]) {
         for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++)
-            if (cli_find(tab, n, shape[i])->set)
+            if (shape[i] && cli_find(tab, n, shape[i])->set)
                 return cli_fail_option(tab, n, shape[i], err, "the model's shape comes from --init %s; drop it",
                                        o->init);
     }
@@ -377,7 +485,7 @@ int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
     r->sched.decay_every = r->o.lr_decay_every;
     r->sched.decay = r->o.lr_decay;
     r->sched.total = r->o.steps;
-    if (r->o.batch % r->comm.size != 0) {
+    if (!r->o.sequences && r->o.batch % r->comm.size != 0) { /* sequences are shared out by their steps */
         /* Rank 0 has the table (and says it): the config line, or --batch. */
         cli_fail_option(tab, n, "batch", err, "expected a multiple of the number of ranks (%d), found %d", r->comm.size,
                         r->o.batch);
@@ -390,7 +498,8 @@ int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
  * passes over it).  Resuming, the total must lie beyond the checkpoint: say
  * what to pass instead of silently doing nothing. */
 int train_resolve_budget(run *r, recur_err *err) {
-    const long per_epoch = (long)(r->stream_len / (size_t)r->o.bptt);
+    const size_t n_seq = r->seq.split[SPLIT_TRAIN].n, B = (size_t)r->o.batch;
+    const long per_epoch = r->o.sequences ? (long)((n_seq + B - 1) / B) : (long)(r->stream_len / (size_t)r->o.bptt);
     if (r->o.epochs > 0) r->sched.total = r->o.steps = r->o.epochs * per_epoch;
     int rc = 0;
     const long at = r->resume.step;

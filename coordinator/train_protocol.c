@@ -84,6 +84,16 @@ int train_restore(run *r, recur_err *err) {
     }
     int code = train_agree(r, rc, err);
     if (code) return code;
+    if (r->o.sequences) { /* no carried states: the step alone says which epoch and batch come next */
+        if (r->comm.size > 1) {
+            comm_bcast(progress, sizeof progress, 0);
+            comm_bcast(&r->opt.step, sizeof r->opt.step, 0);
+            if (r->opt.state_len) comm_bcast(r->opt.state, r->opt.state_len * sizeof(float), 0);
+        }
+        r->tr.step = progress[0];
+        r->tr.tokens_seen = progress[1];
+        return 0;
+    }
     const size_t nstate = (size_t)r->m.cfg.num_layers * r->o.batch * r->m.cfg.hidden_size;
     float *states = calloc(2 * nstate, sizeof(float));
     if (!states) return train_agree(r, recur_fail(err, RECUR_EXIT_FAIL, "out of memory"), err);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "seqtask.h"
 #include "train.h"
 
 int record_open_sinks(run *r, recur_err *err) {
@@ -60,16 +61,26 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
     if (event) json_str(j, "event", event);
     switch (rec->kind) {
     case REC_START: {
-        const model *m = &r->m;
-        json_str(j, "cell", cell_name(m->cfg.cell));
-        json_int(j, "vocab_size", m->cfg.vocab_size);
-        json_int(j, "embed_size", m->cfg.embed_size);
-        json_int(j, "hidden_size", m->cfg.hidden_size);
-        json_int(j, "num_layers", m->cfg.num_layers);
-        json_int(j, "parameters", (long long)m->num_params);
+        const model_config *c = &r->m.cfg;
+        json_str(j, "cell", cell_name(c->cell));
+        json_int(j, "vocab_size", c->vocab_size);
+        json_int(j, "embed_size", c->embed_size);
+        json_int(j, "hidden_size", c->hidden_size);
+        json_int(j, "num_layers", c->num_layers);
+        if (r->o.sequences) { /* the task and the rest of the shape (a language model's start record is as it was) */
+            json_str(j, "task", task_name(c->task));
+            json_int(j, "input_size", c->input_size);
+            json_int(j, c->task == TASK_REGRESS ? "output_size" : "num_classes", c->output_size);
+            json_int(j, "per_step", c->per_step);
+            json_int(j, "bidirectional", c->bidirectional);
+            if (c->bidirectional) json_str(j, "merge", seqtask_merge_name(c->merge));
+            if (!net_per_row(c)) json_str(j, "pooling", pooling_name(c->pooling));
+            json_int(j, "train_sequences", (long long)r->seq.split[SPLIT_TRAIN].n);
+        }
+        json_int(j, "parameters", (long long)r->m.num_params);
         json_int(j, "ranks", r->comm.size);
         json_int(j, "steps", r->o.steps);
-        json_int(j, "steps_per_epoch", r->tr.data.steps_per_epoch);
+        json_int(j, "steps_per_epoch", trainer_steps_per_epoch(&r->tr));
         json_str(j, "config", r->cfg_text);
         break;
     }
@@ -86,7 +97,14 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
     case REC_VALIDATION:
         json_int(j, "step", rec->step);
         json_num(j, "val_loss", rec->val_loss);
-        json_num(j, "val_accuracy", rec->val_accuracy);
+        if (r->o.sequences && r->m.cfg.task == TASK_REGRESS) { /* in the dataset's original units */
+            json_num(j, "val_rmse", rec->val_rmse);
+            json_num(j, "val_mae", rec->val_mae);
+            json_num(j, "val_mse", rec->val_mse);
+        } else {
+            json_num(j, "val_accuracy", rec->val_accuracy);
+            if (r->o.sequences) json_num(j, "val_macro_f1", rec->val_macro_f1);
+        }
         json_int(j, "val_predictions", rec->val_predictions);
         break;
     case REC_CHECKPOINT:

@@ -12,6 +12,7 @@
 #include "../io/atomic.h"
 #include "../worker/gradcheck.h"
 #include "common.h"
+#include "seqtask.h"
 #include "train.h"
 
 static void say_removed(const char *path, long pid) {
@@ -48,7 +49,7 @@ int train_setup_outputs(run *r, recur_err *err) {
  * machine, a moved file, an old checkpoint's relative path): say where it
  * came from and how to give another. */
 int train_setup_dataset(run *r, recur_err *err) {
-    int rc = dataset_probe(r->o.data, &r->info, err);
+    int rc = r->o.sequences ? seqdata_load(r->o.data, &r->seq, err) : dataset_probe(r->o.data, &r->info, err);
     if (rc && r->o.data_from_checkpoint && access(r->o.data, R_OK) != 0) {
         const int why = errno;
         recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open for reading: %s (the dataset path stored in %s; pass --data to use another)",
@@ -57,28 +58,52 @@ int train_setup_dataset(run *r, recur_err *err) {
     return train_agree(r, rc, err);
 }
 
-/* Rank 0's model: from --init (checked against the dataset's vocabulary) or fresh. */
-static int create_or_load(const train_opts *o, const token_dataset_info *ds, model *m, recur_err *err) {
+/* A model from a checkpoint (--init, --resume) must suit the dataset: the
+ * task it was trained for, its inputs and outputs. */
+static int check_fit(const run *r, const model_config *cfg, const char *path, const char *role, recur_err *err) {
+    if (r->o.sequences) return seqtask_check_fit(cfg, path, role, &r->seq, r->o.data, err);
+    if (cfg->task != TASK_LM) return seqtask_check_fit_tokens(cfg, path, role, r->info.vocab_size, r->o.data, err);
+    if (r->info.vocab_size != cfg->vocab_size)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of %s %s), found %d",
+                          r->o.data, cfg->vocab_size, role, path, r->info.vocab_size);
+    return 0;
+}
+
+/* A fresh model's shape: the options, and for sequence tasks the dataset's
+ * task, inputs and outputs (train_options.c has checked that the options
+ * given apply to the dataset). */
+static void fresh_config(const run *r, model_config *cfg) {
+    const train_opts *o = &r->o;
+    memset(cfg, 0, sizeof *cfg);
+    cell_from_name(o->cell, &cfg->cell);
+    cfg->vocab_size = r->info.vocab_size;
+    cfg->embed_size = o->embed;
+    cfg->hidden_size = o->hidden;
+    cfg->num_layers = o->layers;
+    if (!o->sequences) return;
+    seqtask_config_from_data(cfg, &r->seq);
+    cfg->bidirectional = o->bidirectional;
+    if (o->bidirectional) seqtask_merge_from_name(o->merge, &cfg->merge);
+    if (!net_per_row(cfg)) pooling_from_name(o->pooling, &cfg->pooling);
+}
+
+/* Rank 0's model: from --init (checked against the dataset) or fresh. */
+static int create_or_load(const run *r, model *m, recur_err *err) {
+    const train_opts *o = &r->o;
     if (o->init[0]) {
         checkpoint_in ck;
         if (checkpoint_load(o->init, &ck, err)) return -1;
         *m = ck.m; /* the arenas move to *m; their views stay valid */
         ck.m.params = ck.m.grads = NULL;
         checkpoint_in_free(&ck);
-        if (ds->vocab_size != m->cfg.vocab_size) {
-            recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of --init %s), found %d",
-                       o->data, m->cfg.vocab_size, o->init, ds->vocab_size);
+        if (check_fit(r, &m->cfg, o->init, "--init", err)) {
             model_free(m);
             return -1;
         }
         return 0;
     }
-    model_config cfg = {0};
-    cell_from_name(o->cell, &cfg.cell);
-    cfg.vocab_size = ds->vocab_size;
-    cfg.embed_size = o->embed;
-    cfg.hidden_size = o->hidden;
-    cfg.num_layers = o->layers;
+    model_config cfg;
+    fresh_config(r, &cfg);
     if (model_config_validate(&cfg, "command line", err)) {
         err->code = RECUR_EXIT_USAGE;
         return -1;
@@ -94,11 +119,9 @@ int train_setup_model(run *r, recur_err *err) {
     if (r->comm.rank == 0 && r->resuming) {
         r->m = r->resume.m; /* the arenas move; their views stay valid */
         r->resume.m.params = r->resume.m.grads = NULL;
-        if (r->info.vocab_size != r->m.cfg.vocab_size)
-            rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected %d entries (vocab_size of --resume %s), found %d",
-                            r->o.data, r->m.cfg.vocab_size, r->o.resume, r->info.vocab_size);
+        rc = check_fit(r, &r->m.cfg, r->o.resume, "--resume", err);
     } else if (r->comm.rank == 0) {
-        rc = create_or_load(&r->o, &r->info, &r->m, err);
+        rc = create_or_load(r, &r->m, err);
     }
     int code = train_agree(r, rc, err);
     if (code) return code;
@@ -130,6 +153,7 @@ static int check_val_split(const run *r, int S, recur_err *err) {
 
 /* This rank's streams of /tokens and /val_tokens, read by hyperslab. */
 int train_setup_data(run *r, recur_err *err) {
+    if (r->o.sequences) return 0; /* every rank holds the whole dataset; batches are cut per step */
     const int R = r->comm.size, rank = r->comm.rank, b = r->o.batch / R, V = r->m.cfg.vocab_size;
     int rc = stream_layout(r->info.n, r->o.batch, r->o.bptt, r->o.data, &r->stream_len, err);
     if (rc == 0) {
@@ -168,13 +192,18 @@ int train_setup_trainer(run *r, recur_err *err) {
     oc.momentum = (float)r->o.momentum;
     oc.weight_decay = (float)r->o.weight_decay;
     int st = optim_create(&r->opt, &oc, r->m.num_params, err);
-    if (!st) {
+    if (!st && r->o.sequences) {
+        st = trainer_init_sequences(&r->tr, &r->m, &r->opt, &r->seq, r->o.batch, r->comm.size, r->comm.rank,
+                                    !r->o.no_shuffle, (uint64_t)r->o.seed, (float)r->o.dropout, r->o.clip, err);
+        r->have_trainer = !st;
+    } else if (!st) {
         st = trainer_init(&r->tr, &r->m, &r->opt, r->tokens, r->stream_len, r->o.batch / r->comm.size, r->comm.size,
                           r->o.bptt, r->o.clip, err);
         r->have_trainer = !st;
+        if (!st && r->o.dropout > 0) st = trainer_set_dropout(&r->tr, (float)r->o.dropout, (uint64_t)r->o.seed, err);
     }
     r->tr.debug = r->o.debug;
-    if (!st && r->comm.size > 1) {
+    if (!st && r->comm.size > 1 && !r->o.sequences) { /* sequence tasks carry no state from step to step */
         const size_t block = (size_t)r->m.cfg.num_layers * (r->o.batch / r->comm.size) * r->m.cfg.hidden_size;
         r->gather_buf = malloc(block * r->comm.size * sizeof(float));
         r->states = malloc(2 * block * r->comm.size * sizeof(float));
@@ -190,14 +219,25 @@ void train_free(run *r) {
     optim_free(&r->opt);
     model_free(&r->m);
     dataset_info_free(&r->info);
+    seqdata_free(&r->seq);
     free(r->tokens);
     free(r->val_tokens);
     free(r->states);
     free(r->gather_buf);
 }
 
-/* --gradcheck: every rank checks on (a corner of) its own first batch. */
-int train_gradcheck(run *r, recur_err *err) {
+/* Sequence tasks: this rank's share of the first batch, as training scores it. */
+static int gradcheck_sequences(run *r, gradcheck_result *g, recur_err *err) {
+    seqbatch *sb = &r->tr.seqs;
+    seqbatch_fill(sb, r->tr.step);
+    memset(g, 0, sizeof *g);
+    if (sb->n == 0) return 0; /* a short batch left this rank nothing */
+    const net_batch b = seqbatch_batch(sb);
+    return gradcheck_batch(&r->m, &b, sb->global_count, 8, g, err);
+}
+
+/* A language model: a corner of this rank's first window (4 streams, 16 steps). */
+static int gradcheck_streams(run *r, gradcheck_result *g, recur_err *err) {
     batcher *bt = &r->tr.data;
     batcher_fill(bt, r->tr.step % bt->steps_per_epoch);
     const int b = bt->nstreams, B = b < 4 ? b : 4, T = bt->k < 16 ? bt->k : 16;
@@ -207,8 +247,13 @@ int train_gradcheck(run *r, recur_err *err) {
             in[t * B + j] = bt->inputs[(size_t)t * b + j];
             tg[t * B + j] = bt->targets[(size_t)t * b + j];
         }
+    return gradcheck_model(&r->m, in, tg, B, T, 8, g, err);
+}
+
+/* --gradcheck: every rank checks on (a corner of) its own first batch. */
+int train_gradcheck(run *r, recur_err *err) {
     gradcheck_result g;
-    int rc = gradcheck_model(&r->m, in, tg, B, T, 8, &g, err);
+    int rc = r->o.sequences ? gradcheck_sequences(r, &g, err) : gradcheck_streams(r, &g, err);
     if (!rc && g.worst_rel > 1e-4)
         rc = recur_fail(err, RECUR_EXIT_FAIL, "gradcheck: relative error %.3g at %s exceeds 1e-4", g.worst_rel, g.worst_at);
     if (!rc && (r->comm.rank == 0 || r->o.debug))
@@ -216,4 +261,3 @@ int train_gradcheck(run *r, recur_err *err) {
                 r->comm.rank, g.checked, g.worst_rel, g.worst_at);
     return train_agree(r, rc, err);
 }
-

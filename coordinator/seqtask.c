@@ -1,0 +1,113 @@
+/* seqtask.c - see seqtask.h. */
+#include "seqtask.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../io/checkpoint.h"
+
+const char *seqtask_merge_name(merge_kind m) { return m == MERGE_SUM ? "sum" : "concat"; }
+
+int seqtask_merge_from_name(const char *name, merge_kind *out) {
+    if (!strcmp(name, "concat")) *out = MERGE_CONCAT;
+    else if (!strcmp(name, "sum")) *out = MERGE_SUM;
+    else return -1;
+    return 0;
+}
+
+void seqtask_config_from_data(model_config *cfg, const seq_dataset *ds) {
+    cfg->task = ds->task;
+    cfg->input_size = ds->input_size;
+    cfg->vocab_size = ds->vocab_size;
+    cfg->output_size = ds->task == TASK_REGRESS ? ds->output_size : ds->num_classes;
+    cfg->per_step = ds->per_step;
+    if (ds->input_size) cfg->embed_size = 0;
+}
+
+/* "classify" / "tag" / "regress per step" / "regress per sequence" */
+static const char *task_words(task_kind task, int per_step) {
+    if (task == TASK_REGRESS) return per_step ? "regress per step" : "regress per sequence";
+    return task_name(task);
+}
+
+static void describe(task_kind task, int per_step, int V, int F, int O, char *buf, size_t len) {
+    if (task == TASK_LM) {
+        snprintf(buf, len, "language modelling, V=%d", V);
+        return;
+    }
+    char inputs[64], outputs[32];
+    if (F) snprintf(inputs, sizeof inputs, "features F=%d", F);
+    else snprintf(inputs, sizeof inputs, "tokens V=%d", V);
+    snprintf(outputs, sizeof outputs, "%s=%d", task == TASK_REGRESS ? "K" : "C", O);
+    snprintf(buf, len, "%s, %s, %s", task_words(task, per_step), inputs, outputs);
+}
+
+void seqtask_describe_model(const model_config *cfg, char *buf, size_t len) {
+    describe(cfg->task, cfg->per_step, cfg->vocab_size, cfg->input_size, cfg->output_size, buf, len);
+}
+
+void seqtask_describe_data(const seq_dataset *ds, char *buf, size_t len) {
+    describe(ds->task, ds->per_step, ds->vocab_size, ds->input_size,
+             ds->task == TASK_REGRESS ? ds->output_size : ds->num_classes, buf, len);
+}
+
+static int mismatch(const model_config *cfg, const char *model_path, const char *role, const char *data_desc,
+                    const char *data_path, const char *why, recur_err *err) {
+    char have[160];
+    seqtask_describe_model(cfg, have, sizeof have);
+    return recur_fail(err, RECUR_EXIT_INPUT, "%s %s is a model for %s; dataset %s holds %s: %s", role, model_path, have,
+                      data_path, data_desc, why);
+}
+
+int seqtask_check_fit(const model_config *cfg, const char *model_path, const char *role, const seq_dataset *ds,
+                      const char *data_path, recur_err *err) {
+    char data[160];
+    seqtask_describe_data(ds, data, sizeof data);
+    const int O = ds->task == TASK_REGRESS ? ds->output_size : ds->num_classes;
+    const char *why = NULL;
+    if (cfg->task != ds->task || (ds->task == TASK_REGRESS && cfg->per_step != ds->per_step))
+        why = "a task the checkpoint was not trained for";
+    else if (!cfg->input_size != !ds->input_size)
+        why = ds->input_size ? "the model reads tokens, the dataset has feature inputs"
+                             : "the model reads features, the dataset has token inputs";
+    else if (ds->input_size && cfg->input_size != ds->input_size)
+        why = "the number of features per step differs";
+    else if (!ds->input_size && cfg->vocab_size != ds->vocab_size)
+        why = "the vocabulary sizes differ";
+    else if (cfg->output_size != O)
+        why = ds->task == TASK_REGRESS ? "the number of targets differs" : "the number of classes differs";
+    return why ? mismatch(cfg, model_path, role, data, data_path, why, err) : 0;
+}
+
+int seqtask_check_fit_tokens(const model_config *cfg, const char *model_path, const char *role, int vocab_size,
+                             const char *data_path, recur_err *err) {
+    char data[96];
+    snprintf(data, sizeof data, "tokens for language modelling, V=%d", vocab_size);
+    if (cfg->task != TASK_LM) return mismatch(cfg, model_path, role, data, data_path, "a task the checkpoint was not trained for", err);
+    if (cfg->vocab_size != vocab_size) return mismatch(cfg, model_path, role, data, data_path, "the vocabulary sizes differ", err);
+    return 0;
+}
+
+/* The split a sequence command names: train, val or test. */
+int seqtask_split_from_name(const char *name) {
+    for (int i = 0; i < SPLIT_COUNT; i++)
+        if (!strcmp(name, SEQ_SPLIT_NAMES[i])) return i;
+    return -1;
+}
+
+/* Model and sequence dataset, loaded and checked against each other (both
+ * files named when they do not fit), and the split to use. */
+int seqtask_load(const char *model_path, const char *data_path, const char *split_name, checkpoint_in *ck,
+                 seq_dataset *ds, int *which, recur_err *err) {
+    *which = seqtask_split_from_name(split_name);
+    if (*which < 0)
+        return recur_fail(err, RECUR_EXIT_USAGE, "--split: expected train, val or test, found '%s'", split_name);
+    if (checkpoint_load(model_path, ck, err) || seqdata_load(data_path, ds, err)) return -1;
+    if (seqtask_check_fit(&ck->m.cfg, model_path, "--model", ds, data_path, err)) return -1;
+    const seq_split *sp = &ds->split[*which];
+    if (!sp->present || sp->n == 0)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: group '/%s': expected for --split %s, found none", data_path,
+                          SEQ_SPLIT_NAMES[*which], SEQ_SPLIT_NAMES[*which]);
+    return 0;
+}
+
