@@ -1,15 +1,5 @@
 /* test_seq_reference.c - recur's sequence models equal PyTorch's (issue 9, section 4).
  *
- * WORK IN PROGRESS: recur does not train sequence models yet, so this file
- * lives in tests/wip/ (the Makefile builds only tests/test_*.c).  When the
- * engine lands, `git mv tests/wip/test_seq_reference.c tests/` and it is
- * built and run like every other test (it includes "test_util.h" from
- * tests/).  To build it by hand meanwhile:
- *   cc -std=c11 -D_GNU_SOURCE -g -Itests $(pkg-config --cflags hdf5) \
- *      tests/wip/test_seq_reference.c $(pkg-config --libs hdf5) -lcmocka -lm \
- *      -o build/test_seq_reference
- *   RECUR=bin/recur build/test_seq_reference
- *
  * tests/torch_seq_reference.py writes, into a scratch directory, for each
  * case (a 2-layer bidirectional LSTM classifier, an lbr_gru classifier with
  * mean pooling, a bidirectional rnn_tanh tagger, feature-input regression
