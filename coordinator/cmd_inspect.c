@@ -393,7 +393,7 @@ static void summary_text(const char *path, const checkpoint_in *ck, const char *
     const char *cfg = ck->config_text;
     if (cfg) printf("config:\n%s%s", cfg, cfg[0] && cfg[strlen(cfg) - 1] == '\n' ? "" : "\n");
     else printf("config: absent\n");
-    printf("%-28s %-12s %-8s %12s %12s %12s %12s %12s %8s\n", "tensor", "shape", "dtype", "mean", "std", "min", "max",
+    printf("%-32s %-12s %-8s %12s %12s %12s %12s %12s %8s\n", "tensor", "shape", "dtype", "mean", "std", "min", "max",
            "l2", "nan/inf");
 }
 
@@ -403,7 +403,7 @@ static void tensor_row(jw *w, const model *m, const tensor_info *ti) {
     shape_text(shape, sizeof shape, ti->ndim, ti->shape);
     snprintf(name, sizeof name, "/model/%s", ti->name);
     if (!w) {
-        printf("%-28s %-12s %-8s %12.5g %12.5g %12.5g %12.5g %12.5g %8ld\n", name, shape, "float32", s.mean, s.sd,
+        printf("%-32s %-12s %-8s %12.5g %12.5g %12.5g %12.5g %12.5g %8ld\n", name, shape, "float32", s.mean, s.sd,
                s.mn, s.mx, s.l2, s.nonfinite);
         return;
     }

@@ -21,7 +21,12 @@ typedef enum {
     RULE_IS_INT,    /* equals .value */
     RULE_CELL,      /* one of the cell names */
     RULE_OPTIM,     /* one of the optimizer names */
+    RULE_TASK,      /* one of the task names */
+    RULE_POOLING,   /* one of the pooling names */
+    RULE_MERGE,     /* one of the merge names */
     RULE_SIZE,      /* an integer in [1, INT_MAX] (model_config_validate judges further) */
+    RULE_NATURAL,   /* an integer in [0, INT_MAX] (model_config_validate judges further) */
+    RULE_FLAG,      /* 0 or 1 */
     RULE_COUNT,     /* an integer >= 0 */
     RULE_FLOAT,     /* any number */
 } attr_rule;
@@ -38,14 +43,161 @@ typedef struct {
     float f;
 } attr_value;
 
-/* The root attributes, in checking order; the sizes in model_config order. */
-enum { ROOT_CELL = 2, ROOT_SIZES = 3, N_ROOT = 7 };
+/* The root attributes, in checking order: each one's place in the contract
+ * depends only on attributes before it (see root_presence). */
+enum {
+    R_FORMAT, R_VERSION, R_CELL, R_TASK, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
+    R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, N_ROOT
+};
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
-    {"cell", RULE_CELL, NULL, 0},               {"vocab_size", RULE_SIZE, NULL, 0},
+    {"cell", RULE_CELL, NULL, 0},               {"task", RULE_TASK, NULL, 0},
+    {"input_size", RULE_NATURAL, NULL, 0},      {"vocab_size", RULE_SIZE, NULL, 0},
     {"embed_size", RULE_SIZE, NULL, 0},         {"hidden_size", RULE_SIZE, NULL, 0},
-    {"num_layers", RULE_SIZE, NULL, 0},
+    {"num_layers", RULE_SIZE, NULL, 0},         {"bidirectional", RULE_FLAG, NULL, 0},
+    {"merge", RULE_MERGE, NULL, 0},             {"num_classes", RULE_SIZE, NULL, 0},
+    {"output_size", RULE_SIZE, NULL, 0},        {"per_step", RULE_FLAG, NULL, 0},
+    {"pooling", RULE_POOLING, NULL, 0},
 };
+
+/* What the contract asks of a root attribute, given the ones before it. */
+typedef enum {
+    NEED,  /* required */
+    MAY,   /* optional; absent means the default (0, the first name; per_step: see walk_root_attr) */
+    ZERO,  /* does not apply: absent or 0 (root_written says which are written as 0) */
+    FIXED, /* does not apply: absent or the one value the task implies */
+    NONE,  /* does not apply: absent */
+} presence;
+
+#define BIT(a) (1u << (a))
+/* The attributes each one's presence depends on: when one of them could not
+ * be read (verify goes on), the dependent attribute is not judged. */
+static const unsigned ROOT_DEPS[N_ROOT] = {
+    [R_INPUT] = BIT(R_TASK),   [R_VOCAB] = BIT(R_INPUT),   [R_EMBED] = BIT(R_INPUT),
+    [R_BIDIR] = BIT(R_TASK),   [R_MERGE] = BIT(R_BIDIR),   [R_CLASSES] = BIT(R_TASK),
+    [R_OUTPUTS] = BIT(R_TASK), [R_PER_STEP] = BIT(R_TASK), [R_POOLING] = BIT(R_TASK) | BIT(R_PER_STEP),
+};
+
+static int per_sequence_head(const model_config *c) {
+    return c->task == TASK_CLASSIFY || (c->task == TASK_REGRESS && !c->per_step);
+}
+
+/* The contract for root attribute `a` of a file describing `c` (whose fields
+ * for the attributes before `a` are known); `why` (may be empty) says why
+ * in messages; *fixed is the value a FIXED attribute may hold. */
+static presence root_presence(const model_config *c, int a, char *why, size_t len, int64_t *fixed) {
+    const char *task = task_name(c->task);
+    const int classes = c->task == TASK_CLASSIFY || c->task == TASK_TAG;
+    why[0] = 0;
+    *fixed = 0;
+    switch (a) {
+    case R_TASK: return MAY;
+    case R_INPUT:
+        if (c->task != TASK_LM) return MAY;
+        snprintf(why, len, "task lm: a language model reads tokens");
+        return ZERO;
+    case R_VOCAB:
+    case R_EMBED:
+        if (!c->input_size) {
+            snprintf(why, len, "token inputs; a feature model gives input_size instead");
+            return NEED;
+        }
+        snprintf(why, len, "input_size %d: feature inputs have no embedding", c->input_size);
+        return ZERO;
+    case R_BIDIR:
+        if (c->task != TASK_LM) return MAY;
+        snprintf(why, len, "task lm: a language model reads left to right");
+        return ZERO;
+    case R_MERGE:
+        if (c->bidirectional) return MAY;
+        snprintf(why, len, "one direction: bidirectional is 0 or absent");
+        return NONE;
+    case R_CLASSES:
+    case R_OUTPUTS:
+        if (a == R_CLASSES ? classes : c->task == TASK_REGRESS) {
+            snprintf(why, len, "task %s", task);
+            return NEED;
+        }
+        if (c->task == TASK_LM) snprintf(why, len, "task lm: the outputs are the vocabulary");
+        else snprintf(why, len, "task %s gives %s", task, classes ? "num_classes" : "output_size");
+        return NONE;
+    case R_PER_STEP:
+        if (c->task == TASK_REGRESS) return MAY;
+        *fixed = c->task != TASK_CLASSIFY;
+        snprintf(why, len, "task %s: %s", task,
+                 c->task == TASK_CLASSIFY ? "one label per sequence" : c->task == TASK_TAG ? "a label per step"
+                                                                                           : "a token per step");
+        return FIXED;
+    case R_POOLING:
+        if (per_sequence_head(c)) return MAY;
+        if (c->task == TASK_REGRESS) snprintf(why, len, "per_step 1: a per-step head pools nothing");
+        else snprintf(why, len, "task %s: a prediction per step, nothing is pooled", task);
+        return NONE;
+    default: return NEED;
+    }
+}
+
+/* The model_config field a root attribute stands for (format and version: none). */
+static int64_t root_get(const model_config *c, int a) {
+    switch (a) {
+    case R_CELL: return c->cell;
+    case R_TASK: return c->task;
+    case R_INPUT: return c->input_size;
+    case R_VOCAB: return c->vocab_size;
+    case R_EMBED: return c->embed_size;
+    case R_HIDDEN: return c->hidden_size;
+    case R_LAYERS: return c->num_layers;
+    case R_BIDIR: return c->bidirectional;
+    case R_MERGE: return c->merge;
+    case R_CLASSES:
+    case R_OUTPUTS: return c->output_size;
+    case R_PER_STEP: return c->per_step;
+    case R_POOLING: return c->pooling;
+    default: return 0;
+    }
+}
+
+static void root_set(model_config *c, int a, int64_t v) {
+    switch (a) {
+    case R_CELL: c->cell = (cell_kind)v; break;
+    case R_TASK: c->task = (task_kind)v; break;
+    case R_INPUT: c->input_size = (int)v; break;
+    case R_VOCAB: c->vocab_size = (int)v; break;
+    case R_EMBED: c->embed_size = (int)v; break;
+    case R_HIDDEN: c->hidden_size = (int)v; break;
+    case R_LAYERS: c->num_layers = (int)v; break;
+    case R_BIDIR: c->bidirectional = (int)v; break;
+    case R_MERGE: c->merge = (merge_kind)v; break;
+    case R_CLASSES:
+    case R_OUTPUTS: c->output_size = (int)v; break;
+    case R_PER_STEP: c->per_step = (int)v; break;
+    case R_POOLING: c->pooling = (pooling_kind)v; break;
+    default: break;
+    }
+}
+
+/* Whether the writer stores attribute `a` for `c`: what applies, plus 0 for
+ * vocab_size, embed_size (feature models) and bidirectional (language
+ * models), so readers that expect them find them; input_size only for
+ * feature models. */
+static int root_written(const model_config *c, int a) {
+    char why[160];
+    int64_t fixed;
+    presence p = root_presence(c, a, why, sizeof why, &fixed);
+    if (a == R_INPUT) return c->input_size > 0;
+    return p == NEED || p == MAY || p == ZERO;
+}
+
+/* The fields of a checkpoint's config that its task does not use are fixed,
+ * so that equal architectures compare equal: per_step is 1 for tag, 0 for
+ * classify and lm; pooling is last unless the head pools; merge is concat
+ * with one direction. */
+static void canonical_config(model_config *c) {
+    if (c->task == TASK_TAG) c->per_step = 1;
+    else if (c->task != TASK_REGRESS) c->per_step = 0;
+    if (!per_sequence_head(c)) c->pooling = POOL_LAST;
+    if (!c->bidirectional) c->merge = MERGE_CONCAT;
+}
 
 /* /optimizer: kind, step, then the hyper-parameters in the order of the
  * optim_config fields they fill (see optimizer_config). */
@@ -60,27 +212,32 @@ enum { N_PROGRESS = 3 };
 static const attr_spec PROGRESS_ATTRS[N_PROGRESS] = {
     {"step", RULE_COUNT, NULL, 0}, {"epoch", RULE_COUNT, NULL, 0}, {"tokens_seen", RULE_COUNT, NULL, 0}};
 
-/* The names a RULE_CELL / RULE_OPTIM attribute may hold, by enum value. */
-static int choice_names(attr_rule rule, const char *names[CELL_COUNT]) {
-    int n = rule == RULE_CELL ? CELL_COUNT : 2;
-    for (int i = 0; i < n; i++) names[i] = rule == RULE_CELL ? cell_name((cell_kind)i) : optim_name((optim_kind)i);
+/* The names a choice attribute (cell, optimizer, task, pooling, merge) may
+ * hold, by enum value. */
+#define MAX_CHOICES 8
+static const char *const MERGE_NAMES[] = {"concat", "sum"};
+
+static int choice_names(attr_rule rule, const char *names[MAX_CHOICES]) {
+    int n = 0;
+    switch (rule) {
+    case RULE_CELL:
+        for (; n < CELL_COUNT; n++) names[n] = cell_name((cell_kind)n);
+        break;
+    case RULE_OPTIM:
+        for (; n < 2; n++) names[n] = optim_name((optim_kind)n);
+        break;
+    case RULE_TASK:
+        for (; n < TASK_COUNT; n++) names[n] = task_name((task_kind)n);
+        break;
+    case RULE_POOLING:
+        for (; n < POOL_COUNT; n++) names[n] = pooling_name((pooling_kind)n);
+        break;
+    case RULE_MERGE:
+        for (; n < 2; n++) names[n] = MERGE_NAMES[n];
+        break;
+    default: break;
+    }
     return n;
-}
-
-static int *size_field(model_config *c, int i) {
-    int *f[4] = {&c->vocab_size, &c->embed_size, &c->hidden_size, &c->num_layers};
-    return f[i];
-}
-
-static void root_values(model_config c, attr_value v[N_ROOT]) {
-    v[ROOT_CELL].i = c.cell;
-    for (int i = 0; i < 4; i++) v[ROOT_SIZES + i].i = *size_field(&c, i);
-}
-
-static model_config config_from(const attr_value v[N_ROOT]) {
-    model_config c = {.cell = (cell_kind)v[ROOT_CELL].i};
-    for (int i = 0; i < 4; i++) *size_field(&c, i) = (int)v[ROOT_SIZES + i].i;
-    return c;
 }
 
 /* The optim_config fields OPTIMIZER_ATTRS[OPT_FLOATS..] stand for. */
@@ -107,17 +264,25 @@ static optim_config optimizer_config(const attr_value v[N_OPT]) {
 
 static int write_attr(hid_t file, const char *path, const char *obj, const attr_spec *a, attr_value v,
                       recur_err *err) {
-    const char *names[CELL_COUNT];
+    const char *names[MAX_CHOICES];
     switch (a->rule) {
     case RULE_IS_STRING: return h5u_write_str_attr(file, path, obj, a->name, a->text, err);
     case RULE_IS_INT: return h5u_write_int_attr(file, path, obj, a->name, a->value, err);
     case RULE_CELL:
-    case RULE_OPTIM: choice_names(a->rule, names); return h5u_write_str_attr(file, path, obj, a->name, names[v.i], err);
+    case RULE_OPTIM:
+    case RULE_TASK:
+    case RULE_POOLING:
+    case RULE_MERGE:
+        if (v.i < 0 || v.i >= choice_names(a->rule, names)) break;
+        return h5u_write_str_attr(file, path, obj, a->name, names[v.i], err);
     case RULE_SIZE:
+    case RULE_NATURAL:
+    case RULE_FLAG:
     case RULE_COUNT: return h5u_write_int_attr(file, path, obj, a->name, v.i, err);
     case RULE_FLOAT: return h5u_write_float_attr(file, path, obj, a->name, v.f, err);
     }
-    return -1;
+    return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: attribute '%s' = %lld", path, a->name,
+                      (long long)v.i);
 }
 
 /* Every attribute of `specs` on `obj` (a group created first unless "/"). */
@@ -130,9 +295,10 @@ static int write_attrs(hid_t file, const char *path, const char *obj, const attr
 }
 
 static int write_model(hid_t file, const char *path, const model *m, recur_err *err) {
-    attr_value v[N_ROOT] = {{0}};
-    root_values(m->cfg, v);
-    if (write_attrs(file, path, "/", ROOT_ATTRS, N_ROOT, v, err)) return -1;
+    for (int a = 0; a < N_ROOT; a++)
+        if (root_written(&m->cfg, a) &&
+            write_attr(file, path, "/", &ROOT_ATTRS[a], (attr_value){.i = root_get(&m->cfg, a)}, err))
+            return -1;
     /* One dataset per tensor, straight out of the arena: the arena already
      * holds each tensor row-major in PyTorch's layout. */
     for (int i = 0; i < m->num_tensors; i++) {
@@ -191,6 +357,8 @@ static int check_out(const char *path, const checkpoint_out *ck, recur_err *err)
                           ck->opt->n, m->num_params);
     if (ck->opt && ck->opt->state_len && !ck->opt->state)
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: optimizer state missing", path);
+    if (ck->vocab && m->cfg.input_size)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: a vocabulary for a feature model", path);
     if (ck->state_h && (ck->streams <= 0 || (m->cfg.cell == CELL_LSTM && !ck->state_c)))
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: state needs streams > 0 (and c for lstm)", path);
     return 0;
@@ -230,7 +398,7 @@ static int fault(walk *w, const recur_err *e) {
 static int stop(const walk *w, int rc) { return rc && !w->every; }
 
 static int read_choice(walk *w, const char *obj, const char *name, attr_rule rule, int64_t *out, recur_err *e) {
-    const char *names[CELL_COUNT];
+    const char *names[MAX_CHOICES];
     int n = choice_names(rule, names), index;
     if (h5u_read_choice_attr(w->file, w->path, obj, name, names, n, &index, e)) return -1;
     *out = index;
@@ -244,8 +412,13 @@ static int read_attr(walk *w, const char *obj, const attr_spec *a, attr_value *v
     case RULE_IS_STRING: rc = h5u_expect_str_attr(w->file, w->path, obj, a->name, a->text, &e); break;
     case RULE_IS_INT: rc = h5u_expect_int_attr(w->file, w->path, obj, a->name, a->value, &e); break;
     case RULE_CELL:
-    case RULE_OPTIM: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
+    case RULE_OPTIM:
+    case RULE_TASK:
+    case RULE_POOLING:
+    case RULE_MERGE: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
     case RULE_SIZE: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 1, INT_MAX, &v->i, &e); break;
+    case RULE_NATURAL: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT_MAX, &v->i, &e); break;
+    case RULE_FLAG: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, 1, &v->i, &e); break;
     case RULE_COUNT: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT64_MAX, &v->i, &e); break;
     case RULE_FLOAT: rc = h5u_read_float_attr(w->file, w->path, obj, a->name, &v->f, &e); break;
     }
@@ -297,17 +470,107 @@ static int read_floats(walk *w, const char *name, const h5u_shape *want, float *
     return 0;
 }
 
+/* Whether root attribute `name` is there (an unanswerable question counts
+ * as yes: the read that follows says what is wrong). */
+static int root_has(const walk *w, const char *name) {
+    return H5Aexists_by_name(w->file, "/", name, H5P_DEFAULT) != 0;
+}
+
+/* What an attribute that should not be there holds, for messages. */
+static void describe_root_attr(walk *w, const char *name, char *buf, size_t len) {
+    recur_err e = {0};
+    int64_t i;
+    float f;
+    char *s = NULL;
+    if (h5u_read_int_attr(w->file, w->path, "/", name, &i, &e) == 0) snprintf(buf, len, "%lld", (long long)i);
+    else if (h5u_read_float_attr(w->file, w->path, "/", name, &f, &e) == 0) snprintf(buf, len, "%g", (double)f);
+    else if (h5u_read_str_attr(w->file, w->path, "/", name, NULL, &s, &e) == 0) snprintf(buf, len, "\"%.100s\"", s);
+    else snprintf(buf, len, "an attribute");
+    free(s);
+}
+
+static int root_fault(walk *w, const char *name, const char *expected, const char *why, const char *found) {
+    recur_err e = {0};
+    recur_fail(&e, RECUR_EXIT_INPUT, "%s: attribute '%s': expected %s (%s), found %s", w->path, name, expected, why,
+               found);
+    return fault(w, &e);
+}
+
+/* Root attribute `a` judged against the ones before it (in *c) and stored
+ * into *c.  0; -1 after reporting a violation that leaves the config
+ * unknown; -2 after reporting one that does not (an attribute that does not
+ * apply: its value is not used). */
+static int walk_root_attr(walk *w, model_config *c, int a) {
+    const attr_spec *s = &ROOT_ATTRS[a];
+    char why[160], found[160], want[64];
+    int64_t fixed, x;
+    presence p = root_presence(c, a, why, sizeof why, &fixed);
+    recur_err e = {0};
+    if (!root_has(w, s->name) && p != NEED) {
+        /* Defaults: 0 / the first name, except that a regression head
+         * without per_step is per step unless it names a pooling. */
+        if (a == R_PER_STEP && p == MAY) root_set(c, a, !root_has(w, ROOT_ATTRS[R_POOLING].name));
+        return 0;
+    }
+    switch (p) {
+    case NEED:
+    case MAY:
+        if (p == NEED && why[0]) {
+            /* A size the other attributes require: the message says which. */
+            snprintf(want, sizeof want, "an integer in [1, %d]", INT_MAX);
+            if (!root_has(w, s->name)) return root_fault(w, s->name, want, why, "nothing (missing)");
+            if (h5u_read_int_attr(w->file, w->path, "/", s->name, &x, &e)) return fault(w, &e);
+            if (x < 1 || x > INT_MAX) {
+                snprintf(found, sizeof found, "%lld", (long long)x);
+                return root_fault(w, s->name, want, why, found);
+            }
+            root_set(c, a, x);
+            return 0;
+        }
+        attr_value v = {0};
+        if (read_attr(w, "/", s, &v)) return -1;
+        root_set(c, a, v.i);
+        return 0;
+    case ZERO:
+    case FIXED:
+        if (h5u_read_int_attr(w->file, w->path, "/", s->name, &x, &e)) return fault(w, &e), -2;
+        if (x == fixed) return 0;
+        snprintf(found, sizeof found, "%lld", (long long)x);
+        snprintf(want, sizeof want, "%lld or nothing", (long long)fixed);
+        return root_fault(w, s->name, want, why, found), -2;
+    case NONE: break;
+    }
+    describe_root_attr(w, s->name, found, sizeof found);
+    return root_fault(w, s->name, "nothing", why, found), -2;
+}
+
 /* The root attributes into *c; -1 when they do not make a valid config
  * (when loading: when any of them is wrong). */
 static int walk_root(walk *w, model_config *c) {
-    attr_value v[N_ROOT] = {{0}};
     memset(c, 0, sizeof *c);
-    /* format and version do not stop a verification from checking the
-     * tensors against the sizes: only the cell and the sizes do. */
-    if (stop(w, read_attrs(w, "/", ROOT_ATTRS, ROOT_CELL, v)) ||
-        read_attrs(w, "/", ROOT_ATTRS + ROOT_CELL, N_ROOT - ROOT_CELL, v + ROOT_CELL))
-        return -1;
-    *c = config_from(v);
+    unsigned known = 0;
+    int bad = 0;
+    for (int a = 0; a < N_ROOT; a++) {
+        /* Verifying goes on past a bad attribute, but does not judge the
+         * ones whose place in the contract depends on it. */
+        if ((ROOT_DEPS[a] & known) != ROOT_DEPS[a]) {
+            bad = 1;
+            continue;
+        }
+        int rc = walk_root_attr(w, c, a);
+        if (rc == 0) {
+            known |= BIT(a);
+            continue;
+        }
+        if (stop(w, -1)) return -1;
+        /* format and version, or an attribute that does not apply, do not
+         * stop a verification from checking the tensors against the sizes:
+         * only the attributes that make the config do. */
+        if (rc == -2) known |= BIT(a);
+        else if (a != R_FORMAT && a != R_VERSION) bad = 1;
+    }
+    if (bad) return -1;
+    canonical_config(c);
     recur_err e = {0};
     return model_config_validate(c, w->path, &e) ? fault(w, &e) : 0;
 }
@@ -326,9 +589,35 @@ static int refuse_nonfinite(walk *w, const char *name, const float *x, size_t n)
     return fault(w, &e);
 }
 
+/* A tensor the declared model does not have, in a place where it means the
+ * attributes say less than the tensors do: an embedding beside input_size
+ * (feature inputs), reverse-direction weights without bidirectional (a
+ * PyTorch export that forgot the attribute).  Other extra datasets are
+ * ignored. */
+static int refuse_extra(walk *w, const model_config *c) {
+    char features[96];
+    snprintf(features, sizeof features, "input_size %d: feature inputs have no embedding", c->input_size);
+    struct {
+        int bad;
+        const char *name, *why;
+    } extra[] = {
+        {c->input_size > 0, "/model/embedding/weight", features},
+        {!c->bidirectional, "/model/rnn/weight_ih_l0_reverse", "one direction: bidirectional is 0 or absent"},
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0] && !stop(w, rc); i++) {
+        if (!extra[i].bad || !h5u_exists(w->file, extra[i].name)) continue;
+        recur_err e = {0};
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected nothing (%s), found one", w->path, extra[i].name,
+                   extra[i].why);
+        rc = fault(w, &e);
+    }
+    return rc;
+}
+
 /* /model with the sizes known: every tensor of the model, into its params. */
 static int walk_model(walk *w, model *m) {
-    int rc = 0;
+    int rc = refuse_extra(w, &m->cfg);
     for (int i = 0; i < m->num_tensors && !stop(w, rc); i++) {
         const tensor_info *t = &m->tensors[i];
         h5u_shape want = {H5U_FLOAT32, t->ndim, {t->shape[0], t->ndim == 2 ? t->shape[1] : 0}, {NULL}};
@@ -341,21 +630,35 @@ static int walk_model(walk *w, model *m) {
 }
 
 /* The sizes come from attributes anyone can forge: before the model's
- * arenas are allocated, the weights they imply must fit in the file.  The
- * three tensors that span every size (V, E, H and the gates) are a lower
- * bound; stored data may be compressed, but not 1024:1.  So a vocab_size of
- * 16 million names the attribute rather than allocating gigabytes. */
+ * arenas are allocated, the weights they imply must fit in the file (every
+ * tensor of the model is required); stored data may be compressed, but not
+ * 1024:1.  So a vocab_size of 16 million names the attributes rather than
+ * allocating gigabytes. */
 static int check_sizes_in_file(walk *w, const model_config *c) {
-    unsigned long long V = (unsigned)c->vocab_size, E = (unsigned)c->embed_size, H = (unsigned)c->hidden_size;
-    unsigned long long G = (unsigned)cell_gates(c->cell);
-    unsigned long long need = 4 * (V * E + G * H * H + V * H);
+    typedef unsigned long long u64;
+    const u64 H = (unsigned)c->hidden_size, G = (unsigned)cell_gates(c->cell), D = c->bidirectional ? 2 : 1;
+    const u64 V = (unsigned)c->vocab_size, E = (unsigned)c->embed_size;
+    const u64 O = c->output_size ? (unsigned)c->output_size : V;
+    u64 floats = c->input_size ? 0 : V * E;
+    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + H + 2);
+    floats += O * ((unsigned)model_layer_input(c, c->num_layers) + 1);
+    const u64 need = 4 * floats;
     struct stat st;
-    unsigned long long have = stat(w->path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+    u64 have = stat(w->path, &st) == 0 ? (u64)st.st_size : 0;
     if (need <= have * 1024 + (64ull << 20)) return 0;
+    char sizes[256];
+    int n = 0;
+    if (c->input_size) n = snprintf(sizes, sizeof sizes, "'input_size' (%d)", c->input_size);
+    else n = snprintf(sizes, sizeof sizes, "'vocab_size' (%d), 'embed_size' (%d)", c->vocab_size, c->embed_size);
+    n += snprintf(sizes + n, sizeof sizes - (size_t)n, ", 'hidden_size' (%d), 'num_layers' (%d)", c->hidden_size,
+                  c->num_layers);
+    if (c->bidirectional) n += snprintf(sizes + n, sizeof sizes - (size_t)n, ", 'bidirectional' (1)");
+    if (c->output_size)
+        snprintf(sizes + n, sizeof sizes - (size_t)n, ", '%s' (%d)",
+                 ROOT_ATTRS[c->task == TASK_REGRESS ? R_OUTPUTS : R_CLASSES].name, c->output_size);
     recur_err e = {0};
-    recur_fail(&e, RECUR_EXIT_INPUT, "%s: attributes 'vocab_size' (%llu), 'embed_size' (%llu), 'hidden_size' (%llu): "
-               "the model they declare needs at least %llu bytes of weights, but the file holds only %llu bytes",
-               w->path, V, E, H, need, have);
+    recur_fail(&e, RECUR_EXIT_INPUT, "%s: attributes %s: the model they declare needs at least %llu bytes of weights, "
+               "but the file holds only %llu bytes", w->path, sizes, need, have);
     return fault(w, &e);
 }
 
@@ -399,9 +702,14 @@ static void walk_model_unknown(walk *w) {
 /* ---- the optional parts ---- */
 
 static int walk_vocab(walk *w, checkpoint_in *ck) {
+    recur_err e = {0};
+    if (w->m && w->m->cfg.input_size) {
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected nothing (feature inputs have no vocabulary), "
+                   "found one", w->path);
+        return fault(w, &e);
+    }
     h5u_shape want = {H5U_UINT8, 1, {w->m ? (size_t)w->m->cfg.vocab_size : 0}, {"V"}};
     size_t dims[1];
-    recur_err e = {0};
     if (h5u_read_alloc(w->file, w->path, "/vocab", &want, dims, (void **)&ck->vocab, &e)) return fault(w, &e);
     return 0;
 }

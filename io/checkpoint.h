@@ -1,10 +1,41 @@
 /* checkpoint.h - models (and training state) in HDF5: the "recur-checkpoint"
  * contract.
  *
- * Root attributes: format="recur-checkpoint", version=1, cell (one of the five
- * names), vocab_size, embed_size, hidden_size, num_layers (integers).
+ * Root attributes (integers int64, strings variable-length UTF-8):
+ *   format="recur-checkpoint", version=1, cell (one of the five names),
+ *   hidden_size H, num_layers L                                  always
+ *   task           lm | classify | tag | regress   absent = lm (recur always writes it)
+ *   vocab_size V, embed_size E     token inputs (required); a feature model
+ *                                  has no embedding: 0 or absent (recur
+ *                                  writes 0, as tests/torch_seq_reference.py)
+ *   input_size F   > 0: F float features per step (feature models; recur
+ *                  writes it only for them); 0 or absent: tokens
+ *   bidirectional  0 | 1, absent = 0 (recur always writes it); lm: 0
+ *   merge          concat | sum, bidirectional only, absent = concat
+ *   num_classes C  classify, tag (required); output_size K regress
+ *                  (required); neither for lm (its outputs are V)
+ *   per_step       regress: 1 = a target per step, 0 = per sequence; absent:
+ *                  0 when pooling is present, else 1; other tasks: absent or
+ *                  the value the task implies (classify 0, tag 1, lm 1)
+ *   pooling        last | mean | max: heads with one output per sequence
+ *                  (classify, regress with per_step 0), absent = last;
+ *                  refused anywhere else
+ * An attribute the model does not use (merge with one direction, pooling on
+ * a per-step head, output_size on a classifier, ...) is refused, so an
+ * export that means something else fails loudly rather than loading as
+ * another model.  Files with none of the new attributes (checkpoints before
+ * issue 9) are language models, exactly as before; version stays 1.
+ * The loaded config is canonical: fields the task does not use are fixed
+ * (per_step 1 for tag, 0 for classify and lm; pooling last unless the head
+ * pools; merge concat with one direction), so equal architectures compare
+ * equal field by field.
  * /model/<tensor name> float32 datasets, one per entry of model.tensors[]
- * (PyTorch names, shapes and gate order).  recur also writes:
+ * (PyTorch names, shapes and gate order: embedding/weight [V, E] for token
+ * inputs only, rnn/weight_ih_l{k} [G*H, in] ... with their "_reverse"
+ * twins when bidirectional, head/weight [O, head input], head/bias [O]).
+ * Also refused: /model/embedding/weight in a feature model, reverse weights
+ * (rnn/weight_ih_l0_reverse) without bidirectional, /vocab in a feature
+ * model.  recur also writes:
  *   /vocab                 uint8 [V]   the dataset's byte for each id
  *   /optimizer             group: attrs kind ("sgd"|"adam"), step, lr,
  *                          momentum, weight_decay, beta1, beta2, eps;
@@ -82,8 +113,8 @@ typedef void (*checkpoint_violation_fn)(void *ctx, const char *msg);
  * cannot be read at all (missing, not HDF5, damaged). */
 int checkpoint_verify(const char *path, checkpoint_violation_fn cb, void *ctx, int *violations, recur_err *err);
 
-/* Only the root attributes (format, version, cell, sizes), checked as
- * checkpoint_load checks them: what a model's architecture is. */
+/* Only the root attributes, checked as checkpoint_load checks them: the
+ * full (canonical) model_config, what a model's architecture is. */
 int checkpoint_read_config(const char *path, model_config *cfg, recur_err *err);
 
 #endif

@@ -25,10 +25,12 @@
 /* Names recur's readers look up whether or not they exist: a lookup of a
  * missing name walks the same (possibly damaged) group index. */
 static const char *const LOOKUPS[] = {"/tokens", "/val_tokens", "/vocab", "/model", "/model/embedding/weight",
-                                      "/model/head/weight", "/model/head/bias", "/optimizer", "/optimizer/state",
-                                      "/progress", "/state", "/state/h", "/state/c", "/config"};
+                                      "/model/rnn/weight_ih_l0_reverse", "/model/head/weight", "/model/head/bias",
+                                      "/optimizer", "/optimizer/state", "/progress", "/state", "/state/h", "/state/c",
+                                      "/config"};
 static const char *const ROOT_ATTRS[] = {"format", "version", "cell", "vocab_size", "embed_size", "hidden_size",
-                                         "num_layers"};
+                                         "num_layers", "task", "input_size", "bidirectional", "merge",
+                                         "num_classes", "output_size", "per_step", "pooling"};
 
 static void read_attr_value(hid_t a) {
     hid_t type = H5Aget_type(a), space = H5Aget_space(a);

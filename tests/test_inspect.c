@@ -4,8 +4,10 @@
  * --jsonl unchanged, --diff (identical in one line, planted change,
  * --atol/--rtol, different architectures, missing tensor, errors), --verify
  * (the good file, each planted violation, two at once, unreadable files),
- * inspect on a token dataset and on other HDF5 files, and the torch loader
- * scripts/torch_checkpoint.py --check.
+ * inspect on a token dataset and on other HDF5 files, checkpoints of
+ * sequence models (task, inputs, directions, head in the summary and --json,
+ * --diff naming each architectural difference, bad attributes refused and
+ * verified), and the torch loader scripts/torch_checkpoint.py --check.
  *
  * Checkpoints come from `recur train` on a slice of Tiny Shakespeare; bad
  * copies are made by a small h5py script (EDIT_PY) run with Debian's
@@ -84,6 +86,8 @@ static const char *JCHECK_PY =
     "def f32(x): return int(np.float32(x).view(np.uint32))\n"
     "if not eval(sys.argv[1]): print('does not hold:', sys.argv[1], '\\n', text[:3000]); sys.exit(1)\n";
 
+static const char *SEQCK_PY; /* below, with the sequence-model tests */
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -120,6 +124,8 @@ static int group_setup(void **state) {
     write_file(p, STATS_PY);
     snprintf(p, sizeof p, "%s/jcheck.py", g_dir);
     write_file(p, JCHECK_PY);
+    snprintf(p, sizeof p, "%s/seqck.py", g_dir);
+    write_file(p, SEQCK_PY);
     train("lstm", "a.h5");
     return 0;
 }
@@ -413,6 +419,144 @@ static void test_verify_unreadable(void **state) {
     assert_non_null(strstr(out, "damaged"));
 }
 
+/* SEQCK_PY OUT key=value ...: a sequence-model checkpoint as
+ * tests/torch_seq_reference.py writes it with h5py (cell, H, L, bi, task, O,
+ * V and E or F, pooling); set_<attr>=<integer or string> / del_<attr> then
+ * change a root attribute. */
+static const char *SEQCK_PY =
+    "import sys, h5py, numpy as np\n"
+    "out = sys.argv[1]; kw = dict(a.split('=', 1) for a in sys.argv[2:])\n"
+    "cell = kw['cell']; G = dict(rnn_tanh=1, rnn_relu=1, lstm=4, gru=3, lbr_gru=3)[cell]\n"
+    "H, L, O = int(kw['H']), int(kw['L']), int(kw['O']); D = 2 if kw.get('bi') == '1' else 1\n"
+    "F, V, E = int(kw.get('F', 0)), int(kw.get('V', 0)), int(kw.get('E', 0)); task = kw['task']\n"
+    "rng = np.random.default_rng(int(kw.get('seed', 1)))\n"
+    "def t(*s): return rng.uniform(-0.5, 0.5, s).astype('f4')\n"
+    "with h5py.File(out, 'w') as f:\n"
+    "    a = f.attrs\n"
+    "    a['format'] = 'recur-checkpoint'; a['version'] = 1; a['cell'] = cell\n"
+    "    a['vocab_size'] = V; a['embed_size'] = E; a['hidden_size'] = H; a['num_layers'] = L\n"
+    "    a['task'] = task; a['bidirectional'] = D - 1\n"
+    "    if F: a['input_size'] = F\n"
+    "    a['output_size' if task == 'regress' else 'num_classes'] = O\n"
+    "    if 'pooling' in kw: a['pooling'] = kw['pooling']\n"
+    "    if not F: f['model/embedding/weight'] = t(V, E)\n"
+    "    for l in range(L):\n"
+    "        for d in range(D):\n"
+    "            r = '_reverse' if d else ''\n"
+    "            f[f'model/rnn/weight_ih_l{l}{r}'] = t(G * H, (F or E) if l == 0 else D * H)\n"
+    "            f[f'model/rnn/weight_hh_l{l}{r}'] = t(G * H, H)\n"
+    "            f[f'model/rnn/bias_ih_l{l}{r}'] = t(G * H)\n"
+    "            f[f'model/rnn/bias_hh_l{l}{r}'] = t(G * H)\n"
+    "    f['model/head/weight'] = t(O, D * H)\n"
+    "    f['model/head/bias'] = t(O)\n"
+    "    for k, v in kw.items():\n"
+    "        if k.startswith('set_'): a[k[4:]] = int(v) if v.lstrip('-').isdigit() else v\n"
+    "        elif k.startswith('del_'): del a[k[4:]]\n";
+
+static void seq_ckpt(const char *out, const char *args) {
+    char buf[8192];
+    int rc = tu_run(buf, sizeof buf, "cd '%s' && %s seqck.py %s %s", g_dir, TU_PYTHON, out, args);
+    if (rc) fprintf(stderr, "%s\n", buf);
+    assert_int_equal(rc, 0);
+}
+
+#define CLS_ARGS "cell=lstm H=4 L=2 bi=1 task=classify O=5 F=3 pooling=mean"
+#define TAG_ARGS "cell=gru H=6 L=1 bi=1 task=tag O=7 V=9 E=4"
+#define REG_ARGS "cell=rnn_tanh H=5 L=1 task=regress O=2 F=2"
+
+/* The summary of each kind of model: task and head, inputs, directions, in
+ * text and in --json; the tensors listed are the file's (with _reverse). */
+static void test_seq_checkpoint_summary(void **state) {
+    static char out[65536];
+    seq_ckpt("cls.h5", CLS_ARGS);
+    seq_ckpt("tag.h5", TAG_ARGS);
+    seq_ckpt("reg.h5", REG_ARGS);
+    assert_int_equal(inspect(out, sizeof out, "cls.h5"), 0);
+    assert_non_null(strstr(out, "cls.h5: recur-checkpoint v1, lstm, 2 layer(s) x 4 hidden x 2 directions, features 3, "));
+    assert_non_null(strstr(out, "\ntask: classify, 5 classes per sequence (pooling mean)\n"));
+    assert_non_null(strstr(out, "\ninputs: features, 3 per step\n"));
+    assert_non_null(strstr(out, "\ndirections: 2 (bidirectional, outputs concatenated: 8)\n"));
+    assert_non_null(strstr(out, "/model/rnn/weight_ih_l1_reverse"));
+    assert_null(strstr(out, "embedding"));
+    assert_int_equal(inspect(out, sizeof out, "tag.h5"), 0);
+    assert_non_null(strstr(out, "\ntask: tag, 7 classes per step\n"));
+    assert_non_null(strstr(out, "\ninputs: tokens, vocab 9, embed 4\n"));
+    assert_int_equal(inspect(out, sizeof out, "reg.h5"), 0);
+    assert_non_null(strstr(out, "\ntask: regress, 2 output(s) per step\n"));
+    assert_non_null(strstr(out, "\ndirections: 1 (forward)\n"));
+    assert_int_equal(inspect(out, sizeof out, "a.h5"), 0);
+    assert_non_null(strstr(out, "\ntask: lm, the next token at every step (58 outputs)\n"));
+    assert_non_null(strstr(out, "\ninputs: tokens, vocab 58, embed 8\n"));
+
+    assert_int_equal(inspect(out, sizeof out, "cls.h5 --json > cls.json"), 0);
+    json_holds("cls.json", "d[\"task\"] == \"classify\" and d[\"inputs\"] == \"features\" and d[\"input_size\"] == 3"
+                           " and d[\"vocab_size\"] == 0 and d[\"bidirectional\"] is True and d[\"directions\"] == 2"
+                           " and d[\"merge\"] == \"concat\" and d[\"num_classes\"] == 5 and d[\"per_step\"] is False"
+                           " and d[\"pooling\"] == \"mean\" and \"output_size\" not in d");
+    json_holds("cls.json", "len(d[\"tensors\"]) == 18 and \"/model/rnn/bias_hh_l1_reverse\" in"
+                           " [t[\"tensor\"] for t in d[\"tensors\"]]");
+    assert_int_equal(inspect(out, sizeof out, "reg.h5 --json > reg.json"), 0);
+    json_holds("reg.json", "d[\"task\"] == \"regress\" and d[\"output_size\"] == 2 and d[\"per_step\"] is True"
+                           " and \"pooling\" not in d and \"merge\" not in d and d[\"bidirectional\"] is False");
+    assert_int_equal(inspect(out, sizeof out, "tag.h5 --json > tag.json"), 0);
+    json_holds("tag.json", "d[\"task\"] == \"tag\" and d[\"inputs\"] == \"tokens\" and d[\"vocab_size\"] == 9"
+                           " and d[\"num_classes\"] == 7 and d[\"per_step\"] is True and d[\"directions\"] == 2");
+    assert_int_equal(inspect(out, sizeof out, "a.h5 --json > lm.json"), 0);
+    json_holds("lm.json", "d[\"task\"] == \"lm\" and d[\"bidirectional\"] is False and d[\"input_size\"] == 0"
+                          " and \"num_classes\" not in d and \"per_step\" not in d and \"pooling\" not in d");
+}
+
+/* --diff names every architectural difference the new attributes make. */
+static void test_seq_checkpoint_diff(void **state) {
+    static char out[65536];
+    seq_ckpt("cls.h5", CLS_ARGS);
+    seq_ckpt("cls2.h5", CLS_ARGS " seed=2");
+    seq_ckpt("cls_max.h5", CLS_ARGS " set_pooling=max");
+    seq_ckpt("cls_sum.h5", "cell=lstm H=4 L=2 bi=1 task=classify O=5 F=3 pooling=mean set_merge=sum");
+    seq_ckpt("reg5.h5", "cell=lstm H=4 L=2 bi=1 task=regress O=5 F=3 pooling=mean");
+    seq_ckpt("tag.h5", TAG_ARGS);
+    assert_int_equal(inspect(out, sizeof out, "--diff cls.h5 cls.h5"), 0);
+    assert_int_equal(inspect(out, sizeof out, "--diff cls.h5 cls2.h5"), 1);
+    assert_non_null(strstr(out, "different: 18 tensors compared, 18 different"));
+    assert_int_equal(inspect(out, sizeof out, "--diff cls.h5 cls_max.h5"), 1);
+    assert_string_equal(out, "different architectures: pooling mean vs max\n");
+    assert_int_equal(inspect(out, sizeof out, "--diff cls.h5 reg5.h5"), 1);
+    assert_string_equal(out, "different architectures: task classify vs regress; num_classes 5 vs output_size 5\n");
+    assert_int_equal(inspect(out, sizeof out, "--diff cls.h5 tag.h5"), 1);
+    assert_string_equal(out, "different architectures: cell lstm vs gru; task classify vs tag; inputs features vs "
+                             "tokens; hidden_size 4 vs 6; num_layers 2 vs 1; num_classes 5 vs 7\n");
+    assert_int_equal(inspect(out, sizeof out, "--diff a.h5 reg5.h5 --json > arch2.json"), 1);
+    json_holds("arch2.json", "d[\"different_architectures\"] == \"task lm vs regress; inputs tokens vs features;"
+                             " hidden_size 16 vs 4; bidirectional 0 vs 1\" and d[\"equal\"] is False");
+    /* architectures are compared before any tensor is read */
+    assert_int_equal(inspect(out, sizeof out, "--diff cls.h5 cls_sum.h5"), 1);
+    assert_string_equal(out, "different architectures: merge concat vs sum\n");
+}
+
+/* A bad sequence checkpoint: inspect refuses it (exit 3, one message naming
+ * the file and the attribute); --verify lists every violation. */
+static void test_seq_checkpoint_bad(void **state) {
+    static char out[65536];
+    seq_ckpt("c_nonc.h5", CLS_ARGS " del_num_classes=1");
+    assert_int_equal(inspect(out, sizeof out, "c_nonc.h5"), 3);
+    assert_non_null(strstr(out, "c_nonc.h5: attribute 'num_classes': expected an integer in [1, 2147483647] "
+                                "(task classify), found nothing (missing)"));
+    assert_int_equal(count_lines(out), 1);
+    seq_ckpt("c_bi2.h5", CLS_ARGS " set_bidirectional=2 set_pooling=median");
+    assert_int_equal(inspect(out, sizeof out, "c_bi2.h5"), 3);
+    assert_non_null(strstr(out, "c_bi2.h5: attribute 'bidirectional': expected an integer in [0, 1], found 2"));
+    assert_int_equal(inspect(out, sizeof out, "--verify c_bi2.h5"), 1);
+    assert_non_null(strstr(out, "violation: c_bi2.h5: attribute 'bidirectional': expected an integer in [0, 1], found 2"));
+    assert_non_null(strstr(out, "violation: c_bi2.h5: attribute 'pooling': expected one of last, mean, max, found \"median\""));
+    assert_non_null(strstr(out, "c_bi2.h5: 2 violation(s) of the recur-checkpoint contract"));
+    seq_ckpt("c_emb.h5", CLS_ARGS " set_vocab_size=4");
+    assert_int_equal(inspect(out, sizeof out, "--verify c_emb.h5 --json > emb.json"), 1);
+    json_holds("emb.json", "d[\"valid\"] is False and len(d[\"violations\"]) == 1 and \"vocab_size\" in"
+                           " d[\"violations\"][0] and \"expected 0 or nothing (input_size 3: feature inputs have no"
+                           " embedding), found 4\" in d[\"violations\"][0]");
+    assert_int_equal(inspect(out, sizeof out, "--verify cls.h5"), 0);
+}
+
 static void torch_check(const char *cell) {
     char out[8192], ck[64];
     snprintf(ck, sizeof ck, "%s.h5", cell);
@@ -445,6 +589,9 @@ int main(void) {
         cmocka_unit_test(test_verify_violations),
         cmocka_unit_test(test_verify_other_hdf5),
         cmocka_unit_test(test_verify_unreadable),
+        cmocka_unit_test(test_seq_checkpoint_summary),
+        cmocka_unit_test(test_seq_checkpoint_diff),
+        cmocka_unit_test(test_seq_checkpoint_bad),
         cmocka_unit_test(test_torch_lstm),
         cmocka_unit_test(test_torch_lbr_gru),
         cmocka_unit_test(test_torch_rnn_tanh),

@@ -11,6 +11,11 @@
  * Bad files are copies of good ones with one thing broken, made by a small
  * h5py script (EDIT_PY below) run with Debian's /usr/bin/python3.
  *
+ * Checkpoints of every model_config (task, feature inputs, bidirectional
+ * layers, heads) round-trip bitwise with the documented root attributes;
+ * files without the new attributes are language models as before; each bad
+ * or contradictory attribute is refused with one message.
+ *
  * Run: make build/release/tests/test_io && build/release/tests/test_io
  */
 #include "test_util.h"
@@ -942,6 +947,369 @@ static void test_checkpoint_bad_files(void **state) {
     }
 }
 
+/* ---- checkpoints of every model_config (issue 9) -------------------------- */
+
+/* The sequence models of the round trips: a bidirectional LSTM classifier on
+ * features (mean pooling), a bidirectional GRU tagger on tokens (summed
+ * directions), a sequence regressor on features (max pooling), a per-step
+ * regressor on features. */
+static const model_config SEQ_CONFIGS[] = {
+    {.cell = CELL_LSTM, .input_size = 6, .hidden_size = 7, .num_layers = 2, .bidirectional = 1,
+     .merge = MERGE_CONCAT, .task = TASK_CLASSIFY, .output_size = 4, .pooling = POOL_MEAN},
+    {.cell = CELL_GRU, .vocab_size = 11, .embed_size = 5, .hidden_size = 6, .num_layers = 2, .bidirectional = 1,
+     .merge = MERGE_SUM, .task = TASK_TAG, .output_size = 5, .per_step = 1},
+    {.cell = CELL_RNN_TANH, .input_size = 3, .hidden_size = 5, .num_layers = 2, .task = TASK_REGRESS,
+     .output_size = 2, .pooling = POOL_MAX},
+    {.cell = CELL_LBR_GRU, .input_size = 2, .hidden_size = 4, .num_layers = 1, .task = TASK_REGRESS,
+     .output_size = 3, .per_step = 1},
+};
+
+static void assert_same_config(const model_config *a, const model_config *b) {
+    assert_int_equal(a->cell, b->cell);
+    assert_int_equal(a->vocab_size, b->vocab_size);
+    assert_int_equal(a->embed_size, b->embed_size);
+    assert_int_equal(a->hidden_size, b->hidden_size);
+    assert_int_equal(a->num_layers, b->num_layers);
+    assert_int_equal(a->task, b->task);
+    assert_int_equal(a->input_size, b->input_size);
+    assert_int_equal(a->bidirectional, b->bidirectional);
+    assert_int_equal(a->merge, b->merge);
+    assert_int_equal(a->output_size, b->output_size);
+    assert_int_equal(a->per_step, b->per_step);
+    assert_int_equal(a->pooling, b->pooling);
+}
+
+/* Same config, same tensors (names, shapes, offsets), same bits. */
+static void assert_same_model(const model *a, const model *b) {
+    assert_same_config(&a->cfg, &b->cfg);
+    assert_int_equal(a->num_params, b->num_params);
+    assert_int_equal(a->num_tensors, b->num_tensors);
+    for (int i = 0; i < a->num_tensors; i++) {
+        assert_string_equal(a->tensors[i].name, b->tensors[i].name);
+        assert_int_equal(a->tensors[i].ndim, b->tensors[i].ndim);
+        assert_int_equal(a->tensors[i].shape[0], b->tensors[i].shape[0]);
+        assert_int_equal(a->tensors[i].shape[1], b->tensors[i].shape[1]);
+        assert_int_equal(a->tensors[i].offset, b->tensors[i].offset);
+    }
+    assert_memory_equal(a->params, b->params, a->num_params * sizeof(float));
+}
+
+/* The root attributes recur writes for `cfg` (h5py's view), as a Python
+ * dict literal of what must be there; nothing else may be. */
+static void expected_attrs(const model_config *c, char *buf, size_t len) {
+    static const char *const cells[] = {"rnn_tanh", "rnn_relu", "lstm", "gru", "lbr_gru"};
+    int n = snprintf(buf, len, "{'format': 'recur-checkpoint', 'version': 1, 'cell': '%s', 'task': '%s', "
+                     "'vocab_size': %d, 'embed_size': %d, 'hidden_size': %d, 'num_layers': %d, 'bidirectional': %d",
+                     cells[c->cell], task_name(c->task), c->vocab_size, c->embed_size, c->hidden_size, c->num_layers,
+                     c->bidirectional);
+    if (c->input_size) n += snprintf(buf + n, len - (size_t)n, ", 'input_size': %d", c->input_size);
+    if (c->bidirectional)
+        n += snprintf(buf + n, len - (size_t)n, ", 'merge': '%s'", c->merge == MERGE_SUM ? "sum" : "concat");
+    if (c->task == TASK_CLASSIFY || c->task == TASK_TAG)
+        n += snprintf(buf + n, len - (size_t)n, ", 'num_classes': %d", c->output_size);
+    if (c->task == TASK_REGRESS)
+        n += snprintf(buf + n, len - (size_t)n, ", 'output_size': %d, 'per_step': %d", c->output_size, c->per_step);
+    if (c->task == TASK_CLASSIFY || (c->task == TASK_REGRESS && !c->per_step))
+        n += snprintf(buf + n, len - (size_t)n, ", 'pooling': '%s'", pooling_name(c->pooling));
+    snprintf(buf + n, len - (size_t)n, "}");
+}
+
+static void attrs_are(const char *path, const model_config *c) {
+    char want[1024], out[4096];
+    expected_attrs(c, want, sizeof want);
+    int rc = tu_run(out, sizeof out,
+                    "%s -c \"import sys, h5py\n"
+                    "f = h5py.File(sys.argv[1], 'r')\n"
+                    "got = {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, 'item') else v)"
+                    " for k, v in f.attrs.items()}\n"
+                    "want = %s\n"
+                    "if got != want: sys.exit('attributes %%r, expected %%r' %% (got, want))\" '%s'",
+                    TU_PYTHON, want, path);
+    if (rc) fail_msg("%s", out);
+}
+
+/* model_create + model_init_random + checkpoint_save + checkpoint_load: the
+ * same config (every field) and tensors, the "_reverse" tensors among them;
+ * checkpoint_read_config says the same; verify finds nothing; the root
+ * attributes are the documented ones. */
+static void test_checkpoint_seq_roundtrip(void **state) {
+    for (size_t k = 0; k < sizeof SEQ_CONFIGS / sizeof SEQ_CONFIGS[0]; k++) {
+        const model_config *cfg = &SEQ_CONFIGS[k];
+        model m;
+        recur_err err = {0};
+        if (model_create(&m, cfg, &err)) fail_msg("config %zu: %s", k, err.msg);
+        model_init_random(&m, 7 + k);
+        optimizer opt;
+        optim_config oc;
+        optim_config_defaults(&oc, OPTIM_ADAM);
+        assert_int_equal(optim_create(&opt, &oc, m.num_params, &err), 0);
+        for (size_t i = 0; i < opt.state_len; i++) opt.state[i] = (float)i * 0.25f;
+        uint8_t vocab[16] = "abcdefghijk";
+        checkpoint_out out = {.m = &m, .opt = &opt, .vocab = cfg->input_size ? NULL : vocab, .step = 9, .epoch = 2,
+                              .tokens_seen = 1000, .config_text = "task = x\n"};
+        const char *p = at(state, "seq.h5");
+        save_ok(p, &out);
+        checkpoint_in in;
+        if (checkpoint_load(p, &in, &err)) fail_msg("config %zu: load: %s", k, err.msg);
+        assert_same_model(&m, &in.m);
+        assert_int_equal(in.m.ix.embedding, cfg->input_size ? -1 : 0);
+        assert_true(model_find_tensor(&in.m, "embedding/weight") == (cfg->input_size ? -1 : 0));
+        for (int l = 0; l < cfg->num_layers; l++) {
+            char name[48];
+            snprintf(name, sizeof name, "rnn/weight_hh_l%d_reverse", l);
+            assert_true((model_find_tensor(&in.m, name) >= 0) == cfg->bidirectional);
+            if (cfg->bidirectional) assert_int_equal(in.m.ix.layer[l][1].w_hh, model_find_tensor(&in.m, name));
+        }
+        assert_true(in.has_optimizer);
+        assert_memory_equal(in.opt.state, opt.state, opt.state_len * sizeof(float));
+        if (cfg->input_size) assert_null(in.vocab);
+        else assert_memory_equal(in.vocab, vocab, 11);
+        model_config rc;
+        if (checkpoint_read_config(p, &rc, &err)) fail_msg("read_config: %s", err.msg);
+        assert_same_config(cfg, &rc);
+        int n = -1;
+        assert_int_equal(checkpoint_verify(p, NULL, NULL, &n, &err), 0);
+        assert_int_equal(n, 0);
+        attrs_are(p, cfg);
+        checkpoint_in_free(&in);
+        optim_free(&opt);
+        model_free(&m);
+    }
+}
+
+/* A language model written today carries task "lm" and bidirectional 0;
+ * without them (a checkpoint from before issue 9) it loads the same. */
+static void test_checkpoint_old_lm(void **state) {
+    char good[4200], old[4200];
+    snprintf(good, sizeof good, "%s", at(state, "lm.h5"));
+    snprintf(old, sizeof old, "%s", at(state, "old.h5"));
+    saved s;
+    make_saved(&s, CELL_LSTM, OPTIM_ADAM, 0.0f, 2);
+    save_ok(good, &s.out);
+    model_config lm = {.cell = CELL_LSTM, .vocab_size = 11, .embed_size = 5, .hidden_size = 7, .num_layers = 2};
+    attrs_are(good, &lm);
+    char spec[9000];
+    snprintf(spec, sizeof spec, "%s|%s|exec|del f.attrs['task']; del f.attrs['bidirectional']\n", old, good);
+    run_edits(state, spec);
+    for (int i = 0; i < 2; i++) {
+        const char *p = i ? old : good;
+        checkpoint_in in;
+        recur_err err = {0};
+        if (checkpoint_load(p, &in, &err)) fail_msg("%s: %s", p, err.msg);
+        assert_same(&s, &in);
+        assert_same_model(&s.m, &in.m);
+        assert_same_config(&lm, &in.m.cfg);
+        checkpoint_in_free(&in);
+    }
+    free_saved(&s);
+}
+
+/* A sequence checkpoint as tests/torch_seq_reference.py writes it with h5py:
+ * vocab_size = embed_size = 0 for feature inputs, no merge, no per_step
+ * (a regression head without pooling is per step). */
+static const char H5PY_SEQ_CKPT[] =
+    "import itertools\n"
+    "def write(path, task, F, H, L, D, G, O, pooling):\n"
+    "  with h5py.File(path, 'w') as f:\n"
+    "    a = f.attrs\n"
+    "    a['format'] = 'recur-checkpoint'; a['version'] = 1; a['cell'] = 'gru'\n"
+    "    a['vocab_size'] = 0; a['embed_size'] = 0; a['hidden_size'] = H; a['num_layers'] = L\n"
+    "    a['task'] = task; a['bidirectional'] = D - 1; a['input_size'] = F\n"
+    "    a['output_size' if task == 'regress' else 'num_classes'] = O\n"
+    "    if pooling: a['pooling'] = pooling\n"
+    "    k = itertools.count()\n"
+    "    def t(*shape):\n"
+    "      n = int(np.prod(shape)); s = next(k) * 1000\n"
+    "      return (np.arange(s, s + n, dtype='f4') / 7).reshape(shape)\n"
+    "    for l in range(L):\n"
+    "      for d in range(D):\n"
+    "        r = '_reverse' if d else ''\n"
+    "        f[f'model/rnn/weight_ih_l{l}{r}'] = t(G * H, F if l == 0 else D * H)\n"
+    "        f[f'model/rnn/weight_hh_l{l}{r}'] = t(G * H, H)\n"
+    "        f[f'model/rnn/bias_ih_l{l}{r}'] = t(G * H)\n"
+    "        f[f'model/rnn/bias_hh_l{l}{r}'] = t(G * H)\n"
+    "    f['model/head/weight'] = t(O, D * H)\n"
+    "    f['model/head/bias'] = t(O)\n"
+    "d = os.path.dirname(out)\n"
+    "write(d + '/cls.h5', 'classify', 3, 4, 2, 2, 3, 5, 'last')\n"
+    "write(d + '/reg.h5', 'regress', 2, 5, 1, 2, 3, 3, None)\n";
+
+static void test_checkpoint_h5py_seq(void **state) {
+    const char *py = at(state, "seq_body.py");
+    write_file(py, H5PY_SEQ_CKPT, strlen(H5PY_SEQ_CKPT));
+    char spec[9000];
+    snprintf(spec, sizeof spec, "%s|-|exec|import os; exec(open('%s').read())\n", at(state, "unused.h5"), py);
+    run_edits(state, spec);
+    const model_config want[2] = {
+        {.cell = CELL_GRU, .input_size = 3, .hidden_size = 4, .num_layers = 2, .bidirectional = 1,
+         .task = TASK_CLASSIFY, .output_size = 5, .pooling = POOL_LAST},
+        {.cell = CELL_GRU, .input_size = 2, .hidden_size = 5, .num_layers = 1, .bidirectional = 1,
+         .task = TASK_REGRESS, .output_size = 3, .per_step = 1},
+    };
+    for (int i = 0; i < 2; i++) {
+        const char *p = at(state, i ? "reg.h5" : "cls.h5");
+        checkpoint_in in;
+        recur_err err = {0};
+        if (checkpoint_load(p, &in, &err)) fail_msg("load: %s", err.msg);
+        assert_same_config(&want[i], &in.m.cfg);
+        /* tensor k (in the file's order, which is PyTorch's and recur's) holds (k*1000 + j) / 7 */
+        for (int k = 0; k < in.m.num_tensors; k++) {
+            const tensor_info *t = &in.m.tensors[k];
+            for (size_t j = 0; j < t->count; j++)
+                assert_true(in.m.params[t->offset + j] == (float)(k * 1000 + (int)j) / 7.0f);
+        }
+        checkpoint_in_free(&in);
+    }
+}
+
+/* Every way the new attributes can be wrong or contradict each other or the
+ * tensors: one message naming the file and the attribute (or dataset), exit
+ * code 3, verify's first violation the same. */
+static void test_checkpoint_bad_seq_attrs(void **state) {
+    char cls[4200], lm[4200], reg[4200];
+    snprintf(cls, sizeof cls, "%s", at(state, "cls.h5"));
+    snprintf(lm, sizeof lm, "%s", at(state, "lm.h5"));
+    snprintf(reg, sizeof reg, "%s", at(state, "reg.h5"));
+    const model_config *configs[3] = {&SEQ_CONFIGS[0], NULL, &SEQ_CONFIGS[2]};
+    model_config lmc = {.cell = CELL_LSTM, .vocab_size = 11, .embed_size = 5, .hidden_size = 7, .num_layers = 2};
+    configs[1] = &lmc;
+    const char *goods[3] = {cls, lm, reg};
+    for (int g = 0; g < 3; g++) {
+        model m;
+        recur_err err = {0};
+        assert_int_equal(model_create(&m, configs[g], &err), 0);
+        model_init_random(&m, 3);
+        checkpoint_out out = {.m = &m};
+        save_ok(goods[g], &out);
+        model_free(&m);
+    }
+    /* cls: lstm, F 6, H 7, L 2, bidirectional concat, classify C 4, mean pooling (G*H = 28, head [4, 14]) */
+    static const bad_case cls_cases[] = {
+        {"c_no_classes.h5", "delattr", "/|num_classes", {"attribute 'num_classes'", "(task classify)", "found nothing (missing)"}},
+        {"c_classes0.h5", "setattr", "/|num_classes|0", {"attribute 'num_classes'", "[1, 2147483647]", "found 0"}},
+        {"c_classes_head.h5", "setattr", "/|num_classes|5", {"dataset '/model/head/weight'", "expected float32 [5, 14], found float32 [4, 14]"}},
+        {"c_bidir2.h5", "setattr", "/|bidirectional|2", {"attribute 'bidirectional'", "expected an integer in [0, 1], found 2"}},
+        {"c_bidir_str.h5", "setattr", "/|bidirectional|'yes'", {"attribute 'bidirectional'", "integer", "string"}},
+        {"c_task.h5", "setattr", "/|task|'translate'", {"attribute 'task'", "one of lm, classify, tag, regress", "\"translate\""}},
+        {"c_task_int.h5", "setattr", "/|task|1", {"attribute 'task'", "one of lm, classify, tag, regress", "int64"}},
+        {"c_pooling.h5", "setattr", "/|pooling|'median'", {"attribute 'pooling'", "one of last, mean, max", "\"median\""}},
+        {"c_merge.h5", "setattr", "/|merge|'avg'", {"attribute 'merge'", "one of concat, sum", "\"avg\""}},
+        {"c_input_neg.h5", "setattr", "/|input_size|-1", {"attribute 'input_size'", "[0, 2147483647]", "found -1"}},
+        {"c_input_big.h5", "setattr", "/|input_size|70000", {"input_size", "65536", "70000"}},
+        {"c_vocab.h5", "setattr", "/|vocab_size|11", {"attribute 'vocab_size'", "expected 0 or nothing (input_size 6: feature inputs have no embedding), found 11"}},
+        {"c_embed.h5", "setattr", "/|embed_size|5", {"attribute 'embed_size'", "0 or nothing", "found 5"}},
+        {"c_embedding.h5", "exec", "f['model/embedding/weight'] = np.zeros((11, 5), 'f4')", {"dataset '/model/embedding/weight'", "expected nothing (input_size 6: feature inputs have no embedding), found one"}},
+        {"c_vocab_ds.h5", "exec", "f['vocab'] = np.zeros(11, 'u1')", {"dataset '/vocab'", "expected nothing (feature inputs have no vocabulary)"}},
+        {"c_no_input.h5", "delattr", "/|input_size", {"attribute 'vocab_size'", "expected an integer in [1, 2147483647] (token inputs; a feature model gives input_size instead), found 0"}},
+        {"c_output_size.h5", "setattr", "/|output_size|4", {"attribute 'output_size'", "expected nothing (task classify gives num_classes), found 4"}},
+        {"c_per_step.h5", "setattr", "/|per_step|1", {"attribute 'per_step'", "expected 0 or nothing (task classify: one label per sequence), found 1"}},
+        {"c_one_dir.h5", "exec", "f.attrs['bidirectional'] = 0; del f.attrs['merge']", {"dataset '/model/rnn/weight_ih_l0_reverse'", "expected nothing (one direction: bidirectional is 0 or absent), found one"}},
+        {"c_merge_one_dir.h5", "setattr", "/|bidirectional|0", {"attribute 'merge'", "expected nothing (one direction: bidirectional is 0 or absent), found \"concat\""}},
+        {"c_no_reverse.h5", "del", "model/rnn/bias_hh_l1_reverse", {"dataset '/model/rnn/bias_hh_l1_reverse'", "float32 [28]", "missing"}},
+        {"c_reverse_shape.h5", "replace", "model/rnn/weight_ih_l1_reverse|np.zeros((28, 7), 'f4')", {"dataset '/model/rnn/weight_ih_l1_reverse'", "expected float32 [28, 14], found float32 [28, 7]"}},
+        {"c_huge.h5", "exec", "f.attrs['input_size'] = 65536; f.attrs['hidden_size'] = 65536", {"attributes 'input_size' (65536), 'hidden_size' (65536), 'num_layers' (2), 'bidirectional' (1), 'num_classes' (4)", "bytes of weights"}},
+    };
+    /* lm: lstm, V 11, E 5, H 7, L 2 */
+    static const bad_case lm_cases[] = {
+        {"l_bidir.h5", "setattr", "/|bidirectional|1", {"attribute 'bidirectional'", "expected 0 or nothing (task lm: a language model reads left to right), found 1"}},
+        {"l_input.h5", "setattr", "/|input_size|3", {"attribute 'input_size'", "expected 0 or nothing (task lm: a language model reads tokens), found 3"}},
+        {"l_classes.h5", "setattr", "/|num_classes|3", {"attribute 'num_classes'", "expected nothing (task lm: the outputs are the vocabulary), found 3"}},
+        {"l_pooling.h5", "setattr", "/|pooling|'last'", {"attribute 'pooling'", "expected nothing (task lm: a prediction per step, nothing is pooled), found \"last\""}},
+        {"l_per_step.h5", "setattr", "/|per_step|0", {"attribute 'per_step'", "1 or nothing", "found 0"}},
+        {"l_tag.h5", "setattr", "/|task|'tag'", {"attribute 'num_classes'", "(task tag)", "missing"}},
+    };
+    /* reg: rnn_tanh, F 3, H 5, L 2, regress K 2 per sequence, max pooling */
+    static const bad_case reg_cases[] = {
+        {"r_per_step_pool.h5", "setattr", "/|per_step|1", {"attribute 'pooling'", "expected nothing (per_step 1: a per-step head pools nothing), found \"max\""}},
+        {"r_per_step3.h5", "setattr", "/|per_step|3", {"attribute 'per_step'", "[0, 1]", "found 3"}},
+        {"r_classes.h5", "setattr", "/|num_classes|2", {"attribute 'num_classes'", "expected nothing (task regress gives output_size), found 2"}},
+        {"r_no_outputs.h5", "delattr", "/|output_size", {"attribute 'output_size'", "(task regress)", "missing"}},
+        {"r_outputs_float.h5", "setattr", "/|output_size|2.0", {"attribute 'output_size'", "integer", "float64"}},
+    };
+    const struct {
+        const char *good;
+        const bad_case *cases;
+        size_t n;
+    } groups[] = {{cls, cls_cases, sizeof cls_cases / sizeof cls_cases[0]},
+                  {lm, lm_cases, sizeof lm_cases / sizeof lm_cases[0]},
+                  {reg, reg_cases, sizeof reg_cases / sizeof reg_cases[0]}};
+    for (size_t g = 0; g < 3; g++) {
+        char spec[16384];
+        size_t len = 0;
+        for (size_t i = 0; i < groups[g].n; i++) {
+            const bad_case *c = &groups[g].cases[i];
+            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s|%s|%s|%s\n", at(state, c->file), groups[g].good,
+                                    c->op, c->args);
+        }
+        assert_true(len < sizeof spec);
+        run_edits(state, spec);
+        for (size_t i = 0; i < groups[g].n; i++) {
+            const char *p = at(state, groups[g].cases[i].file);
+            checkpoint_in in;
+            recur_err err = {0};
+            int rc = checkpoint_load(p, &in, &err);
+            check_bad(p, rc, &err, groups[g].cases[i].needles);
+            assert_null(in.m.params);
+            same_first_violation(p, &err);
+            /* the architecture alone (inspect --diff reads it) is judged the same way */
+            model_config c;
+            recur_err cerr = {0};
+            if (checkpoint_read_config(p, &c, &cerr) == 0) {
+                /* only the tensors or optional parts are wrong */
+                assert_true(strstr(err.msg, "dataset '") != NULL || strstr(err.msg, "bytes of weights") != NULL);
+            } else assert_string_equal(cerr.msg, err.msg);
+        }
+    }
+}
+
+static void append_msg(void *ctx, const char *msg) {
+    char *all = ctx;
+    size_t n = strlen(all);
+    snprintf(all + n, 4096 - n, "%s\n", msg);
+}
+
+/* Verify reports every violation among the new attributes and goes on: two
+ * bad attributes are two violations; attributes that depend on a bad one
+ * are not judged (no cascade of consequences); an attribute that does not
+ * apply leaves the model known, so its tensors are still checked (three.h5:
+ * a vocab_size, an embedding, and a head of 4 classes under num_classes 5). */
+static void test_checkpoint_verify_seq(void **state) {
+    char cls[4200];
+    snprintf(cls, sizeof cls, "%s", at(state, "cls.h5"));
+    model m;
+    recur_err err = {0};
+    assert_int_equal(model_create(&m, &SEQ_CONFIGS[0], &err), 0);
+    model_init_random(&m, 5);
+    checkpoint_out out = {.m = &m};
+    save_ok(cls, &out);
+    model_free(&m);
+    static char spec[32768];
+    snprintf(spec, sizeof spec,
+             "%s|%s|exec|f.attrs['bidirectional'] = 2; f.attrs['pooling'] = 'median'\n"
+             "%s|%s|exec|f.attrs['task'] = 'translate'; f.attrs['hidden_size'] = 0\n"
+             "%s|%s|exec|f.attrs['num_classes'] = 5; f.attrs['vocab_size'] = 3; f['model/embedding/weight'] = np.zeros((3, 1), 'f4')\n",
+             at(state, "two.h5"), cls, at(state, "task.h5"), cls, at(state, "three.h5"), cls);
+    run_edits(state, spec);
+    const struct {
+        const char *file;
+        int n;
+        const char *msgs[3];
+    } cases[] = {
+        {"two.h5", 2, {"attribute 'bidirectional': expected an integer in [0, 1], found 2", "attribute 'pooling': expected one of last, mean, max, found \"median\""}},
+        {"task.h5", 2, {"attribute 'task'", "attribute 'hidden_size'"}},
+        {"three.h5", 4, {"attribute 'vocab_size': expected 0 or nothing", "dataset '/model/embedding/weight': expected nothing", "dataset '/model/head/weight': expected float32 [5, 14], found float32 [4, 14]"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char all[4096] = "";
+        int n = 0;
+        const char *p = at(state, cases[i].file);
+        assert_int_equal(checkpoint_verify(p, append_msg, all, &n, &err), 0);
+        if (n != cases[i].n) fail_msg("%s: %d violations, expected %d:\n%s", p, n, cases[i].n, all);
+        for (int k = 0; k < 3 && cases[i].msgs[k]; k++)
+            if (!strstr(all, cases[i].msgs[k])) fail_msg("%s: no '%s' in:\n%s", p, cases[i].msgs[k], all);
+    }
+}
+
 /* Damage at every length: a checkpoint cut short anywhere must give a message,
  * never a crash or a leak. */
 static void test_checkpoint_truncated_everywhere(void **state) {
@@ -1204,6 +1572,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_checkpoint_sgd_and_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_h5py, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_seq_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_old_lm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_h5py_seq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_bad_seq_attrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_verify_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_truncated_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unwritable, setup, teardown),
