@@ -117,9 +117,9 @@ static int row(void *ctx, const seq_prediction *p) {
     } else {
         fprintf(w->f, "%ld", p->seq);
         if (p->step >= 0) fprintf(w->f, ",%ld", p->step);
-        for (int k = 0; k < w->K; k++) fprintf(w->f, ",%.9g", p->values[k]);
+        for (int k = 0; k < w->K; k++) fprintf(w->f, ",%.7g", p->values[k]); /* float32 precision */
         const float *truth = p->step >= 0 ? sp->targets + at * (size_t)w->K : sp->seq_targets + (size_t)p->seq * (size_t)w->K;
-        for (int k = 0; k < w->K; k++) fprintf(w->f, ",%.9g", original_target(w, p->seq, k, truth[k]));
+        for (int k = 0; k < w->K; k++) fprintf(w->f, ",%.7g", original_target(w, p->seq, k, truth[k]));
         fputc('\n', w->f);
     }
     w->rows++;

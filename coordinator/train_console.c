@@ -77,12 +77,12 @@ static void show_step(console *c, const run *r, const train_record *rec) {
     c->window_tokens = 0;
 }
 
-/* "recur train: classify, lstm 2x64 bidirectional (concat), pooling last (V=50, E=16, C=3, 12345 parameters),
+/* "recur train: classify, lstm 2x64 bidirectional concat, pooling last (V=50, E=16, C=3, 12345 parameters),
  * 200 steps of 32 sequences on 2 rank(s), 25 steps/epoch" */
 static void show_sequence_start(console *c, const run *r) {
     const model_config *m = &r->m.cfg;
     char shape[96] = "", sizes[96];
-    if (m->bidirectional) snprintf(shape, sizeof shape, " bidirectional (%s)", seqtask_merge_name(m->merge));
+    if (m->bidirectional) snprintf(shape, sizeof shape, " bidirectional %s", seqtask_merge_name(m->merge));
     if (!net_per_row(m)) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", pooling %s", pooling_name(m->pooling));
     if (m->input_size) snprintf(sizes, sizeof sizes, "F=%d", m->input_size);
     else snprintf(sizes, sizeof sizes, "V=%d, E=%d", m->vocab_size, m->embed_size);
