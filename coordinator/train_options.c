@@ -146,20 +146,23 @@ static int blame_option(const opt_spec *tab, int n, const char *name, recur_err 
  * be readable, outputs writable, the run directory creatable. */
 static int check_config_paths(const train_opts *o, const opt_spec *tab, int n, const char *config, recur_err *err) {
     char origin[CLI_STR + 64];
+    struct stat st;
     const struct { const char *name, *path; } inputs[] = {{"data", o->data}, {"init", o->init}};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         if (!inputs[i].path[0] || !origin_in_file(tab, n, inputs[i].name, config, origin, sizeof origin)) continue;
-        int fd = open(inputs[i].path, O_RDONLY);
-        if (fd >= 0) {
-            close(fd);
-            continue;
-        }
-        cli_fail_option(tab, n, inputs[i].name, err, "%s: cannot open for reading: %s", inputs[i].path,
-                        strerror(errno));
+        int fd = open(inputs[i].path, O_RDONLY), bad = 1;
+        if (fd < 0)
+            cli_fail_option(tab, n, inputs[i].name, err, "%s: cannot open for reading: %s", inputs[i].path,
+                            strerror(errno));
+        else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+            cli_fail_option(tab, n, inputs[i].name, err, "%s: expected a file, found a directory", inputs[i].path);
+        else
+            bad = 0;
+        if (fd >= 0) close(fd);
+        if (!bad) continue;
         err->code = RECUR_EXIT_INPUT;
         return -1;
     }
-    struct stat st;
     if (o->run_dir[0] && origin_in_file(tab, n, "run-dir", config, origin, sizeof origin)) {
         if (stat(o->run_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
             cli_fail_option(tab, n, "run-dir", err, "%s: expected a directory, found a file", o->run_dir);

@@ -762,6 +762,7 @@ static void test_config_paths_name_file_and_line(void **state) {
         const char *needle;
     } cases[] = {
         {"data", "%s/nope.h5", 3, "nope.h5: cannot open for reading"},
+        {"data", "%s", 3, "expected a file, found a directory"},
         {"init", "%s/nope.h5", 3, "nope.h5: cannot open for reading"},
         {"resume", "%s/nope.h5", 3, "nope.h5: cannot open"},
         {"resume", "%s/good.h5", 3, "recur-checkpoint"},
