@@ -321,7 +321,7 @@ static int data_conllu(int argc, char **argv) {
     "Features and targets are stored standardised with the mean and std of the train split's values as\n" \
     "stored (/norm/*; a column constant on train gets std 1): a value x is (x - mean) / std."
 
-#define CSV_USAGE "FILE.csv OUT.h5 --columns A,B --target C --window W [--horizon H] [--target-per-step] [--difference] [--val-fraction F] [--test-fraction F]"
+#define CSV_USAGE "FILE.csv OUT.h5 --columns A,B --target C --window W [--horizon H] [--target-per-step] [--difference] [--relative-inputs] [--log] [--val-fraction F] [--test-fraction F]"
 #define CSV_SYNOPSIS CSV_USAGE "\n\n" \
     "A regress dataset from a time series: one row per time step, a header row with the column names\n" \
     "(RFC 4180: quoted fields, CRLF; blank lines skipped).  Columns are named by header name or by number\n" \
@@ -330,14 +330,18 @@ static int data_conllu(int argc, char **argv) {
     "column H rows after the window's last row (seq_targets [n, K]), or with --target-per-step H rows after\n" \
     "each step (targets).  n = rows - W - H + 1 windows.  --difference: targets are the change from the\n" \
     "target column's value at the window's last row, stored per window as seq_base (original units): a\n" \
-    "prediction p becomes p * target_std + target_mean + seq_base in original units.  Splits are\n" \
-    "chronological: the last floor(F*n) windows are test, the floor(F*n) before them val.\n" \
+    "prediction p becomes p * target_std + target_mean + seq_base in original units.  --relative-inputs:\n" \
+    "each feature is stored as its change from its value at the window's last row (the model sees the\n" \
+    "window's shape, not its level: for series that leave the train split's range).  --log: every chosen\n" \
+    "column is replaced by its natural log first (values must be above 0; target_transform=\"log\"): a\n" \
+    "series growing by a factor becomes one growing by a step; recur reports exp(...) in original units.\n" \
+    "Splits are chronological: the last floor(F*n) windows are test, the floor(F*n) before them val.\n" \
     NORM_HELP "\nPrints what it wrote: sequences and steps per split, F, K."
 
 static int data_csv(int argc, char **argv) {
     char columns[CLI_STR] = "", target[CLI_STR] = "";
     long window = 0, horizon = 1;
-    int per_step = 0, difference = 0;
+    int per_step = 0, difference = 0, take_log = 0, relative = 0;
     double val = 0, test = 0;
     opt_spec tab[] = {
         {"columns", OPT_STR, columns, "A,B", "the feature columns of each step (required)", 0, 0, 0},
@@ -346,6 +350,8 @@ static int data_csv(int argc, char **argv) {
         {"horizon", OPT_LONG, &horizon, "H", "rows between a step and its target", 0, 1, 0},
         {"target-per-step", OPT_FLAG, &per_step, NULL, "a target per step instead of one per window", 0, 0, 0},
         {"difference", OPT_FLAG, &difference, NULL, "targets are changes from the window's last value (seq_base)", 0, 0, 0},
+        {"relative-inputs", OPT_FLAG, &relative, NULL, "features as changes from the window's last row", 0, 0, 0},
+        {"log", OPT_FLAG, &take_log, NULL, "natural log of every chosen column first (values > 0)", 0, 0, 0},
         {"val-fraction", OPT_DOUBLE, &val, "F", "fraction of the windows, before the test ones, for validation", 0, 1, 0},
         {"test-fraction", OPT_DOUBLE, &test, "F", "fraction of the windows, the last ones, for testing", 0, 1, 0},
     };
@@ -362,7 +368,9 @@ static int data_csv(int argc, char **argv) {
             recur_fail(&err, RECUR_EXIT_USAGE, "--%s: required (usage recur data csv " CSV_USAGE ")", required[i]);
     if (err.code || check_output_path(pos[2], "output", &err)) return report_error("data", &err);
 
-    csv_options o = {pos[1], columns, target, window, horizon, per_step, difference, val, test};
+    csv_options o = {.path = pos[1], .columns = columns, .target = target, .window = window, .horizon = horizon,
+                     .per_step = per_step, .difference = difference, .relative = relative, .log = take_log, .val_fraction = val,
+                     .test_fraction = test};
     seq_dataset ds;
     import_stats st;
     if (import_csv_series(&o, &ds, &st, &err)) return report_error("data", &err);
@@ -373,6 +381,8 @@ static int data_csv(int argc, char **argv) {
              ds.input_size, ds.input_size == 1 ? "" : "s", window, horizon, ds.output_size,
              ds.output_size == 1 ? "" : "s", per_step ? "step" : "sequence",
              difference ? " as changes from the window's last value (seq_base)" : "");
+    if (relative) strncat(what, "; features relative to the window's last row", sizeof what - strlen(what) - 1);
+    if (take_log) strncat(what, "; logs of the values (target_transform=log)", sizeof what - strlen(what) - 1);
     return write_and_report(pos[2], &ds, what, &err) ? report_error("data", &err) : 0;
 }
 

@@ -537,6 +537,7 @@ static int split_stats(const seq_dataset *ds, const seq_split *sp, seq_split_sta
                     while ((size_t)sp->offsets[seq + 1] <= r) seq++;
                 else seq = r;
                 double v = t[r * K + k] * a + b + (sp->seq_base ? sp->seq_base[seq * K + k] : 0);
+                if (ds->target_log) v = exp(v);
                 if (pass == 0) sum += v;
                 else ss += (v - st->tmean[k]) * (v - st->tmean[k]);
             }
@@ -596,7 +597,7 @@ static void split_text(const seq_dataset *ds, const char *name, const seq_split 
     }
     if (st->tmean) {
         enum { SHOWN = 8 };
-        printf("  targets%s:", ds->target_mean || sp->seq_base ? " (original units)" : "");
+        printf("  targets%s:", ds->target_mean || sp->seq_base || ds->target_log ? " (original units)" : "");
         for (int k = 0; k < ds->output_size && k < SHOWN; k++)
             printf("%s [%d] mean %.6g std %.6g", k ? "," : "", k, st->tmean[k], st->tstd[k]);
         if (ds->output_size > SHOWN) printf(", ... (%d more)", ds->output_size - SHOWN);

@@ -2,6 +2,7 @@
 #include "import_csv.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,7 +82,7 @@ static int first_record(series_work *w, const char *what, recur_err *err) {
 }
 
 /* Every data row: the feature and target columns as numbers into w->x, w->y. */
-static int read_series(series_work *w, recur_err *err) {
+static int read_series(series_work *w, int take_log, recur_err *err) {
     float *xr = malloc((size_t)w->F * sizeof *xr), *yr = malloc((size_t)w->K * sizeof *yr);
     int rc = !xr || !yr ? recur_fail(err, RECUR_EXIT_FAIL, "out of memory") : 0, r;
     while (!rc && (r = import_csv_next(&w->csv, err)) != 0) {
@@ -90,6 +91,14 @@ static int read_series(series_work *w, recur_err *err) {
             rc = import_csv_number(&w->csv, w->feat[j], w->header[w->feat[j]], &xr[j], err);
         for (int k = 0; !rc && k < w->K; k++)
             rc = import_csv_number(&w->csv, w->targ[k], w->header[w->targ[k]], &yr[k], err);
+        for (int j = 0; !rc && take_log && j < w->F + w->K; j++) {
+            float *v = j < w->F ? &xr[j] : &yr[j - w->F];
+            const size_t col = j < w->F ? w->feat[j] : w->targ[j - w->F];
+            if (!(*v > 0))
+                rc = recur_fail(err, RECUR_EXIT_INPUT, "%s:%zu:%zu: column '%s': --log needs values above 0, found %g",
+                                w->f.path, w->csv.lineno, col + 1, w->header[col], (double)*v);
+            else *v = logf(*v);
+        }
         if (!rc) rc = import_vec_push(&w->x, xr, 1, err) || import_vec_push(&w->y, yr, 1, err) ? -1 : 0;
     }
     free(xr);
@@ -103,7 +112,16 @@ static int push_window(const csv_options *o, series_work *w, size_t i, recur_err
     size_t W = (size_t)o->window, H = (size_t)o->horizon, K = (size_t)w->K, last = i + W - 1;
     float *row = malloc(K * sizeof *row);
     if (!row) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
-    int rc = import_vec_push(&w->all.features, x + i * (size_t)w->F, W, err);
+    int rc = 0;
+    const size_t F = (size_t)w->F;
+    float *step = malloc(F * sizeof *step);
+    if (!step) rc = recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+    for (size_t t = i; !rc && t <= last; t++) {
+        for (size_t j = 0; j < F; j++)
+            step[j] = (float)((double)x[t * F + j] - (o->relative ? (double)x[last * F + j] : 0.0));
+        rc = import_vec_push(&w->all.features, step, 1, err);
+    }
+    free(step);
     for (size_t t = o->per_step ? i : last; !rc && t <= last; t++) {
         for (size_t k = 0; k < K; k++)
             row[k] = (float)((double)y[(t + H) * K + k] - (o->difference ? (double)y[last * K + k] : 0.0));
@@ -126,7 +144,7 @@ int import_csv_series(const csv_options *o, seq_dataset *ds, import_stats *st, r
     if (!rc) {
         w.x.size = (size_t)w.F * sizeof(float);
         w.y.size = (size_t)w.K * sizeof(float);
-        rc = read_series(&w, err);
+        rc = read_series(&w, o->log, err);
     }
     size_t T = w.x.len, need = (size_t)o->window + (size_t)o->horizon;
     if (!rc && T == 0)
@@ -147,6 +165,7 @@ int import_csv_series(const csv_options *o, seq_dataset *ds, import_stats *st, r
         ds->input_size = w.F;
         ds->output_size = w.K;
         ds->per_step = o->per_step;
+        ds->target_log = o->log;
         rc = import_partition(&all, w.F, w.K, w.split_of, ds, err);
     }
     if (!rc) rc = import_standardise(ds, err);

@@ -18,7 +18,16 @@
  * y[i+W-1] (the target column at the window's last step): y[...] - base_i,
  * and base_i is stored in seq_base [n, K] in original units, so a prediction
  * p in stored units is p * target_std + target_mean + seq_base[i] in
- * original units.  Splits are chronological: the first windows train, then
+ * original units.  With log (--log), every feature and target column is
+ * replaced by its natural logarithm first (a value <= 0 is an error naming
+ * FILE:LINE:COL): a series that grows by a factor (AirPassengers) becomes one
+ * that grows by a step, with seasonal swings of one size; the file says so
+ * (target_transform="log") and recur reports exp(...) in original units.
+ * With relative (--relative-inputs), each feature of every step of window i
+ * is stored as its change from that column's value at the window's last
+ * step: the model sees the window's shape, not its level, which matters
+ * when later windows leave the range of levels seen in training.
+ * Splits are chronological: the first windows train, then
  * val, the last test (windows near a boundary share rows).
  *
  * rows: each row is one sequence of R steps of F features: the row's numbers
@@ -44,6 +53,8 @@ typedef struct {
     long horizon;          /* H >= 0 */
     int per_step;          /* --target-per-step */
     int difference;        /* --difference */
+    int relative;          /* --relative-inputs: features as changes from the window's last step */
+    int log;               /* --log: natural logs of every chosen column (values > 0); target_transform="log" */
     double val_fraction, test_fraction;
 } csv_options;
 

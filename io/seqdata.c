@@ -325,6 +325,9 @@ int seqdata_check(const seq_dataset *ds, const char *path, int code, recur_err *
         return fail(err, code, path, "attribute 'task'", "expected one of classify, tag, regress, found task %d",
                     (int)ds->task);
     if (!ds->split[SPLIT_TRAIN].present) return fail(err, code, path, "/train", "expected a group, found none");
+    if (ds->target_log && ds->task != TASK_REGRESS)
+        return fail(err, code, path, "attribute 'target_transform'", "expected it only with task regress, found task %s",
+                    task_text(ds->task));
     if ((ds->vocab_size != 0) == (ds->input_size != 0))
         return fail(err, code, path, "inputs", "expected tokens (vocab_size > 0) or features (input_size > 0), "
                     "found vocab_size %d and input_size %d", ds->vocab_size, ds->input_size);
@@ -431,6 +434,7 @@ static int fill_seq(hid_t file, const char *path, void *ctx, recur_err *err) {
         h5u_write_str_attr(file, path, "/", "task", task_text(ds->task), err))
         return -1;
     if (ds->task != TASK_REGRESS && h5u_write_int_attr(file, path, "/", "num_classes", ds->num_classes, err)) return -1;
+    if (ds->target_log && h5u_write_str_attr(file, path, "/", "target_transform", "log", err)) return -1;
     size_t V = (size_t)ds->vocab_size, C = (size_t)ds->num_classes, F = (size_t)ds->input_size,
            K = (size_t)ds->output_size;
     if (ds->vocab && h5u_write_dataset(file, path, "/vocab", H5U_UINT8, 1, &V, ds->vocab, err)) return -1;
@@ -1101,6 +1105,15 @@ static int load_open(hid_t file, const char *path, void *ctx, recur_err *err) {
     if (h5u_read_choice_attr(file, path, "/", "task", TASKS, 3, &t, err)) return -1;
     ds->task = (task_kind)(TASK_CLASSIFY + t);
     ds->per_step = ds->task == TASK_TAG; /* regress: set by /train's targets */
+    static const char *const TRANSFORMS[] = {"none", "log"};
+    if (H5Aexists_by_name(file, "/", "target_transform", H5P_DEFAULT) > 0) {
+        int tr;
+        if (h5u_read_choice_attr(file, path, "/", "target_transform", TRANSFORMS, 2, &tr, err)) return -1;
+        ds->target_log = tr == 1;
+        if (ds->target_log && ds->task != TASK_REGRESS)
+            return fail(err, RECUR_EXIT_INPUT, path, "attribute 'target_transform'",
+                        "expected it only with task regress, found task %s", task_text(ds->task));
+    }
 
     static const char *const STRINGS[] = {"/vocab_words", "/label_names"};
     if (guard_strings(file, path, STRINGS, 2, err)) return -1;

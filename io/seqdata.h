@@ -89,6 +89,8 @@ typedef struct {
     char **label_names;   /* [C] or NULL */
     float *feature_mean, *feature_std;  /* [F] or NULL */
     float *target_mean, *target_std;    /* [K] or NULL */
+    int target_log;       /* root attribute target_transform="log": stored targets (and seq_base) are natural
+                           * logs of the original values, original = exp(stored * std + mean + base) */
     seq_split split[SPLIT_COUNT];
 } seq_dataset;
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Baselines for scripts/seq-results, computed on the very splits recur trains
 and tests on (read from the recur-sequences HDF5 file, see io/seqdata.h).
 
@@ -94,17 +94,23 @@ def seasonal_naive(args):
         fs = f["norm/feature_std"][()] if "norm/feature_std" in f else None
         tm = f["norm/target_mean"][()] if "norm/target_mean" in f else None
         ts = f["norm/target_std"][()] if "norm/target_std" in f else None
+        logged = f.attrs.get("target_transform", b"none")
+        logged = (logged.decode() if isinstance(logged, bytes) else str(logged)) == "log"
     off, X, y = sp["offsets"], sp["features"], sp["seq_targets"][:, 0].astype(np.float64)
     if tm is not None:
         y = y * ts[0] + tm[0]
     if "seq_base" in sp:
         y = y + sp["seq_base"][:, 0]
+    if logged:
+        y = np.exp(y)
     lag = args.season - args.horizon  # steps before the window's last step
     preds = []
     for i in range(len(off) - 1):
         w = X[off[i]:off[i + 1], args.column].astype(np.float64)
         if fm is not None:
             w = w * fs[args.column] + fm[args.column]
+        if logged:
+            w = np.exp(w)
         if lag < 0 or lag >= len(w):
             sys.exit("seasonal-naive needs --season >= --horizon and a window of at least season-horizon+1 steps")
         preds.append(w[len(w) - 1 - lag])

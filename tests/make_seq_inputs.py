@@ -222,6 +222,8 @@ def bad_cases():
                                                                chunks=(1, 4096)))
     c["huge_vocab_words"] = (classify_tokens, lambda f: replace(f, "vocab_words", shape=(2**30,), dtype=STR,
                                                                 chunks=(4096,)))
+    c["transform_unknown"] = (regress_seq, lambda f: f.attrs.__setitem__("target_transform", "sqrt"))
+    c["transform_not_regress"] = (classify_tokens, lambda f: f.attrs.__setitem__("target_transform", "log"))
     c["huge_labels"] = (classify_tokens, lambda f: replace(f, "train/labels", shape=(2**36,), dtype=np.int8,
                                                            chunks=(4096,)))
     return c

@@ -424,6 +424,40 @@ static void csv_difference(void **state) {
                  rc, out);
 }
 
+/* --relative-inputs: every step's feature minus the window's last one;
+ * --log: logs of the chosen columns first (target_transform="log"), and a
+ * value <= 0 refused with its line and column. */
+static void csv_relative_log(void **state) {
+    (void)state;
+    char dir[4096], msg[8192], out[8192];
+    case_dir(dir, sizeof dir);
+    write_text(dir, "s.csv", SERIES);
+    seq_dataset ds;
+    import_ok(dir, &ds, msg, sizeof msg,
+              "csv s.csv out.h5 --columns a --target a --window 2 --difference --relative-inputs --log --test-fraction 0.25");
+    assert_non_null(strstr(msg, "features relative to the window's last row"));
+    assert_non_null(strstr(msg, "logs of the values (target_transform=log)"));
+    assert_true(ds.target_log);
+    /* Train windows (rows 0-1, 1-2, 2-3 of a = 10, 11, 13, 16): relative log features
+     * log a_t - log a_last, so step 1 of each is 0 and step 0 is log(a_t/a_{t+1}). */
+    const double a[] = {10, 11, 13, 16, 20, 25};
+    double f[6], m, sd;
+    for (int i = 0; i < 3; i++) f[2 * i] = log(a[i] / a[i + 1]), f[2 * i + 1] = 0;
+    mean_std(f, 6, &m, &sd);
+    for (size_t r = 0; r < 6; r++) assert_close(ds.split[SPLIT_TRAIN].features[r], (f[r] - m) / sd, "relative log features", r);
+    double d[3];
+    for (int i = 0; i < 3; i++) d[i] = log(a[i + 2] / a[i + 1]);
+    mean_std(d, 3, &m, &sd);
+    for (size_t i = 0; i < 3; i++) assert_close(ds.split[SPLIT_TRAIN].seq_targets[i], (d[i] - m) / sd, "log changes", i);
+    seqdata_free(&ds);
+    int rc = tu_run(out, sizeof out,
+                    "%s -c \"import h5py; f = h5py.File('%s/out.h5', 'r'); print(f.attrs['target_transform'])\"",
+                    TU_PYTHON, dir);
+    if (rc || !strstr(out, "log")) fail_msg("attribute target_transform: expected log, found (exit %d): %s", rc, out);
+    static const char *const zero[] = {"s.csv:3:2", "column 'a'", "--log needs values above 0", NULL};
+    import_bad(RECUR_EXIT_INPUT, "s.csv", "t,a\n1,5\n2,0\n3,7\n", zero, "csv s.csv out.h5 --columns a --target a --window 1 --log");
+}
+
 /* ---- rows ------------------------------------------------------------------------- */
 
 /* R=2 steps of F=2 per row, a header (the label column by name), labels
@@ -592,6 +626,7 @@ int main(void) {
         cmocka_unit_test(conllu_split_files),
         cmocka_unit_test(csv_windows),
         cmocka_unit_test(csv_difference),
+        cmocka_unit_test(csv_relative_log),
         cmocka_unit_test(rows_sequences),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(text_and_help),

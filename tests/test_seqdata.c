@@ -510,6 +510,8 @@ static const struct {
     {"huge_offsets", "dataset '/train/offsets': 2147483648 elements declared"},
     {"huge_features", "/train/features: expected at most F = 65536 features, found 1048576"},
     {"huge_vocab_words", "/vocab_words: expected at most 16777216 strings, found 1073741824"},
+    {"transform_unknown", "attribute 'target_transform'"},
+    {"transform_not_regress", "attribute 'target_transform': expected it only with task regress, found task classify"},
     {"huge_labels", "/train/labels: expected at most 4294967296 elements, found int8 [68719476736]"},
     {"heap_vocab_words", "/vocab_words: damaged HDF5 file"},
 };

@@ -35,11 +35,12 @@ static int argmax(const float *p, int n) {
     return best;
 }
 
-/* A regression output or target element in original units: x*std + mean (+ the sequence's base). */
+/* A regression output or target element in original units: x*std + mean
+ * (+ the sequence's base), exp of that when the importer took logs. */
 static double original(const seq_dataset *ds, const seq_split *sp, int32_t seq, int k, double x) {
     if (ds->target_std) x = x * ds->target_std[k] + ds->target_mean[k];
     if (sp->seq_base) x += sp->seq_base[(size_t)seq * ds->output_size + k];
-    return x;
+    return ds->target_log ? exp(x) : x;
 }
 
 int seq_evaluate(const model *m, const seq_dataset *ds, int which, int batch, int ranks, int rank, seq_scores *s,
