@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,8 +29,8 @@
     "label is the predicted class id (argmax), label_name its /label_names entry (the id again when\n" \
     "the dataset has none), prob its softmax probability, true the dataset's label id; token is the\n" \
     "input token (word, or character; bytes outside printable ASCII as \\xNN; empty for feature\n" \
-    "inputs).  Regression values are in the dataset's original units (normalisation and\n" \
-    "--difference undone).  The model must have been trained for the dataset's task, inputs and\n" \
+    "inputs).  Regression values are in the dataset's original units (normalisation, --difference\n" \
+    "and --log undone).  The model must have been trained for the dataset's task, inputs and\n" \
     "outputs.  The file appears complete or not at all."
 
 typedef struct {
@@ -78,12 +79,13 @@ static void token_field(const writer *w, size_t at) {
     }
 }
 
-/* A stored target in original units (as seqeval reports predictions). */
+/* A stored target in original units (as seqeval reports predictions):
+ * x * std + mean (+ the sequence's base), exp of that when the importer took logs. */
 static double original_target(const writer *w, long seq, int k, float stored) {
     double x = stored;
     if (w->ds->target_std) x = x * w->ds->target_std[k] + w->ds->target_mean[k];
     if (w->sp->seq_base) x += w->sp->seq_base[(size_t)seq * (size_t)w->K + (size_t)k];
-    return x;
+    return w->ds->target_log ? exp(x) : x;
 }
 
 static void header(writer *w) {
