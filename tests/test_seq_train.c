@@ -13,6 +13,8 @@
  *   regress   features F=2, K=1 per sequence: the mean of feature 0
  *   stepreg   features F=2, K=1 per step, normalised (/norm/target_*):
  *             10 * feature 0 + 3 in original units
+ *   reglog    as regress, the target 20 + 5 * that mean stored as its natural
+ *             log (target_transform="log")
  */
 #include "test_util.h"
 
@@ -26,7 +28,7 @@ static const char *const MAKE_PY =
     "import sys, h5py, numpy as np\n"
     "out, task, n_train, n_val, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])\n"
     "rng = np.random.default_rng(seed)\n"
-    "feats = task in ('regress', 'stepreg')\n"
+    "feats = task in ('regress', 'stepreg', 'reglog')\n"
     "splits = {}\n"
     "for split, n in (('train', n_train), ('val', n_val)):\n"
     "    if n == 0: continue\n"
@@ -46,6 +48,8 @@ static const char *const MAKE_PY =
     "        g['step_labels'] = (tok % 3).astype(np.int32)\n"
     "    elif task == 'regress':\n"
     "        g['seq_targets'] = np.array([[x[off[i]:off[i + 1], 0].mean()] for i in range(n)], dtype=np.float32)\n"
+    "    elif task == 'reglog':\n"
+    "        g['seq_targets'] = np.log(np.array([[20 + 5 * x[off[i]:off[i + 1], 0].mean()] for i in range(n)])).astype(np.float32)\n"
     "    else:\n"
     "        g['targets'] = (10 * x[:, :1] + 3).astype(np.float32)\n"
     "    splits[split] = g\n"
@@ -53,6 +57,7 @@ static const char *const MAKE_PY =
     "    f.attrs['format'] = 'recur-sequences'\n"
     "    f.attrs['version'] = 1\n"
     "    f.attrs['task'] = 'regress' if feats else task\n"
+    "    if task == 'reglog': f.attrs['target_transform'] = 'log'\n"
     "    if not feats:\n"
     "        f['vocab'] = np.frombuffer(b'abcdef', dtype=np.uint8)\n"
     "    if task in ('classify', 'tag'):\n"
@@ -85,6 +90,7 @@ static int setup(void **state) {
     fclose(f);
     if (make_dataset("cls", "classify", 200, 50, 1) || make_dataset("tag", "tag", 120, 30, 2) ||
         make_dataset("reg", "regress", 200, 50, 3) || make_dataset("stepreg", "stepreg", 120, 30, 4) ||
+        make_dataset("reglog", "reglog", 200, 50, 6) ||
         make_dataset("order", "classify", 10, 0, 5))
         return -1;
     /* A token dataset, for the options that apply to one kind only. */
@@ -164,6 +170,31 @@ static void load(const char *name, checkpoint_in *ck) {
     snprintf(path, sizeof path, "%s/%s", dir, name);
     recur_err err = {0};
     if (checkpoint_load(path, ck, &err)) fail_msg("%s", err.msg);
+}
+
+/* predict NAME.h5 on DATA.h5's val split (a per-sequence regressor, K = 1): the
+ * rmse of its CSV's prediction and truth columns, n rows checked. */
+static double csv_rmse(const char *name, const char *data, int n) {
+    char out[8192], path[4300];
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && '%s' predict --model %s.h5 --data %s.h5 --split val --out %s.csv",
+                            dir, tu_recur(), name, data, name), 0);
+    snprintf(path, sizeof path, "%s.csv", name);
+    assert_int_equal(count_lines(path), 1 + n);
+    snprintf(path, sizeof path, "%s/%s.csv", dir, name);
+    char *csv = tu_slurp(path, NULL);
+    assert_int_equal(strncmp(csv, "index,y0,true_y0\n", 17), 0);
+    double se = 0;
+    int rows = 0;
+    for (char *line = strtok(csv + 17, "\n"); line; line = strtok(NULL, "\n"), rows++) {
+        int idx;
+        double y, t;
+        assert_int_equal(sscanf(line, "%d,%lf,%lf", &idx, &y, &t), 3);
+        assert_int_equal(idx, rows);
+        se += (y - t) * (y - t);
+    }
+    free(csv);
+    assert_int_equal(rows, n);
+    return sqrt(se / rows);
 }
 
 /* ---- learning, eval, predict per task ------------------------------------------ */
@@ -282,25 +313,19 @@ static void test_regress(void **s) {
     assert_true(fabs(rmse * rmse - mse) < 1e-6 * mse);
     /* Without /norm the stored units are the original ones: loss (MSE) = mse. */
     assert_true(fabs(tu_json_number(out, "loss") - mse) < 1e-5 * mse);
-    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && '%s' predict --model reg_m.h5 --data reg.h5 --split val --out r.csv",
+    assert_true(fabs(csv_rmse("reg_m", "reg", 50) - rmse) < 1e-5 * rmse);
+}
+
+/* Targets stored as logs: eval and predict report exp(...), the passengers, not their logs. */
+static void test_regress_log_targets(void **s) {
+    (void)s;
+    char log[8192], out[8192];
+    assert_int_equal(train("reglog", "reglog_m", "--steps 60", log, sizeof log), 0);
+    assert_int_equal(tu_run(out, sizeof out, "cd '%s' && '%s' eval --model reglog_m.h5 --data reglog.h5 --split val --json",
                             dir, tu_recur()), 0);
-    assert_int_equal(count_lines("r.csv"), 1 + 50);
-    /* The CSV's prediction and truth columns give eval's rmse back. */
-    char path[4300];
-    snprintf(path, sizeof path, "%s/r.csv", dir);
-    char *csv = tu_slurp(path, NULL);
-    assert_int_equal(strncmp(csv, "index,y0,true_y0\n", 17), 0);
-    double se = 0;
-    int rows = 0;
-    for (char *line = strtok(csv + 17, "\n"); line; line = strtok(NULL, "\n"), rows++) {
-        int idx;
-        double y, t;
-        assert_int_equal(sscanf(line, "%d,%lf,%lf", &idx, &y, &t), 3);
-        assert_int_equal(idx, rows);
-        se += (y - t) * (y - t);
-    }
-    free(csv);
-    assert_true(fabs(sqrt(se / rows) - rmse) < 1e-5 * rmse);
+    const double rmse = tu_json_number(out, "rmse");
+    assert_true(rmse > 0.05 && rmse < 10); /* in units of 20 + 5 * mean (~N(20, 2.5)), not of its log */
+    assert_true(fabs(csv_rmse("reglog_m", "reglog", 50) - rmse) < 1e-5 * rmse);
 }
 
 /* Per-step targets stored normalised: eval and predict report original units. */
@@ -576,6 +601,7 @@ int main(void) {
         cmocka_unit_test(test_tag),
         cmocka_unit_test(test_regress),
         cmocka_unit_test(test_regress_per_step_original_units),
+        cmocka_unit_test(test_regress_log_targets),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_mpirun_same_losses),
         cmocka_unit_test(test_no_shuffle_file_order),
