@@ -150,7 +150,7 @@ static int bench_setup(bench_run *br, const model_config *cfg, int b, int ranks,
     rng_seed(&r, 2 + (uint64_t)rank);
     for (size_t i = 0; i < ntok; i++) br->tokens[i] = (int32_t)(rng_next(&r) % (uint64_t)cfg->vocab_size);
     if (optim_create(&br->opt, &oc, br->m.num_params, err)) return -1;
-    return trainer_init(&br->tr, &br->m, &br->opt, br->tokens, stream_len, b, ranks, bptt, 1.0, err);
+    return trainer_init(&br->tr, &br->m, &br->opt, br->tokens, stream_len, b, ranks, rank, bptt, 1.0, err);
 }
 
 static void bench_free(bench_run *br) {

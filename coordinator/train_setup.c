@@ -198,9 +198,8 @@ int train_setup_trainer(run *r, recur_err *err) {
         r->have_trainer = !st;
     } else if (!st) {
         st = trainer_init(&r->tr, &r->m, &r->opt, r->tokens, r->stream_len, r->o.batch / r->comm.size, r->comm.size,
-                          r->o.bptt, r->o.clip, err);
+                          r->comm.rank, r->o.bptt, r->o.clip, err);
         r->have_trainer = !st;
-        r->tr.rank = r->comm.rank; /* dropout masks from (seed, step, rank); trainer_init leaves it 0 */
         if (!st && r->o.dropout > 0) st = trainer_set_dropout(&r->tr, (float)r->o.dropout, (uint64_t)r->o.seed, err);
     }
     r->tr.debug = r->o.debug;

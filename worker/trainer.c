@@ -65,12 +65,13 @@ static void on_grads_ready(void *ctx, int first, int last) { reducer_tensors_rea
 static int trainer_finish_init(trainer *tr, model *m, int ranks, recur_err *err);
 
 int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
-                 int ranks, int k, double clip, recur_err *err) {
+                 int ranks, int rank, int k, double clip, recur_err *err) {
     memset(tr, 0, sizeof *tr);
     tr->m = m;
     tr->opt = opt;
     tr->clip = clip;
     tr->ranks = ranks;
+    tr->rank = rank;
     tr->global_streams = nstreams * ranks;
     if (batcher_init(&tr->data, tokens, stream_len, nstreams, k, err)) return -1;
     if (net_workspace_create(&tr->ws, &m->cfg, nstreams, k, nstreams * k, 0, err)) {

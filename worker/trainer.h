@@ -43,7 +43,7 @@ typedef struct {
 
 /* Language model: tokens are this rank's nstreams streams of stream_len (nstreams*stream_len + 1 tokens). */
 int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
-                 int ranks, int k, double clip, recur_err *err);
+                 int ranks, int rank, int k, double clip, recur_err *err);
 /* Sequence tasks: batches of `batch` sequences (global, split among ranks by
  * step count) of the train split; see seqbatch.h for shuffle and seed.
  * dropout in [0, 1). */
