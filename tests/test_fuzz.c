@@ -3,7 +3,8 @@
  *
  *   - the fuzz corpus: scripts/fuzz-inputs with a fixed seed builds seed
  *     files with the CLI and h5py (text, dataset, checkpoint, config,
- *     metrics), mutates them (byte flips, flips inside HDF5's global heap
+ *     metrics, the sequence importers' inputs, sequence datasets and
+ *     checkpoints), mutates them (byte flips, flips inside HDF5's global heap
  *     where libhdf5 1.10 crashes, byte runs, truncation, wrong
  *     dtypes/ranks/shapes, huge extents, NaN, token ids out of range, missing
  *     or mistyped attributes, a mangled stored /config; odd numbers, junk,
@@ -11,7 +12,7 @@
  *     on each mutant with a time limit:
  *     zero signals, zero hangs, zero sanitizer reports, and every exit 3
  *     names the file.  FUZZ_COUNT sets the number of mutants (default 200,
- *     ~1,200 runs in ~2 min; 30 when $BUILD is an asan build, whose runs are
+ *     ~800 runs in ~2 min; 30 when $BUILD is an asan build, whose runs are
  *     ~10x slower);
  *   - a checkpoint with NaN/Inf in a /model tensor is refused by eval, sample,
  *     train --init and train --resume (exit 3 naming the tensor), still shown
