@@ -714,8 +714,9 @@ static int summary(const char *path, jw *w) {
     if (kind == INSPECT_CHECKPOINT) return checkpoint_summary(path, w);
     if (kind == INSPECT_TOKENS) return dataset_summary(path, w);
     if (kind == INSPECT_SEQUENCES) return sequence_summary(path, w);
-    recur_fail(&err, RECUR_EXIT_INPUT, "%s: expected a recur checkpoint (format \"recur-checkpoint\") or token dataset "
-               "(format \"recur-tokens\"), found an HDF5 file with %s", path, what);
+    recur_fail(&err, RECUR_EXIT_INPUT, "%s: expected a recur checkpoint (format \"recur-checkpoint\"), token dataset "
+               "(format \"recur-tokens\") or sequence dataset (format \"recur-sequences\"), found an HDF5 file with %s",
+               path, what);
     return report_error("inspect", &err);
 }
 
