@@ -213,18 +213,18 @@ static int wait_child(pid_t pid, double timeout, int *status) {
     return -1;
 }
 
-int h5probe_check(const char *path, recur_err *err) {
+int h5probe_check_as(const char *open_path, const char *path, recur_err *err) {
     const char *off = getenv("RECUR_PROBE");
     if (off && strcmp(off, "0") == 0) return 0; /* tests of the crash guard alone */
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* the real open explains */
+    if (stat(open_path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* the real open explains */
     for (int i = 0; i < nseen && i < (int)(sizeof seen / sizeof seen[0]); i++)
         if (same_file(&seen[i], &st)) return 0;
     double timeout = probe_timeout();
     fflush(NULL); /* the child must not flush the parent's buffered output again */
     pid_t pid = fork();
     if (pid < 0) return 0;
-    if (pid == 0) run_child(path, timeout);
+    if (pid == 0) run_child(open_path, timeout);
     int status = 0;
     if (wait_child(pid, timeout, &status) < 0)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: damaged HDF5 file (the reader hung on it: no answer in %g s)",
@@ -243,3 +243,5 @@ int h5probe_check(const char *path, recur_err *err) {
     remember(&st);
     return 0;
 }
+
+int h5probe_check(const char *path, recur_err *err) { return h5probe_check_as(path, path, err); }

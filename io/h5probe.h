@@ -31,6 +31,10 @@
  * The time limit is 10 s; RECUR_PROBE_TIMEOUT (seconds) overrides it.
  * RECUR_PROBE=0 skips the probe (to test io/crash_guard.h on its own). */
 int h5probe_check(const char *path, recur_err *err);
+/* The same, opening `open_path` (e.g. /proc/self/fd/N of a file already
+ * open: the child inherits the descriptor and reads that very file) and
+ * naming `path` in messages. */
+int h5probe_check_as(const char *open_path, const char *path, recur_err *err);
 
 /* The walk itself, in the calling process (what the child runs; tests and
  * tools may call it directly).  Returns 0 when it completed. */

@@ -64,20 +64,34 @@ int h5u_open_read(const char *path, hid_t *file, recur_err *err) {
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open for reading: %s", path, strerror(errno));
     struct stat st;
     int is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-    close(fd);
-    if (is_dir)
+    if (is_dir) {
+        close(fd);
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected an HDF5 file, found a directory", path);
-    htri_t is = H5Fis_hdf5(path);
+    }
+    /* Every later open (the signature check, the probe child, H5Fopen) goes
+     * through this descriptor's /proc link, so they read the file opened here
+     * even if the path is replaced meanwhile. */
+    char same[64];
+    snprintf(same, sizeof same, "/proc/self/fd/%d", fd);
+    const char *at = access(same, R_OK) == 0 ? same : path; /* no /proc: the path itself */
+    /* Test hook: RECUR_TEST_PAUSE_OPEN=SECONDS holds here, so a test can remove the path. */
+    const char *pause = getenv("RECUR_TEST_PAUSE_OPEN");
+    if (pause && atof(pause) > 0) usleep((useconds_t)(atof(pause) * 1e6));
+    int rc = 0;
+    htri_t is = H5Fis_hdf5(at);
     if (is <= 0)
-        return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected an HDF5 file, found %s", path,
-                          has_signature(path) ? "a damaged one (truncated?)" : "something else (no HDF5 signature)");
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: expected an HDF5 file, found %s", path,
+                        has_signature(at) ? "a damaged one (truncated?)" : "something else (no HDF5 signature)");
     /* libhdf5 may crash or hang on a damaged file: a child parses it first. */
-    if (h5probe_check(path, err)) return -1;
-    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*file < 0)
-        return recur_fail(err, RECUR_EXIT_INPUT,
-                          "%s: expected a readable HDF5 file, found a damaged one (truncated?)", path);
-    return 0;
+    if (!rc && h5probe_check_as(at, path, err)) rc = -1;
+    if (!rc && (*file = H5Fopen(at, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: expected a readable HDF5 file, found a damaged one (truncated?)",
+                        path);
+    /* Whatever failed: a path that is gone now was removed while being read, not damaged. */
+    if (rc && access(path, F_OK) != 0 && errno == ENOENT)
+        rc = recur_fail(err, RECUR_EXIT_INPUT, "%s: the file vanished (removed while it was being read)", path);
+    close(fd); /* H5Fopen holds its own descriptor of the same file */
+    return rc;
 }
 
 int h5u_with_file(const char *path, h5u_file_fn fn, void *ctx, recur_err *err) {

@@ -20,6 +20,9 @@
  *                      earlier checkpoints verify, and --resume removes the
  *                      temp file and finishes the run
  *   val_split_too_short  exit 2 at start naming --val-streams and --val-fraction
+ *   removed_while_open a dataset removed after recur opened it (held there
+ *                      by RECUR_TEST_PAUSE_OPEN) is reported as vanished,
+ *                      not as damaged
  *
  * Every mpirun runs under `timeout`; what a test starts, it kills. */
 #include "test_util.h"
@@ -241,6 +244,18 @@ static void test_val_split_too_short(void **s) {
     if (tu_exists(small) && strstr(out, "step 1")) fail_msg("val split: training started:\n%s", out);
 }
 
+static void test_removed_while_open(void **s) {
+    (void)s;
+    char out[16384], copy[4400];
+    snprintf(copy, sizeof copy, "%s/going.h5", dir);
+    if (tu_run(out, sizeof out, "cp '%s' '%s'", data_h5, copy)) fail_msg("cp: %s", out);
+    int rc = tu_run(out, sizeof out, "(sleep 0.5; rm '%s') & RECUR_TEST_PAUSE_OPEN=1.5 '%s' inspect '%s'; s=$?; wait; exit $s",
+                    copy, tu_recur(), copy);
+    if (tu_exists(copy)) fail_msg("removed_while_open: the file was not removed during the pause");
+    if (rc != 3 || !strstr(out, "going.h5: the file vanished (removed while it was being read)") || strstr(out, "damaged"))
+        fail_msg("removed_while_open: expected exit 3 saying the file vanished, got exit %d:\n%s", rc, out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_disk_full),
@@ -249,6 +264,7 @@ int main(void) {
         cmocka_unit_test(test_stale_temp_files),
         cmocka_unit_test(test_killed_mid_write),
         cmocka_unit_test(test_val_split_too_short),
+        cmocka_unit_test(test_removed_while_open),
     };
     /* TEST_FILTER=test_stall* runs only the matching tests. */
     if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
