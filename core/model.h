@@ -70,6 +70,7 @@ typedef struct {
     int output_size;  /* head outputs: C classes (classify, tag), K targets (regress); 0 = V (lm) */
     int per_step;     /* regress: a target per step (1) or per sequence (0); tag/lm: 1; classify: 0 */
     pooling_kind pooling; /* per-sequence heads */
+    int headless;     /* internal, never stored: a stack without a head (seq2seq's encoder, net.h) */
 } model_config;
 
 /* Checks sizes are positive and within limits; names `source` in the message. */

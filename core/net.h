@@ -77,7 +77,7 @@ static inline int net_head_in(const model_config *cfg) { return model_layer_inpu
 static inline int net_head_out(const model_config *cfg) { return cfg->output_size ? cfg->output_size : cfg->vocab_size; }
 /* The head scores every row (lm, tag, per-step regress) or each sequence. */
 static inline int net_per_row(const model_config *cfg) {
-    return cfg->task == TASK_LM || cfg->task == TASK_TAG || (cfg->task == TASK_REGRESS && cfg->per_step);
+    return cfg->headless || cfg->task == TASK_LM || cfg->task == TASK_TAG || (cfg->task == TASK_REGRESS && cfg->per_step);
 }
 
 #endif

@@ -52,6 +52,15 @@ typedef struct {
     NET_REAL *state_h;         /* [L, n, H] state carried from window to window (stream windows) */
     NET_REAL *state_c;         /* [L, n, H] LSTM only, else NULL */
     float dropout;             /* probability of dropping a unit in training (0: off; eval, sample) */
+    /* Set by a caller that uses the layers' final states (seq2seq: the
+     * encoder's states start the decoder): grads w.r.t. each sequence's final
+     * h and c, [n, H] by slot, per layer and direction; NULL = none. */
+    NET_REAL *dfinal_h[RECUR_MAX_LAYERS][2], *dfinal_c[RECUR_MAX_LAYERS][2];
+    /* A headless stack (cfg.headless): forward leaves its top output, the
+     * merged (and dropped-out) outputs of the last layer, [rows, width], in
+     * `top`; backward reads the grad w.r.t. it from `dtop` (the caller's). */
+    const NET_REAL *top;
+    const NET_REAL *dtop;
     /* Called by backward as soon as the gradients of tensors [first, last]
      * (indices into model.tensors) are final: head, then each layer from the
      * top (both directions), then layer 0 with the embedding.  Lets a

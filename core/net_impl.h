@@ -336,12 +336,95 @@ static void gather_prev(workspace *w, dir_acts *a, int d, int t, const REAL *h0,
     }
 }
 
+/* b_ih + b_hh of one layer direction, one value per gate column; lbr_gru
+ * keeps b_hn apart (it sits inside r*(...)). */
+static void layer_bias(const workspace *w, const layer_params *lp, REAL *bias) {
+    const int H = w->H, GH = w->G * H;
+    for (int j = 0; j < GH; j++) bias[j] = lp->b_ih[j] + (w->cfg.cell == CELL_LBR_GRU && j >= 2 * H ? 0 : lp->b_hh[j]);
+}
+
+/* One step of one layer direction: rows r0 .. r0+M-1 of `a`, whose previous
+ * states are already in a->hprev (a->cprev) and whose input projections are
+ * xt [M, G*H]: the recurrent product(s), then the cell's element-wise loop.
+ * Every engine loop (layer by layer here, step by step in seq2seq_impl.h)
+ * runs a recurrent layer through this and step_backward. */
+static void step_forward(workspace *w, const rg_packed *pk, const layer_params *lp, const REAL *bias, dir_acts *a,
+                         const REAL *xt, size_t r0, int M) {
+    const int H = w->H, GH = w->G * H;
+    const cell_kind cell = w->cfg.cell;
+    const REAL *h_prev = a->hprev + r0 * H;
+    REAL *h = a->y + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
+    if (cell == CELL_GRU) {
+        rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, 2 * H, H, w->hp, GH);
+        gru_forward_gates(M, H, xt, w->hp, bias, h_prev, gates, aux);
+        rec_mul_wt(w, &pk[1], M, aux, H, lp->w_hh + 2 * (size_t)H * H, H, H, w->hp + 2 * H, GH);
+        gru_forward_candidate(M, H, xt, w->hp, bias, h_prev, gates, h);
+        return;
+    }
+    rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, GH, H, w->hp, GH);
+    switch (cell) {
+    case CELL_RNN_TANH:
+    case CELL_RNN_RELU: rnn_forward(M, H, cell == CELL_RNN_RELU, xt, w->hp, bias, gates, h); break;
+    case CELL_LSTM: lstm_forward(M, H, xt, w->hp, bias, a->cprev + r0 * H, gates, a->c + r0 * H, h, aux); break;
+    case CELL_LBR_GRU: lbr_gru_forward(M, H, xt, w->hp, bias, lp->b_hh, h_prev, gates, h, aux); break;
+    default: break;
+    }
+}
+
+/* Backward of one step (rows r0 .. r0+M-1 of `a`): dh [M, H] is the grad
+ * w.r.t. h_t, dc [M, H] the LSTM cell-state grad from step t+1 (replaced by
+ * the one for step t-1).  Writes this step's rows of dxp (dxt) and dhp (dht),
+ * and, when need_prev, the grad w.r.t. h_{t-1} into dh_prev [M, H] (scratch
+ * otherwise).  drh: [M, H] scratch for the textbook GRU. */
+static void step_backward(workspace *w, const rg_packed *pk, const layer_params *lp, const dir_acts *a, size_t r0,
+                          int M, const REAL *dh, REAL *dc, REAL *dxt, REAL *dht, REAL *dh_prev, REAL *drh,
+                          int need_prev) {
+    const int H = w->H, GH = w->G * H;
+    const cell_kind cell = w->cfg.cell;
+    const REAL *h_prev = a->hprev + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
+    switch (cell) {
+    case CELL_RNN_TANH:
+    case CELL_RNN_RELU:
+        rnn_backward(M, H, cell == CELL_RNN_RELU, dh, gates, dxt);
+        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, dh_prev, H);
+        break;
+    case CELL_LSTM:
+        lstm_backward(M, H, dh, gates, aux, a->cprev + r0 * H, dc, dxt);
+        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, dh_prev, H);
+        break;
+    case CELL_LBR_GRU:
+        lbr_gru_backward(M, H, dh, gates, aux, h_prev, dxt, dht, dh_prev);
+        if (need_prev) rec_mul_w(w, &pk[0], M, dht, GH, lp->w_hh, GH, H, 1, dh_prev, H);
+        break;
+    case CELL_GRU:
+        gru_backward_candidate(M, H, dh, gates, h_prev, dxt, dh_prev);
+        rec_mul_w(w, &pk[1], M, dxt + 2 * H, GH, lp->w_hh + 2 * (size_t)H * H, H, H, 0, drh, H);
+        gru_backward_gates(M, H, drh, gates, h_prev, dxt, dh_prev);
+        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, 2 * H, H, 1, dh_prev, H);
+        break;
+    default: break;
+    }
+}
+
+/* The recurrent weight and bias gradients of one layer direction over all
+ * `rows` rows of a batch, from its dhp: one GEMM per matrix. */
+static void recurrent_weight_grads(const workspace *w, const layer_params *lg, const dir_acts *a, const REAL *dhp,
+                                   int rows) {
+    const int H = w->H, GH = w->G * H;
+    if (w->cfg.cell == CELL_GRU) {
+        gemm(1, 0, 2 * H, H, rows, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
+        gemm(1, 0, H, H, rows, 1, dhp + 2 * H, GH, a->aux, H, 1, mut(lg->w_hh) + 2 * (size_t)H * H, H);
+    } else {
+        gemm(1, 0, GH, H, rows, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
+    }
+    add_colsum(mut(lg->b_hh), dhp, rows, GH);
+}
+
 /* One direction of layer l over the batch from its input projection in
  * w->xp; results land in w->layer[l][d].  h0/c0: initial state rows by slot
  * (NULL = zeros). */
 static void recur_forward(workspace *w, const layer_params *lp, int l, int d, const REAL *h0, const REAL *c0) {
     const int H = w->H, GH = w->G * H, T = w->T;
-    const cell_kind cell = w->cfg.cell;
     dir_acts *a = &w->layer[l][d];
     const int alias = w->uniform && d == 0;
     if (alias) { /* block 0 of hbuf/cbuf is the initial state */
@@ -356,92 +439,46 @@ static void recur_forward(workspace *w, const layer_params *lp, int l, int d, co
 #ifdef USE_RGEMM
     if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 0);
 #endif
-    const rg_packed *pk = w->pack_fwd[l][d];
-    /* One bias vector per gate column; lbr_gru keeps b_hn apart (it sits inside r*(...)). */
-    for (int j = 0; j < GH; j++) w->bias[j] = lp->b_ih[j] + (cell == CELL_LBR_GRU && j >= 2 * H ? 0 : lp->b_hh[j]);
-
+    layer_bias(w, lp, w->bias);
     for (int s = 0; s < T; s++) {
-        const int t = d == 0 ? s : T - 1 - s, M = w->bs[t];
-        const size_t r0 = (size_t)w->off[t];
+        const int t = d == 0 ? s : T - 1 - s;
         if (!alias) gather_prev(w, a, d, t, h0, c0);
-        const REAL *h_prev = a->hprev + r0 * H, *xt = w->xp + r0 * GH;
-        REAL *h = a->y + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
-        if (cell == CELL_GRU) {
-            rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, 2 * H, H, w->hp, GH);
-            gru_forward_gates(M, H, xt, w->hp, w->bias, h_prev, gates, aux);
-            rec_mul_wt(w, &pk[1], M, aux, H, lp->w_hh + 2 * (size_t)H * H, H, H, w->hp + 2 * H, GH);
-            gru_forward_candidate(M, H, xt, w->hp, w->bias, h_prev, gates, h);
-            continue;
-        }
-        rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, GH, H, w->hp, GH);
-        switch (cell) {
-        case CELL_RNN_TANH:
-        case CELL_RNN_RELU: rnn_forward(M, H, cell == CELL_RNN_RELU, xt, w->hp, w->bias, gates, h); break;
-        case CELL_LSTM: lstm_forward(M, H, xt, w->hp, w->bias, a->cprev + r0 * H, gates, a->c + r0 * H, h, aux); break;
-        case CELL_LBR_GRU: lbr_gru_forward(M, H, xt, w->hp, w->bias, lp->b_hh, h_prev, gates, h, aux); break;
-        default: break;
-        }
+        step_forward(w, w->pack_fwd[l][d], lp, w->bias, a, w->xp + (size_t)w->off[t] * GH, (size_t)w->off[t], w->bs[t]);
     }
 }
 
 /* Backward of one direction's recurrence given w->dy[d] = grad w.r.t. its
  * outputs: leaves the grads of its pre-activations in w->xp (dxp) and w->dhp,
- * and accumulates the recurrent weight and bias gradients. */
+ * and accumulates the recurrent weight and bias gradients.  A sequence's
+ * backward starts from w->dfinal_h/c[l][d] (the grad w.r.t. its final state,
+ * by slot, set by a caller that reads final states: seq2seq) or from zero. */
 static void recur_backward(workspace *w, const layer_params *lp, const layer_params *lg, int l, int d) {
-    const int H = w->H, GH = w->G * H, T = w->T, R = w->rows;
-    const cell_kind cell = w->cfg.cell;
+    const int H = w->H, GH = w->G * H, T = w->T;
+    const int lstm = w->cfg.cell == CELL_LSTM;
     const dir_acts *a = &w->layer[l][d];
-    REAL *dxp = w->xp, *dhp = w->dhp;
+    const REAL *dfh = w->dfinal_h[l][d], *dfc = w->dfinal_c[l][d];
 #ifdef USE_RGEMM
     if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 1);
 #endif
-    const rg_packed *pk = w->pack_bwd[l][d];
     int M_prev = 0; /* rows of dh_next (and dc) holding a grad from the step handled before */
     for (int s = T - 1; s >= 0; s--) {
         const int t = d == 0 ? s : T - 1 - s, M = w->bs[t];
         const size_t r0 = (size_t)w->off[t];
-        if (M > M_prev) { /* rows that end at this step have no grad from later steps */
-            memset(w->dh_next + (size_t)M_prev * H, 0, (size_t)(M - M_prev) * H * sizeof(REAL));
-            if (cell == CELL_LSTM) memset(w->dc + (size_t)M_prev * H, 0, (size_t)(M - M_prev) * H * sizeof(REAL));
+        if (M > M_prev) { /* rows that end at this step: no grad from later steps, or their final state's */
+            const size_t at = (size_t)M_prev * H, count = (size_t)(M - M_prev) * H;
+            if (dfh) memcpy(w->dh_next + at, dfh + at, count * sizeof(REAL));
+            else memset(w->dh_next + at, 0, count * sizeof(REAL));
+            if (lstm && dfc) memcpy(w->dc + at, dfc + at, count * sizeof(REAL));
+            else if (lstm) memset(w->dc + at, 0, count * sizeof(REAL));
         }
         M_prev = M;
-        const REAL *h_prev = a->hprev + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
         const REAL *dy = w->dy[d] + r0 * H;
-        REAL *dxt = dxp + r0 * GH, *dht = dhp + r0 * GH;
         for (size_t i = 0; i < (size_t)M * H; i++) w->dh[i] = dy[i] + w->dh_next[i];
         /* The initial state gets no gradient (detached, or zeros): none needed for the first step. */
-        const int need_prev = pred_step(w, d, t) >= 0;
-        switch (cell) {
-        case CELL_RNN_TANH:
-        case CELL_RNN_RELU:
-            rnn_backward(M, H, cell == CELL_RNN_RELU, w->dh, gates, dxt);
-            if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, w->dh_next, H);
-            break;
-        case CELL_LSTM:
-            lstm_backward(M, H, w->dh, gates, aux, a->cprev + r0 * H, w->dc, dxt);
-            if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, w->dh_next, H);
-            break;
-        case CELL_LBR_GRU:
-            lbr_gru_backward(M, H, w->dh, gates, aux, h_prev, dxt, dht, w->dh_next);
-            if (need_prev) rec_mul_w(w, &pk[0], M, dht, GH, lp->w_hh, GH, H, 1, w->dh_next, H);
-            break;
-        case CELL_GRU:
-            gru_backward_candidate(M, H, w->dh, gates, h_prev, dxt, w->dh_next);
-            rec_mul_w(w, &pk[1], M, dxt + 2 * H, GH, lp->w_hh + 2 * (size_t)H * H, H, H, 0, w->drh, H);
-            gru_backward_gates(M, H, w->drh, gates, h_prev, dxt, w->dh_next);
-            if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, 2 * H, H, 1, w->dh_next, H);
-            break;
-        default: break;
-        }
+        step_backward(w, w->pack_bwd[l][d], lp, a, r0, M, w->dh, w->dc, w->xp + r0 * GH, w->dhp + r0 * GH, w->dh_next,
+                      w->drh, pred_step(w, d, t) >= 0);
     }
-    /* Weight gradients of the whole batch: one GEMM per matrix. */
-    if (cell == CELL_GRU) {
-        gemm(1, 0, 2 * H, H, R, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
-        gemm(1, 0, H, H, R, 1, dhp + 2 * H, GH, a->aux, H, 1, mut(lg->w_hh) + 2 * (size_t)H * H, H);
-    } else {
-        gemm(1, 0, GH, H, R, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
-    }
-    add_colsum(mut(lg->b_hh), dhp, R, GH);
+    recurrent_weight_grads(w, lg, a, w->dhp, w->rows);
 }
 
 /* ---- merging the outputs below into the next input ---- */
@@ -635,6 +672,10 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
         }
     }
     const REAL *X = merged_input(w, L, b);
+    if (w->cfg.headless) {
+        w->top = X;
+        return 0;
+    }
     const int in = input_width(w, L), N = net_per_row(&w->cfg) ? R : w->n;
     const REAL *Wh = P + m->tensors[m->ix.head_weight].offset, *bh = P + m->tensors[m->ix.head_bias].offset;
     w->out_rows = N;
@@ -666,13 +707,13 @@ static void ready(const workspace *w, int first, int last) {
     if (w->grads_ready) w->grads_ready(w->grads_ready_ctx, first, last);
 }
 
-void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, const net_batch *b, REAL scale) {
-    const int L = w->cfg.num_layers, H = w->H, GH = w->G * H, O = net_head_out(&w->cfg), R = w->rows;
-    const int N = w->out_rows;
+/* The head's backward: dlogits, the head's weight grads, and the grads
+ * w.r.t. the top layer's outputs in w->dy. */
+static void head_backward(workspace *w, const model *m, const REAL *P, REAL *Gr, const net_batch *b, REAL scale) {
+    const int L = w->cfg.num_layers, O = net_head_out(&w->cfg), N = w->out_rows;
     const tensor_info *T = m->tensors;
     const REAL *Wh = P + T[m->ix.head_weight].offset;
     REAL *dWh = Gr + T[m->ix.head_weight].offset, *dbh = Gr + T[m->ix.head_bias].offset;
-
     /* dlogits, in place: scale * (softmax - onehot), or scale * 2 (pred - target). */
     for (int r = 0; r < N; r++) {
         REAL *z = w->out + (size_t)r * O;
@@ -691,6 +732,17 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
     gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, needs_merge(w, L) ? w->dx : w->dy[0], in);
     split_grad(w, L, w->dy);
     ready(w, m->ix.head_weight, m->ix.head_bias);
+}
+
+void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, const net_batch *b, REAL scale) {
+    const int L = w->cfg.num_layers, H = w->H, GH = w->G * H, R = w->rows;
+    const tensor_info *T = m->tensors;
+    if (w->cfg.headless) {
+        memcpy(needs_merge(w, L) ? w->dx : w->dy[0], w->dtop, (size_t)R * input_width(w, L) * sizeof(REAL));
+        split_grad(w, L, w->dy);
+    } else {
+        head_backward(w, m, P, Gr, b, scale);
+    }
 
     for (int l = L - 1; l >= 0; l--) {
         const int lin = input_width(w, l), merge = l > 0 && needs_merge(w, l);
