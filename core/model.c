@@ -13,7 +13,10 @@ static const int CELL_GATES[CELL_COUNT] = {1, 1, 4, 3, 3};
 const char *cell_name(cell_kind cell) { return (unsigned)cell < CELL_COUNT ? CELL_NAMES[cell] : "?"; }
 int cell_gates(cell_kind cell) { return CELL_GATES[cell]; }
 
-static const char *const TASK_NAMES[TASK_COUNT] = {"lm", "classify", "tag", "regress"};
+static const char *const TASK_NAMES[TASK_COUNT] = {"lm", "classify", "tag", "regress", "seq2seq"};
+static const char *const ATTENTION_NAMES[ATTN_COUNT] = {"none", "dot", "general", "additive"};
+static const char *const CONTEXT_NAMES[4] = {"?", "init", "input", "both"};
+static const char *const END_NAMES[END_COUNT] = {"eos", "stop-bit", "length"};
 static const char *const POOLING_NAMES[POOL_COUNT] = {"last", "mean", "max"};
 
 const char *task_name(task_kind task) { return (unsigned)task < TASK_COUNT ? TASK_NAMES[task] : "?"; }
@@ -35,6 +38,25 @@ int pooling_from_name(const char *name, pooling_kind *out) {
     return i >= 0 ? 0 : -1;
 }
 
+const char *attention_name(attention_kind a) { return (unsigned)a < ATTN_COUNT ? ATTENTION_NAMES[a] : "?"; }
+const char *context_name(int c) { return c >= 1 && c <= 3 ? CONTEXT_NAMES[c] : "?"; }
+const char *end_name(end_kind e) { return (unsigned)e < END_COUNT ? END_NAMES[e] : "?"; }
+int attention_from_name(const char *name, attention_kind *out) {
+    int i = index_of(name, ATTENTION_NAMES, ATTN_COUNT);
+    if (i >= 0) *out = (attention_kind)i;
+    return i >= 0 ? 0 : -1;
+}
+int context_from_name(const char *name, int *out) {
+    int i = index_of(name, CONTEXT_NAMES + 1, 3);
+    if (i >= 0) *out = i + 1;
+    return i >= 0 ? 0 : -1;
+}
+int end_from_name(const char *name, end_kind *out) {
+    int i = index_of(name, END_NAMES, END_COUNT);
+    if (i >= 0) *out = (end_kind)i;
+    return i >= 0 ? 0 : -1;
+}
+
 int cell_from_name(const char *name, cell_kind *out) {
     for (int i = 0; i < CELL_COUNT; i++)
         if (name && strcmp(name, CELL_NAMES[i]) == 0) {
@@ -42,6 +64,27 @@ int cell_from_name(const char *name, cell_kind *out) {
             return 0;
         }
     return -1;
+}
+
+static int s2s_validate(const model_config *c, const char *src, recur_err *err) {
+    if (c->input_size || c->src_vocab_size < 1 || c->src_vocab_size > 1 << 24)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'src_vocab_size': expected an integer in [1, %d], found %d",
+                          src, 1 << 24, c->src_vocab_size);
+    if ((unsigned)c->attention >= ATTN_COUNT)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'attention': expected none, dot, general or additive", src);
+    if (c->context < 1 || c->context > 3)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'context': expected init, input or both", src);
+    if ((unsigned)c->end >= END_COUNT)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'end': expected eos, stop-bit or length", src);
+    if (c->end == END_LENGTH ? c->max_len < 1 || c->max_len > 1 << 16 : c->max_len < 0)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'max_len': expected an integer in [1, %d], found %d", src,
+                          1 << 16, c->max_len);
+    if (c->attention == ATTN_DOT && c->bidirectional && c->merge == MERGE_CONCAT)
+        return recur_fail(err, RECUR_EXIT_USAGE,
+                          "%s: dot attention compares the decoder's state (%d wide) with the encoder's (2 x %d, "
+                          "bidirectional concat): use --merge sum or --attention general", src, c->hidden_size,
+                          c->hidden_size);
+    return 0;
 }
 
 int model_config_validate(const model_config *c, const char *src, recur_err *err) {
@@ -71,6 +114,7 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
     if (c->task == TASK_LM && (!tokens || c->bidirectional))
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: a language model reads tokens in one direction (found %s%s)", src,
                           tokens ? "" : "feature inputs", c->bidirectional ? "bidirectional layers" : "");
+    if (c->task == TASK_SEQ2SEQ) return s2s_validate(c, src, err);
     if (c->task != TASK_LM && c->output_size < 1)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': expected an integer >= 1 for task %s, found %d", src,
                           c->task == TASK_REGRESS ? "output_size" : "num_classes", task_name(c->task), c->output_size);
@@ -78,7 +122,7 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
 }
 
 int model_layer_input(const model_config *c, int l) {
-    if (l == 0) return c->input_size ? c->input_size : c->embed_size;
+    if (l == 0) return (c->input_size ? c->input_size : c->embed_size) + c->extra_input;
     return c->bidirectional && c->merge == MERGE_CONCAT ? 2 * c->hidden_size : c->hidden_size;
 }
 
@@ -94,35 +138,99 @@ static int add_tensor(model *m, size_t *off, const char *name, size_t rows, size
     return m->num_tensors++;
 }
 
-/* PyTorch's names: embedding/weight, rnn/<weight|bias>_<ih|hh>_l<k>[_reverse]
- * (nn.LSTM's state_dict, in its order), head/weight and head/bias. */
-int model_create(model *m, const model_config *cfg, recur_err *err) {
-    memset(m, 0, sizeof *m);
-    if (model_config_validate(cfg, "model", err)) return -1;
-    m->cfg = *cfg;
+/* A stack's tensors under `prefix`: PyTorch's names embedding/weight,
+ * rnn/<weight|bias>_<ih|hh>_l<k>[_reverse] (nn.LSTM's state_dict, in its
+ * order).  The head is added by the caller. */
+static void add_stack(model *m, size_t *off, const char *prefix, const model_config *cfg, tensor_index *ix) {
     const size_t H = cfg->hidden_size, G = cell_gates(cfg->cell);
-    size_t off = 0;
     char name[48];
-    m->ix.embedding = cfg->input_size ? -1 : add_tensor(m, &off, "embedding/weight", cfg->vocab_size, cfg->embed_size);
+    snprintf(name, sizeof name, "%sembedding/weight", prefix);
+    ix->embedding = cfg->input_size ? -1 : add_tensor(m, off, name, cfg->vocab_size, cfg->embed_size);
     static const char *const KIND[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    for (int l = 0; l < RECUR_MAX_LAYERS; l++) ix->layer[l][0] = ix->layer[l][1] = (layer_index){-1, -1, -1, -1};
     for (int l = 0; l < cfg->num_layers; l++)
         for (int d = 0; d <= cfg->bidirectional; d++) {
             const size_t cols[4] = {(size_t)model_layer_input(cfg, l), H, 0, 0};
             int at[4];
             for (int k = 0; k < 4; k++) {
-                snprintf(name, sizeof name, "rnn/%s_l%d%s", KIND[k], l, d ? "_reverse" : "");
-                at[k] = add_tensor(m, &off, name, G * H, cols[k]);
+                snprintf(name, sizeof name, "%srnn/%s_l%d%s", prefix, KIND[k], l, d ? "_reverse" : "");
+                at[k] = add_tensor(m, off, name, G * H, cols[k]);
             }
-            m->ix.layer[l][d] = (layer_index){at[0], at[1], at[2], at[3]};
+            ix->layer[l][d] = (layer_index){at[0], at[1], at[2], at[3]};
         }
-    for (int l = cfg->num_layers; l < RECUR_MAX_LAYERS; l++)
-        m->ix.layer[l][0] = m->ix.layer[l][1] = (layer_index){-1, -1, -1, -1};
-    if (!cfg->bidirectional)
-        for (int l = 0; l < cfg->num_layers; l++) m->ix.layer[l][1] = (layer_index){-1, -1, -1, -1};
-    const size_t O = cfg->output_size ? (size_t)cfg->output_size : (size_t)cfg->vocab_size;
-    const size_t in = (size_t)model_layer_input(cfg, cfg->num_layers);
-    m->ix.head_weight = add_tensor(m, &off, "head/weight", O, in);
-    m->ix.head_bias = add_tensor(m, &off, "head/bias", O, 0);
+    ix->head_weight = ix->head_bias = -1;
+}
+
+void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *dec) {
+    const int H = cfg->hidden_size, D = cfg->bidirectional ? 2 : 1;
+    *enc = (model_config){.cell = cfg->cell, .vocab_size = cfg->src_vocab_size, .embed_size = cfg->embed_size,
+                          .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG, .output_size = 1,
+                          .bidirectional = cfg->bidirectional, .merge = cfg->merge, .headless = 1};
+    *dec = (model_config){.cell = cfg->cell, .vocab_size = cfg->vocab_size + 1, .embed_size = cfg->embed_size,
+                          .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG,
+                          .output_size = model_s2s_outputs(cfg), .headless = 1,
+                          .extra_input = (cfg->context & CONTEXT_INPUT ? D * H : 0) + (cfg->attention ? H : 0)};
+}
+
+int model_s2s_outputs(const model_config *cfg) { return cfg->vocab_size + (cfg->end == END_EOS); }
+
+static void create_s2s(model *m, size_t *off) {
+    const model_config *cfg = &m->cfg;
+    model_config enc, dec;
+    model_s2s_stacks(cfg, &enc, &dec);
+    s2s_index *x = &m->s2s;
+    const size_t H = cfg->hidden_size, D = cfg->bidirectional ? 2 : 1, De = model_layer_input(&enc, enc.num_layers);
+    char name[48];
+    add_stack(m, off, "encoder/", &enc, &x->enc);
+    add_stack(m, off, "decoder/", &dec, &x->dec);
+    for (int l = 0; l < RECUR_MAX_LAYERS; l++)
+        for (int k = 0; k < 2; k++) x->bridge_h[l][k] = x->bridge_c[l][k] = -1;
+    if ((cfg->context & CONTEXT_INIT) && D == 2)
+        for (int l = 0; l < cfg->num_layers; l++)
+            for (int c = 0; c < 1 + (cfg->cell == CELL_LSTM); c++) {
+                int *at = c ? x->bridge_c[l] : x->bridge_h[l];
+                snprintf(name, sizeof name, "bridge/weight_%c_l%d", c ? 'c' : 'h', l);
+                at[0] = add_tensor(m, off, name, H, 2 * H);
+                snprintf(name, sizeof name, "bridge/bias_%c_l%d", c ? 'c' : 'h', l);
+                at[1] = add_tensor(m, off, name, H, 0);
+            }
+    x->att_w = x->att_q = x->att_qb = x->att_v = x->att_combine = -1;
+    if (cfg->attention == ATTN_GENERAL || cfg->attention == ATTN_ADDITIVE)
+        x->att_w = add_tensor(m, off, cfg->attention == ATTN_GENERAL ? "attention/weight" : "attention/key_weight", H, De);
+    if (cfg->attention == ATTN_ADDITIVE) {
+        x->att_q = add_tensor(m, off, "attention/query_weight", H, H);
+        x->att_qb = add_tensor(m, off, "attention/query_bias", H, 0);
+        x->att_v = add_tensor(m, off, "attention/v", H, 0);
+    }
+    if (cfg->attention) x->att_combine = add_tensor(m, off, "attention/combine_weight", H, De + H);
+    x->dec.head_weight = add_tensor(m, off, "decoder/out/weight", dec.output_size, H);
+    x->dec.head_bias = add_tensor(m, off, "decoder/out/bias", dec.output_size, 0);
+    x->stop_w = x->stop_b = x->len_w = x->len_b = -1;
+    if (cfg->end == END_STOP_BIT) {
+        x->stop_w = add_tensor(m, off, "stop/weight", 1, H);
+        x->stop_b = add_tensor(m, off, "stop/bias", 1, 0);
+    } else if (cfg->end == END_LENGTH) {
+        x->len_w = add_tensor(m, off, "length/weight", cfg->max_len, D * H);
+        x->len_b = add_tensor(m, off, "length/bias", cfg->max_len, 0);
+    }
+    m->ix = x->dec; /* the model's own index: what generic code (e.g. inspect) reads */
+}
+
+/* The head: head/weight and head/bias.  seq2seq: create_s2s. */
+int model_create(model *m, const model_config *cfg, recur_err *err) {
+    memset(m, 0, sizeof *m);
+    if (model_config_validate(cfg, "model", err)) return -1;
+    m->cfg = *cfg;
+    size_t off = 0;
+    if (cfg->task == TASK_SEQ2SEQ) {
+        create_s2s(m, &off);
+    } else {
+        add_stack(m, &off, "", cfg, &m->ix);
+        const size_t O = cfg->output_size ? (size_t)cfg->output_size : (size_t)cfg->vocab_size;
+        const size_t in = (size_t)model_layer_input(cfg, cfg->num_layers);
+        m->ix.head_weight = add_tensor(m, &off, "head/weight", O, in);
+        m->ix.head_bias = add_tensor(m, &off, "head/bias", O, 0);
+    }
     m->num_params = off;
     m->params = calloc(off, sizeof(float));
     m->grads = calloc(off, sizeof(float));
@@ -158,11 +266,18 @@ void model_init_random(model *m, uint64_t seed) {
      * nn.Linear U(-1/sqrt(in), 1/sqrt(in)) (the language model's head: in = H). */
     const float k_rnn = 1.0f / sqrtf((float)m->cfg.hidden_size);
     const float k_head = 1.0f / sqrtf((float)model_layer_input(&m->cfg, m->cfg.num_layers));
+    const int s2s = m->cfg.task == TASK_SEQ2SEQ;
     for (int i = 0; i < m->num_tensors; i++) {
         const tensor_info *t = &m->tensors[i];
         float *x = m->params + t->offset;
-        const int is_embedding = i == m->ix.embedding, is_head = i == m->ix.head_weight || i == m->ix.head_bias;
-        const float k = is_head ? k_head : k_rnn;
+        int is_embedding = i == m->ix.embedding, is_head = i == m->ix.head_weight || i == m->ix.head_bias;
+        float k = is_head ? k_head : k_rnn;
+        if (s2s) { /* embeddings N(0,1), rnn/ as torch's RNNs, every other tensor as a Linear of its fan-in
+                    * (a bias or vector: the width of the weight it sits beside) */
+            is_embedding = strstr(t->name, "embedding/") != NULL;
+            const size_t fan_in = t->ndim == 2 ? t->shape[1] : t[-1].ndim == 2 ? t[-1].shape[1] : t[-1].shape[0];
+            if (!strstr(t->name, "/rnn/")) k = 1.0f / sqrtf((float)fan_in);
+        }
         for (size_t j = 0; j < t->count; j++)
             x[j] = is_embedding ? rng_normal(&r) : (2.0f * rng_uniform(&r) - 1.0f) * k;
     }

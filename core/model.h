@@ -19,7 +19,9 @@
 #include "error.h"
 
 #define RECUR_MAX_LAYERS 16
-#define RECUR_MAX_TENSORS (3 + 8 * RECUR_MAX_LAYERS) /* embedding, 4 per layer and direction, head */
+/* seq2seq: two embeddings, 8 per encoder layer, 4 per decoder layer, 4 per
+ * bridge layer, attention (5), three heads (2 each). */
+#define RECUR_MAX_TENSORS (2 + 16 * RECUR_MAX_LAYERS + 11)
 
 typedef enum {
     CELL_RNN_TANH = 0,
@@ -42,11 +44,27 @@ typedef enum {
     TASK_CLASSIFY,   /* one label per sequence (softmax over C) from a pooled top layer */
     TASK_TAG,        /* one label per step (softmax over C) */
     TASK_REGRESS,    /* K floats per step (per_step) or per sequence (pooled), mean squared error */
+    TASK_SEQ2SEQ,    /* encoder-decoder: target tokens given a source sequence (seq2seq.h) */
     TASK_COUNT
 } task_kind;
 
 /* How a per-sequence head reads the top layer (PyTorch: torch.cat(h_n[-2], h_n[-1]) is POOL_LAST). */
 typedef enum { POOL_LAST = 0, POOL_MEAN, POOL_MAX, POOL_COUNT } pooling_kind;
+
+/* seq2seq: how the decoder looks at the encoder's states (Luong et al. 2015's
+ * scores; additive is Bahdanau et al. 2014's), always with input feeding. */
+typedef enum { ATTN_NONE = 0, ATTN_DOT, ATTN_GENERAL, ATTN_ADDITIVE, ATTN_COUNT } attention_kind;
+/* seq2seq: where the encoder's context (its final states) enters the decoder: bits. */
+enum { CONTEXT_INIT = 1, CONTEXT_INPUT = 2, CONTEXT_BOTH = 3 };
+/* seq2seq: how a generated sequence ends (reference §5). */
+typedef enum { END_EOS = 0, END_STOP_BIT, END_LENGTH, END_COUNT } end_kind;
+
+const char *attention_name(attention_kind a);
+int attention_from_name(const char *name, attention_kind *out);
+const char *context_name(int context);
+int context_from_name(const char *name, int *out);
+const char *end_name(end_kind e);
+int end_from_name(const char *name, end_kind *out);
 
 /* How a bidirectional layer's two directions form its output. */
 typedef enum { MERGE_CONCAT = 0, MERGE_SUM } merge_kind;
@@ -70,6 +88,15 @@ typedef struct {
     int output_size;  /* head outputs: C classes (classify, tag), K targets (regress); 0 = V (lm) */
     int per_step;     /* regress: a target per step (1) or per sequence (0); tag/lm: 1; classify: 0 */
     pooling_kind pooling; /* per-sequence heads */
+    /* seq2seq (vocab_size is the target side's; encoder and decoder share
+     * cell, E, H and L; the encoder may be bidirectional): */
+    int src_vocab_size;   /* Vs */
+    attention_kind attention;
+    int context;          /* CONTEXT_* bits, at least one */
+    end_kind end;
+    int max_len;          /* END_LENGTH: the length head's classes are 1..max_len */
+    /* Internal, never stored: */
+    int extra_input;  /* width appended to layer 0's input (seq2seq's decoder: context, input feeding) */
     int headless;     /* internal, never stored: a stack without a head (seq2seq's encoder, net.h) */
 } model_config;
 
@@ -83,8 +110,19 @@ typedef struct { int w_ih, w_hh, b_ih, b_hh; } layer_index; /* (G*H, in), (G*H, 
 typedef struct {
     int embedding;                                  /* (V, E); -1 with feature inputs */
     layer_index layer[RECUR_MAX_LAYERS][2];         /* [l][0] forward, [l][1] reverse ("..._reverse") */
-    int head_weight, head_bias;                     /* (O, head input), (O) */
+    int head_weight, head_bias;                     /* (O, head input), (O); -1 in a headless stack */
 } tensor_index;
+
+/* seq2seq's tensors beyond its two stacks (model.s2s); -1 where absent. */
+typedef struct {
+    tensor_index enc, dec;          /* the stacks as two ordinary models see them (dec: head = output layer) */
+    int bridge_h[RECUR_MAX_LAYERS][2], bridge_c[RECUR_MAX_LAYERS][2]; /* [l][0] weight (H, 2H), [1] bias (H) */
+    int att_w;                      /* general: (H, De); additive: key weight (H, De) */
+    int att_q, att_qb, att_v;       /* additive: query weight (H, H), its bias (H), v (H) */
+    int att_combine;                /* (H, De + H): h~ = tanh(W [c; h]) */
+    int stop_w, stop_b;             /* (1, H), (1) */
+    int len_w, len_b;               /* (max_len, D*H), (max_len) */
+} s2s_index;
 
 /* One named tensor of the arena.  `name` is relative to the checkpoint's
  * /model group, e.g. "rnn/weight_ih_l0". */
@@ -102,6 +140,7 @@ typedef struct {
     float *params;       /* arena of num_params floats */
     float *grads;        /* same layout */
     tensor_index ix;
+    s2s_index s2s;       /* TASK_SEQ2SEQ */
     int num_tensors;
     tensor_info tensors[RECUR_MAX_TENSORS];
 } model;
@@ -116,6 +155,12 @@ void model_init_random(model *m, uint64_t seed);
 int model_find_tensor(const model *m, const char *name);
 /* The tensors of layer l (both directions) are m->tensors[*first .. *last]. */
 void model_layer_tensors(const model *m, int l, int *first, int *last);
+/* seq2seq: the configurations of its two stacks as ordinary headless
+ * models (the decoder's vocabulary has one more token, BOS; its layer 0 also
+ * reads the context and the attentional state), and the decoder's outputs
+ * (the target vocabulary, plus EOS with END_EOS). */
+void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *dec);
+int model_s2s_outputs(const model_config *cfg);
 /* Layer l's input width: E or F for l = 0, else H or 2H (bidirectional concat). */
 int model_layer_input(const model_config *cfg, int l);
 

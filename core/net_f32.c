@@ -9,3 +9,4 @@
 #include <stdint.h>
 #include "fastmath.h"
 #include "net_impl.h"
+#include "seq2seq_impl.h"

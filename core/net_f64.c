@@ -7,3 +7,4 @@
 #include <math.h>
 #include <stdint.h>
 #include "net_impl.h"
+#include "seq2seq_impl.h"

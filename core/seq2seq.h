@@ -1,0 +1,73 @@
+/* seq2seq.h - encoder-decoder models on the sequence engine (reference §8).
+ *
+ * The encoder is an ordinary headless stack (net.h: any cell, stacked,
+ * optionally bidirectional) over the packed sources.  The decoder is a stack
+ * of the same cell, run step by step because, with attention, its layer 0
+ * reads the previous step's attentional state (input feeding, Luong et al.
+ * 2015); every step of every layer goes through the engine's own
+ * step_forward / step_backward (net_impl.h), and weight gradients are still
+ * one GEMM per matrix over the whole batch.
+ *
+ * Per decoder step t (rows of the sequences still running):
+ *   x_t  = [ embed(y_{t-1}) ; ctx (--context input|both) ; h~_{t-1} (attention) ]
+ *   h_t  = the L layers' step, from h_0 = the encoder's final states
+ *          (--context init|both; a bidirectional encoder's two directions go
+ *          through a learned projection, "bridge/")
+ *   attention: score_j = h_t . s_j (dot), h_t . W s_j (general),
+ *          v . tanh(W_q h_t + b_q + W s_j) (additive), over the source's own
+ *          steps; a = softmax(score); c_t = sum_j a_j s_j;
+ *          h~_t = tanh(W_c [c_t ; h_t])
+ *   out_t = softmax(W_o h~_t + b_o)   (h_t without attention)
+ * ctx is the encoder's top layer's final states (both directions side by
+ * side).  Ending (§5): END_EOS adds an EOS class to the outputs; END_STOP_BIT
+ * a sigmoid unit on the output state trained with binary cross-entropy at
+ * every step (1 at the last); END_LENGTH a softmax over 1..max_len from ctx
+ * that predicts the target's length before decoding starts.
+ *
+ * Pairs are packed twice: sources by source length for the encoder
+ * (encoder slots), targets by target length for the decoder (decoder slots);
+ * enc_slot maps one to the other.  Everything the decoder keeps about a
+ * pair (final states, memory) is stored by decoder slot.
+ */
+#ifndef RECUR_SEQ2SEQ_H
+#define RECUR_SEQ2SEQ_H
+
+#include "net.h"
+
+typedef struct {
+    int n;                      /* pairs */
+    int Ts, Td;                 /* encoder steps (longest source), decoder steps (longest target, + 1 with EOS) */
+    const int32_t *src_bs;      /* [Ts] sources still running at each step (non-increasing, [0] = n) */
+    const int32_t *src_tokens;  /* packed source rows, encoder slot order */
+    const int32_t *dec_bs;      /* [Td] */
+    const int32_t *dec_in;      /* packed decoder inputs: BOS (= target vocab size) then the target's tokens */
+    const int32_t *dec_out;     /* packed decoder targets: the target's tokens (then EOS); NULL: no loss */
+    const int32_t *enc_slot;    /* [n] encoder slot of decoder slot b's pair */
+    uint64_t dropout_seed;
+} s2s_batch;
+
+/* Summed losses of a batch: cross-entropy of every target token (with EOS),
+ * and of the ending heads (stop bit: per decoder step; length: per pair). */
+typedef struct {
+    double tokens, stop, length;
+} s2s_loss;
+
+#define NET_REAL float
+#define NET_SFX(name) name##_f32
+#include "seq2seq_decl.h"
+#undef NET_REAL
+#undef NET_SFX
+
+#define NET_REAL double
+#define NET_SFX(name) name##_f64
+#include "seq2seq_decl.h"
+#undef NET_REAL
+#undef NET_SFX
+
+typedef s2s_workspace_f32 s2s_workspace;
+#define s2s_workspace_create s2s_workspace_create_f32
+#define s2s_workspace_free s2s_workspace_free_f32
+#define s2s_forward s2s_forward_f32
+#define s2s_backward s2s_backward_f32
+
+#endif

@@ -1,0 +1,55 @@
+/* seq2seq_decl.h - the encoder-decoder's workspace and functions for one
+ * scalar type.  Included by seq2seq.h with NET_REAL and NET_SFX defined. */
+
+typedef struct {
+    model_config cfg;
+    model enc_m, dec_m;                 /* the two stacks as ordinary models: same tensors and arena offsets */
+    NET_SFX(net_workspace) enc, dec;    /* their activations (dec: buffers only; its loop is seq2seq_impl.h's) */
+    int L, H, D, GH, De, Cw, in0, O;    /* layers, hidden, encoder directions, gate columns, memory width,
+                                         * context width (D*H), decoder layer 0 input, outputs */
+    int max_n, max_Ts, max_Rd;
+    NET_REAL *arena;
+    size_t arena_len;
+    /* Forward, by decoder slot unless said otherwise. */
+    NET_REAL *fin_h, *fin_c;   /* [L, n, D*H] the encoder's final states (ctx = layer L-1's) */
+    NET_REAL *h0, *c0;         /* [L, n, H] the decoder's initial states */
+    NET_REAL *mem, *keys;      /* [n * Ts, De] the top encoder outputs of each pair's source; [n*Ts, H] their keys */
+    NET_REAL *q;               /* [Rd, H] additive: W_q h + b_q */
+    NET_REAL *alpha;           /* [Rd, Ts] attention weights */
+    NET_REAL *cat;             /* [Rd, De + H] [c ; h] */
+    NET_REAL *att;             /* [Rd, H] h~ */
+    NET_REAL *xpl[RECUR_MAX_LAYERS], *dhpl[RECUR_MAX_LAYERS]; /* [Rd, GH] each layer's input projections, then grads */
+    NET_REAL *biasl;           /* [L, GH] */
+    NET_REAL *out;             /* [Rd, O] softmax (then dlogits) */
+    NET_REAL *stop;            /* [Rd] stop probabilities */
+    NET_REAL *lenp;            /* [n, max_len] length probabilities */
+    /* Backward. */
+    NET_REAL *dh_next, *dc;    /* [L, n, H] */
+    NET_REAL *dfeed;           /* [n, H] grad w.r.t. h~_{t-1} from layer 0's input at step t */
+    NET_REAL *dhead;           /* [Rd, H] grad w.r.t. the output layer's input */
+    NET_REAL *dytop, *dybelow; /* [n, H] */
+    NET_REAL *dpre;            /* [Rd, H] grad w.r.t. W_c [c ; h] */
+    NET_REAL *dcat;            /* [n, De + H] */
+    NET_REAL *dq;              /* [Rd, H] */
+    NET_REAL *dmem, *dkeys;    /* as mem, keys */
+    NET_REAL *dfin_h, *dfin_c; /* as fin_h, fin_c */
+    NET_REAL *dh0, *dc0;       /* as h0, c0 */
+    NET_REAL *dx0;             /* [Rd, E + Cw] */
+    NET_REAL *dtop;            /* [Re, De] grad w.r.t. the encoder's top outputs */
+    NET_REAL *dfinal;          /* [L, 2, 2, n, H] the encoder's dfinal_h/c, by encoder slot */
+    int32_t *slen;             /* [n] source length of each decoder slot */
+    int32_t *eslot;            /* [n] the last batch's enc_slot */
+    int use_init, use_input;   /* context bits */
+} NET_SFX(s2s_workspace);
+
+/* Sizes every buffer for batches of up to max_n pairs, max_Ts source steps,
+ * max_Re source rows, max_Td decoder steps and max_Rd decoder rows. */
+int NET_SFX(s2s_workspace_create)(NET_SFX(s2s_workspace) *s, const model *m, int max_n, int max_Ts, int max_Re,
+                                  int max_Td, int max_Rd, float dropout, recur_err *err);
+void NET_SFX(s2s_workspace_free)(NET_SFX(s2s_workspace) *s);
+/* Teacher-forced forward over a batch; fills *loss (sums; zeros without dec_out). */
+void NET_SFX(s2s_forward)(NET_SFX(s2s_workspace) *s, const model *m, const NET_REAL *params, const s2s_batch *b,
+                          s2s_loss *loss);
+/* Backward of the last forward: ADDS d(scale * (tokens + stop + length))/d(params) into grads. */
+void NET_SFX(s2s_backward)(NET_SFX(s2s_workspace) *s, const model *m, const NET_REAL *params, NET_REAL *grads,
+                           const s2s_batch *b, NET_REAL scale);

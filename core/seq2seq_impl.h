@@ -1,0 +1,557 @@
+/* seq2seq_impl.h - the encoder-decoder (seq2seq.h), written once over REAL.
+ * Included by net_f32.c and net_f64.c right after net_impl.h, whose static
+ * functions it uses: the decoder's layers run through the same step_forward
+ * / step_backward, gather_prev, packing and weight-gradient GEMMs as every
+ * other recurrent layer. */
+#include "seq2seq.h"
+
+typedef SFX(s2s_workspace) s2s_ws;
+
+static const REAL *tensor(const model *m, const REAL *P, int i) { return P + m->tensors[i].offset; }
+
+/* A stack as an ordinary model: the full tensor table, the stack's own config and index. */
+static void stack_view(model *view, const model *m, const model_config *cfg, const tensor_index *ix) {
+    *view = *m;
+    view->cfg = *cfg;
+    view->ix = *ix;
+    view->params = view->grads = NULL;
+}
+
+int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, int max_Re, int max_Td, int max_Rd,
+                              float dropout, recur_err *err) {
+    memset(s, 0, sizeof *s);
+    const model_config *cfg = &m->cfg;
+    model_config ec, dc;
+    model_s2s_stacks(cfg, &ec, &dc);
+    s->cfg = *cfg;
+    stack_view(&s->enc_m, m, &ec, &m->s2s.enc);
+    stack_view(&s->dec_m, m, &dc, &m->s2s.dec);
+    if (SFX(net_workspace_create)(&s->enc, &ec, max_n, max_Ts, max_Re, dropout, err) ||
+        SFX(net_workspace_create)(&s->dec, &dc, max_n, max_Td, max_Rd, dropout, err)) {
+        SFX(s2s_workspace_free)(s);
+        return -1;
+    }
+    s->dec.table_policy = -1; /* layer 0 reads more than the token: no table */
+    const size_t L = cfg->num_layers, H = cfg->hidden_size, D = cfg->bidirectional ? 2 : 1;
+    const size_t G = cell_gates(cfg->cell), GH = G * H, N = max_n, Ts = max_Ts, Rd = max_Rd, Re = max_Re;
+    s->L = (int)L, s->H = (int)H, s->D = (int)D, s->GH = (int)GH;
+    s->De = model_layer_input(&ec, ec.num_layers);
+    s->Cw = (int)(D * H);
+    s->in0 = model_layer_input(&dc, 0);
+    s->O = dc.output_size;
+    s->max_n = max_n, s->max_Ts = max_Ts, s->max_Rd = max_Rd;
+    s->use_init = (cfg->context & CONTEXT_INIT) != 0;
+    s->use_input = (cfg->context & CONTEXT_INPUT) != 0;
+    const size_t De = s->De, Cw = s->Cw, DeH = De + H, lbr = cfg->cell == CELL_LBR_GRU;
+    const size_t ML = cfg->end == END_LENGTH ? (size_t)cfg->max_len : 0, E = cfg->embed_size;
+    const size_t sizes[] = {
+        L * N * Cw, L * N * Cw, L * N * H, L * N * H,       /* fin_h, fin_c, h0, c0 */
+        N * Ts * De, N * Ts * H, Rd * H, Rd * Ts, Rd * DeH, Rd * H, /* mem keys q alpha cat att */
+        L * Rd * GH, lbr ? L * Rd * GH : 0, L * GH,          /* xpl dhpl biasl */
+        Rd * s->O, Rd, N * ML,                               /* out stop lenp */
+        L * N * H, L * N * H, N * H, Rd * H, N * H, N * H,   /* dh_next dc dfeed dhead dytop dybelow */
+        Rd * H, N * DeH, Rd * H, N * Ts * De, N * Ts * H,    /* dpre dcat dq dmem dkeys */
+        L * N * Cw, L * N * Cw, L * N * H, L * N * H,        /* dfin_h dfin_c dh0 dc0 */
+        Rd * (E + Cw), Re * De, L * 4 * N * H,               /* dx0 dtop dfinal */
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += sizes[i];
+    s->arena = calloc(total, sizeof(REAL));
+    s->slen = calloc(2 * N, sizeof(int32_t));
+    if (!s->arena || !s->slen) {
+        SFX(s2s_workspace_free)(s);
+        return recur_fail(err, RECUR_EXIT_FAIL, "out of memory: seq2seq activations need %zu MiB",
+                          total * sizeof(REAL) >> 20);
+    }
+    s->eslot = s->slen + N;
+    s->arena_len = total;
+    REAL *p = s->arena;
+    size_t k = 0;
+#define TAKE() (p += sizes[k], p - sizes[k++])
+    s->fin_h = TAKE(), s->fin_c = TAKE(), s->h0 = TAKE(), s->c0 = TAKE();
+    s->mem = TAKE(), s->keys = TAKE(), s->q = TAKE(), s->alpha = TAKE(), s->cat = TAKE(), s->att = TAKE();
+    REAL *xpl = TAKE(), *dhpl = TAKE();
+    for (size_t l = 0; l < L; l++) {
+        s->xpl[l] = xpl + l * Rd * GH;
+        s->dhpl[l] = lbr ? dhpl + l * Rd * GH : s->xpl[l];
+    }
+    s->biasl = TAKE();
+    s->out = TAKE(), s->stop = TAKE(), s->lenp = TAKE();
+    s->dh_next = TAKE(), s->dc = TAKE(), s->dfeed = TAKE(), s->dhead = TAKE(), s->dytop = TAKE(), s->dybelow = TAKE();
+    s->dpre = TAKE(), s->dcat = TAKE(), s->dq = TAKE(), s->dmem = TAKE(), s->dkeys = TAKE();
+    s->dfin_h = TAKE(), s->dfin_c = TAKE(), s->dh0 = TAKE(), s->dc0 = TAKE();
+    s->dx0 = TAKE(), s->dtop = TAKE(), s->dfinal = TAKE();
+#undef TAKE
+    return 0;
+}
+
+void SFX(s2s_workspace_free)(s2s_ws *s) {
+    SFX(net_workspace_free)(&s->enc);
+    SFX(net_workspace_free)(&s->dec);
+    free(s->arena);
+    free(s->slen);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- encoder side ---- */
+
+static net_batch encoder_batch(const s2s_batch *b) {
+    return (net_batch){.T = b->Ts, .n = b->n, .batch_sizes = b->src_bs, .tokens = b->src_tokens,
+                       .dropout_seed = b->dropout_seed};
+}
+
+/* After the encoder's forward: each pair's final states (fin_h/c, by decoder
+ * slot), its memory and keys, and the decoder's initial states. */
+static void read_encoder(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b) {
+    const workspace *e = &s->enc;
+    const int n = b->n, H = s->H, D = s->D, L = s->L, Cw = s->Cw, De = s->De, Ts = b->Ts;
+    const int lstm = s->cfg.cell == CELL_LSTM;
+    for (int i = 0; i < n; i++) {
+        const int es = b->enc_slot[i], len = e->len[es];
+        s->eslot[i] = es;
+        s->slen[i] = len;
+        for (int l = 0; l < L; l++)
+            for (int d = 0; d < D; d++) {
+                const dir_acts *a = &e->layer[l][d];
+                const size_t row = (size_t)(d == 0 ? e->off[len - 1] + es : es) * H;
+                const size_t at = ((size_t)l * n + i) * Cw + (size_t)d * H;
+                memcpy(s->fin_h + at, a->y + row, (size_t)H * sizeof(REAL));
+                if (lstm) memcpy(s->fin_c + at, a->c + row, (size_t)H * sizeof(REAL));
+            }
+        for (int j = 0; j < len; j++)
+            memcpy(s->mem + ((size_t)i * Ts + j) * De, e->top + (size_t)(e->off[j] + es) * De, (size_t)De * sizeof(REAL));
+    }
+    const s2s_index *x = &m->s2s;
+    if (x->att_w >= 0) /* keys = mem W^T (general: W s_j; additive: the key half of W_q h + W s_j) */
+        gemm(0, 1, n * Ts, H, De, 1, s->mem, De, tensor(m, P, x->att_w), De, 0, s->keys, H);
+    if (!s->use_init) return;
+    for (int l = 0; l < L; l++)
+        for (int c = 0; c < 1 + lstm; c++) {
+            const REAL *fin = (c ? s->fin_c : s->fin_h) + (size_t)l * n * Cw;
+            REAL *init = (c ? s->c0 : s->h0) + (size_t)l * n * H;
+            const int *br = c ? x->bridge_c[l] : x->bridge_h[l];
+            if (D == 1) {
+                memcpy(init, fin, (size_t)n * H * sizeof(REAL));
+                continue;
+            }
+            const REAL *bias = tensor(m, P, br[1]);
+            for (int i = 0; i < n; i++) memcpy(init + (size_t)i * H, bias, (size_t)H * sizeof(REAL));
+            gemm(0, 1, n, H, Cw, 1, fin, Cw, tensor(m, P, br[0]), Cw, 1, init, H);
+        }
+}
+
+/* ---- attention ---- */
+
+/* Memory row j of decoder slot i, and its key. */
+static inline const REAL *mem_row(const s2s_ws *s, const REAL *base, int width, int Ts, int i, int j) {
+    return base + ((size_t)i * Ts + j) * width;
+}
+
+/* Attention for the M rows of a step starting at row r0 (slots 0..M-1):
+ * alpha, cat = [c ; h], att = tanh(W_c cat). */
+static void attend(s2s_ws *s, const model *m, const REAL *P, int Ts, size_t r0, int M) {
+    const int H = s->H, De = s->De, DeH = De + H;
+    const attention_kind kind = s->cfg.attention;
+    const REAL *y = s->dec.layer[s->L - 1][0].y;
+    const REAL *keys = kind == ATTN_DOT ? s->mem : s->keys;
+    const REAL *v = kind == ATTN_ADDITIVE ? tensor(m, P, m->s2s.att_v) : NULL;
+    if (kind == ATTN_ADDITIVE) { /* q = W_q h + b_q for the step's rows */
+        const REAL *qb = tensor(m, P, m->s2s.att_qb);
+        for (int i = 0; i < M; i++) memcpy(s->q + (r0 + i) * H, qb, (size_t)H * sizeof(REAL));
+        gemm(0, 1, M, H, H, 1, y + r0 * H, H, tensor(m, P, m->s2s.att_q), H, 1, s->q + r0 * H, H);
+    }
+    for (int i = 0; i < M; i++) {
+        const size_t r = r0 + i;
+        const REAL *h = y + r * H;
+        REAL *al = s->alpha + r * Ts, *cat = s->cat + r * DeH;
+        const int len = s->slen[i];
+        REAL mx = 0;
+        for (int j = 0; j < len; j++) {
+            const REAL *kj = mem_row(s, keys, H, Ts, i, j);
+            REAL sc = 0;
+            if (kind == ATTN_ADDITIVE) {
+                const REAL *q = s->q + r * H;
+                for (int u = 0; u < H; u++) sc += v[u] * TANH(q[u] + kj[u]);
+            } else {
+                for (int u = 0; u < H; u++) sc += h[u] * kj[u];
+            }
+            al[j] = sc;
+            mx = j == 0 || sc > mx ? sc : mx;
+        }
+        REAL sum = 0;
+        for (int j = 0; j < len; j++) sum += al[j] = EXP(al[j] - mx);
+        for (int j = 0; j < len; j++) al[j] /= sum;
+        memset(cat, 0, (size_t)De * sizeof(REAL));
+        for (int j = 0; j < len; j++) {
+            const REAL *sj = mem_row(s, s->mem, De, Ts, i, j);
+            for (int u = 0; u < De; u++) cat[u] += al[j] * sj[u];
+        }
+        memcpy(cat + De, h, (size_t)H * sizeof(REAL));
+    }
+    REAL *att = s->att + r0 * H;
+    gemm(0, 1, M, H, DeH, 1, s->cat + r0 * DeH, DeH, tensor(m, P, m->s2s.att_combine), DeH, 0, att, H);
+    for (size_t u = 0; u < (size_t)M * H; u++) att[u] = TANH(att[u]);
+}
+
+/* Backward of attend for one step: datt [M, H] (grad w.r.t. h~) in; adds the
+ * grad w.r.t. the top layer's h into dytop [M, H]; accumulates dmem, dkeys,
+ * dq (rows), and keeps dpre (rows) for the weight grads after the loop. */
+static void attend_backward(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, int Ts, size_t r0, int M,
+                            const REAL *datt) {
+    const int H = s->H, De = s->De, DeH = De + H;
+    const attention_kind kind = s->cfg.attention;
+    const REAL *y = s->dec.layer[s->L - 1][0].y;
+    REAL *dpre = s->dpre + r0 * H;
+    const REAL *att = s->att + r0 * H;
+    for (size_t u = 0; u < (size_t)M * H; u++) dpre[u] = datt[u] * (1 - att[u] * att[u]);
+    gemm(0, 0, M, DeH, H, 1, dpre, H, tensor(m, P, m->s2s.att_combine), DeH, 0, s->dcat, DeH);
+    const REAL *keys = kind == ATTN_DOT ? s->mem : s->keys;
+    REAL *dkeys = kind == ATTN_DOT ? s->dmem : s->dkeys;
+    const REAL *v = kind == ATTN_ADDITIVE ? tensor(m, P, m->s2s.att_v) : NULL;
+    REAL *dv = kind == ATTN_ADDITIVE ? Gr + m->tensors[m->s2s.att_v].offset : NULL;
+    for (int i = 0; i < M; i++) {
+        const size_t r = r0 + i;
+        const REAL *h = y + r * H, *al = s->alpha + r * Ts, *dcv = s->dcat + (size_t)i * DeH;
+        REAL *dy = s->dytop + (size_t)i * H, *dq = kind == ATTN_ADDITIVE ? s->dq + r * H : NULL;
+        const int len = s->slen[i];
+        for (int u = 0; u < H; u++) dy[u] += dcv[De + u];
+        if (dq) memset(dq, 0, (size_t)H * sizeof(REAL));
+        /* dalpha_j = dc . s_j, dmem_j += alpha_j dc; then through the softmax. */
+        REAL dal[len > 0 ? len : 1], dot = 0;
+        for (int j = 0; j < len; j++) {
+            const REAL *sj = mem_row(s, s->mem, De, Ts, i, j);
+            REAL *dsj = s->dmem + ((size_t)i * Ts + j) * De;
+            REAL g = 0;
+            for (int u = 0; u < De; u++) {
+                g += dcv[u] * sj[u];
+                dsj[u] += al[j] * dcv[u];
+            }
+            dal[j] = g;
+            dot += al[j] * g;
+        }
+        for (int j = 0; j < len; j++) {
+            const REAL ds = al[j] * (dal[j] - dot);
+            const REAL *kj = mem_row(s, keys, H, Ts, i, j);
+            REAL *dkj = dkeys + ((size_t)i * Ts + j) * H;
+            if (kind == ATTN_ADDITIVE) {
+                const REAL *q = s->q + r * H;
+                for (int u = 0; u < H; u++) {
+                    const REAL t = TANH(q[u] + kj[u]), g = ds * v[u] * (1 - t * t);
+                    dv[u] += ds * t;
+                    dq[u] += g;
+                    dkj[u] += g;
+                }
+            } else {
+                for (int u = 0; u < H; u++) {
+                    dy[u] += ds * kj[u];
+                    dkj[u] += ds * h[u];
+                }
+            }
+        }
+    }
+    if (kind == ATTN_ADDITIVE) /* dh += dq W_q */
+        gemm(0, 0, M, H, H, 1, s->dq + r0 * H, H, tensor(m, P, m->s2s.att_q), H, 1, s->dytop, H);
+}
+
+/* ---- the decoder ---- */
+
+static inline uint64_t decoder_seed(uint64_t seed) { return seed ^ 0xD1B54A32D192ED03ull; }
+
+/* The decoder layer l's input rows of one step (l >= 1): the outputs below,
+ * dropped out into xin[l] when dropout is on. */
+static const REAL *decoder_input(s2s_ws *s, int l, size_t r0, int M) {
+    workspace *w = &s->dec;
+    const int H = s->H;
+    const REAL *y = w->layer[l - 1][0].y + r0 * H;
+    if (!(w->mask[l] && w->dropout > 0)) return y;
+    REAL *x = w->xin[l] + r0 * H;
+    const REAL *mk = w->mask[l] + r0 * H;
+    for (size_t u = 0; u < (size_t)M * H; u++) x[u] = y[u] * mk[u];
+    return x;
+}
+
+/* The output layer's input (h~ or the top h), dropped out: [Rd, H]. */
+static const REAL *head_input(s2s_ws *s) {
+    workspace *w = &s->dec;
+    const REAL *X = s->cfg.attention ? s->att : w->layer[s->L - 1][0].y;
+    const int L = s->L;
+    if (!(w->mask[L] && w->dropout > 0)) return X;
+    const size_t count = (size_t)w->rows * s->H;
+    for (size_t u = 0; u < count; u++) w->xin[L][u] = X[u] * w->mask[L][u];
+    return w->xin[L];
+}
+
+static REAL sigmoid(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
+
+void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b, s2s_loss *loss) {
+    *loss = (s2s_loss){0, 0, 0};
+    const net_batch eb = encoder_batch(b);
+    SFX(net_forward)(&s->enc, &s->enc_m, P, &eb);
+    read_encoder(s, m, P, b);
+
+    workspace *w = &s->dec;
+    const net_batch db = {.T = b->Td, .n = b->n, .batch_sizes = b->dec_bs};
+    set_batch(w, &db);
+    const int n = b->n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, in0 = s->in0, O = s->O, R = w->rows;
+    const int E = s->cfg.embed_size, feed_at = E + (s->use_input ? Cw : 0);
+    const model *dm = &s->dec_m;
+    /* Layer 0's rows: the embedded input token and the context; h~_{t-1} is filled per step. */
+    const REAL *emb = tensor(m, P, dm->ix.embedding);
+    const REAL *ctx = s->fin_h + (size_t)(L - 1) * n * Cw;
+    for (int t = 0; t < b->Td; t++)
+        for (int i = 0; i < w->bs[t]; i++) {
+            const size_t r = (size_t)w->off[t] + i;
+            REAL *x = w->x0 + r * in0;
+            memcpy(x, emb + (size_t)b->dec_in[r] * E, (size_t)E * sizeof(REAL));
+            if (s->use_input) memcpy(x + E, ctx + (size_t)i * Cw, (size_t)Cw * sizeof(REAL));
+        }
+    const layer_params lp0 = layer_view(dm, P, 0, 0);
+    gemm(0, 1, R, GH, feed_at, 1, w->x0, in0, lp0.w_ih, in0, 0, s->xpl[0], GH);
+    if (w->dropout > 0)
+        for (int l = 1; l <= L; l++) draw_mask(w, l, decoder_seed(b->dropout_seed), (size_t)R * H);
+#ifdef USE_RGEMM
+    w->use_packed = b->Td >= 8 && R >= 64 && !w->no_packing;
+#endif
+    for (int l = 0; l < L; l++) {
+        const layer_params lp = layer_view(dm, P, l, 0);
+        layer_bias(w, &lp, s->biasl + (size_t)l * GH);
+#ifdef USE_RGEMM
+        if (w->use_packed) pack_layer(w, l, 0, lp.w_hh, 0);
+#endif
+    }
+    const size_t nH = (size_t)n * H;
+    for (int t = 0; t < b->Td; t++) {
+        const int M = w->bs[t];
+        const size_t r0 = (size_t)w->off[t];
+        if (s->cfg.attention) { /* input feeding: h~_{t-1} */
+            for (int i = 0; i < M; i++) {
+                REAL *x = w->x0 + (r0 + i) * in0 + feed_at;
+                if (t == 0) memset(x, 0, (size_t)H * sizeof(REAL));
+                else memcpy(x, s->att + ((size_t)w->off[t - 1] + i) * H, (size_t)H * sizeof(REAL));
+            }
+            if (t > 0)
+                gemm(0, 1, M, GH, H, 1, w->x0 + r0 * in0 + feed_at, in0, lp0.w_ih + feed_at, in0, 1,
+                     s->xpl[0] + r0 * GH, GH);
+        }
+        for (int l = 0; l < L; l++) {
+            const layer_params lp = layer_view(dm, P, l, 0);
+            if (l > 0) gemm(0, 1, M, GH, H, 1, decoder_input(s, l, r0, M), H, lp.w_ih, H, 0, s->xpl[l] + r0 * GH, GH);
+            dir_acts *a = &w->layer[l][0];
+            gather_prev(w, a, 0, t, s->use_init ? s->h0 + l * nH : NULL, s->use_init ? s->c0 + l * nH : NULL);
+            step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l] + r0 * GH, r0, M);
+        }
+        if (s->cfg.attention) attend(s, m, P, b->Ts, r0, M);
+    }
+    /* Outputs of every row at once. */
+    const REAL *X = head_input(s);
+    const REAL *bo = tensor(m, P, dm->ix.head_bias);
+    for (int r = 0; r < R; r++) memcpy(s->out + (size_t)r * O, bo, (size_t)O * sizeof(REAL));
+    gemm(0, 1, R, O, H, 1, X, H, tensor(m, P, dm->ix.head_weight), H, 1, s->out, O);
+    loss->tokens = softmax_xent(s->out, b->dec_out, R, O);
+    const s2s_index *x = &m->s2s;
+    if (x->stop_w >= 0) {
+        const REAL *ws = tensor(m, P, x->stop_w), bs = *tensor(m, P, x->stop_b);
+        for (int t = 0; t < b->Td; t++)
+            for (int i = 0; i < w->bs[t]; i++) {
+                const size_t r = (size_t)w->off[t] + i;
+                REAL z = bs;
+                for (int u = 0; u < H; u++) z += ws[u] * X[r * H + u];
+                s->stop[r] = sigmoid(z);
+                if (b->dec_out) {
+                    const int last = t == w->len[i] - 1;
+                    const double pz = (double)s->stop[r];
+                    loss->stop -= log(last ? (pz > 1e-300 ? pz : 1e-300) : (1 - pz > 1e-300 ? 1 - pz : 1e-300));
+                }
+            }
+    }
+    if (x->len_w >= 0) {
+        const int ML = s->cfg.max_len;
+        const REAL *blen = tensor(m, P, x->len_b);
+        for (int i = 0; i < n; i++) memcpy(s->lenp + (size_t)i * ML, blen, (size_t)ML * sizeof(REAL));
+        gemm(0, 1, n, ML, Cw, 1, ctx, Cw, tensor(m, P, x->len_w), Cw, 1, s->lenp, ML);
+        int32_t target[n > 0 ? n : 1];
+        for (int i = 0; i < n; i++) target[i] = (w->len[i] < ML ? w->len[i] : ML) - 1;
+        loss->length = softmax_xent(s->lenp, b->dec_out ? target : NULL, n, ML);
+    }
+}
+
+void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const s2s_batch *b, REAL scale) {
+    workspace *w = &s->dec;
+    const model *dm = &s->dec_m;
+    const s2s_index *x = &m->s2s;
+    const int n = b->n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, De = s->De, in0 = s->in0, O = s->O, R = w->rows;
+    const int E = s->cfg.embed_size, feed_at = E + (s->use_input ? Cw : 0), Ts = b->Ts;
+    const int lstm = s->cfg.cell == CELL_LSTM;
+    const size_t nH = (size_t)n * H;
+    memset(s->dfin_h, 0, (size_t)L * n * Cw * sizeof(REAL));
+    memset(s->dfin_c, 0, (size_t)L * n * Cw * sizeof(REAL));
+    REAL *dctx = s->dfin_h + (size_t)(L - 1) * n * Cw;
+
+    /* Output layer (and the ending heads): dlogits, then the grad w.r.t. its input, dhead. */
+    const REAL *X = w->mask[L] && w->dropout > 0 ? w->xin[L] : s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    for (int t = 0; t < b->Td; t++)
+        for (int i = 0; i < w->bs[t]; i++) {
+            REAL *z = s->out + ((size_t)w->off[t] + i) * O;
+            z[b->dec_out[w->off[t] + i]] -= 1;
+            for (int v = 0; v < O; v++) z[v] *= scale;
+        }
+    gemm(1, 0, O, H, R, 1, s->out, O, X, H, 1, Gr + m->tensors[dm->ix.head_weight].offset, H);
+    add_colsum(Gr + m->tensors[dm->ix.head_bias].offset, s->out, R, O);
+    gemm(0, 0, R, H, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), H, 0, s->dhead, H);
+    if (x->stop_w >= 0) {
+        const REAL *ws = tensor(m, P, x->stop_w);
+        REAL *dws = Gr + m->tensors[x->stop_w].offset, *dbs = Gr + m->tensors[x->stop_b].offset;
+        for (int t = 0; t < b->Td; t++)
+            for (int i = 0; i < w->bs[t]; i++) {
+                const size_t r = (size_t)w->off[t] + i;
+                const REAL dz = scale * (s->stop[r] - (t == w->len[i] - 1 ? 1 : 0));
+                *dbs += dz;
+                for (int u = 0; u < H; u++) {
+                    dws[u] += dz * X[r * H + u];
+                    s->dhead[r * H + u] += dz * ws[u];
+                }
+            }
+    }
+    if (x->len_w >= 0) {
+        const int ML = s->cfg.max_len;
+        for (int i = 0; i < n; i++) {
+            REAL *z = s->lenp + (size_t)i * ML;
+            z[(w->len[i] < ML ? w->len[i] : ML) - 1] -= 1;
+            for (int v = 0; v < ML; v++) z[v] *= scale;
+        }
+        const REAL *ctx = s->fin_h + (size_t)(L - 1) * n * Cw;
+        gemm(1, 0, ML, Cw, n, 1, s->lenp, ML, ctx, Cw, 1, Gr + m->tensors[x->len_w].offset, Cw);
+        add_colsum(Gr + m->tensors[x->len_b].offset, s->lenp, n, ML);
+        gemm(0, 0, n, Cw, ML, 1, s->lenp, ML, tensor(m, P, x->len_w), Cw, 1, dctx, Cw);
+    }
+    if (w->mask[L] && w->dropout > 0)
+        for (size_t u = 0; u < (size_t)R * H; u++) s->dhead[u] *= w->mask[L][u];
+
+    /* The steps in reverse: attention, then the layers from the top. */
+    if (s->cfg.attention) {
+        memset(s->dmem, 0, (size_t)n * Ts * De * sizeof(REAL));
+        memset(s->dkeys, 0, (size_t)n * Ts * H * sizeof(REAL));
+    }
+#ifdef USE_RGEMM
+    for (int l = 0; l < L; l++)
+        if (w->use_packed) pack_layer(w, l, 0, layer_view(dm, P, l, 0).w_hh, 1);
+#endif
+    const layer_params lp0 = layer_view(dm, P, 0, 0);
+    int M_prev = 0;
+    for (int t = b->Td - 1; t >= 0; t--) {
+        const int M = w->bs[t];
+        const size_t r0 = (size_t)w->off[t];
+        if (M > M_prev) { /* sequences whose last step this is: nothing from later steps */
+            const size_t at = (size_t)M_prev * H, count = (size_t)(M - M_prev) * H * sizeof(REAL);
+            for (int l = 0; l < L; l++) {
+                memset(s->dh_next + l * nH + at, 0, count);
+                memset(s->dc + l * nH + at, 0, count);
+            }
+            memset(s->dfeed + at, 0, count);
+        }
+        M_prev = M;
+        if (s->cfg.attention) {
+            REAL *datt = s->dybelow; /* scratch: dhead rows + the feed grad from step t+1 */
+            for (size_t u = 0; u < (size_t)M * H; u++) datt[u] = s->dhead[r0 * H + u] + s->dfeed[u];
+            memset(s->dytop, 0, (size_t)M * H * sizeof(REAL));
+            attend_backward(s, m, P, Gr, Ts, r0, M, datt);
+        } else {
+            memcpy(s->dytop, s->dhead + r0 * H, (size_t)M * H * sizeof(REAL));
+        }
+        const REAL *dy = s->dytop;
+        for (int l = L - 1; l >= 0; l--) {
+            const layer_params lp = layer_view(dm, P, l, 0);
+            const dir_acts *a = &w->layer[l][0];
+            REAL *dhn = s->dh_next + l * nH, *dcl = s->dc + l * nH;
+            for (size_t u = 0; u < (size_t)M * H; u++) w->dh[u] = dy[u] + dhn[u];
+            REAL *dxt = s->xpl[l] + r0 * GH;
+            step_backward(w, w->pack_bwd[l][0], &lp, a, r0, M, w->dh, dcl, dxt, s->dhpl[l] + r0 * GH, dhn, w->drh,
+                          t > 0 || s->use_init);
+            if (l > 0) { /* grad w.r.t. this layer's input = the layer below's output (through its mask) */
+                REAL *dyb = s->dybelow;
+                gemm(0, 0, M, H, GH, 1, dxt, GH, lp.w_ih, H, 0, dyb, H);
+                if (w->mask[l] && w->dropout > 0) {
+                    const REAL *mk = w->mask[l] + r0 * H;
+                    for (size_t u = 0; u < (size_t)M * H; u++) dyb[u] *= mk[u];
+                }
+                memcpy(s->dytop, dyb, (size_t)M * H * sizeof(REAL));
+                dy = s->dytop;
+            } else if (s->cfg.attention) { /* the grad w.r.t. h~_{t-1}, fed to step t-1's attention */
+                gemm(0, 0, M, H, GH, 1, dxt, GH, lp0.w_ih + feed_at, in0, 0, s->dfeed, H);
+            }
+        }
+    }
+    /* Weight grads of every layer over the whole batch. */
+    for (int l = 0; l < L; l++) {
+        const layer_params lg = layer_view(dm, Gr, l, 0);
+        const int in = l == 0 ? in0 : H;
+        const REAL *Xl = l == 0 ? w->x0 : w->mask[l] && w->dropout > 0 ? w->xin[l] : w->layer[l - 1][0].y;
+        gemm(1, 0, GH, in, R, 1, s->xpl[l], GH, Xl, in, 1, mut(lg.w_ih), in);
+        add_colsum(mut(lg.b_ih), s->xpl[l], R, GH);
+        recurrent_weight_grads(w, &lg, &w->layer[l][0], s->dhpl[l], R);
+    }
+    /* Layer 0's inputs: the embedding rows and the context. */
+    gemm(0, 0, R, feed_at, GH, 1, s->xpl[0], GH, lp0.w_ih, in0, 0, s->dx0, feed_at);
+    REAL *dE = Gr + m->tensors[dm->ix.embedding].offset;
+    for (int t = 0; t < b->Td; t++)
+        for (int i = 0; i < w->bs[t]; i++) {
+            const size_t r = (size_t)w->off[t] + i;
+            const REAL *g = s->dx0 + r * feed_at;
+            REAL *row = dE + (size_t)b->dec_in[r] * E;
+            for (int u = 0; u < E; u++) row[u] += g[u];
+            if (s->use_input)
+                for (int u = 0; u < Cw; u++) dctx[(size_t)i * Cw + u] += g[E + u];
+        }
+    /* Attention weights. */
+    if (s->cfg.attention) {
+        const int DeH = De + H;
+        gemm(1, 0, H, DeH, R, 1, s->dpre, H, s->cat, DeH, 1, Gr + m->tensors[x->att_combine].offset, DeH);
+        if (x->att_q >= 0) {
+            gemm(1, 0, H, H, R, 1, s->dq, H, w->layer[L - 1][0].y, H, 1, Gr + m->tensors[x->att_q].offset, H);
+            add_colsum(Gr + m->tensors[x->att_qb].offset, s->dq, R, H);
+        }
+        if (x->att_w >= 0) { /* keys = mem W^T */
+            gemm(1, 0, H, De, n * Ts, 1, s->dkeys, H, s->mem, De, 1, Gr + m->tensors[x->att_w].offset, De);
+            gemm(0, 0, n * Ts, De, H, 1, s->dkeys, H, tensor(m, P, x->att_w), De, 1, s->dmem, De);
+        }
+    }
+    /* The initial states, through the bridge, into the encoder's final states. */
+    if (s->use_init) {
+        memcpy(s->dh0, s->dh_next, (size_t)L * nH * sizeof(REAL));
+        memcpy(s->dc0, s->dc, (size_t)L * nH * sizeof(REAL));
+        for (int l = 0; l < L; l++)
+            for (int c = 0; c < 1 + lstm; c++) {
+                const REAL *d0 = (c ? s->dc0 : s->dh0) + l * nH, *fin = (c ? s->fin_c : s->fin_h) + (size_t)l * n * Cw;
+                REAL *dfin = (c ? s->dfin_c : s->dfin_h) + (size_t)l * n * Cw;
+                const int *br = c ? x->bridge_c[l] : x->bridge_h[l];
+                if (s->D == 1) {
+                    for (size_t u = 0; u < nH; u++) dfin[u] += d0[u];
+                    continue;
+                }
+                gemm(1, 0, H, Cw, n, 1, d0, H, fin, Cw, 1, Gr + m->tensors[br[0]].offset, Cw);
+                add_colsum(Gr + m->tensors[br[1]].offset, d0, n, H);
+                gemm(0, 0, n, Cw, H, 1, d0, H, tensor(m, P, br[0]), Cw, 1, dfin, Cw);
+            }
+    }
+    /* The encoder: grads w.r.t. its top outputs (the memory) and final states, by encoder slot. */
+    workspace *e = &s->enc;
+    memset(s->dtop, 0, (size_t)e->rows * De * sizeof(REAL));
+    if (s->cfg.attention)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < s->slen[i]; j++)
+                memcpy(s->dtop + (size_t)(e->off[j] + s->eslot[i]) * De, s->dmem + ((size_t)i * Ts + j) * De,
+                       (size_t)De * sizeof(REAL));
+    for (int l = 0; l < L; l++)
+        for (int d = 0; d < s->D; d++)
+            for (int c = 0; c < 2; c++) {
+                REAL *dst = s->dfinal + ((size_t)((l * 2 + d) * 2 + c)) * nH;
+                const REAL *src = (c ? s->dfin_c : s->dfin_h) + (size_t)l * n * Cw + (size_t)d * H;
+                for (int i = 0; i < n; i++)
+                    memcpy(dst + (size_t)s->eslot[i] * H, src + (size_t)i * Cw, (size_t)H * sizeof(REAL));
+                if (c) e->dfinal_c[l][d] = lstm ? dst : NULL;
+                else e->dfinal_h[l][d] = dst;
+            }
+    e->dtop = s->dtop;
+    const net_batch eb = encoder_batch(b);
+    SFX(net_backward)(e, &s->enc_m, P, Gr, &eb, scale);
+}

@@ -1,0 +1,266 @@
+/* Finite-difference gradient checks, in double precision, of the
+ * encoder-decoder (core/seq2seq_impl.h compiled for double): every attention
+ * kind, the context as the decoder's initial state, as an input at every
+ * step and both, one- and two-direction encoders (with the bridge), every
+ * cell, the stop-bit and length heads, dropout with a fixed mask.  Every
+ * parameter of every tensor is checked.
+ *
+ * And: a packed batch (sources and targets sorted differently, so the
+ * decoder slots map to other encoder slots) gives the same loss and
+ * gradients as each pair run alone. */
+#include "test_util.h"
+
+#include <math.h>
+
+#include "../core/rng.h"
+#include "../core/seq2seq.h"
+
+enum { NP = 4, TS = 4, TD = 5, VS = 5, VT = 4, E = 3, H = 4, MAXLEN = 6 };
+
+typedef struct {
+    const char *name;
+    cell_kind cell;
+    attention_kind attention;
+    int context;
+    int bidirectional;
+    merge_kind merge;
+    end_kind end;
+    float dropout;
+    int layers;
+} s2s_case;
+
+/* Four pairs.  Sources by encoder slot (longest first): lengths 4, 3, 2, 2.
+ * Targets by decoder slot: lengths (decoder steps) 5, 3, 3, 1; decoder slot
+ * i is the pair of encoder slot ENC_SLOT[i]. */
+static const int32_t SRC_LEN[NP] = {4, 3, 2, 2}, DEC_LEN[NP] = {5, 3, 3, 1}, ENC_SLOT[NP] = {2, 0, 3, 1};
+
+typedef struct {
+    int32_t src_bs[TS], dec_bs[TD];
+    int32_t src[NP * TS], din[NP * TD], dout[NP * TD];
+    int Re, Rd;
+} pair_batch;
+
+static void packed_sizes(const int32_t *len, int n, int T, int32_t *bs, int *rows) {
+    *rows = 0;
+    for (int t = 0; t < T; t++) {
+        bs[t] = 0;
+        for (int i = 0; i < n; i++) bs[t] += len[i] > t;
+        *rows += bs[t];
+    }
+}
+
+static void make_batch(pair_batch *d, const s2s_case *c, rng_state *r) {
+    memset(d, 0, sizeof *d);
+    packed_sizes(SRC_LEN, NP, TS, d->src_bs, &d->Re);
+    packed_sizes(DEC_LEN, NP, TD, d->dec_bs, &d->Rd);
+    const int O = VT + (c->end == END_EOS);
+    for (int i = 0; i < d->Re; i++) d->src[i] = (int32_t)(rng_next(r) % VS);
+    for (int i = 0; i < d->Rd; i++) {
+        d->din[i] = (int32_t)(rng_next(r) % (VT + 1)); /* BOS = VT included */
+        d->dout[i] = (int32_t)(rng_next(r) % O);
+    }
+}
+
+static model_config config_of(const s2s_case *c) {
+    return (model_config){.cell = c->cell, .vocab_size = VT, .embed_size = E, .hidden_size = H,
+                          .num_layers = c->layers, .task = TASK_SEQ2SEQ, .src_vocab_size = VS,
+                          .bidirectional = c->bidirectional, .merge = c->merge, .attention = c->attention,
+                          .context = c->context, .end = c->end, .max_len = c->end == END_LENGTH ? MAXLEN : 0};
+}
+
+static s2s_batch batch_of(const pair_batch *d) {
+    return (s2s_batch){.n = NP, .Ts = TS, .Td = TD, .src_bs = d->src_bs, .src_tokens = d->src, .dec_bs = d->dec_bs,
+                       .dec_in = d->din, .dec_out = d->dout, .enc_slot = ENC_SLOT, .dropout_seed = 77};
+}
+
+static double total(const s2s_loss *l) { return l->tokens + l->stop + l->length; }
+
+static double loss_at(s2s_workspace_f64 *w, const model *m, const double *P, const s2s_batch *b) {
+    s2s_loss l;
+    s2s_forward_f64(w, m, P, b, &l);
+    return total(&l);
+}
+
+/* 0 when every gradient matches, 1 when some tensor got no gradient at all
+ * in this draw (the caller draws again). */
+static int check_draw(const s2s_case *c, uint64_t seed) {
+    recur_err err = {0};
+    model_config cfg = config_of(c);
+    model m;
+    if (model_create(&m, &cfg, &err)) fail_msg("%s: %s", c->name, err.msg);
+    s2s_workspace_f64 w;
+    if (s2s_workspace_create_f64(&w, &m, NP, TS, NP * TS, TD, NP * TD, c->dropout, &err)) fail_msg("%s", err.msg);
+    rng_state r;
+    rng_seed(&r, seed);
+    pair_batch d;
+    make_batch(&d, c, &r);
+    const s2s_batch b = batch_of(&d);
+    const size_t n = m.num_params;
+    double *P = malloc(n * sizeof(double)), *G = calloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
+    loss_at(&w, &m, P, &b);
+    s2s_backward_f64(&w, &m, P, G, &b, 0.5);
+    const double eps = 1e-6;
+    double worst = 0;
+    const char *worst_name = "";
+    size_t worst_i = 0;
+    int dead = 0;
+    for (int k = 0; k < m.num_tensors; k++) {
+        const tensor_info *t = &m.tensors[k];
+        double gmax = 0, fdmax = 0;
+        for (size_t i = 0; i < t->count; i++) {
+            const size_t idx = t->offset + i;
+            const double keep = P[idx];
+            P[idx] = keep + eps;
+            const double lp = 0.5 * loss_at(&w, &m, P, &b);
+            P[idx] = keep - eps;
+            const double lm = 0.5 * loss_at(&w, &m, P, &b);
+            P[idx] = keep;
+            const double fd = (lp - lm) / (2 * eps), an = G[idx];
+            const double rel = fabs(fd - an) / fmax(1e-7, fabs(fd) + fabs(an));
+            gmax = fmax(gmax, fabs(an));
+            fdmax = fmax(fdmax, fabs(fd));
+            if (fabs(fd - an) > 1e-8 && rel > worst) {
+                worst = rel;
+                worst_name = t->name;
+                worst_i = i;
+            }
+        }
+        if (!(gmax > 0) && !(fdmax > 0)) dead = 1;
+    }
+    if (worst > 1e-5) fail_msg("%s: worst relative error %.3g at %s[%zu]", c->name, worst, worst_name, worst_i);
+    free(P);
+    free(G);
+    s2s_workspace_free_f64(&w);
+    model_free(&m);
+    return dead;
+}
+
+static void check_case(const s2s_case *c) {
+    for (uint64_t seed = 4242; seed < 4252; seed++)
+        if (!check_draw(c, seed)) return;
+    fail_msg("%s: some tensor got no gradient in 10 draws", c->name);
+}
+
+/* Packed vs. one pair at a time: equal losses and gradients. */
+static void check_packing(const s2s_case *c) {
+    recur_err err = {0};
+    model_config cfg = config_of(c);
+    model m;
+    assert_int_equal(model_create(&m, &cfg, &err), 0);
+    s2s_workspace_f64 w, one;
+    assert_int_equal(s2s_workspace_create_f64(&w, &m, NP, TS, NP * TS, TD, NP * TD, 0, &err), 0);
+    assert_int_equal(s2s_workspace_create_f64(&one, &m, 1, TS, TS, TD, TD, 0, &err), 0);
+    rng_state r;
+    rng_seed(&r, 99 + (uint64_t)c->cell);
+    pair_batch d;
+    make_batch(&d, c, &r);
+    const s2s_batch b = batch_of(&d);
+    const size_t n = m.num_params;
+    double *P = malloc(n * sizeof(double)), *G = calloc(n, sizeof(double)), *G1 = calloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
+    const double packed = loss_at(&w, &m, P, &b);
+    s2s_backward_f64(&w, &m, P, G, &b, 1);
+    double alone = 0;
+    for (int i = 0; i < NP; i++) { /* decoder slot i and its source, encoder slot ENC_SLOT[i] */
+        const int es = ENC_SLOT[i];
+        int32_t src[TS], din[TD], dout[TD], sbs[TS], dbs[TD], zero = 0;
+        for (int t = 0, row = 0; t < SRC_LEN[es]; row += d.src_bs[t], t++) src[t] = d.src[row + es], sbs[t] = 1;
+        for (int t = 0, row = 0; t < DEC_LEN[i]; row += d.dec_bs[t], t++)
+            din[t] = d.din[row + i], dout[t] = d.dout[row + i], dbs[t] = 1;
+        const s2s_batch bi = {.n = 1, .Ts = SRC_LEN[es], .Td = DEC_LEN[i], .src_bs = sbs, .src_tokens = src,
+                              .dec_bs = dbs, .dec_in = din, .dec_out = dout, .enc_slot = &zero};
+        alone += loss_at(&one, &m, P, &bi);
+        s2s_backward_f64(&one, &m, P, G1, &bi, 1);
+    }
+    if (fabs(packed - alone) > 1e-10 * fabs(alone)) fail_msg("%s: packed loss %.15g, alone %.15g", c->name, packed, alone);
+    for (size_t i = 0; i < n; i++)
+        if (fabs(G[i] - G1[i]) > 1e-10 * (1 + fabs(G1[i])))
+            fail_msg("%s: gradient %zu: packed %.15g, alone %.15g", c->name, i, G[i], G1[i]);
+    free(P);
+    free(G);
+    free(G1);
+    s2s_workspace_free_f64(&w);
+    s2s_workspace_free_f64(&one);
+    model_free(&m);
+}
+
+static const char *const CELLS[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "gru", "lbr_gru"};
+
+/* Every attention kind with every context; encoders of one and two
+ * directions; both ending heads; dropout. */
+static const s2s_case CASES[] = {
+    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2},
+    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1},
+    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2},
+    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1},
+    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2},
+    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2},
+    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2},
+    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2},
+    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1},
+};
+
+static void run_cases(cell_kind cell, void (*check)(const s2s_case *)) {
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        s2s_case c = CASES[i];
+        char name[96];
+        snprintf(name, sizeof name, "%s %s", CELLS[cell], c.name);
+        c.name = name;
+        c.cell = cell;
+        check(&c);
+    }
+}
+
+static void check_packing_nodrop(const s2s_case *c) {
+    s2s_case k = *c;
+    k.dropout = 0;
+    check_packing(&k);
+}
+
+#define CELL_TESTS(name, cell)                                                        \
+    static void test_grad_##name(void **s) { (void)s; run_cases(cell, check_case); } \
+    static void test_packed_##name(void **s) { (void)s; run_cases(cell, check_packing_nodrop); }
+
+CELL_TESTS(rnn_tanh, CELL_RNN_TANH)
+CELL_TESTS(rnn_relu, CELL_RNN_RELU)
+CELL_TESTS(lstm, CELL_LSTM)
+CELL_TESTS(gru, CELL_GRU)
+CELL_TESTS(lbr_gru, CELL_LBR_GRU)
+
+/* The tensors carry PyTorch-style names under encoder/, decoder/, bridge/,
+ * attention/ and the ending heads, and dot attention over a concatenated
+ * bidirectional memory is refused with a hint. */
+static void test_names_and_config(void **s) {
+    (void)s;
+    recur_err err = {0};
+    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2};
+    model_config cfg = config_of(&c);
+    model m;
+    assert_int_equal(model_create(&m, &cfg, &err), 0);
+    const char *names[] = {"encoder/embedding/weight", "encoder/rnn/weight_ih_l1_reverse", "decoder/embedding/weight",
+                           "decoder/rnn/weight_hh_l1", "bridge/weight_h_l0", "bridge/bias_c_l1",
+                           "attention/key_weight", "attention/query_weight", "attention/v",
+                           "attention/combine_weight", "decoder/out/weight", "stop/weight"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (model_find_tensor(&m, names[i]) < 0) fail_msg("no tensor %s", names[i]);
+    const tensor_info *t = &m.tensors[model_find_tensor(&m, "decoder/rnn/weight_ih_l0")];
+    assert_int_equal(t->shape[1], E + 2 * H + H); /* embedding, context (both directions), input feeding */
+    assert_int_equal(m.tensors[model_find_tensor(&m, "decoder/out/weight")].shape[0], VT); /* no EOS class */
+    model_free(&m);
+    cfg.attention = ATTN_DOT;
+    assert_int_not_equal(model_create(&m, &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "--merge sum"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_and_config), cmocka_unit_test(test_grad_rnn_tanh),
+        cmocka_unit_test(test_grad_rnn_relu),    cmocka_unit_test(test_grad_lstm),
+        cmocka_unit_test(test_grad_gru),         cmocka_unit_test(test_grad_lbr_gru),
+        cmocka_unit_test(test_packed_rnn_tanh),  cmocka_unit_test(test_packed_rnn_relu),
+        cmocka_unit_test(test_packed_lstm),      cmocka_unit_test(test_packed_gru),
+        cmocka_unit_test(test_packed_lbr_gru),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
