@@ -31,6 +31,7 @@
 #include "atomic.h"
 #include "crash_guard.h"
 #include "h5util.h"
+#include "seqdata_parts.h"
 
 #define SEQ_FORMAT "recur-sequences"
 #define SEQ_VERSION 1
@@ -842,17 +843,21 @@ done:
     return rc;
 }
 
-/* 1 when `name` is a dataset of variable-length strings. */
-static int is_vlen_strings(hid_t file, const char *name) {
+/* What `name` is: 2 a dataset of variable-length strings, 1 of fixed-length
+ * strings, 0 anything else (or missing, or not reached through hard links). */
+static int string_class(hid_t file, const char *name) {
     if (!h5u_exists(file, name) || !hard_path(file, name)) return 0;
     hid_t d = H5Oopen(file, name, H5P_DEFAULT), t = H5I_INVALID_HID;
     int r = 0;
-    if (d >= 0 && H5Iget_type(d) == H5I_DATASET && (t = H5Dget_type(d)) >= 0)
-        r = H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0;
+    if (d >= 0 && H5Iget_type(d) == H5I_DATASET && (t = H5Dget_type(d)) >= 0 && H5Tget_class(t) == H5T_STRING)
+        r = H5Tis_variable_str(t) > 0 ? 2 : 1;
     h5u_close(t);
     h5u_close(d);
     return r;
 }
+
+/* 1 when `name` is a dataset of variable-length strings. */
+static int is_vlen_strings(hid_t file, const char *name) { return string_class(file, name) == 2; }
 
 static double now_s(void) {
     struct timespec t;
@@ -1220,4 +1225,58 @@ static int format_open(hid_t file, const char *path, void *ctx, recur_err *err) 
 int seqdata_is_sequence_file(const char *path, recur_err *err) {
     int is = 0;
     return h5u_with_file(path, format_open, &is, err) ? -1 : is;
+}
+
+/* ---- the pieces other contracts reuse (seqdata_parts.h) ------------------- */
+
+int seqdata_is_group(hid_t file, const char *name, char *found, size_t len) {
+    return group_kind(file, name, found, len);
+}
+
+int seqdata_int_extent(hid_t file, const char *path, const char *name, const char *want, size_t *n, recur_err *err) {
+    size_t dims[2] = {0, 0};
+    int rc = array_extent(file, path, name, NUM_INT, 1, want, dims, err);
+    *n = dims[0];
+    return rc;
+}
+
+int seqdata_read_ints(hid_t file, const char *path, const char *name, const char *want, size_t expect,
+                      const char *expect_why, int dest_size, const char *what, int64_t lo, int64_t hi, void **out,
+                      size_t *n_out, recur_err *err) {
+    return read_int_array(file, path, name, want, expect, expect_why, dest_size, what, lo, hi, out, n_out, NULL, err);
+}
+
+int seqdata_is_strings(hid_t file, const char *name) { return string_class(file, name) > 0; }
+
+int seqdata_read_strings(hid_t file, const char *path, const char *name, size_t cap, char ***out, size_t *n,
+                         recur_err *err) {
+    return read_strings(file, path, name, cap, out, n, err);
+}
+
+void seqdata_free_strings(char **s, size_t n) { free_strings(s, n); }
+
+int seqdata_guard_strings(hid_t file, const char *path, const char *const names[], int count, recur_err *err) {
+    return guard_strings(file, path, names, count, err);
+}
+
+int seqdata_check_offsets(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
+                          const char *total_from, int code, recur_err *err) {
+    return check_offsets(path, name, o, n, total, total_from, code, err);
+}
+
+int seqdata_check_ints(const char *path, const char *name, const int32_t *v, size_t count, const char *what,
+                       int64_t lo, int64_t hi, int code, recur_err *err) {
+    return check_ints(path, name, v, count, what, lo, hi, code, err);
+}
+
+int seqdata_check_strings(const char *path, const char *name, char *const *s, size_t n, int code, recur_err *err) {
+    return check_strings(path, name, s, n, code, err);
+}
+
+int seqdata_write_int64(hid_t file, const char *path, const char *name, const int64_t *v, size_t n, recur_err *err) {
+    return write_raw(file, path, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n, v, err);
+}
+
+int seqdata_write_strings(hid_t file, const char *path, const char *name, char *const *s, size_t n, recur_err *err) {
+    return write_strings(file, path, name, s, n, err);
 }
