@@ -1,7 +1,8 @@
 /* recur data KIND INPUT OUT.h5 - build a dataset: a token dataset from a text
- * file (text), or a sequence dataset (io/seqdata.h) from labelled sentences
+ * file (text), a sequence dataset (io/seqdata.h) from labelled sentences
  * (labeled-text), a CoNLL-U treebank (conllu), a time series (csv) or rows of
- * numbers (rows).  The parsing lives in io/import_*.c; here are the option
+ * numbers (rows), or a pair dataset (io/pairdata.h) from source<TAB>target
+ * lines (pairs).  The parsing lives in io/import_*.c; here are the option
  * tables, the checks of their values and the summary each kind prints. */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "../io/dataset.h"
 #include "../io/import_conllu.h"
 #include "../io/import_csv.h"
+#include "../io/import_pairs.h"
 #include "../io/import_text.h"
 #include "../io/seqdata.h"
 #include "cli.h"
@@ -153,7 +155,7 @@ static int data_text(int argc, char **argv) {
         /* `recur data` alone: the classic kind's usage, and where the others are. */
         recur_fail(&err, RECUR_EXIT_USAGE,
                    "missing TEXT and OUT.h5: usage recur data text " TEXT_USAGE
-                   " (other kinds: labeled-text, conllu, csv, rows; recur data --help)");
+                   " (other kinds: labeled-text, conllu, csv, rows, pairs; recur data --help)");
         return report_error("data", &err);
     }
     if (check_positionals("text", "TEXT", TEXT_USAGE, pos, npos, &err)) return report_error("data", &err);
@@ -431,6 +433,111 @@ static int data_rows(int argc, char **argv) {
     return write_and_report(pos[2], &ds, what, &err) ? report_error("data", &err) : 0;
 }
 
+/* ---- pairs ---------------------------------------------------------------------- */
+
+#define PAIRS_USAGE "FILE.tsv OUT.h5 [--tokens chars|words] [--src-tokens chars|words] [--tgt-tokens chars|words] " \
+    "[--shared-vocab] [--val-fraction F] [--test-fraction F] [--seed N] [--group-sources]"
+#define PAIRS_SYNOPSIS PAIRS_USAGE "\n\n" \
+    "A pair dataset (format recur-pairs) for sequence-to-sequence models from lines 'source<TAB>target' (LF or\n" \
+    "CRLF line ends).  Blank lines (only spaces) are skipped; every other line holds exactly one tab; spaces\n" \
+    "around source and target are dropped.  A line without a tab or with two, an empty source or target,\n" \
+    "bytes that are not UTF-8 or a NUL byte are an error naming the line.\n" \
+    "--tokens sets both sides (default chars), --src-tokens and --tgt-tokens one side: chars is a token per\n" \
+    "byte; words splits on ASCII whitespace and keeps each word as written (no case folding; punctuation is\n" \
+    "part of a word), as generation splits its input.  The vocabularies (/src_vocab, /tgt_vocab: uint8 for\n" \
+    "chars, strings for words) are built from ALL splits, so a generator can encode every test source:\n" \
+    "characters in byte order, words in order of first appearance.  --shared-vocab: one vocabulary of both\n" \
+    "sides' symbols (the same token kind on both sides), stored as both, with shared_vocab=1.\n" \
+    SPLIT_HELP "\n" \
+    "--group-sources: the split is drawn over the distinct source texts instead (the fractions count\n" \
+    "sources) and every pair goes with its source: one word's several pronunciations never straddle train\n" \
+    "and test.\nPrints what it wrote: pairs and tokens per split, the vocabularies."
+
+/* "--src-tokens" etc.: chars -> 0, words -> 1, else -1 with err. */
+static int token_kind(const char *flag, const char *value, recur_err *err) {
+    if (!strcmp(value, "chars")) return 0;
+    if (!strcmp(value, "words")) return 1;
+    return recur_fail(err, RECUR_EXIT_USAGE, "--%s: expected chars or words, found '%s'", flag, value);
+}
+
+/* "source vocabulary 28 characters" / "vocabulary 98 characters shared by source and target". */
+static void describe_pair_vocabs(const pair_dataset *ds, char *buf, size_t len) {
+    char vs[32], vt[32];
+    with_commas((size_t)ds->src.size, vs, sizeof vs);
+    with_commas((size_t)ds->tgt.size, vt, sizeof vt);
+    if (ds->shared)
+        snprintf(buf, len, "vocabulary %s %s shared by source and target (built from all splits)", vs,
+                 ds->src.words ? "words" : "characters");
+    else
+        snprintf(buf, len, "source vocabulary %s %s, target vocabulary %s %s (built from all splits)", vs,
+                 ds->src.words ? "words" : "characters", vt, ds->tgt.words ? "words" : "characters");
+}
+
+/* "recur data: wrote OUT (pairs): train 900 pairs (5,400 source + 4,300
+ * target tokens), val 50 (300 + 250); " then the vocabularies and the grouping. */
+static void print_pairs_summary(const char *path, const pair_dataset *ds, const pairs_stats *st) {
+    char line[2048];
+    size_t used = (size_t)snprintf(line, sizeof line, "recur data: wrote %s (pairs):", path);
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        const pair_split *sp = &ds->split[s];
+        if (!sp->present || used >= sizeof line) continue;
+        char n[32], a[32], b[32];
+        with_commas(sp->n, n, sizeof n);
+        with_commas(sp->src_total, a, sizeof a);
+        with_commas(sp->tgt_total, b, sizeof b);
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s %s %s %s%s + %s%s)", s ? "," : "",
+                                 SEQ_SPLIT_NAMES[s], n, s ? "(" : "pairs (", a, b, s ? "" : " source + target tokens");
+    }
+    if (!ds->split[SPLIT_VAL].present && !ds->split[SPLIT_TEST].present && used < sizeof line)
+        used += (size_t)snprintf(line + used, sizeof line - used, " (no val or test split)");
+    char vocab[512], group[160] = "";
+    describe_pair_vocabs(ds, vocab, sizeof vocab);
+    if (st->sources) {
+        char n[32], r[32];
+        with_commas(st->sources, n, sizeof n);
+        with_commas(st->repeated, r, sizeof r);
+        snprintf(group, sizeof group, "; split by source: %s distinct sources, %s with more than one target", n, r);
+    }
+    fprintf(stderr, "%s; %s%s\n", line, vocab, group);
+}
+
+static int data_pairs(int argc, char **argv) {
+    char tokens[CLI_STR] = "chars", src_tokens[CLI_STR] = "", tgt_tokens[CLI_STR] = "";
+    int shared = 0, group_sources = 0;
+    long seed = 1;
+    double val = 0, test = 0;
+    opt_spec tab[] = {
+        {"tokens", OPT_STR, tokens, "KIND", "chars (a token per byte) or words (split on whitespace), both sides", 0, 0, 0},
+        {"src-tokens", OPT_STR, src_tokens, "KIND", "chars or words for the sources (default: --tokens)", 0, 0, 0},
+        {"tgt-tokens", OPT_STR, tgt_tokens, "KIND", "chars or words for the targets (default: --tokens)", 0, 0, 0},
+        {"shared-vocab", OPT_FLAG, &shared, NULL, "one vocabulary for sources and targets", 0, 0, 0},
+        {"val-fraction", OPT_DOUBLE, &val, "F", "fraction of the pairs (with --group-sources: sources) for validation", 0, 1, 0},
+        {"test-fraction", OPT_DOUBLE, &test, "F", "fraction of the pairs (with --group-sources: sources) for testing", 0, 1, 0},
+        {"seed", OPT_LONG, &seed, "N", "seed of the shuffled split", 0, 1, 0},
+        {"group-sources", OPT_FLAG, &group_sources, NULL, "all pairs of one source text in the same split", 0, 0, 0},
+    };
+    const int ntab = (int)(sizeof tab / sizeof tab[0]);
+    recur_err err = {0};
+    char *pos[3];
+    int npos, rc = cli_parse("data pairs", PAIRS_SYNOPSIS, tab, ntab, argc, argv, pos, 3, &npos, &err);
+    if (rc) return rc > 0 ? 0 : report_error("data", &err);
+    if (check_positionals("pairs", "FILE.tsv", PAIRS_USAGE, pos, npos, &err) || check_fractions(val, test, &err))
+        return report_error("data", &err);
+    int both = token_kind("tokens", tokens, &err);
+    int src = both < 0 ? -1 : src_tokens[0] ? token_kind("src-tokens", src_tokens, &err) : both;
+    int tgt = src < 0 ? -1 : tgt_tokens[0] ? token_kind("tgt-tokens", tgt_tokens, &err) : both;
+    if (tgt < 0 || check_output_path(pos[2], "output", &err)) return report_error("data", &err);
+
+    pairs_options o = {pos[1], src, tgt, shared, group_sources, val, test, (uint64_t)seed};
+    pair_dataset ds;
+    pairs_stats st;
+    if (import_pairs(&o, &ds, &st, &err)) return report_error("data", &err);
+    rc = pairdata_write(pos[2], &ds, &err);
+    if (!rc) print_pairs_summary(pos[2], &ds, &st);
+    pairdata_free(&ds);
+    return rc ? report_error("data", &err) : 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 
 static const struct {
@@ -443,6 +550,7 @@ static const struct {
     {"conllu", data_conllu, "tag: CoNLL-U treebanks, a word per step tagged with its UPOS, XPOS or DEPREL"},
     {"csv", data_csv, "regress: sliding windows over the columns of a time series"},
     {"rows", data_rows, "classify: each CSV row read as R steps of F features"},
+    {"pairs", data_pairs, "seq2seq: 'source<TAB>target' lines, a token per byte or per word on each side"},
 };
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
@@ -484,7 +592,7 @@ int cmd_data(int argc, char **argv) {
             recur_fail(&err, RECUR_EXIT_USAGE, "unknown input kind '%s'; did you mean '%s'?", argv[i], suggest_best(&sg));
         else
             recur_fail(&err, RECUR_EXIT_USAGE,
-                       "unknown input kind '%s': expected text, labeled-text, conllu, csv or rows (recur data --help)",
+                       "unknown input kind '%s': expected text, labeled-text, conllu, csv, rows or pairs (recur data --help)",
                        argv[i]);
         return report_error("data", &err);
     }
