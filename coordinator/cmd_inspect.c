@@ -3,8 +3,10 @@
  *                             statistics; a token dataset: counts, vocabulary,
  *                             id range; a sequence dataset: task, inputs,
  *                             classes or targets, per split sequences, steps,
- *                             lengths, label counts or target mean/std; any
- *                             other HDF5 file: what format it has
+ *                             lengths, label counts or target mean/std; a
+ *                             pair dataset: vocabularies, per split pairs,
+ *                             tokens and lengths of each side; any other
+ *                             HDF5 file: what format it has
  * recur inspect --diff A B    per-tensor differences; --atol/--rtol make
  *                             "within tolerance" equal (exit 0 identical or
  *                             within tolerance, 1 different, 2 error)
@@ -20,6 +22,7 @@
 #include "../io/config.h"
 #include "../io/dataset.h"
 #include "../io/inspect.h"
+#include "../io/pairdata.h"
 #include "../io/seqdata.h"
 #include "cli.h"
 #include "commands.h"
@@ -705,7 +708,120 @@ static int sequence_summary(const char *path, jw *w) {
     return 0;
 }
 
-/* Checkpoint, token or sequence dataset, or a message saying what else it is. */
+/* ---- pair dataset summary ------------------------------------------------------ */
+
+typedef struct {
+    size_t min, max;
+    double mean;
+} pair_lengths;
+
+/* Lengths of the n sequences that offsets o[0..n] delimit. */
+static pair_lengths lengths_of(const int64_t *o, size_t n) {
+    pair_lengths l = {SIZE_MAX, 0, (double)o[n] / (double)n};
+    for (size_t i = 0; i < n; i++) {
+        size_t len = (size_t)(o[i + 1] - o[i]);
+        if (len < l.min) l.min = len;
+        if (len > l.max) l.max = len;
+    }
+    return l;
+}
+
+enum { PAIR_SHOWN = 20 }; /* vocabulary entries shown */
+
+/* Symbol i of a vocabulary as text: a word, or a byte as vocab_preview shows it. */
+static void pair_symbol(char *buf, size_t len, const pair_vocab *v, int i) {
+    if (v->words) snprintf(buf, len, "%.60s", v->words[i]);
+    else vocab_preview(buf, len, &v->chars[i], 1);
+}
+
+static void pair_vocab_json(jw *w, const char *side, const pair_vocab *v) {
+    char key[32], sym[128];
+    snprintf(key, sizeof key, "%s_vocab_kind", side);
+    jw_str(w, key, v->words ? "words" : "chars");
+    snprintf(key, sizeof key, "%s_vocab_size", side);
+    jw_int(w, key, v->size);
+    snprintf(key, sizeof key, "%s_vocab_head", side); /* the first PAIR_SHOWN symbols */
+    jw_key(w, key);
+    putchar('[');
+    for (int i = 0; i < v->size && i < PAIR_SHOWN; i++) {
+        if (i) putchar(',');
+        pair_symbol(sym, sizeof sym, v, i);
+        jw_put_str(sym);
+    }
+    putchar(']');
+}
+
+static void pair_vocab_text(const char *side, const pair_vocab *v) {
+    char preview[1200];
+    if (v->chars) {
+        vocab_preview(preview, sizeof preview, v->chars, v->size);
+        printf("%s: chars, V = %d: %s\n", side, v->size, preview);
+        return;
+    }
+    printf("%s: words, V = %d:", side, v->size);
+    for (int i = 0; i < v->size && i < PAIR_SHOWN; i++) printf("%s %.40s", i ? "," : "", v->words[i]);
+    printf("%s\n", v->size > PAIR_SHOWN ? ", ..." : "");
+}
+
+static void pair_split_text(const char *name, const pair_split *sp) {
+    char n[32], a[32], b[32];
+    grouped(n, sizeof n, sp->n);
+    grouped(a, sizeof a, sp->src_total);
+    grouped(b, sizeof b, sp->tgt_total);
+    pair_lengths ls = lengths_of(sp->src_offsets, sp->n), lt = lengths_of(sp->tgt_offsets, sp->n);
+    printf("%s: %s pairs; source %s tokens, length min %zu / mean %.1f / max %zu; target %s tokens, length min %zu / "
+           "mean %.1f / max %zu\n", name, n, a, ls.min, ls.mean, ls.max, b, lt.min, lt.mean, lt.max);
+}
+
+static void pair_split_json(jw *w, const char *name, const pair_split *sp) {
+    pair_lengths l[2] = {lengths_of(sp->src_offsets, sp->n), lengths_of(sp->tgt_offsets, sp->n)};
+    jw_item_begin(w);
+    jw_str(w, "split", name);
+    jw_int(w, "pairs", (long long)sp->n);
+    jw_int(w, "src_tokens", (long long)sp->src_total);
+    jw_int(w, "tgt_tokens", (long long)sp->tgt_total);
+    for (int k = 0; k < 2; k++) {
+        char key[32];
+        const char *side = k ? "tgt" : "src";
+        snprintf(key, sizeof key, "%s_min_length", side);
+        jw_int(w, key, (long long)l[k].min);
+        snprintf(key, sizeof key, "%s_mean_length", side);
+        jw_f64(w, key, l[k].mean);
+        snprintf(key, sizeof key, "%s_max_length", side);
+        jw_int(w, key, (long long)l[k].max);
+    }
+    jw_item_end(w);
+}
+
+/* w NULL: the text form.  The file is loaded (and so checked) whole. */
+static int pair_summary(const char *path, jw *w) {
+    recur_err err = {0};
+    pair_dataset ds;
+    if (pairdata_load(path, &ds, &err)) return report_error("inspect", &err);
+    if (w) {
+        jw_str(w, "file", path);
+        jw_str(w, "format", "recur-pairs");
+        jw_int(w, "version", 1);
+        jw_bool(w, "shared_vocab", ds.shared);
+        pair_vocab_json(w, "src", &ds.src);
+        pair_vocab_json(w, "tgt", &ds.tgt);
+        jw_list_begin(w, "splits");
+        for (int s = 0; s < SPLIT_COUNT; s++)
+            if (ds.split[s].present) pair_split_json(w, SEQ_SPLIT_NAMES[s], &ds.split[s]);
+        jw_list_end(w);
+    } else {
+        printf("%s: recur-pairs v1, pair dataset%s\n", path,
+               ds.shared ? " (one vocabulary shared by source and target)" : "");
+        pair_vocab_text("source", &ds.src);
+        pair_vocab_text("target", &ds.tgt);
+        for (int s = 0; s < SPLIT_COUNT; s++)
+            if (ds.split[s].present) pair_split_text(SEQ_SPLIT_NAMES[s], &ds.split[s]);
+    }
+    pairdata_free(&ds);
+    return 0;
+}
+
+/* Checkpoint, token, sequence or pair dataset, or a message saying what else it is. */
 static int summary(const char *path, jw *w) {
     recur_err err = {0};
     inspect_kind kind;
@@ -714,9 +830,10 @@ static int summary(const char *path, jw *w) {
     if (kind == INSPECT_CHECKPOINT) return checkpoint_summary(path, w);
     if (kind == INSPECT_TOKENS) return dataset_summary(path, w);
     if (kind == INSPECT_SEQUENCES) return sequence_summary(path, w);
+    if (kind == INSPECT_PAIRS) return pair_summary(path, w);
     recur_fail(&err, RECUR_EXIT_INPUT, "%s: expected a recur checkpoint (format \"recur-checkpoint\"), token dataset "
-               "(format \"recur-tokens\") or sequence dataset (format \"recur-sequences\"), found an HDF5 file with %s",
-               path, what);
+               "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\") or pair dataset (format "
+               "\"recur-pairs\"), found an HDF5 file with %s", path, what);
     return report_error("inspect", &err);
 }
 
