@@ -4,16 +4,18 @@
  *   - the fuzz corpus: scripts/fuzz-inputs with a fixed seed builds seed
  *     files with the CLI and h5py (text, dataset, checkpoint, config,
  *     metrics, the sequence importers' inputs, sequence datasets and
- *     checkpoints), mutates them (byte flips, flips inside HDF5's global heap
- *     where libhdf5 1.10 crashes, byte runs, truncation, wrong
- *     dtypes/ranks/shapes, huge extents, NaN, token ids out of range, missing
- *     or mistyped attributes, a mangled stored /config; odd numbers, junk,
- *     long lines and deep nesting in the text files) and runs every reader
- *     on each mutant with a time limit:
+ *     checkpoints, sequence pairs and pair datasets), mutates them (byte
+ *     flips, flips inside HDF5's global heap where libhdf5 1.10 crashes, byte
+ *     runs, truncation, wrong dtypes/ranks/shapes, huge extents, NaN, token
+ *     ids out of range, missing or mistyped attributes, a mangled stored
+ *     /config; odd numbers, junk, long lines and deep nesting in the text
+ *     files) and runs every reader on each mutant with a time limit:
  *     zero signals, zero hangs, zero sanitizer reports, and every exit 3
  *     names the file.  FUZZ_COUNT sets the number of mutants (default 200,
  *     ~800 runs in ~2 min; 30 when $BUILD is an asan build, whose runs are
- *     ~10x slower);
+ *     ~10x slower); and a corpus of pair inputs only (TSV pairs and pair
+ *     datasets through `recur data pairs` and inspect), PAIRS_FUZZ_COUNT
+ *     mutants (default 60, 15 under asan);
  *   - a checkpoint with NaN/Inf in a /model tensor is refused by eval, sample,
  *     train --init and train --resume (exit 3 naming the tensor), still shown
  *     by inspect and reported by inspect --verify;
@@ -74,6 +76,28 @@ static void test_fuzz_corpus(void **state) {
      * under the harness's own limit per run. */
     int rc = tu_run(out, sizeof out, "RECUR_PROBE_TIMEOUT=3 %s scripts/fuzz-inputs --recur '%s' --seed 8 --count %d "
                     "--jobs 2 --timeout 30 --out '%s/fuzz' --json", TU_PYTHON, tu_recur(), count, dir);
+    printf("%s", out);
+    const char *totals = strstr(out, "{\"ok\"");
+    assert_non_null(totals);
+    assert_int_equal((int)tu_json_number(totals, "SIGNAL"), 0);
+    assert_int_equal((int)tu_json_number(totals, "HANG"), 0);
+    assert_int_equal((int)tu_json_number(totals, "SANITIZER"), 0);
+    assert_int_equal((int)tu_json_number(totals, "BAD"), 0);
+    assert_true(tu_json_number(totals, "executions") >= 2 * count);
+    assert_int_equal(rc, 0);
+}
+
+/* The pair readers and `recur data pairs` on a corpus of their own (the
+ * mutants above draw from every kind, pairs among them): PAIRS_FUZZ_COUNT
+ * mutants, default 60 (15 under asan), all clean. */
+static void test_fuzz_pairs(void **state) {
+    (void)state;
+    static char out[1 << 16];
+    const char *n = getenv("PAIRS_FUZZ_COUNT"), *build = getenv("BUILD");
+    int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 15 : 60;
+    int rc = tu_run(out, sizeof out, "RECUR_PROBE_TIMEOUT=3 %s scripts/fuzz-inputs --recur '%s' --seed 8 --count %d "
+                    "--kinds pairs,pairs-import --jobs 2 --timeout 30 --out '%s/fuzz-pairs' --json", TU_PYTHON,
+                    tu_recur(), count, dir);
     printf("%s", out);
     const char *totals = strstr(out, "{\"ok\"");
     assert_non_null(totals);
@@ -247,6 +271,7 @@ int main(void) {
         cmocka_unit_test(test_huge_vocab_size),
         cmocka_unit_test(test_crash_under_mpirun),
         cmocka_unit_test(test_fuzz_corpus),
+        cmocka_unit_test(test_fuzz_pairs),
     };
     /* TEST_FILTER=test_nan* runs only the matching tests. */
     if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));
