@@ -69,5 +69,9 @@ typedef s2s_workspace_f32 s2s_workspace;
 #define s2s_workspace_free s2s_workspace_free_f32
 #define s2s_forward s2s_forward_f32
 #define s2s_backward s2s_backward_f32
+#define s2s_gen_begin s2s_gen_begin_f32
+#define s2s_gen_step s2s_gen_step_f32
+#define s2s_gen_reorder s2s_gen_reorder_f32
+#define s2s_gen_lengths s2s_gen_lengths_f32
 
 #endif

@@ -40,6 +40,7 @@ typedef struct {
     int32_t *slen;             /* [n] source length of each decoder slot */
     int32_t *eslot;            /* [n] the last batch's enc_slot */
     int use_init, use_input;   /* context bits */
+    int gen_n, gen_Ts, gen_t;  /* generation: decoder slots, source steps, steps done */
 } NET_SFX(s2s_workspace);
 
 /* Sizes every buffer for batches of up to max_n pairs, max_Ts source steps,
@@ -53,3 +54,18 @@ void NET_SFX(s2s_forward)(NET_SFX(s2s_workspace) *s, const model *m, const NET_R
 /* Backward of the last forward: ADDS d(scale * (tokens + stop + length))/d(params) into grads. */
 void NET_SFX(s2s_backward)(NET_SFX(s2s_workspace) *s, const model *m, const NET_REAL *params, NET_REAL *grads,
                            const s2s_batch *b, NET_REAL scale);
+
+/* Generation (no loss, dropout off).  gen_begin encodes the sources of
+ * `src` (n, Ts, src_bs, src_tokens) and gives each of n_dec decoder slots
+ * (n_dec <= max_n) the source of encoder slot enc_slot[i] (beam search: K
+ * slots per source).  gen_step feeds one token per slot (BOS first) and
+ * returns the next-token probabilities [n_dec, O]; with the stop bit,
+ * s->stop[i] is slot i's probability of ending after that token.
+ * gen_reorder makes slot i continue from slot from[i].  gen_lengths: the
+ * length head's probabilities [n_dec, max_len] (lengths 1..max_len). */
+void NET_SFX(s2s_gen_begin)(NET_SFX(s2s_workspace) *s, const model *m, const NET_REAL *params, const s2s_batch *src,
+                            int n_dec, const int32_t *enc_slot);
+const NET_REAL *NET_SFX(s2s_gen_step)(NET_SFX(s2s_workspace) *s, const model *m, const NET_REAL *params,
+                                      const int32_t *tokens);
+void NET_SFX(s2s_gen_reorder)(NET_SFX(s2s_workspace) *s, const int32_t *from);
+const NET_REAL *NET_SFX(s2s_gen_lengths)(NET_SFX(s2s_workspace) *s, const model *m, const NET_REAL *params);

@@ -102,12 +102,12 @@ static net_batch encoder_batch(const s2s_batch *b) {
 
 /* After the encoder's forward: each pair's final states (fin_h/c, by decoder
  * slot), its memory and keys, and the decoder's initial states. */
-static void read_encoder(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b) {
+static void read_encoder(s2s_ws *s, const model *m, const REAL *P, int n, const int32_t *enc_slot, int Ts) {
     const workspace *e = &s->enc;
-    const int n = b->n, H = s->H, D = s->D, L = s->L, Cw = s->Cw, De = s->De, Ts = b->Ts;
+    const int H = s->H, D = s->D, L = s->L, Cw = s->Cw, De = s->De;
     const int lstm = s->cfg.cell == CELL_LSTM;
     for (int i = 0; i < n; i++) {
-        const int es = b->enc_slot[i], len = e->len[es];
+        const int es = enc_slot[i], len = e->len[es];
         s->eslot[i] = es;
         s->slen[i] = len;
         for (int l = 0; l < L; l++)
@@ -287,7 +287,7 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
     *loss = (s2s_loss){0, 0, 0};
     const net_batch eb = encoder_batch(b);
     SFX(net_forward)(&s->enc, &s->enc_m, P, &eb);
-    read_encoder(s, m, P, b);
+    read_encoder(s, m, P, b->n, b->enc_slot, b->Ts);
 
     workspace *w = &s->dec;
     const net_batch db = {.T = b->Td, .n = b->n, .batch_sizes = b->dec_bs};
@@ -554,4 +554,101 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
     e->dtop = s->dtop;
     const net_batch eb = encoder_batch(b);
     SFX(net_backward)(e, &s->enc_m, P, Gr, &eb, scale);
+}
+
+/* ---- generation: the encoder once, then the decoder one step at a time ----
+ *
+ * Each step is a one-step batch of all n decoder slots whose initial states
+ * are the slots' current states (h0, c0), run through the same layer step
+ * and attention as training; its outputs become the next step's states. */
+
+void SFX(s2s_gen_begin)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *src, int n_dec,
+                        const int32_t *enc_slot) {
+    const net_batch eb = encoder_batch(src);
+    SFX(net_forward)(&s->enc, &s->enc_m, P, &eb);
+    const size_t states = (size_t)s->L * n_dec * s->H;
+    if (!s->use_init) { /* read_encoder leaves them alone: zeros */
+        memset(s->h0, 0, states * sizeof(REAL));
+        memset(s->c0, 0, states * sizeof(REAL));
+    }
+    read_encoder(s, m, P, n_dec, enc_slot, src->Ts);
+    s->gen_n = n_dec;
+    s->gen_Ts = src->Ts;
+    s->gen_t = 0;
+}
+
+const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const int32_t *tokens) {
+    workspace *w = &s->dec;
+    const int n = s->gen_n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, in0 = s->in0, O = s->O;
+    const int E = s->cfg.embed_size, feed_at = E + (s->use_input ? Cw : 0);
+    const model *dm = &s->dec_m;
+    const int32_t one_step = n;
+    const net_batch db = {.T = 1, .n = n, .batch_sizes = &one_step};
+    set_batch(w, &db);
+    const REAL *emb = tensor(m, P, dm->ix.embedding), *ctx = s->fin_h + (size_t)(L - 1) * n * Cw;
+    for (int i = 0; i < n; i++) {
+        REAL *x = w->x0 + (size_t)i * in0;
+        memcpy(x, emb + (size_t)tokens[i] * E, (size_t)E * sizeof(REAL));
+        if (s->use_input) memcpy(x + E, ctx + (size_t)i * Cw, (size_t)Cw * sizeof(REAL));
+        if (s->cfg.attention) {
+            if (s->gen_t == 0) memset(x + feed_at, 0, (size_t)H * sizeof(REAL));
+            else memcpy(x + feed_at, s->att + (size_t)i * H, (size_t)H * sizeof(REAL));
+        }
+    }
+#ifdef USE_RGEMM
+    w->use_packed = 0;
+#endif
+    const size_t nH = (size_t)n * H;
+    for (int l = 0; l < L; l++) {
+        const layer_params lp = layer_view(dm, P, l, 0);
+        const int in = l == 0 ? in0 : H;
+        const REAL *X = l == 0 ? w->x0 : w->layer[l - 1][0].y;
+        gemm(0, 1, n, GH, in, 1, X, in, lp.w_ih, in, 0, s->xpl[l], GH);
+        layer_bias(w, &lp, s->biasl + (size_t)l * GH);
+        dir_acts *a = &w->layer[l][0];
+        gather_prev(w, a, 0, 0, s->h0 + l * nH, s->c0 + l * nH);
+        step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l], 0, n);
+    }
+    if (s->cfg.attention) attend(s, m, P, s->gen_Ts, 0, n);
+    for (int l = 0; l < L; l++) { /* the new states */
+        const dir_acts *a = &w->layer[l][0];
+        memcpy(s->h0 + l * nH, a->y, nH * sizeof(REAL));
+        if (a->c) memcpy(s->c0 + l * nH, a->c, nH * sizeof(REAL));
+    }
+    const REAL *X = s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    const REAL *bo = tensor(m, P, dm->ix.head_bias);
+    for (int i = 0; i < n; i++) memcpy(s->out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
+    gemm(0, 1, n, O, H, 1, X, H, tensor(m, P, dm->ix.head_weight), H, 1, s->out, O);
+    softmax_xent(s->out, NULL, n, O);
+    if (m->s2s.stop_w >= 0) {
+        const REAL *ws = tensor(m, P, m->s2s.stop_w), bs = *tensor(m, P, m->s2s.stop_b);
+        for (int i = 0; i < n; i++) {
+            REAL z = bs;
+            for (int u = 0; u < H; u++) z += ws[u] * X[(size_t)i * H + u];
+            s->stop[i] = sigmoid(z);
+        }
+    }
+    s->gen_t++;
+    return s->out;
+}
+
+void SFX(s2s_gen_reorder)(s2s_ws *s, const int32_t *from) {
+    const int n = s->gen_n, H = s->H;
+    REAL *tmp = s->dhead; /* scratch of [Rd, H] >= [n, H] */
+    REAL *bufs[3] = {s->h0, s->c0, s->att};
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < (k < 2 ? s->L : 1); l++) {
+            REAL *x = bufs[k] + (size_t)l * n * H;
+            for (int i = 0; i < n; i++) memcpy(tmp + (size_t)i * H, x + (size_t)from[i] * H, (size_t)H * sizeof(REAL));
+            memcpy(x, tmp, (size_t)n * H * sizeof(REAL));
+        }
+}
+
+const REAL *SFX(s2s_gen_lengths)(s2s_ws *s, const model *m, const REAL *P) {
+    const int n = s->gen_n, ML = s->cfg.max_len, Cw = s->Cw;
+    const REAL *blen = tensor(m, P, m->s2s.len_b), *ctx = s->fin_h + (size_t)(s->L - 1) * n * Cw;
+    for (int i = 0; i < n; i++) memcpy(s->lenp + (size_t)i * ML, blen, (size_t)ML * sizeof(REAL));
+    gemm(0, 1, n, ML, Cw, 1, ctx, Cw, tensor(m, P, m->s2s.len_w), Cw, 1, s->lenp, ML);
+    softmax_xent(s->lenp, NULL, n, ML);
+    return s->lenp;
 }

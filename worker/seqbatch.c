@@ -3,16 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/rng.h"
-
-typedef struct { int32_t len, pos, id; } seq_key;
-
-/* Longest first; equal lengths keep their order (so every rank sorts alike). */
-static int by_length(const void *a, const void *b) {
-    const seq_key *x = a, *y = b;
-    if (x->len != y->len) return x->len > y->len ? -1 : 1;
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
+#include "batchplan.h"
 
 static int32_t length_of(const seq_split *s, int32_t i) { return (int32_t)(s->offsets[i + 1] - s->offsets[i]); }
 
@@ -40,13 +31,21 @@ int seqbatch_init(seqbatch *sb, const seq_dataset *ds, int which, int batch, int
     /* Capacity: any share holds at most min(B, n) sequences, none longer
      * than the longest, and no more rows than the min(B, n) longest together. */
     sb->max_n = (size_t)batch < n ? batch : (int)n;
-    seq_key *keys = malloc(n * sizeof *keys);
-    if (!keys) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
-    for (size_t i = 0; i < n; i++) keys[i] = (seq_key){length_of(sp, (int32_t)i), (int32_t)i, (int32_t)i};
-    qsort(keys, n, sizeof *keys, by_length);
-    sb->max_T = keys[0].len;
+    plan_key *keys = malloc(n * sizeof *keys);
+    sb->len = malloc(n * sizeof(int32_t));
+    if (!keys || !sb->len) {
+        free(keys);
+        seqbatch_free(sb);
+        return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        sb->len[i] = length_of(sp, (int32_t)i);
+        keys[i] = (plan_key){sb->len[i], (int32_t)i, (int32_t)i};
+    }
+    plan_sort(keys, n);
+    sb->max_T = keys[0].cost;
     size_t rows = 0;
-    for (int i = 0; i < sb->max_n; i++) rows += (size_t)keys[i].len;
+    for (int i = 0; i < sb->max_n; i++) rows += (size_t)keys[i].cost;
     free(keys);
     if (rows > INT32_MAX / 4) return recur_fail(err, RECUR_EXIT_USAGE, "--batch %d: %zu steps in one batch is too many", batch, rows);
     sb->max_rows = (int)rows;
@@ -55,7 +54,7 @@ int seqbatch_init(seqbatch *sb, const seq_dataset *ds, int which, int batch, int
     sb->bs = calloc((size_t)sb->max_T, sizeof(int32_t));
     sb->seq = calloc(N, sizeof(int32_t));
     sb->order = calloc(n, sizeof(int32_t));
-    sb->keys = calloc((size_t)batch, sizeof(seq_key));
+    sb->keys = calloc((size_t)batch, sizeof(plan_key));
     sb->load = calloc((size_t)ranks, sizeof(long));
     int ok = sb->bs && sb->seq && sb->order && sb->keys && sb->load;
     if (sp->tokens) ok = ok && (sb->tokens = calloc(R, sizeof(int32_t)));
@@ -75,6 +74,7 @@ void seqbatch_free(seqbatch *sb) {
     free(sb->order);
     free(sb->keys);
     free(sb->load);
+    free(sb->len);
     free(sb->tokens);
     free(sb->features);
     free(sb->labels);
@@ -82,50 +82,19 @@ void seqbatch_free(seqbatch *sb) {
     memset(sb, 0, sizeof *sb);
 }
 
-/* This epoch's order: file order, or a shuffle drawn from (seed, epoch) alone. */
-static void make_order(seqbatch *sb, long epoch) {
-    const size_t n = sb->split->n;
-    for (size_t i = 0; i < n; i++) sb->order[i] = (int32_t)i;
-    if (sb->shuffle) {
-        rng_state r;
-        rng_seed(&r, sb->seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(epoch + 1)));
-        for (size_t i = n - 1; i > 0; i--) {
-            const size_t j = (size_t)(rng_next(&r) % (i + 1));
-            const int32_t t = sb->order[i];
-            sb->order[i] = sb->order[j];
-            sb->order[j] = t;
-        }
-    }
-    sb->order_epoch = epoch;
-}
-
 void seqbatch_fill(seqbatch *sb, long step) {
     const seq_split *sp = sb->split;
     const seq_dataset *ds = sb->ds;
     sb->epoch = step / sb->batches_per_epoch;
     sb->index = step % sb->batches_per_epoch;
-    if (sb->order_epoch != sb->epoch) make_order(sb, sb->epoch);
+    if (sb->order_epoch != sb->epoch) {
+        plan_order(sb->order, sp->n, sb->shuffle, sb->seed, sb->epoch);
+        sb->order_epoch = sb->epoch;
+    }
     const size_t first = (size_t)sb->index * sb->B, n = sp->n;
     const int count = (int)(first + (size_t)sb->B <= n ? (size_t)sb->B : n - first);
-
-    /* The global batch, longest first; then each sequence to the rank with the fewest steps so far. */
-    seq_key *keys = sb->keys;
-    long steps = 0;
-    for (int i = 0; i < count; i++) {
-        const int32_t id = sb->order[first + (size_t)i];
-        keys[i] = (seq_key){length_of(sp, id), i, id};
-        steps += keys[i].len;
-    }
-    qsort(keys, (size_t)count, sizeof *keys, by_length);
-    memset(sb->load, 0, (size_t)sb->ranks * sizeof(long));
-    int mine = 0;
-    for (int i = 0; i < count; i++) {
-        int best = 0;
-        for (int r = 1; r < sb->ranks; r++)
-            if (sb->load[r] < sb->load[best]) best = r;
-        sb->load[best] += keys[i].len;
-        if (best == sb->rank) sb->seq[mine++] = keys[i].id; /* in length order already */
-    }
+    long steps;
+    const int mine = plan_share(sb->order, first, count, sb->len, sb->ranks, sb->rank, sb->keys, sb->load, sb->seq, &steps);
     sb->global_steps = steps;
     const int per_step = ds->per_step;
     const double K = ds->task == TASK_REGRESS ? (double)ds->output_size : 1;

@@ -42,7 +42,8 @@ typedef struct {
     long global_steps;          /* input steps of the global batch (tokens_per_s) */
     int32_t *order;             /* [split n] this epoch's order */
     long order_epoch;
-    void *keys;                 /* scratch: [B] sort keys */
+    void *keys;                 /* scratch: [B] sort keys (batchplan.h) */
+    int32_t *len;               /* [split n] length of each sequence */
     long *load;                 /* scratch: [ranks] */
 } seqbatch;
 

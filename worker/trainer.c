@@ -116,6 +116,32 @@ int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_data
     return trainer_finish_init(tr, m, ranks, err);
 }
 
+int trainer_init_pairs(trainer *tr, model *m, optimizer *opt, const pair_dataset *ds, int batch, int ranks, int rank,
+                       int shuffle, uint64_t seed, float dropout, double clip, recur_err *err) {
+    memset(tr, 0, sizeof *tr);
+    tr->m = m;
+    tr->opt = opt;
+    tr->clip = clip;
+    tr->ranks = ranks;
+    tr->rank = rank;
+    tr->seed = seed;
+    tr->sequences = 2;
+    if (pairbatch_init(&tr->pairs, &ds->split[SPLIT_TRAIN], "train", m->cfg.vocab_size, m->cfg.end == END_EOS, batch,
+                       ranks, rank, shuffle, seed, err))
+        return -1;
+    const pairbatch *pb = &tr->pairs;
+    if (s2s_workspace_create(&tr->s2s, m, pb->max_n, pb->max_Ts, pb->max_Re, pb->max_Td, pb->max_Rd, dropout, err)) {
+        pairbatch_free(&tr->pairs);
+        return -1;
+    }
+    /* The reducer starts once backward is over: no grads_ready callback. */
+    if (ranks > 1 && reducer_init(&tr->reducer, m, err)) {
+        trainer_free(tr);
+        return -1;
+    }
+    return 0;
+}
+
 int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err) {
     tr->seed = seed;
     if (dropout == tr->ws.dropout) return 0;
@@ -130,13 +156,17 @@ int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *er
 }
 
 long trainer_steps_per_epoch(const trainer *tr) {
-    return tr->sequences ? tr->seqs.batches_per_epoch : tr->data.steps_per_epoch;
+    return tr->sequences == 2 ? tr->pairs.batches_per_epoch
+           : tr->sequences    ? tr->seqs.batches_per_epoch
+                              : tr->data.steps_per_epoch;
 }
 
 void trainer_free(trainer *tr) {
     net_workspace_free(&tr->ws);
     batcher_free(&tr->data);
     seqbatch_free(&tr->seqs);
+    pairbatch_free(&tr->pairs);
+    s2s_workspace_free(&tr->s2s);
     reducer_free(&tr->reducer);
 }
 
@@ -147,38 +177,66 @@ static uint64_t step_seed(const trainer *tr) {
     return rng_next(&r);
 }
 
-void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
-    /* The batch, and what the GLOBAL mean divides by: every rank scales by
-     * it, so the summed gradient is exactly the gradient of the global mean. */
+/* This rank's share of the step's batch: forward and backward, gradients
+ * into m->grads scaled by 1 / the GLOBAL count (every rank scales by it, so
+ * the summed gradient is exactly the gradient of the global mean).  Returns
+ * the local loss sum; *count, *global_steps describe the global batch. */
+static double run_batch(trainer *tr, step_result *res, double *count, long *global_steps, double *t_fwd) {
+    model *m = tr->m;
+    const uint64_t seed = step_seed(tr);
+    double loss = 0;
+    if (tr->sequences == 2) {
+        pairbatch_fill(&tr->pairs, tr->step);
+        s2s_batch b = pairbatch_batch(&tr->pairs);
+        b.dropout_seed = seed;
+        *count = tr->pairs.global_count;
+        *global_steps = tr->pairs.global_steps;
+        if (b.n == 0) return *t_fwd = seconds(), 0;
+        s2s_loss l;
+        s2s_forward(&tr->s2s, m, m->params, &b, &l);
+        *t_fwd = seconds();
+        s2s_backward(&tr->s2s, m, m->params, m->grads, &b, (float)(1.0 / *count));
+        return l.tokens + l.stop + l.length;
+    }
     net_batch batch;
-    double count;
-    long steps_in_epoch = trainer_steps_per_epoch(tr), global_steps;
+    const long steps_in_epoch = trainer_steps_per_epoch(tr);
     if (tr->sequences) {
         seqbatch_fill(&tr->seqs, tr->step);
         batch = seqbatch_batch(&tr->seqs);
-        count = tr->seqs.global_count;
-        global_steps = tr->seqs.global_steps;
+        *count = tr->seqs.global_count;
+        *global_steps = tr->seqs.global_steps;
     } else {
         batcher *bt = &tr->data;
         const long pos = tr->step % steps_in_epoch;
         if (pos == 0) net_reset_state(&tr->ws);
         batcher_fill(bt, pos);
         batch = net_window(bt->k, bt->nstreams, bt->inputs, bt->targets);
-        count = (double)tr->global_streams * bt->k;
-        global_steps = (long)count;
+        *count = (double)tr->global_streams * bt->k;
+        *global_steps = (long)*count;
     }
-    batch.dropout_seed = step_seed(tr);
-    const int empty = batch.n == 0; /* a short last batch left this rank nothing: it still joins the reduction */
+    batch.dropout_seed = seed;
+    if (batch.n == 0) { /* a short last batch left this rank nothing: it still joins the reduction */
+        *t_fwd = seconds();
+        if (tr->ranks > 1) reducer_tensors_ready(&tr->reducer, 0, m->num_tensors - 1);
+        return 0;
+    }
+    loss = net_forward(&tr->ws, m, m->params, &batch);
+    *t_fwd = seconds();
+    if (tr->debug && !res->bad[0]) check_activations(tr, res);
+    net_backward(&tr->ws, m, m->params, m->grads, &batch, (float)(1.0 / *count));
+    return loss;
+}
 
+void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     model *m = tr->m;
+    const long steps_in_epoch = trainer_steps_per_epoch(tr);
     memset(m->grads, 0, m->num_params * sizeof(float));
     res->bad[0] = 0;
-    double t0 = seconds();
-    double sums[3] = {empty ? 0 : net_forward(&tr->ws, m, m->params, &batch), stop_local ? 1.0 : 0.0, 0};
-    double t1 = seconds();
-    if (tr->debug && !res->bad[0] && !empty) check_activations(tr, res);
-    if (!empty) net_backward(&tr->ws, m, m->params, m->grads, &batch, (float)(1.0 / count));
-    else if (tr->ranks > 1) reducer_tensors_ready(&tr->reducer, 0, m->num_tensors - 1);
+    double count, t1;
+    long global_steps;
+    const double t0 = seconds();
+    double sums[3] = {run_batch(tr, res, &count, &global_steps, &t1), stop_local ? 1.0 : 0.0, 0};
+    if (tr->sequences == 2 && tr->ranks > 1) reducer_tensors_ready(&tr->reducer, 0, m->num_tensors - 1);
     double t2 = seconds();
     if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "backward", "gradient", res);
     if (tr->ranks > 1) {

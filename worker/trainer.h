@@ -7,8 +7,10 @@
 
 #include "../core/net.h"
 #include "../core/optim.h"
+#include "../core/seq2seq.h"
 #include "batcher.h"
 #include "comm.h"
+#include "pairbatch.h"
 #include "seqbatch.h"
 
 enum { PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_OPTIMIZER, PHASE_COUNT };
@@ -18,9 +20,12 @@ typedef struct {
     model *m;
     optimizer *opt;
     net_workspace ws;
-    int sequences;          /* 0: token streams (batcher `data`); 1: whole sequences (seqbatch `seqs`) */
+    int sequences;          /* 0: token streams (batcher `data`); 1: whole sequences (seqbatch `seqs`);
+                             * 2: (source, target) pairs (pairbatch `pairs`, workspace `s2s`) */
     batcher data;
     seqbatch seqs;
+    pairbatch pairs;
+    s2s_workspace s2s;
     uint64_t seed;          /* dropout masks: from (seed, step, rank) */
     int rank;
     grad_reducer reducer;
@@ -49,6 +54,9 @@ int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, s
  * dropout in [0, 1). */
 int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_dataset *ds, int batch, int ranks,
                            int rank, int shuffle, uint64_t seed, float dropout, double clip, recur_err *err);
+/* seq2seq: batches of `batch` pairs of the train split (pairbatch.h). */
+int trainer_init_pairs(trainer *tr, model *m, optimizer *opt, const pair_dataset *ds, int batch, int ranks, int rank,
+                       int shuffle, uint64_t seed, float dropout, double clip, recur_err *err);
 /* Language model: turns on dropout (trainer_init leaves it off); masks are
  * drawn from (seed, step, rank).  Call before the first step. */
 int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err);
