@@ -758,13 +758,45 @@ done:
     return rc;
 }
 
+/* Where libhdf5 allocates variable-length strings during one read: every
+ * block is recorded and freed by vlen_release, also those a read that failed
+ * halfway allocated in its own conversion buffer (libhdf5 1.10 loses them on
+ * a damaged heap; LeakSanitizer found it). */
+typedef struct {
+    void **p;
+    size_t n, cap;
+} vlen_blocks;
+
+static void *vlen_alloc(size_t size, void *info) {
+    vlen_blocks *b = info;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        void **p = realloc(b->p, cap * sizeof *p);
+        if (!p) return NULL;
+        b->p = p;
+        b->cap = cap;
+    }
+    void *m = malloc(size ? size : 1);
+    if (m) b->p[b->n++] = m;
+    return m;
+}
+
+static void vlen_keep(void *mem, void *info) { (void)mem, (void)info; } /* vlen_release frees every block */
+
+static void vlen_release(vlen_blocks *b) {
+    for (size_t i = 0; i < b->n; i++) free(b->p[i]);
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
 /* Reads a 1-D string dataset (variable or fixed length, as h5py writes
  * str or bytes) into *out[0..*n), each a malloc'd NUL-terminated copy. */
 static int read_strings(hid_t file, const char *path, const char *name, size_t cap, char ***out, size_t *n,
                         recur_err *err) {
-    hid_t d, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t d, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID, space = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
     int is_vlen = 0, rc = -1;
     char **s = NULL, **raw = NULL, *fixed = NULL;
+    vlen_blocks blocks = {0};
     *out = NULL;
     *n = 0;
     size_t count = 0;
@@ -776,8 +808,11 @@ static int read_strings(hid_t file, const char *path, const char *name, size_t c
     if (ftype < 0 || space < 0 || mtype < 0 || !s || H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0) goto failed;
     if (is_vlen) {
         raw = calloc(count, sizeof *raw);
-        if (!raw || H5Tset_size(mtype, H5T_VARIABLE) < 0) goto failed;
-        herr_t r = H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw);
+        dxpl = H5Pcreate(H5P_DATASET_XFER);
+        if (!raw || H5Tset_size(mtype, H5T_VARIABLE) < 0 || dxpl < 0 ||
+            H5Pset_vlen_mem_manager(dxpl, vlen_alloc, &blocks, vlen_keep, &blocks) < 0)
+            goto failed;
+        herr_t r = H5Dread(d, mtype, H5S_ALL, H5S_ALL, dxpl, raw);
         if (r < 0) {
             fail(err, RECUR_EXIT_INPUT, path, name, "read failed (damaged file?)");
             goto done;
@@ -798,7 +833,6 @@ static int read_strings(hid_t file, const char *path, const char *name, size_t c
                 total += len;
             }
         }
-        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, raw);
         if (rc == -3) goto failed;
         if (rc == -2) {
             rc = -1;
@@ -835,7 +869,9 @@ failed:
 done:
     free_strings(s, count);
     free(raw);
+    vlen_release(&blocks);
     free(fixed);
+    h5u_close(dxpl);
     h5u_close(space);
     h5u_close(mtype);
     h5u_close(ftype);
