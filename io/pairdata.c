@@ -168,7 +168,7 @@ static const char *vocab_difference(const pair_vocab *a, const pair_vocab *b, ch
 
 /* ---- checks on a dataset in memory (the writer's) ---------------------------- */
 
-static int check_vocab(const pair_vocab *v, const char *path, const char *name, int code, recur_err *err) {
+int pair_vocab_check(const pair_vocab *v, const char *path, const char *name, int code, recur_err *err) {
     if ((v->chars != NULL) == (v->words != NULL))
         return recur_fail(err, code, "%s: %s: expected characters or words, found %s", path, name,
                           v->chars ? "both" : "neither");
@@ -201,7 +201,8 @@ static int check_side(const pair_dataset *ds, int s, int side, const char *path,
 
 int pairdata_check(const pair_dataset *ds, const char *path, int code, recur_err *err) {
     char why[300];
-    if (check_vocab(&ds->src, path, "/src_vocab", code, err) || check_vocab(&ds->tgt, path, "/tgt_vocab", code, err))
+    if (pair_vocab_check(&ds->src, path, "/src_vocab", code, err) ||
+        pair_vocab_check(&ds->tgt, path, "/tgt_vocab", code, err))
         return -1;
     if (ds->shared && vocab_difference(&ds->src, &ds->tgt, why, sizeof why)[0])
         return recur_fail(err, code, "%s: /tgt_vocab: expected the same vocabulary as /src_vocab (shared_vocab = 1), "
@@ -221,7 +222,7 @@ int pairdata_check(const pair_dataset *ds, const char *path, int code, recur_err
 
 /* ---- writing ------------------------------------------------------------------ */
 
-static int write_vocab(hid_t file, const char *path, const char *name, const pair_vocab *v, recur_err *err) {
+int pair_vocab_write(hid_t file, const char *path, const char *name, const pair_vocab *v, recur_err *err) {
     size_t V = (size_t)v->size;
     return v->chars ? h5u_write_dataset(file, path, name, H5U_UINT8, 1, &V, v->chars, err)
                     : seqdata_write_strings(file, path, name, v->words, V, err);
@@ -232,7 +233,8 @@ static int fill_pairs(hid_t file, const char *path, void *ctx, recur_err *err) {
     if (h5u_write_str_attr(file, path, "/", "format", PAIR_FORMAT, err) ||
         h5u_write_int_attr(file, path, "/", "version", PAIR_VERSION, err) ||
         h5u_write_int_attr(file, path, "/", "shared_vocab", ds->shared ? 1 : 0, err) ||
-        write_vocab(file, path, "/src_vocab", &ds->src, err) || write_vocab(file, path, "/tgt_vocab", &ds->tgt, err))
+        pair_vocab_write(file, path, "/src_vocab", &ds->src, err) ||
+        pair_vocab_write(file, path, "/tgt_vocab", &ds->tgt, err))
         return -1;
     for (int s = 0; s < SPLIT_COUNT; s++) {
         const pair_split *sp = &ds->split[s];
@@ -261,7 +263,7 @@ int pairdata_write(const char *path, const pair_dataset *ds, recur_err *err) {
 
 /* ---- reading ------------------------------------------------------------------ */
 
-static int load_vocab(hid_t file, const char *path, const char *name, pair_vocab *v, recur_err *err) {
+int pair_vocab_read(hid_t file, const char *path, const char *name, pair_vocab *v, recur_err *err) {
     if (!h5u_exists(file, name))
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: %s: expected " WANT_VOCAB ", found nothing (missing)", path, name);
     size_t V = 0;
@@ -339,8 +341,9 @@ static int load_open(hid_t file, const char *path, void *ctx, recur_err *err) {
         ds->shared = (int)shared;
     }
     static const char *const STRINGS[] = {"/src_vocab", "/tgt_vocab"};
-    if (seqdata_guard_strings(file, path, STRINGS, 2, err) || load_vocab(file, path, "/src_vocab", &ds->src, err) ||
-        load_vocab(file, path, "/tgt_vocab", &ds->tgt, err))
+    if (seqdata_guard_strings(file, path, STRINGS, 2, err) ||
+        pair_vocab_read(file, path, "/src_vocab", &ds->src, err) ||
+        pair_vocab_read(file, path, "/tgt_vocab", &ds->tgt, err))
         return -1;
     char why[300];
     if (ds->shared && vocab_difference(&ds->src, &ds->tgt, why, sizeof why)[0])

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hdf5.h>
+
 #include "../core/error.h"
 #include "seqdata.h"
 
@@ -109,6 +111,16 @@ size_t pair_vocab_decode(const pair_vocab *v, const int32_t *ids, size_t n, char
 int pair_vocab_index(pair_vocab *v, recur_err *err);
 /* Frees the vocabulary's arrays (chars, words, lookup table) and zeroes it. */
 void pair_vocab_free(pair_vocab *v);
+
+/* One vocabulary as dataset `name` of an open file, for other contracts that
+ * carry one (io/checkpoint.c): the checks pairdata_check applies to it (`code`
+ * as there), the writer pairdata_write uses, and the reader pairdata_load
+ * uses (word vocabularies get their lookup table; on failure v may hold a
+ * part: pair_vocab_free it).  Call seqdata_guard_strings (io/seqdata_parts.h)
+ * on `name` before pair_vocab_read. */
+int pair_vocab_check(const pair_vocab *v, const char *path, const char *name, int code, recur_err *err);
+int pair_vocab_write(hid_t file, const char *path, const char *name, const pair_vocab *v, recur_err *err);
+int pair_vocab_read(hid_t file, const char *path, const char *name, pair_vocab *v, recur_err *err);
 
 /* Length of source / target i of a split. */
 static inline size_t pair_src_length(const pair_split *s, size_t i) {
