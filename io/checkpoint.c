@@ -9,6 +9,7 @@
 
 #include "atomic.h"
 #include "h5util.h"
+#include "seqdata_parts.h"
 
 #define CKPT_FORMAT "recur-checkpoint"
 #define CKPT_VERSION 1
@@ -24,6 +25,9 @@ typedef enum {
     RULE_TASK,      /* one of the task names */
     RULE_POOLING,   /* one of the pooling names */
     RULE_MERGE,     /* one of the merge names */
+    RULE_ATTENTION, /* one of the attention names (seq2seq) */
+    RULE_CONTEXT,   /* one of the context names: init, input, both (seq2seq) */
+    RULE_END,       /* one of the end names (seq2seq) */
     RULE_SIZE,      /* an integer in [1, INT_MAX] (model_config_validate judges further) */
     RULE_NATURAL,   /* an integer in [0, INT_MAX] (model_config_validate judges further) */
     RULE_FLAG,      /* 0 or 1 */
@@ -47,7 +51,7 @@ typedef struct {
  * depends only on attributes before it (see root_presence). */
 enum {
     R_FORMAT, R_VERSION, R_CELL, R_TASK, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
-    R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, N_ROOT
+    R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN, N_ROOT
 };
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
@@ -57,7 +61,9 @@ static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"num_layers", RULE_SIZE, NULL, 0},         {"bidirectional", RULE_FLAG, NULL, 0},
     {"merge", RULE_MERGE, NULL, 0},             {"num_classes", RULE_SIZE, NULL, 0},
     {"output_size", RULE_SIZE, NULL, 0},        {"per_step", RULE_FLAG, NULL, 0},
-    {"pooling", RULE_POOLING, NULL, 0},
+    {"pooling", RULE_POOLING, NULL, 0},         {"src_vocab_size", RULE_SIZE, NULL, 0},
+    {"attention", RULE_ATTENTION, NULL, 0},     {"context", RULE_CONTEXT, NULL, 0},
+    {"end", RULE_END, NULL, 0},                 {"max_len", RULE_SIZE, NULL, 0},
 };
 
 /* What the contract asks of a root attribute, given the ones before it. */
@@ -73,9 +79,11 @@ typedef enum {
 /* The attributes each one's presence depends on: when one of them could not
  * be read (verify goes on), the dependent attribute is not judged. */
 static const unsigned ROOT_DEPS[N_ROOT] = {
-    [R_INPUT] = BIT(R_TASK),   [R_VOCAB] = BIT(R_INPUT),   [R_EMBED] = BIT(R_INPUT),
-    [R_BIDIR] = BIT(R_TASK),   [R_MERGE] = BIT(R_BIDIR),   [R_CLASSES] = BIT(R_TASK),
-    [R_OUTPUTS] = BIT(R_TASK), [R_PER_STEP] = BIT(R_TASK), [R_POOLING] = BIT(R_TASK) | BIT(R_PER_STEP),
+    [R_INPUT] = BIT(R_TASK),     [R_VOCAB] = BIT(R_TASK) | BIT(R_INPUT), [R_EMBED] = BIT(R_TASK) | BIT(R_INPUT),
+    [R_BIDIR] = BIT(R_TASK),     [R_MERGE] = BIT(R_BIDIR),               [R_CLASSES] = BIT(R_TASK),
+    [R_OUTPUTS] = BIT(R_TASK),   [R_PER_STEP] = BIT(R_TASK),             [R_POOLING] = BIT(R_TASK) | BIT(R_PER_STEP),
+    [R_SRC_VOCAB] = BIT(R_TASK), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
+    [R_END] = BIT(R_TASK),       [R_MAX_LEN] = BIT(R_TASK) | BIT(R_END),
 };
 
 static int per_sequence_head(const model_config *c) {
@@ -87,17 +95,23 @@ static int per_sequence_head(const model_config *c) {
  * in messages; *fixed is the value a FIXED attribute may hold. */
 static presence root_presence(const model_config *c, int a, char *why, size_t len, int64_t *fixed) {
     const char *task = task_name(c->task);
-    const int classes = c->task == TASK_CLASSIFY || c->task == TASK_TAG;
+    const int classes = c->task == TASK_CLASSIFY || c->task == TASK_TAG, s2s = c->task == TASK_SEQ2SEQ;
     why[0] = 0;
     *fixed = 0;
     switch (a) {
     case R_TASK: return MAY;
     case R_INPUT:
-        if (c->task != TASK_LM) return MAY;
-        snprintf(why, len, "task lm: a language model reads tokens");
+        if (c->task != TASK_LM && !s2s) return MAY;
+        snprintf(why, len, s2s ? "task seq2seq: the encoder reads tokens of src_vocab_size"
+                               : "task lm: a language model reads tokens");
         return ZERO;
     case R_VOCAB:
     case R_EMBED:
+        if (s2s) {
+            snprintf(why, len, a == R_VOCAB ? "task seq2seq: the target vocabulary"
+                                            : "task seq2seq: the encoder's and the decoder's embeddings");
+            return NEED;
+        }
         if (!c->input_size) {
             snprintf(why, len, "token inputs; a feature model gives input_size instead");
             return NEED;
@@ -119,10 +133,15 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
             return NEED;
         }
         if (c->task == TASK_LM) snprintf(why, len, "task lm: the outputs are the vocabulary");
+        else if (s2s) snprintf(why, len, "task seq2seq: the outputs are the target vocabulary");
         else snprintf(why, len, "task %s gives %s", task, classes ? "num_classes" : "output_size");
         return NONE;
     case R_PER_STEP:
         if (c->task == TASK_REGRESS) return MAY;
+        if (s2s) {
+            snprintf(why, len, "task seq2seq: the decoder predicts a token per step until the end");
+            return NONE;
+        }
         *fixed = c->task != TASK_CLASSIFY;
         snprintf(why, len, "task %s: %s", task,
                  c->task == TASK_CLASSIFY ? "one label per sequence" : c->task == TASK_TAG ? "a label per step"
@@ -132,6 +151,25 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
         if (per_sequence_head(c)) return MAY;
         if (c->task == TASK_REGRESS) snprintf(why, len, "per_step 1: a per-step head pools nothing");
         else snprintf(why, len, "task %s: a prediction per step, nothing is pooled", task);
+        return NONE;
+    case R_SRC_VOCAB:
+    case R_ATTENTION:
+    case R_CONTEXT:
+    case R_END:
+        if (!s2s) {
+            snprintf(why, len, "task %s: %s is a seq2seq model's", task, ROOT_ATTRS[a].name);
+            return NONE;
+        }
+        if (a != R_SRC_VOCAB) return MAY;
+        snprintf(why, len, "task seq2seq: the source vocabulary");
+        return NEED;
+    case R_MAX_LEN:
+        if (!s2s) snprintf(why, len, "task %s: max_len is a seq2seq model's", task);
+        else if (c->end != END_LENGTH) snprintf(why, len, "end %s: only a length head has max_len", end_name(c->end));
+        else {
+            snprintf(why, len, "end length: the length head's classes are 1..max_len");
+            return NEED;
+        }
         return NONE;
     default: return NEED;
     }
@@ -153,6 +191,11 @@ static int64_t root_get(const model_config *c, int a) {
     case R_OUTPUTS: return c->output_size;
     case R_PER_STEP: return c->per_step;
     case R_POOLING: return c->pooling;
+    case R_SRC_VOCAB: return c->src_vocab_size;
+    case R_ATTENTION: return c->attention;
+    case R_CONTEXT: return c->context - 1; /* the index of its name: CONTEXT_INIT (1) is "init" */
+    case R_END: return c->end;
+    case R_MAX_LEN: return c->max_len;
     default: return 0;
     }
 }
@@ -172,6 +215,11 @@ static void root_set(model_config *c, int a, int64_t v) {
     case R_OUTPUTS: c->output_size = (int)v; break;
     case R_PER_STEP: c->per_step = (int)v; break;
     case R_POOLING: c->pooling = (pooling_kind)v; break;
+    case R_SRC_VOCAB: c->src_vocab_size = (int)v; break;
+    case R_ATTENTION: c->attention = (attention_kind)v; break;
+    case R_CONTEXT: c->context = (int)v + 1; break;
+    case R_END: c->end = (end_kind)v; break;
+    case R_MAX_LEN: c->max_len = (int)v; break;
     default: break;
     }
 }
@@ -190,13 +238,20 @@ static int root_written(const model_config *c, int a) {
 
 /* The fields of a checkpoint's config that its task does not use are fixed,
  * so that equal architectures compare equal: per_step is 1 for tag, 0 for
- * classify and lm; pooling is last unless the head pools; merge is concat
- * with one direction. */
+ * classify, lm and seq2seq; pooling is last unless the head pools; merge is
+ * concat with one direction; max_len is 0 without a length head; the
+ * seq2seq fields are 0 for the other tasks. */
 static void canonical_config(model_config *c) {
     if (c->task == TASK_TAG) c->per_step = 1;
     else if (c->task != TASK_REGRESS) c->per_step = 0;
     if (!per_sequence_head(c)) c->pooling = POOL_LAST;
     if (!c->bidirectional) c->merge = MERGE_CONCAT;
+    if (c->task != TASK_SEQ2SEQ) {
+        c->src_vocab_size = c->context = 0;
+        c->attention = ATTN_NONE;
+        c->end = END_EOS;
+    }
+    if (c->task != TASK_SEQ2SEQ || c->end != END_LENGTH) c->max_len = 0;
 }
 
 /* /optimizer: kind, step, then the hyper-parameters in the order of the
@@ -212,8 +267,8 @@ enum { N_PROGRESS = 3 };
 static const attr_spec PROGRESS_ATTRS[N_PROGRESS] = {
     {"step", RULE_COUNT, NULL, 0}, {"epoch", RULE_COUNT, NULL, 0}, {"tokens_seen", RULE_COUNT, NULL, 0}};
 
-/* The names a choice attribute (cell, optimizer, task, pooling, merge) may
- * hold, by enum value. */
+/* The names a choice attribute (cell, optimizer, task, pooling, merge,
+ * attention, context, end) may hold, by enum value (context: by value - 1). */
 #define MAX_CHOICES 8
 static const char *const MERGE_NAMES[] = {"concat", "sum"};
 
@@ -234,6 +289,15 @@ static int choice_names(attr_rule rule, const char *names[MAX_CHOICES]) {
         break;
     case RULE_MERGE:
         for (; n < 2; n++) names[n] = MERGE_NAMES[n];
+        break;
+    case RULE_ATTENTION:
+        for (; n < ATTN_COUNT; n++) names[n] = attention_name((attention_kind)n);
+        break;
+    case RULE_CONTEXT:
+        for (; n < CONTEXT_BOTH; n++) names[n] = context_name(n + 1);
+        break;
+    case RULE_END:
+        for (; n < END_COUNT; n++) names[n] = end_name((end_kind)n);
         break;
     default: break;
     }
@@ -273,6 +337,9 @@ static int write_attr(hid_t file, const char *path, const char *obj, const attr_
     case RULE_TASK:
     case RULE_POOLING:
     case RULE_MERGE:
+    case RULE_ATTENTION:
+    case RULE_CONTEXT:
+    case RULE_END:
         if (v.i < 0 || v.i >= choice_names(a->rule, names)) break;
         return h5u_write_str_attr(file, path, obj, a->name, names[v.i], err);
     case RULE_SIZE:
@@ -340,10 +407,38 @@ static int fill_checkpoint(hid_t file, const char *path, void *ctx, recur_err *e
     size_t V = (size_t)m->cfg.vocab_size;
     if (write_model(file, path, m, err)) return -1;
     if (ck->vocab && h5u_write_dataset(file, path, "/vocab", H5U_UINT8, 1, &V, ck->vocab, err)) return -1;
+    if (ck->src_vocab && (pair_vocab_write(file, path, "/src_vocab", ck->src_vocab, err) ||
+                          pair_vocab_write(file, path, "/tgt_vocab", ck->tgt_vocab, err)))
+        return -1;
     if (ck->opt && write_optimizer(file, path, ck->opt, err)) return -1;
     if (write_progress(file, path, ck, err)) return -1;
     if (ck->state_h && write_state(file, path, ck, err)) return -1;
     if (ck->config_text && h5u_write_str_dataset(file, path, "/config", ck->config_text, err)) return -1;
+    return 0;
+}
+
+/* seq2seq's vocabularies: both or neither, each checked as pairdata_check
+ * checks it, of the sizes the config gives; no /vocab. */
+static int check_out_s2s(const char *path, const checkpoint_out *ck, recur_err *err) {
+    const model_config *c = &ck->m->cfg;
+    const int s2s = c->task == TASK_SEQ2SEQ;
+    if (ck->vocab && s2s)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: /vocab for a seq2seq model (it takes src_vocab "
+                          "and tgt_vocab)", path);
+    if (!ck->src_vocab && !ck->tgt_vocab) return 0;
+    if (!s2s)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: source and target vocabularies for task %s", path,
+                          task_name(c->task));
+    if (!ck->src_vocab || !ck->tgt_vocab)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: a %s vocabulary without a %s one", path,
+                          ck->src_vocab ? "source" : "target", ck->src_vocab ? "target" : "source");
+    if (pair_vocab_check(ck->src_vocab, path, "/src_vocab", RECUR_EXIT_FAIL, err) ||
+        pair_vocab_check(ck->tgt_vocab, path, "/tgt_vocab", RECUR_EXIT_FAIL, err))
+        return -1;
+    if (ck->src_vocab->size != c->src_vocab_size || ck->tgt_vocab->size != c->vocab_size)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: vocabularies of %d and %d entries for "
+                          "src_vocab_size %d and vocab_size %d", path, ck->src_vocab->size, ck->tgt_vocab->size,
+                          c->src_vocab_size, c->vocab_size);
     return 0;
 }
 
@@ -359,6 +454,7 @@ static int check_out(const char *path, const checkpoint_out *ck, recur_err *err)
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: optimizer state missing", path);
     if (ck->vocab && m->cfg.input_size)
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: a vocabulary for a feature model", path);
+    if (check_out_s2s(path, ck, err)) return -1;
     if (ck->state_h && (ck->streams <= 0 || (m->cfg.cell == CELL_LSTM && !ck->state_c)))
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: state needs streams > 0 (and c for lstm)", path);
     return 0;
@@ -415,7 +511,10 @@ static int read_attr(walk *w, const char *obj, const attr_spec *a, attr_value *v
     case RULE_OPTIM:
     case RULE_TASK:
     case RULE_POOLING:
-    case RULE_MERGE: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
+    case RULE_MERGE:
+    case RULE_ATTENTION:
+    case RULE_CONTEXT:
+    case RULE_END: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
     case RULE_SIZE: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 1, INT_MAX, &v->i, &e); break;
     case RULE_NATURAL: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT_MAX, &v->i, &e); break;
     case RULE_FLAG: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, 1, &v->i, &e); break;
@@ -507,9 +606,10 @@ static int walk_root_attr(walk *w, model_config *c, int a) {
     presence p = root_presence(c, a, why, sizeof why, &fixed);
     recur_err e = {0};
     if (!root_has(w, s->name) && p != NEED) {
-        /* Defaults: 0 / the first name, except that a regression head
-         * without per_step is per step unless it names a pooling. */
-        if (a == R_PER_STEP && p == MAY) root_set(c, a, !root_has(w, ROOT_ATTRS[R_POOLING].name));
+        /* Defaults: 0 / the first name (context: init), except that a
+         * regression head without per_step is per step unless it names a
+         * pooling. */
+        if (p == MAY) root_set(c, a, a == R_PER_STEP ? !root_has(w, ROOT_ATTRS[R_POOLING].name) : 0);
         return 0;
     }
     switch (p) {
@@ -571,6 +671,13 @@ static int walk_root(walk *w, model_config *c) {
     }
     if (bad) return -1;
     canonical_config(c);
+    /* Attributes that are each valid but contradict each other. */
+    if (c->task == TASK_SEQ2SEQ && c->attention == ATTN_DOT && c->bidirectional && c->merge == MERGE_CONCAT) {
+        char why[160];
+        snprintf(why, sizeof why, "bidirectional 1, merge concat: dot attention compares the decoder's state (%d wide) "
+                 "with the encoder's (%d wide)", c->hidden_size, 2 * c->hidden_size);
+        return root_fault(w, ROOT_ATTRS[R_ATTENTION].name, "none, general or additive", why, "\"dot\"");
+    }
     recur_err e = {0};
     return model_config_validate(c, w->path, &e) ? fault(w, &e) : 0;
 }
@@ -589,12 +696,62 @@ static int refuse_nonfinite(walk *w, const char *name, const float *x, size_t n)
     return fault(w, &e);
 }
 
+static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* Why a seq2seq model whose attributes are `c` has no tensor `name`
+ * (relative to /model). */
+static void s2s_extra_why(const model_config *c, const char *name, char *why, size_t len) {
+    const int reverse = strstr(name, "_reverse") != NULL, stop_head = starts(name, "stop/");
+    if (starts(name, "encoder/rnn/") && reverse) snprintf(why, len, "one direction: bidirectional is 0 or absent");
+    else if (starts(name, "decoder/rnn/") && reverse) snprintf(why, len, "the decoder reads left to right");
+    else if (starts(name, "attention/")) snprintf(why, len, "attention %s", attention_name(c->attention));
+    else if (stop_head || starts(name, "length/"))
+        snprintf(why, len, "end %s: only end %s has a %s head", end_name(c->end), stop_head ? "stop-bit" : "length",
+                 stop_head ? "stop" : "length");
+    else if (starts(name, "bridge/") && !(c->context & CONTEXT_INIT))
+        snprintf(why, len, "context input: the decoder starts from zero states");
+    else if (starts(name, "bridge/") && !c->bidirectional)
+        snprintf(why, len, "one direction: the encoder's final states start the decoder as they are");
+    else if (starts(name, "encoder/") || starts(name, "decoder/") || starts(name, "bridge/"))
+        snprintf(why, len, "cell %s, num_layers %d", cell_name(c->cell), c->num_layers);
+    else
+        snprintf(why, len, "task seq2seq: the tensors are under encoder/, decoder/, bridge/, attention/, stop/, "
+                 "length/");
+}
+
+/* seq2seq: every dataset under /model must be one of the model's tensors, so
+ * that tensors of another configuration (attention, context, end, layers,
+ * directions: attributes that say less than the tensors do) are refused by
+ * name rather than ignored. */
+static int refuse_extra_s2s(walk *w, const model *m) {
+    h5u_name *names;
+    int n, rc = 0;
+    recur_err e = {0};
+    if (h5u_list_datasets(w->file, "/model", &names, &n)) {
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: group '/model': expected readable datasets, found an unreadable group",
+                   w->path);
+        return fault(w, &e);
+    }
+    for (int i = 0; i < n && !stop(w, rc); i++) {
+        const char *rel = names[i] + strlen("/model/");
+        if (model_find_tensor(m, rel) >= 0) continue;
+        char why[200];
+        s2s_extra_why(&m->cfg, rel, why, sizeof why);
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected nothing (%s), found one", w->path, names[i], why);
+        rc = fault(w, &e);
+    }
+    free(names);
+    return rc;
+}
+
 /* A tensor the declared model does not have, in a place where it means the
  * attributes say less than the tensors do: an embedding beside input_size
  * (feature inputs), reverse-direction weights without bidirectional (a
  * PyTorch export that forgot the attribute).  Other extra datasets are
- * ignored. */
-static int refuse_extra(walk *w, const model_config *c) {
+ * ignored, except in seq2seq models (refuse_extra_s2s). */
+static int refuse_extra(walk *w, const model *m) {
+    const model_config *c = &m->cfg;
+    if (c->task == TASK_SEQ2SEQ) return refuse_extra_s2s(w, m);
     char features[96];
     snprintf(features, sizeof features, "input_size %d: feature inputs have no embedding", c->input_size);
     struct {
@@ -617,7 +774,7 @@ static int refuse_extra(walk *w, const model_config *c) {
 
 /* /model with the sizes known: every tensor of the model, into its params. */
 static int walk_model(walk *w, model *m) {
-    int rc = refuse_extra(w, &m->cfg);
+    int rc = refuse_extra(w, m);
     for (int i = 0; i < m->num_tensors && !stop(w, rc); i++) {
         const tensor_info *t = &m->tensors[i];
         h5u_shape want = {H5U_FLOAT32, t->ndim, {t->shape[0], t->ndim == 2 ? t->shape[1] : 0}, {NULL}};
@@ -629,30 +786,50 @@ static int walk_model(walk *w, model *m) {
     return rc;
 }
 
+typedef unsigned long long u64;
+
+/* The floats of a stack's embedding and recurrent layers. */
+static u64 stack_floats(const model_config *c) {
+    const u64 H = (unsigned)c->hidden_size, G = (unsigned)cell_gates(c->cell), D = c->bidirectional ? 2 : 1;
+    u64 floats = c->input_size ? 0 : (u64)(unsigned)c->vocab_size * (unsigned)c->embed_size;
+    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + H + 2);
+    return floats;
+}
+
+/* At least the floats of the model `c` declares (seq2seq: its two stacks,
+ * the output layer and the length head; the smaller tensors are left out). */
+static u64 model_floats(const model_config *c) {
+    if (c->task != TASK_SEQ2SEQ) {
+        const u64 O = c->output_size ? (unsigned)c->output_size : (unsigned)c->vocab_size;
+        return stack_floats(c) + O * ((unsigned)model_layer_input(c, c->num_layers) + 1);
+    }
+    model_config enc, dec;
+    model_s2s_stacks(c, &enc, &dec);
+    const u64 H = (unsigned)c->hidden_size, D = c->bidirectional ? 2 : 1;
+    return stack_floats(&enc) + stack_floats(&dec) + (u64)(unsigned)dec.output_size * (H + 1) +
+           (u64)(unsigned)c->max_len * (D * H + 1);
+}
+
 /* The sizes come from attributes anyone can forge: before the model's
  * arenas are allocated, the weights they imply must fit in the file (every
  * tensor of the model is required); stored data may be compressed, but not
  * 1024:1.  So a vocab_size of 16 million names the attributes rather than
  * allocating gigabytes. */
 static int check_sizes_in_file(walk *w, const model_config *c) {
-    typedef unsigned long long u64;
-    const u64 H = (unsigned)c->hidden_size, G = (unsigned)cell_gates(c->cell), D = c->bidirectional ? 2 : 1;
-    const u64 V = (unsigned)c->vocab_size, E = (unsigned)c->embed_size;
-    const u64 O = c->output_size ? (unsigned)c->output_size : V;
-    u64 floats = c->input_size ? 0 : V * E;
-    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + H + 2);
-    floats += O * ((unsigned)model_layer_input(c, c->num_layers) + 1);
-    const u64 need = 4 * floats;
+    const u64 need = 4 * model_floats(c);
     struct stat st;
     u64 have = stat(w->path, &st) == 0 ? (u64)st.st_size : 0;
     if (need <= have * 1024 + (64ull << 20)) return 0;
-    char sizes[256];
+    char sizes[320];
     int n = 0;
-    if (c->input_size) n = snprintf(sizes, sizeof sizes, "'input_size' (%d)", c->input_size);
-    else n = snprintf(sizes, sizeof sizes, "'vocab_size' (%d), 'embed_size' (%d)", c->vocab_size, c->embed_size);
+    if (c->task == TASK_SEQ2SEQ) n = snprintf(sizes, sizeof sizes, "'src_vocab_size' (%d), ", c->src_vocab_size);
+    if (c->input_size) n += snprintf(sizes + n, sizeof sizes - (size_t)n, "'input_size' (%d)", c->input_size);
+    else n += snprintf(sizes + n, sizeof sizes - (size_t)n, "'vocab_size' (%d), 'embed_size' (%d)", c->vocab_size,
+                       c->embed_size);
     n += snprintf(sizes + n, sizeof sizes - (size_t)n, ", 'hidden_size' (%d), 'num_layers' (%d)", c->hidden_size,
                   c->num_layers);
     if (c->bidirectional) n += snprintf(sizes + n, sizeof sizes - (size_t)n, ", 'bidirectional' (1)");
+    if (c->max_len) n += snprintf(sizes + n, sizeof sizes - (size_t)n, ", 'max_len' (%d)", c->max_len);
     if (c->output_size)
         snprintf(sizes + n, sizeof sizes - (size_t)n, ", '%s' (%d)",
                  ROOT_ATTRS[c->task == TASK_REGRESS ? R_OUTPUTS : R_CLASSES].name, c->output_size);
@@ -708,6 +885,11 @@ static int walk_vocab(walk *w, checkpoint_in *ck) {
                    "found one", w->path);
         return fault(w, &e);
     }
+    if (w->m && w->m->cfg.task == TASK_SEQ2SEQ) {
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '/vocab': expected nothing (task seq2seq: its vocabularies are "
+                   "/src_vocab and /tgt_vocab), found one", w->path);
+        return fault(w, &e);
+    }
     h5u_shape want = {H5U_UINT8, 1, {w->m ? (size_t)w->m->cfg.vocab_size : 0}, {"V"}};
     size_t dims[1];
     if (h5u_read_alloc(w->file, w->path, "/vocab", &want, dims, (void **)&ck->vocab, &e)) return fault(w, &e);
@@ -758,6 +940,47 @@ static int walk_state(walk *w, checkpoint_in *ck) {
     return read_floats(w, "/state/c", &want, NULL, &ck->state_c, NULL);
 }
 
+/* /src_vocab and /tgt_vocab (seq2seq only): both or neither, each as a pair
+ * dataset stores it (io/pairdata.h: uint8 [V] or strings [V], read by the
+ * same code), of src_vocab_size and vocab_size entries. */
+static int walk_pair_vocabs(walk *w, checkpoint_in *ck) {
+    static const char *const NAMES[2] = {"/src_vocab", "/tgt_vocab"};
+    static const int SIZE_ATTR[2] = {R_SRC_VOCAB, R_VOCAB};
+    const model_config *c = w->m ? &w->m->cfg : NULL;
+    pair_vocab *v[2] = {&ck->src_vocab, &ck->tgt_vocab};
+    recur_err e = {0};
+    int rc = 0;
+    for (int i = 0; i < 2 && !stop(w, rc); i++) {
+        const int there = h5u_exists(w->file, NAMES[i]);
+        if (c && c->task != TASK_SEQ2SEQ && there)
+            recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected nothing (task %s: %s), found one", w->path,
+                       NAMES[i], task_name(c->task), c->input_size ? "feature inputs have no vocabulary"
+                                                                   : "one vocabulary, /vocab");
+        else if (c && c->task == TASK_SEQ2SEQ && !there)
+            recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected uint8 [V] or strings [V] (stored with %s), "
+                       "found nothing (missing)", w->path, NAMES[i], NAMES[!i]);
+        else continue;
+        rc = fault(w, &e);
+    }
+    if (rc) return rc;
+    if (seqdata_guard_strings(w->file, w->path, NAMES, 2, &e)) return fault(w, &e);
+    for (int i = 0; i < 2 && !stop(w, rc); i++) {
+        if (!h5u_exists(w->file, NAMES[i])) continue;
+        if (pair_vocab_read(w->file, w->path, NAMES[i], v[i], &e)) {
+            pair_vocab_free(v[i]);
+            rc = fault(w, &e);
+            continue;
+        }
+        const int want = c ? (int)root_get(c, SIZE_ATTR[i]) : v[i]->size;
+        if (v[i]->size == want) continue;
+        recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected %d entries (attribute '%s'), found %d", w->path,
+                   NAMES[i], want, ROOT_ATTRS[SIZE_ATTR[i]].name, v[i]->size);
+        pair_vocab_free(v[i]);
+        rc = fault(w, &e);
+    }
+    return rc;
+}
+
 static int walk_config(walk *w, checkpoint_in *ck) {
     recur_err e = {0};
     if (h5u_read_str_dataset(w->file, w->path, "/config", &ck->config_text, &e)) return fault(w, &e);
@@ -767,11 +990,12 @@ static int walk_config(walk *w, checkpoint_in *ck) {
 /* Everything beside the root attributes and /model, each optional (a
  * PyTorch export has none of them), checked when present. */
 static const struct {
-    const char *name;
+    const char *name, *or_name; /* walked when either is there */
     int (*walk)(walk *w, checkpoint_in *ck);
 } PARTS[] = {
-    {"/vocab", walk_vocab},     {"/optimizer", walk_optimizer}, {"/progress", walk_progress},
-    {"/state", walk_state},     {"/config", walk_config},
+    {"/vocab", NULL, walk_vocab},     {"/src_vocab", "/tgt_vocab", walk_pair_vocabs},
+    {"/optimizer", NULL, walk_optimizer}, {"/progress", NULL, walk_progress},
+    {"/state", NULL, walk_state},     {"/config", NULL, walk_config},
 };
 
 static int walk_file(hid_t file, const char *path, void *ctx, recur_err *err) {
@@ -791,7 +1015,8 @@ static int walk_file(hid_t file, const char *path, void *ctx, recur_err *err) {
     if (w->m) rc = walk_model(w, &ck->m);
     else walk_model_unknown(w);
     for (size_t i = 0; i < sizeof PARTS / sizeof PARTS[0] && !stop(w, rc); i++)
-        if (h5u_exists(file, PARTS[i].name)) rc = PARTS[i].walk(w, ck);
+        if (h5u_exists(file, PARTS[i].name) || (PARTS[i].or_name && h5u_exists(file, PARTS[i].or_name)))
+            rc = PARTS[i].walk(w, ck);
     return stop(w, rc) ? -1 : 0;
 }
 
@@ -832,6 +1057,8 @@ void checkpoint_in_free(checkpoint_in *ck) {
     model_free(&ck->m);
     if (ck->has_optimizer) optim_free(&ck->opt);
     free(ck->vocab);
+    pair_vocab_free(&ck->src_vocab);
+    pair_vocab_free(&ck->tgt_vocab);
     free(ck->state_h);
     free(ck->state_c);
     free(ck->config_text);

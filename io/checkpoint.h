@@ -4,10 +4,11 @@
  * Root attributes (integers int64, strings variable-length UTF-8):
  *   format="recur-checkpoint", version=1, cell (one of the five names),
  *   hidden_size H, num_layers L                                  always
- *   task           lm | classify | tag | regress   absent = lm (recur always writes it)
+ *   task           lm | classify | tag | regress | seq2seq   absent = lm (recur always writes it)
  *   vocab_size V, embed_size E     token inputs (required); a feature model
  *                                  has no embedding: 0 or absent (recur
- *                                  writes 0, as tests/torch_seq_reference.py)
+ *                                  writes 0, as tests/torch_seq_reference.py);
+ *                                  seq2seq: V is the target vocabulary
  *   input_size F   > 0: F float features per step (feature models; recur
  *                  writes it only for them); 0 or absent: tokens
  *   bidirectional  0 | 1, absent = 0 (recur always writes it); lm: 0
@@ -20,23 +21,45 @@
  *   pooling        last | mean | max: heads with one output per sequence
  *                  (classify, regress with per_step 0), absent = last;
  *                  refused anywhere else
+ *   seq2seq only (refused for the other tasks; recur writes all that apply):
+ *   src_vocab_size Vs  the source vocabulary (required)
+ *   attention      none | dot | general | additive, absent = none (dot with
+ *                  bidirectional concat is refused: 2H against H)
+ *   context        init | input | both, absent = init
+ *   end            eos | stop-bit | length, absent = eos
+ *   max_len        end length only (required there): the length head's classes
+ *   For seq2seq, bidirectional and merge describe the encoder; input_size is
+ *   0 or absent; num_classes, output_size, per_step and pooling are refused.
  * An attribute the model does not use (merge with one direction, pooling on
  * a per-step head, output_size on a classifier, ...) is refused, so an
  * export that means something else fails loudly rather than loading as
  * another model.  Files with none of the new attributes (checkpoints before
  * issue 9) are language models, exactly as before; version stays 1.
  * The loaded config is canonical: fields the task does not use are fixed
- * (per_step 1 for tag, 0 for classify and lm; pooling last unless the head
- * pools; merge concat with one direction), so equal architectures compare
- * equal field by field.
+ * (per_step 1 for tag, 0 for classify, lm and seq2seq; pooling last unless
+ * the head pools; merge concat with one direction; max_len 0 without a length
+ * head; the seq2seq fields 0 elsewhere), so equal architectures compare equal
+ * field by field.
  * /model/<tensor name> float32 datasets, one per entry of model.tensors[]
  * (PyTorch names, shapes and gate order: embedding/weight [V, E] for token
  * inputs only, rnn/weight_ih_l{k} [G*H, in] ... with their "_reverse"
  * twins when bidirectional, head/weight [O, head input], head/bias [O]).
+ * seq2seq: the tensors of model_create (core/model.c create_s2s):
+ * encoder/embedding/weight [Vs, E], encoder/rnn/... (with _reverse),
+ * decoder/embedding/weight [V+1, E] (BOS last), decoder/rnn/..., bridge/...,
+ * attention/..., decoder/out/weight and bias, stop/..., length/...
  * Also refused: /model/embedding/weight in a feature model, reverse weights
  * (rnn/weight_ih_l0_reverse) without bidirectional, /vocab in a feature
- * model.  recur also writes:
- *   /vocab                 uint8 [V]   the dataset's byte for each id
+ * model or a seq2seq model, and in a seq2seq model any /model dataset that
+ * is not one of its tensors (e.g. attention/v with attention general).
+ * recur also writes:
+ *   /vocab                 uint8 [V]   the dataset's byte for each id (not seq2seq)
+ *   /src_vocab, /tgt_vocab seq2seq: the pair dataset's vocabularies, stored
+ *                          as io/pairdata.h stores them (uint8 [V], or
+ *                          variable-length UTF-8 strings [V]), of
+ *                          src_vocab_size and vocab_size entries; both or
+ *                          neither (without them generation needs the
+ *                          dataset)
  *   /optimizer             group: attrs kind ("sgd"|"adam"), step, lr,
  *                          momentum, weight_decay, beta1, beta2, eps;
  *                          dataset state float32 [state_len] (the optimizer arena)
@@ -57,10 +80,13 @@
 #include "../core/error.h"
 #include "../core/model.h"
 #include "../core/optim.h"
+#include "pairdata.h"
 
 typedef struct {
     const model *m;               /* required */
-    const uint8_t *vocab;         /* optional: [m->cfg.vocab_size] */
+    const uint8_t *vocab;         /* optional: [m->cfg.vocab_size]; not for seq2seq */
+    const pair_vocab *src_vocab;  /* optional, seq2seq only, with tgt_vocab: [src_vocab_size] */
+    const pair_vocab *tgt_vocab;  /* optional, seq2seq only, with src_vocab: [vocab_size] */
     const optimizer *opt;         /* optional */
     long step, epoch, tokens_seen;
     const float *state_h;         /* optional: [L, streams, H] */
@@ -72,6 +98,7 @@ typedef struct {
 typedef struct {
     model m;                      /* created by the loader; free with model_free */
     uint8_t *vocab;               /* NULL when absent */
+    pair_vocab src_vocab, tgt_vocab; /* seq2seq: zeroed (size 0) when absent; words indexed (pair_vocab_index) */
     int has_optimizer;
     optimizer opt;                /* valid when has_optimizer; free with optim_free */
     int has_progress;
@@ -82,10 +109,11 @@ typedef struct {
 } checkpoint_in;
 
 /* Writes the layout above atomically (see io/atomic.h).  /progress is always
- * written; /vocab, /optimizer, /state, /config when given.  Inconsistent input
- * (no model, optimizer size != num_params, LSTM state without c) fails with
- * RECUR_EXIT_FAIL before anything is written; I/O failures give
- * RECUR_EXIT_OUTPUT naming `path`. */
+ * written; /vocab, /src_vocab and /tgt_vocab, /optimizer, /state, /config when
+ * given.  Inconsistent input (no model, optimizer size != num_params, LSTM
+ * state without c, a vocabulary the task does not take, one pair vocabulary
+ * without the other, or of the wrong size) fails with RECUR_EXIT_FAIL before
+ * anything is written; I/O failures give RECUR_EXIT_OUTPUT naming `path`. */
 int checkpoint_save(const char *path, const checkpoint_out *ck, recur_err *err);
 /* Validates attributes, every tensor's presence, dtype (float32) and shape,
  * each optional part present (extra datasets are ignored), and that no /model
