@@ -1,4 +1,6 @@
-/* recur inspect FILE          a checkpoint: shape, progress, optimizer,
+/* recur inspect FILE          a checkpoint: shape (seq2seq: encoder,
+ *                             decoder, attention, context, end and both
+ *                             vocabularies), progress, optimizer,
  *                             carried states, config and per-tensor
  *                             statistics; a token dataset: counts, vocabulary,
  *                             id range; a sequence dataset: task, inputs,
@@ -313,8 +315,37 @@ static int pools(const model_config *c) {
     return c->task == TASK_CLASSIFY || (c->task == TASK_REGRESS && !c->per_step);
 }
 
+/* Where the encoder's context enters the decoder. */
+static const char *context_text(const model_config *c) {
+    if (c->context == CONTEXT_INPUT) return "input: the encoder's final states feed every decoder step";
+    if (c->context == CONTEXT_BOTH)
+        return c->bidirectional ? "both: the encoder's final states start the decoder (through the bridge) and feed "
+                                  "every step"
+                                : "both: the encoder's final states start the decoder and feed every step";
+    return c->bidirectional ? "init: the encoder's final states start the decoder (through the bridge)"
+                            : "init: the encoder's final states start the decoder";
+}
+
+/* seq2seq in three lines: task and end, encoder, decoder. */
+static void s2s_text(const model_config *c) {
+    printf("task: seq2seq, target tokens given a source sequence; end %s", end_name(c->end));
+    if (c->end == END_EOS) printf(" (%d outputs: %d tokens + EOS)\n", model_s2s_outputs(c), c->vocab_size);
+    else if (c->end == END_STOP_BIT) printf(" (%d outputs and a stop head)\n", c->vocab_size);
+    else printf(" (%d outputs and a length head, lengths 1..%d)\n", c->vocab_size, c->max_len);
+    printf("encoder: source tokens, vocab %d, embed %d; ", c->src_vocab_size, c->embed_size);
+    if (!c->bidirectional) printf("directions: 1 (forward)\n");
+    else if (c->merge == MERGE_SUM) printf("directions: 2 (bidirectional, outputs summed: %d)\n", c->hidden_size);
+    else printf("directions: 2 (bidirectional, outputs concatenated: %d)\n", 2 * c->hidden_size);
+    printf("decoder: target tokens, vocab %d (+ BOS), embed %d; attention %s; context %s\n", c->vocab_size,
+           c->embed_size, attention_name(c->attention), context_text(c));
+}
+
 /* The model in three lines: task and head, inputs, directions. */
 static void model_text(const model_config *c) {
+    if (c->task == TASK_SEQ2SEQ) {
+        s2s_text(c);
+        return;
+    }
     const char *per = c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step) ? "per step" : "per sequence";
     if (c->task == TASK_LM) printf("task: lm, the next token at every step (%d outputs)\n", c->vocab_size);
     else if (c->task == TASK_REGRESS) printf("task: regress, %d output(s) %s", c->output_size, per);
@@ -326,6 +357,28 @@ static void model_text(const model_config *c) {
     if (!c->bidirectional) printf("directions: 1 (forward)\n");
     else if (c->merge == MERGE_SUM) printf("directions: 2 (bidirectional, outputs summed: %d)\n", c->hidden_size);
     else printf("directions: 2 (bidirectional, outputs concatenated: %d)\n", 2 * c->hidden_size);
+}
+
+/* In the pair dataset part below: a vocabulary's kind, size and first symbols. */
+static void pair_vocab_json(jw *w, const char *side, const pair_vocab *v);
+static void pair_vocab_text(const char *side, const pair_vocab *v);
+
+/* seq2seq's own fields, and its vocabularies as one object (the pair
+ * dataset's keys: src_vocab_kind, src_vocab_size, src_vocab_head, tgt_...). */
+static void s2s_json(jw *w, const checkpoint_in *ck) {
+    const model_config *c = &ck->m.cfg;
+    jw_int(w, "src_vocab_size", c->src_vocab_size);
+    jw_str(w, "attention", attention_name(c->attention));
+    jw_str(w, "context", context_name(c->context));
+    jw_str(w, "end", end_name(c->end));
+    if (c->end == END_LENGTH) jw_int(w, "max_len", c->max_len);
+    jw_int(w, "outputs", model_s2s_outputs(c));
+    jw_bool(w, "has_vocabularies", ck->src_vocab.size > 0);
+    if (!ck->src_vocab.size) return;
+    jw_object(w, "vocabularies");
+    pair_vocab_json(w, "src", &ck->src_vocab);
+    pair_vocab_json(w, "tgt", &ck->tgt_vocab);
+    jw_close(w, '}');
 }
 
 static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const char *state_shape) {
@@ -347,8 +400,9 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
     if (c->bidirectional) jw_str(w, "merge", merge_text(c->merge));
     if (c->task == TASK_CLASSIFY || c->task == TASK_TAG) jw_int(w, "num_classes", c->output_size);
     if (c->task == TASK_REGRESS) jw_int(w, "output_size", c->output_size);
-    if (c->task != TASK_LM) jw_bool(w, "per_step", c->task == TASK_TAG || c->per_step);
+    if (c->task != TASK_LM && c->task != TASK_SEQ2SEQ) jw_bool(w, "per_step", c->task == TASK_TAG || c->per_step);
     if (pools(c)) jw_str(w, "pooling", pooling_name(c->pooling));
+    if (c->task == TASK_SEQ2SEQ) s2s_json(w, ck);
     jw_int(w, "parameters", (long long)m->num_params);
     if (ck->has_progress) {
         jw_int(w, "step", ck->step);
@@ -370,7 +424,12 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
 static void summary_text(const char *path, const checkpoint_in *ck, const char *state_shape) {
     const model_config *c = &ck->m.cfg;
     const optimizer *o = &ck->opt;
-    if (c->input_size)
+    if (c->task == TASK_SEQ2SEQ)
+        printf("%s: recur-checkpoint v1, seq2seq %s, %d layer(s) x %d hidden%s, embed %d, source vocab %d, target "
+               "vocab %d, %zu parameters\n", path, cell_name(c->cell), c->num_layers, c->hidden_size,
+               c->bidirectional ? " (encoder x 2 directions)" : "", c->embed_size, c->src_vocab_size, c->vocab_size,
+               ck->m.num_params);
+    else if (c->input_size)
         printf("%s: recur-checkpoint v1, %s, %d layer(s) x %d hidden%s, features %d, %zu parameters\n", path,
                cell_name(c->cell), c->num_layers, c->hidden_size, c->bidirectional ? " x 2 directions" : "",
                c->input_size, ck->m.num_params);
@@ -390,7 +449,12 @@ static void summary_text(const char *path, const checkpoint_in *ck, const char *
         printf("optimizer: adam, step %ld, lr %g, betas (%g, %g), eps %g, weight_decay %g; state %zu floats, "
                "norm %.6g\n", o->step, o->cfg.lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, o->cfg.weight_decay,
                o->state_len, state_norm);
-    printf("vocab: %s\n", ck->vocab ? "stored" : "absent");
+    if (c->task != TASK_SEQ2SEQ) printf("vocab: %s\n", ck->vocab ? "stored" : "absent");
+    else if (!ck->src_vocab.size) printf("vocabularies: absent (generation needs the pair dataset, --data)\n");
+    else {
+        pair_vocab_text("source vocabulary", &ck->src_vocab);
+        pair_vocab_text("target vocabulary", &ck->tgt_vocab);
+    }
     if (ck->state_h) printf("carried states: h%s %s\n", ck->state_c ? ", c" : "", state_shape);
     else printf("carried states: absent\n");
     const char *cfg = ck->config_text;
@@ -1022,6 +1086,31 @@ static void arch_add(char *buf, size_t len, const char *piece) {
     if (n + 1 < len) snprintf(buf + n, len - n, "%s%s", n ? "; " : "", piece);
 }
 
+/* seq2seq's own fields, appended to buf as architecture_differences does. */
+static void s2s_differences(const model_config *a, const model_config *b, char *buf, size_t len) {
+    const struct {
+        const char *name, *x, *y;
+    } f[] = {
+        {"attention", attention_name(a->attention), attention_name(b->attention)},
+        {"context", context_name(a->context), context_name(b->context)},
+        {"end", end_name(a->end), end_name(b->end)},
+    };
+    char p[160];
+    if (a->src_vocab_size != b->src_vocab_size) {
+        snprintf(p, sizeof p, "src_vocab_size %d vs %d", a->src_vocab_size, b->src_vocab_size);
+        arch_add(buf, len, p);
+    }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (strcmp(f[i].x, f[i].y) != 0) {
+            snprintf(p, sizeof p, "%s %s vs %s", f[i].name, f[i].x, f[i].y);
+            arch_add(buf, len, p);
+        }
+    if (a->end == END_LENGTH && b->end == END_LENGTH && a->max_len != b->max_len) {
+        snprintf(p, sizeof p, "max_len %d vs %d", a->max_len, b->max_len);
+        arch_add(buf, len, p);
+    }
+}
+
 /* "cell lstm vs gru; hidden_size 256 vs 128", empty when the same: every
  * field of the (canonical) configs that shapes the model, each compared
  * only where both models have it. */
@@ -1076,6 +1165,7 @@ static void architecture_differences(const model_config *a, const model_config *
         snprintf(p, sizeof p, "pooling %s vs %s", pooling_name(a->pooling), pooling_name(b->pooling));
         arch_add(buf, len, p);
     }
+    if (a->task == TASK_SEQ2SEQ && b->task == TASK_SEQ2SEQ) s2s_differences(a, b, buf, len);
 }
 
 /* Both files' root attributes: -1 (message printed) when one is unreadable. */
