@@ -14,7 +14,11 @@
  * Checkpoints of every model_config (task, feature inputs, bidirectional
  * layers, heads) round-trip bitwise with the documented root attributes;
  * files without the new attributes are language models as before; each bad
- * or contradictory attribute is refused with one message.
+ * or contradictory attribute is refused with one message.  seq2seq
+ * checkpoints (every attention, context and end, both directions, character
+ * and word vocabularies) round-trip the same way and are rewritten byte for
+ * byte; damaged ones (h5py edits) fail naming the attribute, tensor or
+ * vocabulary, also through `recur inspect` and `--verify`.
  *
  * Run: make build/release/tests/test_io && build/release/tests/test_io
  */
@@ -35,6 +39,7 @@
 #include "../io/config.h"
 #include "../io/crash_guard.h"
 #include "../io/dataset.h"
+#include "../io/pairdata.h"
 
 /* Each test gets a fresh scratch directory (fixture state). */
 typedef struct {
@@ -977,6 +982,11 @@ static void assert_same_config(const model_config *a, const model_config *b) {
     assert_int_equal(a->output_size, b->output_size);
     assert_int_equal(a->per_step, b->per_step);
     assert_int_equal(a->pooling, b->pooling);
+    assert_int_equal(a->src_vocab_size, b->src_vocab_size);
+    assert_int_equal(a->attention, b->attention);
+    assert_int_equal(a->context, b->context);
+    assert_int_equal(a->end, b->end);
+    assert_int_equal(a->max_len, b->max_len);
 }
 
 /* Same config, same tensors (names, shapes, offsets), same bits. */
@@ -1011,6 +1021,12 @@ static void expected_attrs(const model_config *c, char *buf, size_t len) {
         n += snprintf(buf + n, len - (size_t)n, ", 'output_size': %d, 'per_step': %d", c->output_size, c->per_step);
     if (c->task == TASK_CLASSIFY || (c->task == TASK_REGRESS && !c->per_step))
         n += snprintf(buf + n, len - (size_t)n, ", 'pooling': '%s'", pooling_name(c->pooling));
+    if (c->task == TASK_SEQ2SEQ)
+        n += snprintf(buf + n, len - (size_t)n, ", 'src_vocab_size': %d, 'attention': '%s', 'context': '%s', "
+                      "'end': '%s'", c->src_vocab_size, attention_name(c->attention), context_name(c->context),
+                      end_name(c->end));
+    if (c->task == TASK_SEQ2SEQ && c->end == END_LENGTH)
+        n += snprintf(buf + n, len - (size_t)n, ", 'max_len': %d", c->max_len);
     snprintf(buf + n, len - (size_t)n, "}");
 }
 
@@ -1162,6 +1178,44 @@ static void test_checkpoint_h5py_seq(void **state) {
     }
 }
 
+/* Each case's file made from `good`, then: checkpoint_load fails with one
+ * message naming the file and the needles, exit code 3; verify's first
+ * violation is that message; checkpoint_read_config (what inspect --diff
+ * reads) says the same when the attributes are at fault.  With `cli`, also
+ * `recur inspect FILE` (exit 3, the first needle) and `recur inspect --verify
+ * FILE` (exit 1, the message). */
+static void check_bad_checkpoints(void **state, const char *good, const bad_case *cases, size_t n, int cli) {
+    make_bad(state, good, cases, n);
+    for (size_t i = 0; i < n; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s", at(state, cases[i].file));
+        checkpoint_in in;
+        recur_err err = {0};
+        int rc = checkpoint_load(p, &in, &err);
+        check_bad(p, rc, &err, cases[i].needles);
+        assert_null(in.m.params);
+        same_first_violation(p, &err);
+        /* the architecture alone (inspect --diff reads it) is judged the same way */
+        model_config c;
+        recur_err cerr = {0};
+        if (checkpoint_read_config(p, &c, &cerr) == 0) {
+            /* only the tensors or optional parts are wrong (a pair vocabulary's
+             * reader names the dataset as io/pairdata.c does: "<file>: /src_vocab: ...") */
+            char vocab_field[4300];
+            snprintf(vocab_field, sizeof vocab_field, "%s: /", p);
+            assert_true(strstr(err.msg, "dataset '") != NULL || strstr(err.msg, "bytes of weights") != NULL ||
+                        strncmp(err.msg, vocab_field, strlen(vocab_field)) == 0);
+        } else assert_string_equal(cerr.msg, err.msg);
+        if (!cli) continue;
+        char out[8192];
+        rc = tu_run(out, sizeof out, "'%s' inspect '%s'", tu_recur(), p);
+        if (rc != RECUR_EXIT_INPUT || !strstr(out, cases[i].needles[0]))
+            fail_msg("recur inspect %s: exit %d (want 3), output: %s", p, rc, out);
+        rc = tu_run(out, sizeof out, "'%s' inspect --verify '%s'", tu_recur(), p);
+        if (rc != 1 || !strstr(out, err.msg)) fail_msg("recur inspect --verify %s: exit %d (want 1), output: %s", p, rc, out);
+    }
+}
+
 /* Every way the new attributes can be wrong or contradict each other or the
  * tensors: one message naming the file and the attribute (or dataset), exit
  * code 3, verify's first violation the same. */
@@ -1233,33 +1287,7 @@ static void test_checkpoint_bad_seq_attrs(void **state) {
     } groups[] = {{cls, cls_cases, sizeof cls_cases / sizeof cls_cases[0]},
                   {lm, lm_cases, sizeof lm_cases / sizeof lm_cases[0]},
                   {reg, reg_cases, sizeof reg_cases / sizeof reg_cases[0]}};
-    for (size_t g = 0; g < 3; g++) {
-        char spec[16384];
-        size_t len = 0;
-        for (size_t i = 0; i < groups[g].n; i++) {
-            const bad_case *c = &groups[g].cases[i];
-            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s|%s|%s|%s\n", at(state, c->file), groups[g].good,
-                                    c->op, c->args);
-        }
-        assert_true(len < sizeof spec);
-        run_edits(state, spec);
-        for (size_t i = 0; i < groups[g].n; i++) {
-            const char *p = at(state, groups[g].cases[i].file);
-            checkpoint_in in;
-            recur_err err = {0};
-            int rc = checkpoint_load(p, &in, &err);
-            check_bad(p, rc, &err, groups[g].cases[i].needles);
-            assert_null(in.m.params);
-            same_first_violation(p, &err);
-            /* the architecture alone (inspect --diff reads it) is judged the same way */
-            model_config c;
-            recur_err cerr = {0};
-            if (checkpoint_read_config(p, &c, &cerr) == 0) {
-                /* only the tensors or optional parts are wrong */
-                assert_true(strstr(err.msg, "dataset '") != NULL || strstr(err.msg, "bytes of weights") != NULL);
-            } else assert_string_equal(cerr.msg, err.msg);
-        }
-    }
+    for (size_t g = 0; g < 3; g++) check_bad_checkpoints(state, groups[g].good, groups[g].cases, groups[g].n, 0);
 }
 
 static void append_msg(void *ctx, const char *msg) {
@@ -1308,6 +1336,438 @@ static void test_checkpoint_verify_seq(void **state) {
         for (int k = 0; k < 3 && cases[i].msgs[k]; k++)
             if (!strstr(all, cases[i].msgs[k])) fail_msg("%s: no '%s' in:\n%s", p, cases[i].msgs[k], all);
     }
+}
+
+/* ---- seq2seq checkpoints ---------------------------------------------------- */
+
+/* Source 9 symbols, target 7 (E 4, H 5): every attention, context and end,
+ * both directions, every cell. */
+static const model_config S2S_CONFIGS[] = {
+    {.cell = CELL_LSTM, .vocab_size = 7, .embed_size = 4, .hidden_size = 5, .num_layers = 2, .task = TASK_SEQ2SEQ,
+     .src_vocab_size = 9, .bidirectional = 1, .attention = ATTN_ADDITIVE, .context = CONTEXT_BOTH, .end = END_EOS},
+    {.cell = CELL_GRU, .vocab_size = 7, .embed_size = 4, .hidden_size = 5, .num_layers = 2, .task = TASK_SEQ2SEQ,
+     .src_vocab_size = 9, .bidirectional = 1, .merge = MERGE_SUM, .attention = ATTN_DOT, .context = CONTEXT_INIT,
+     .end = END_STOP_BIT},
+    {.cell = CELL_LBR_GRU, .vocab_size = 7, .embed_size = 4, .hidden_size = 5, .num_layers = 1, .task = TASK_SEQ2SEQ,
+     .src_vocab_size = 9, .attention = ATTN_GENERAL, .context = CONTEXT_INPUT, .end = END_LENGTH, .max_len = 6},
+    {.cell = CELL_RNN_TANH, .vocab_size = 7, .embed_size = 4, .hidden_size = 5, .num_layers = 2, .task = TASK_SEQ2SEQ,
+     .src_vocab_size = 9, .bidirectional = 1, .attention = ATTN_NONE, .context = CONTEXT_INIT, .end = END_LENGTH,
+     .max_len = 3},
+    {.cell = CELL_RNN_RELU, .vocab_size = 7, .embed_size = 4, .hidden_size = 5, .num_layers = 1, .task = TASK_SEQ2SEQ,
+     .src_vocab_size = 9, .attention = ATTN_DOT, .context = CONTEXT_BOTH, .end = END_EOS},
+    {.cell = CELL_LSTM, .vocab_size = 7, .embed_size = 4, .hidden_size = 5, .num_layers = 1, .task = TASK_SEQ2SEQ,
+     .src_vocab_size = 9, .attention = ATTN_NONE, .context = CONTEXT_INPUT, .end = END_STOP_BIT},
+};
+
+/* The two kinds of vocabulary, as a pair dataset holds them. */
+static char *const SRC_WORDS[9] = {"the", "cat", "sat", "on", "a", "mat", "\xc3\xbc", "na\xc3\xafve", "\xe6\x97\xa5"};
+static char *const TGT_WORDS[7] = {"le", "chat", "est", "assis", "sur", "tapis", "\xc3\x9f"};
+static const pair_vocab SRC_CHARS_V = {.size = 9, .chars = (uint8_t *)"abcdefghi"};
+static const pair_vocab TGT_CHARS_V = {.size = 7, .chars = (uint8_t *)"AEIOU.\n"};
+static const pair_vocab SRC_WORDS_V = {.size = 9, .words = (char **)SRC_WORDS};
+static const pair_vocab TGT_WORDS_V = {.size = 7, .words = (char **)TGT_WORDS};
+
+static void assert_same_vocab(const pair_vocab *want, const pair_vocab *got) {
+    assert_int_equal(got->size, want->size);
+    assert_true((got->chars != NULL) == (want->chars != NULL));
+    assert_true((got->words != NULL) == (want->words != NULL));
+    if (want->chars) assert_memory_equal(got->chars, want->chars, (size_t)want->size);
+    for (int i = 0; want->words && i < want->size; i++) assert_string_equal(got->words[i], want->words[i]);
+    assert_true((got->slot != NULL) == (want->words != NULL)); /* words come with their lookup table */
+}
+
+/* A seq2seq model with every optional part; `words` picks the vocabularies. */
+typedef struct {
+    model m;
+    optimizer opt;
+    checkpoint_out out;
+} s2s_saved;
+
+static void make_s2s(s2s_saved *s, const model_config *cfg, int words, uint64_t seed) {
+    recur_err err = {0};
+    if (model_create(&s->m, cfg, &err)) fail_msg("model_create: %s", err.msg);
+    model_init_random(&s->m, seed);
+    optim_config oc;
+    optim_config_defaults(&oc, OPTIM_ADAM);
+    assert_int_equal(optim_create(&s->opt, &oc, s->m.num_params, &err), 0);
+    s->opt.step = 5;
+    for (size_t i = 0; i < s->opt.state_len; i++) s->opt.state[i] = (float)i * 0.125f;
+    s->out = (checkpoint_out){.m = &s->m, .src_vocab = words ? &SRC_WORDS_V : &SRC_CHARS_V,
+                              .tgt_vocab = words ? &TGT_WORDS_V : &TGT_CHARS_V, .opt = &s->opt, .step = 40,
+                              .epoch = 2, .tokens_seen = 999, .config_text = "task = seq2seq\n"};
+}
+
+static void free_s2s(s2s_saved *s) {
+    model_free(&s->m);
+    optim_free(&s->opt);
+}
+
+static void assert_same_file(const char *a, const char *b) {
+    size_t la = 0, lb = 0;
+    char *x = tu_slurp(a, &la), *y = tu_slurp(b, &lb);
+    assert_non_null(x);
+    assert_non_null(y);
+    if (la != lb || memcmp(x, y, la) != 0) fail_msg("%s (%zu bytes) and %s (%zu bytes) differ", a, la, b, lb);
+    free(x);
+    free(y);
+}
+
+/* Every config with both kinds of vocabulary: the same config, tensors, bits,
+ * optimizer and vocabularies after a load; the documented root attributes;
+ * read_config and verify agree; writing what was loaded gives the same
+ * bytes; the loaded vocabularies encode and decode. */
+static void test_checkpoint_s2s_roundtrip(void **state) {
+    char p[4200], again[4200];
+    snprintf(p, sizeof p, "%s", at(state, "s2s.h5"));
+    snprintf(again, sizeof again, "%s", at(state, "again.h5"));
+    for (size_t k = 0; k < sizeof S2S_CONFIGS / sizeof S2S_CONFIGS[0]; k++)
+        for (int words = 0; words < 2; words++) {
+            const model_config *cfg = &S2S_CONFIGS[k];
+            s2s_saved s;
+            make_s2s(&s, cfg, words, 11 + k);
+            save_ok(p, &s.out);
+            checkpoint_in in;
+            recur_err err = {0};
+            if (checkpoint_load(p, &in, &err)) fail_msg("config %zu: load: %s", k, err.msg);
+            assert_same_model(&s.m, &in.m);
+            assert_null(in.vocab);
+            assert_same_vocab(s.out.src_vocab, &in.src_vocab);
+            assert_same_vocab(s.out.tgt_vocab, &in.tgt_vocab);
+            assert_true(in.has_optimizer);
+            assert_int_equal(in.opt.step, 5);
+            assert_memory_equal(in.opt.state, s.opt.state, s.opt.state_len * sizeof(float));
+            assert_int_equal(in.step, 40);
+            assert_string_equal(in.config_text, "task = seq2seq\n");
+            model_config rc;
+            if (checkpoint_read_config(p, &rc, &err)) fail_msg("read_config: %s", err.msg);
+            assert_same_config(cfg, &rc);
+            int n = -1;
+            assert_int_equal(checkpoint_verify(p, NULL, NULL, &n, &err), 0);
+            assert_int_equal(n, 0);
+            attrs_are(p, cfg);
+            /* what was loaded, written again: the same bytes */
+            checkpoint_out back = {.m = &in.m, .src_vocab = &in.src_vocab, .tgt_vocab = &in.tgt_vocab,
+                                   .opt = &in.opt, .step = in.step, .epoch = in.epoch,
+                                   .tokens_seen = in.tokens_seen, .config_text = in.config_text};
+            save_ok(again, &back);
+            assert_same_file(p, again);
+            /* the symbols generation reads and writes */
+            const char *text = words ? "the cat sat on a mat" : "fig";
+            int32_t *ids;
+            size_t nid;
+            if (pair_vocab_encode(&in.src_vocab, text, strlen(text), "text", &ids, &nid, &err))
+                fail_msg("encode: %s", err.msg);
+            char buf[64];
+            pair_vocab_decode(&in.src_vocab, ids, nid, buf, sizeof buf);
+            assert_string_equal(buf, text);
+            free(ids);
+            checkpoint_in_free(&in);
+            free_s2s(&s);
+        }
+    /* Without vocabularies: loads, both zeroed (generation then needs the dataset). */
+    s2s_saved s;
+    make_s2s(&s, &S2S_CONFIGS[1], 0, 3);
+    s.out.src_vocab = s.out.tgt_vocab = NULL;
+    save_ok(p, &s.out);
+    checkpoint_in in;
+    recur_err err = {0};
+    if (checkpoint_load(p, &in, &err)) fail_msg("load: %s", err.msg);
+    assert_same_model(&s.m, &in.m);
+    assert_int_equal(in.src_vocab.size, 0);
+    assert_null(in.src_vocab.chars);
+    assert_null(in.tgt_vocab.words);
+    assert_int_equal(in.tgt_vocab.size, 0);
+    checkpoint_in_free(&in);
+    free_s2s(&s);
+}
+
+/* A seq2seq model as a PyTorch exporter would write it with h5py: attention,
+ * context and end left out (none, init, eos), word vocabularies as h5py's
+ * variable-length strings. */
+static const char H5PY_S2S_CKPT[] =
+    "import itertools\n"
+    "Vs, V, E, H, G = 5, 4, 3, 2, 3\n"
+    "with h5py.File(out, 'w') as f:\n"
+    "  a = f.attrs\n"
+    "  a['format'] = 'recur-checkpoint'; a['version'] = 1; a['cell'] = 'gru'; a['task'] = 'seq2seq'\n"
+    "  a['src_vocab_size'] = Vs; a['vocab_size'] = V; a['embed_size'] = E; a['hidden_size'] = H\n"
+    "  a['num_layers'] = 1\n"
+    "  k = itertools.count()\n"
+    "  def t(*shape):\n"
+    "    n = int(np.prod(shape)); s = next(k) * 1000\n"
+    "    return (np.arange(s, s + n, dtype='f4') / 7).reshape(shape)\n"
+    "  for side, rows in (('encoder', Vs), ('decoder', V + 1)):\n"
+    "    f[f'model/{side}/embedding/weight'] = t(rows, E)\n"
+    "    f[f'model/{side}/rnn/weight_ih_l0'] = t(G * H, E)\n"
+    "    f[f'model/{side}/rnn/weight_hh_l0'] = t(G * H, H)\n"
+    "    f[f'model/{side}/rnn/bias_ih_l0'] = t(G * H)\n"
+    "    f[f'model/{side}/rnn/bias_hh_l0'] = t(G * H)\n"
+    "  f['model/decoder/out/weight'] = t(V + 1, H)\n"
+    "  f['model/decoder/out/bias'] = t(V + 1)\n"
+    "  f.create_dataset('src_vocab', data=['k', 'ae', 't', 's', 'ng'], dtype=h5py.string_dtype())\n"
+    "  f['tgt_vocab'] = np.frombuffer(b'kats', 'u1')\n";
+
+static void test_checkpoint_s2s_h5py(void **state) {
+    const char *p = at(state, "torch_s2s.h5");
+    const char *py = at(state, "s2s_body.py");
+    write_file(py, H5PY_S2S_CKPT, strlen(H5PY_S2S_CKPT));
+    char spec[9000];
+    snprintf(spec, sizeof spec, "%s|-|exec|out = f.filename; f.close(); exec(open('%s').read())\n", p, py);
+    run_edits(state, spec);
+    checkpoint_in in;
+    recur_err err = {0};
+    if (checkpoint_load(p, &in, &err)) fail_msg("load: %s", err.msg);
+    const model_config want = {.cell = CELL_GRU, .vocab_size = 4, .embed_size = 3, .hidden_size = 2,
+                               .num_layers = 1, .task = TASK_SEQ2SEQ, .src_vocab_size = 5,
+                               .attention = ATTN_NONE, .context = CONTEXT_INIT, .end = END_EOS};
+    assert_same_config(&want, &in.m.cfg);
+    /* tensor k (in the file's order of creation, which is model_create's) holds (k*1000 + j) / 7 */
+    for (int k = 0; k < in.m.num_tensors; k++) {
+        const tensor_info *t = &in.m.tensors[k];
+        for (size_t j = 0; j < t->count; j++)
+            assert_true(in.m.params[t->offset + j] == (float)(k * 1000 + (int)j) / 7.0f);
+    }
+    char *src[5] = {"k", "ae", "t", "s", "ng"};
+    const pair_vocab sv = {.size = 5, .words = src}, tv = {.size = 4, .chars = (uint8_t *)"kats"};
+    assert_same_vocab(&sv, &in.src_vocab);
+    assert_same_vocab(&tv, &in.tgt_vocab);
+    checkpoint_in_free(&in);
+}
+
+/* Damaged seq2seq checkpoints (h5py edits of good ones): each wrong,
+ * missing, extra or contradictory attribute, missing or misshapen or extra
+ * tensor, and vocabulary that does not fit is one message naming it, exit 3,
+ * through the library and through recur inspect (and --verify). */
+static void test_checkpoint_s2s_bad_files(void **state) {
+    char chars[4200], words[4200], lm[4200];
+    snprintf(chars, sizeof chars, "%s", at(state, "s2s_chars.h5"));
+    snprintf(words, sizeof words, "%s", at(state, "s2s_words.h5"));
+    snprintf(lm, sizeof lm, "%s", at(state, "lm.h5"));
+    s2s_saved s;
+    make_s2s(&s, &S2S_CONFIGS[0], 0, 1);
+    save_ok(chars, &s.out);
+    free_s2s(&s);
+    make_s2s(&s, &S2S_CONFIGS[2], 1, 2);
+    save_ok(words, &s.out);
+    free_s2s(&s);
+    saved l;
+    make_saved(&l, CELL_LSTM, OPTIM_SGD, 0.0f, 0);
+    save_ok(lm, &l.out);
+    free_saved(&l);
+    /* chars: lstm, Vs 9, V 7, E 4, H 5, L 2, bidirectional concat, additive, both, eos (G*H = 20, De = 10) */
+    static const bad_case chars_cases[] = {
+        {"s_no_src.h5", "delattr", "/|src_vocab_size", {"attribute 'src_vocab_size'", "(task seq2seq: the source vocabulary)", "found nothing (missing)"}},
+        {"s_src0.h5", "setattr", "/|src_vocab_size|0", {"attribute 'src_vocab_size'", "[1, 2147483647]", "found 0"}},
+        {"s_src_str.h5", "setattr", "/|src_vocab_size|'9'", {"attribute 'src_vocab_size'", "integer", "string"}},
+        {"s_src_shape.h5", "setattr", "/|src_vocab_size|10", {"dataset '/model/encoder/embedding/weight'", "expected float32 [10, 4], found float32 [9, 4]"}},
+        {"s_no_vocab_size.h5", "delattr", "/|vocab_size", {"attribute 'vocab_size'", "(task seq2seq: the target vocabulary)", "missing"}},
+        {"s_attention.h5", "setattr", "/|attention|'luong'", {"attribute 'attention'", "one of none, dot, general, additive", "\"luong\""}},
+        {"s_attention_int.h5", "setattr", "/|attention|1", {"attribute 'attention'", "one of none, dot, general, additive", "int64"}},
+        {"s_context.h5", "setattr", "/|context|'all'", {"attribute 'context'", "one of init, input, both", "\"all\""}},
+        {"s_end.h5", "setattr", "/|end|'never'", {"attribute 'end'", "one of eos, stop-bit, length", "\"never\""}},
+        {"s_max_len.h5", "setattr", "/|max_len|5", {"attribute 'max_len'", "expected nothing (end eos: only a length head has max_len), found 5"}},
+        {"s_end_length.h5", "setattr", "/|end|'length'", {"attribute 'max_len'", "(end length: the length head's classes are 1..max_len)", "found nothing (missing)"}},
+        {"s_max_len_big.h5", "exec", "f.attrs['end'] = 'length'; f.attrs['max_len'] = 70000", {"max_len", "65536", "found 70000"}},
+        {"s_dot_concat.h5", "setattr", "/|attention|'dot'", {"attribute 'attention'", "expected none, general or additive (bidirectional 1, merge concat", "found \"dot\""}},
+        {"s_general.h5", "setattr", "/|attention|'general'", {"dataset '/model/attention/key_weight'", "expected nothing (attention general), found one"}},
+        {"s_none.h5", "setattr", "/|attention|'none'", {"dataset '/model/attention/combine_weight'", "expected nothing (attention none), found one"}},
+        {"s_input.h5", "setattr", "/|context|'input'", {"dataset '/model/bridge/", "expected nothing (context input: the decoder starts from zero states), found one"}},
+        {"s_one_dir.h5", "exec", "f.attrs['bidirectional'] = 0; del f.attrs['merge']", {"dataset '/model/bridge/", "expected nothing (one direction: the encoder's final states start the decoder as they are)"}},
+        {"s_layers.h5", "setattr", "/|num_layers|1", {"dataset '/model/bridge/bias_c_l1'", "expected nothing (cell lstm, num_layers 1), found one"}},
+        {"s_task_lm.h5", "setattr", "/|task|'lm'", {"attribute 'bidirectional'", "(task lm: a language model reads left to right)"}},
+        {"s_task_tag.h5", "setattr", "/|task|'tag'", {"attribute 'num_classes'", "(task tag)", "missing"}},
+        {"s_classes.h5", "setattr", "/|num_classes|3", {"attribute 'num_classes'", "expected nothing (task seq2seq: the outputs are the target vocabulary), found 3"}},
+        {"s_per_step.h5", "setattr", "/|per_step|1", {"attribute 'per_step'", "expected nothing (task seq2seq: the decoder predicts a token per step until the end), found 1"}},
+        {"s_pooling.h5", "setattr", "/|pooling|'last'", {"attribute 'pooling'", "expected nothing (task seq2seq: a prediction per step, nothing is pooled)"}},
+        {"s_input_size.h5", "setattr", "/|input_size|3", {"attribute 'input_size'", "expected 0 or nothing (task seq2seq: the encoder reads tokens of src_vocab_size), found 3"}},
+        {"s_no_out_bias.h5", "del", "model/decoder/out/bias", {"dataset '/model/decoder/out/bias'", "float32 [8]", "missing"}},
+        {"s_v_shape.h5", "replace", "model/attention/v|np.zeros(4, 'f4')", {"dataset '/model/attention/v'", "expected float32 [5], found float32 [4]"}},
+        {"s_dec_ih.h5", "replace", "model/decoder/rnn/weight_ih_l0|np.zeros((20, 9), 'f4')", {"dataset '/model/decoder/rnn/weight_ih_l0'", "expected float32 [20, 19], found float32 [20, 9]"}},
+        {"s_stop.h5", "exec", "f['model/stop/weight'] = np.zeros((1, 5), 'f4')", {"dataset '/model/stop/weight'", "expected nothing (end eos: only end stop-bit has a stop head), found one"}},
+        {"s_lm_head.h5", "exec", "f['model/head/weight'] = np.zeros((7, 5), 'f4')", {"dataset '/model/head/weight'", "expected nothing (task seq2seq: the tensors are under encoder/"}},
+        {"s_src_vocab8.h5", "replace", "src_vocab|np.frombuffer(b'abcdefgh', 'u1')", {"dataset '/src_vocab'", "expected 9 entries (attribute 'src_vocab_size'), found 8"}},
+        {"s_no_tgt_vocab.h5", "del", "tgt_vocab", {"dataset '/tgt_vocab'", "(stored with /src_vocab)", "found nothing (missing)"}},
+        {"s_vocab.h5", "exec", "f['vocab'] = np.zeros(7, 'u1')", {"dataset '/vocab'", "expected nothing (task seq2seq: its vocabularies are /src_vocab and /tgt_vocab)"}},
+        {"s_vocab_float.h5", "replace", "src_vocab|np.zeros(9, 'f4')", {"/src_vocab", "uint8 [V]", "float"}},
+        {"s_huge.h5", "setattr", "/|src_vocab_size|16000000", {"attributes 'src_vocab_size' (16000000), 'vocab_size' (7), 'embed_size' (4), 'hidden_size' (5), 'num_layers' (2), 'bidirectional' (1)", "bytes of weights"}},
+    };
+    /* words: lbr_gru, Vs 9, V 7, E 4, H 5, L 1, one direction, general, input, length 6 (G*H = 15) */
+    static const bad_case words_cases[] = {
+        {"w_no_max_len.h5", "delattr", "/|max_len", {"attribute 'max_len'", "(end length: the length head's classes are 1..max_len)", "found nothing (missing)"}},
+        {"w_max_len.h5", "setattr", "/|max_len|7", {"dataset '/model/length/weight'", "expected float32 [7, 5], found float32 [6, 5]"}},
+        {"w_end_eos.h5", "setattr", "/|end|'eos'", {"attribute 'max_len'", "expected nothing (end eos: only a length head has max_len), found 6"}},
+        {"w_end_stop.h5", "exec", "f.attrs['end'] = 'stop-bit'; del f.attrs['max_len']", {"dataset '/model/length/bias'", "expected nothing (end stop-bit: only end length has a length head), found one"}},
+        {"w_init.h5", "setattr", "/|context|'init'", {"dataset '/model/decoder/rnn/weight_ih_l0'", "expected float32 [15, 9], found float32 [15, 14]"}},
+        {"w_bidir.h5", "setattr", "/|bidirectional|1", {"dataset '/model/encoder/rnn/weight_ih_l0_reverse'", "found nothing (missing)"}},
+        {"w_tgt6.h5", "exec", "del f['tgt_vocab']; f.create_dataset('tgt_vocab', data=['a', 'b', 'c', 'd', 'e', 'f'], dtype=h5py.string_dtype())", {"dataset '/tgt_vocab'", "expected 7 entries (attribute 'vocab_size'), found 6"}},
+        {"w_no_src_vocab.h5", "del", "src_vocab", {"dataset '/src_vocab'", "(stored with /tgt_vocab)", "missing"}},
+    };
+    /* lm: lstm, V 11, E 5, H 7, L 2 */
+    static const bad_case lm_cases[] = {
+        {"l_src_vocab_size.h5", "setattr", "/|src_vocab_size|9", {"attribute 'src_vocab_size'", "expected nothing (task lm: src_vocab_size is a seq2seq model's), found 9"}},
+        {"l_attention.h5", "setattr", "/|attention|'dot'", {"attribute 'attention'", "expected nothing (task lm: attention is a seq2seq model's), found \"dot\""}},
+        {"l_end.h5", "setattr", "/|end|'eos'", {"attribute 'end'", "expected nothing (task lm: end is a seq2seq model's)"}},
+        {"l_max_len.h5", "setattr", "/|max_len|4", {"attribute 'max_len'", "expected nothing (task lm: max_len is a seq2seq model's), found 4"}},
+        {"l_src_vocab.h5", "exec", "f['src_vocab'] = np.zeros(3, 'u1')", {"dataset '/src_vocab'", "expected nothing (task lm: one vocabulary, /vocab), found one"}},
+        {"l_tgt_vocab.h5", "exec", "f['tgt_vocab'] = np.zeros(3, 'u1')", {"dataset '/tgt_vocab'", "expected nothing (task lm"}},
+    };
+    check_bad_checkpoints(state, chars, chars_cases, sizeof chars_cases / sizeof chars_cases[0], 1);
+    check_bad_checkpoints(state, words, words_cases, sizeof words_cases / sizeof words_cases[0], 1);
+    check_bad_checkpoints(state, lm, lm_cases, sizeof lm_cases / sizeof lm_cases[0], 1);
+}
+
+/* Verify goes on past a bad seq2seq attribute, and reports every extra
+ * tensor and a vocabulary of the wrong size. */
+static void test_checkpoint_s2s_verify(void **state) {
+    char good[4200];
+    snprintf(good, sizeof good, "%s", at(state, "s2s.h5"));
+    s2s_saved s;
+    make_s2s(&s, &S2S_CONFIGS[0], 1, 4);
+    save_ok(good, &s.out);
+    free_s2s(&s);
+    static char spec[16384];
+    snprintf(spec, sizeof spec,
+             "%s|%s|exec|f.attrs['attention'] = 'luong'; f.attrs['end'] = 'never'\n"
+             "%s|%s|exec|f['model/stop/weight'] = np.zeros((1, 5), 'f4'); f['model/length/bias'] = np.zeros(3, 'f4'); "
+             "del f['src_vocab']; f.create_dataset('src_vocab', data=['x'], dtype=h5py.string_dtype())\n",
+             at(state, "two.h5"), good, at(state, "three.h5"), good);
+    run_edits(state, spec);
+    const struct {
+        const char *file;
+        int n;
+        const char *msgs[3];
+    } cases[] = {
+        {"two.h5", 2, {"attribute 'attention': expected one of none, dot, general, additive, found \"luong\"", "attribute 'end': expected one of eos, stop-bit, length, found \"never\""}},
+        {"three.h5", 3, {"dataset '/model/length/bias': expected nothing (end eos", "dataset '/model/stop/weight': expected nothing (end eos", "dataset '/src_vocab': expected 9 entries (attribute 'src_vocab_size'), found 1"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char all[4096] = "";
+        int n = 0;
+        recur_err err = {0};
+        const char *p = at(state, cases[i].file);
+        assert_int_equal(checkpoint_verify(p, append_msg, all, &n, &err), 0);
+        if (n != cases[i].n) fail_msg("%s: %d violations, expected %d:\n%s", p, n, cases[i].n, all);
+        for (int k = 0; k < 3 && cases[i].msgs[k]; k++)
+            if (!strstr(all, cases[i].msgs[k])) fail_msg("%s: no '%s' in:\n%s", p, cases[i].msgs[k], all);
+    }
+}
+
+/* The writer refuses vocabularies that do not fit the model before anything
+ * is written (RECUR_EXIT_FAIL, nothing in the directory). */
+static void test_checkpoint_s2s_writer_refusals(void **state) {
+    s2s_saved s;
+    make_s2s(&s, &S2S_CONFIGS[0], 0, 1);
+    saved l;
+    make_saved(&l, CELL_GRU, OPTIM_ADAM, 0.0f, 0);
+    char *bad_word[9] = {"a", "b", "c", "d", "e", "f", "g", "h", "\xff"};
+    const pair_vocab eight = {.size = 8, .chars = (uint8_t *)"abcdefgh"}, neither = {.size = 9};
+    const pair_vocab bad_utf8 = {.size = 9, .words = bad_word};
+    uint8_t bytes[7] = "abcdefg";
+    struct {
+        checkpoint_out out;
+        const char *needle;
+    } cases[] = {
+        {s.out, "/vocab for a seq2seq model"},
+        {s.out, "a source vocabulary without a target one"},
+        {s.out, "a target vocabulary without a source one"},
+        {s.out, "vocabularies of 8 and 7 entries for src_vocab_size 9 and vocab_size 7"},
+        {s.out, "/src_vocab: expected characters or words, found neither"},
+        {s.out, "/src_vocab"},
+        {l.out, "source and target vocabularies for task lm"},
+    };
+    cases[0].out.vocab = bytes;
+    cases[1].out.tgt_vocab = NULL;
+    cases[2].out.src_vocab = NULL;
+    cases[3].out.src_vocab = &eight;
+    cases[4].out.src_vocab = &neither;
+    cases[5].out.src_vocab = &bad_utf8;
+    cases[6].out.src_vocab = &SRC_CHARS_V;
+    cases[6].out.tgt_vocab = &TGT_CHARS_V;
+    const char *p = at(state, "refused.h5");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        recur_err err = {0};
+        int rc = checkpoint_save(p, &cases[i].out, &err);
+        assert_fails(rc, err, RECUR_EXIT_FAIL, p, cases[i].needle);
+        assert_int_equal(count_entries(((fixture *)*state)->dir), 0);
+    }
+    free_s2s(&s);
+    free_saved(&l);
+}
+
+/* recur inspect on a seq2seq checkpoint: the summary says what the model
+ * is, with both vocabularies; --json the same as fields; --diff compares
+ * (tensors, and the seq2seq attributes as the architecture); --verify. */
+static void test_checkpoint_s2s_inspect(void **state) {
+    char a[4200], b[4200], c[4200], bare[4200];
+    snprintf(a, sizeof a, "%s", at(state, "a.h5"));
+    snprintf(b, sizeof b, "%s", at(state, "b.h5"));
+    snprintf(c, sizeof c, "%s", at(state, "c.h5"));
+    snprintf(bare, sizeof bare, "%s", at(state, "bare.h5"));
+    s2s_saved s;
+    make_s2s(&s, &S2S_CONFIGS[0], 1, 1);
+    save_ok(a, &s.out);
+    s.m.params[3] += 0.5f;
+    save_ok(b, &s.out);
+    s.out.src_vocab = s.out.tgt_vocab = NULL;
+    save_ok(bare, &s.out);
+    free_s2s(&s);
+    model_config other = S2S_CONFIGS[0];
+    other.attention = ATTN_GENERAL;
+    other.context = CONTEXT_INIT;
+    make_s2s(&s, &other, 0, 1);
+    save_ok(c, &s.out);
+    free_s2s(&s);
+    static char out[1 << 16];
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect '%s'", tu_recur(), a), 0);
+    static const char *const text[] = {
+        "recur-checkpoint v1, seq2seq lstm, 2 layer(s) x 5 hidden (encoder x 2 directions), embed 4, source vocab 9, "
+        "target vocab 7,",
+        "task: seq2seq, target tokens given a source sequence; end eos (8 outputs: 7 tokens + EOS)",
+        "encoder: source tokens, vocab 9, embed 4; directions: 2 (bidirectional, outputs concatenated: 10)",
+        "decoder: target tokens, vocab 7 (+ BOS), embed 4; attention additive; context both",
+        "source vocabulary: words, V = 9: the, cat, sat, on, a, mat, \xc3\xbc, na\xc3\xafve, \xe6\x97\xa5",
+        "target vocabulary: words, V = 7: le, chat, est, assis, sur, tapis, \xc3\x9f",
+        "/model/attention/key_weight",
+    };
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (!strstr(out, text[i])) fail_msg("no '%s' in:\n%s", text[i], out);
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect '%s'", tu_recur(), bare), 0);
+    if (!strstr(out, "vocabularies: absent (generation needs the pair dataset, --data)")) fail_msg("%s", out);
+    /* --json: one document, checked by Python's json */
+    assert_int_equal(tu_run(out, sizeof out,
+                            "'%s' inspect --json '%s' | %s -c \"import json, sys\n"
+                            "d = json.load(sys.stdin)\n"
+                            "want = {'task': 'seq2seq', 'cell': 'lstm', 'vocab_size': 7, 'src_vocab_size': 9,\n"
+                            "        'embed_size': 4, 'hidden_size': 5, 'num_layers': 2, 'bidirectional': True,\n"
+                            "        'merge': 'concat', 'attention': 'additive', 'context': 'both', 'end': 'eos',\n"
+                            "        'outputs': 8, 'has_vocabularies': True, 'has_vocab': False}\n"
+                            "bad = {k: d.get(k) for k in want if d.get(k) != want[k]}\n"
+                            "v = d['vocabularies']\n"
+                            "assert not bad, bad\n"
+                            "assert 'max_len' not in d and 'per_step' not in d and 'num_classes' not in d, d\n"
+                            "assert v['src_vocab_kind'] == 'words' and v['src_vocab_size'] == 9, v\n"
+                            "assert v['tgt_vocab_head'][6] == '\\u00df', v\n"
+                            "assert len(d['tensors']) == %d, len(d['tensors'])\"",
+                            tu_recur(), a, TU_PYTHON, 41),
+                     0);
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect --jsonl '%s' | %s -c \"import json, sys\n"
+                            "rows = [json.loads(l) for l in sys.stdin]\n"
+                            "assert rows[0]['attention'] == 'additive' and rows[0]['vocabularies']['tgt_vocab_size'] == 7\"",
+                            tu_recur(), a, TU_PYTHON),
+                     0);
+    /* --diff: itself, one changed value, another architecture */
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect --diff '%s' '%s'", tu_recur(), a, a), 0);
+    if (!strstr(out, "identical:") || !strstr(out, "(42 tensors,")) fail_msg("%s", out); /* and /optimizer/state */
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect --diff '%s' '%s'", tu_recur(), a, b), 1);
+    if (!strstr(out, "/model/encoder/embedding/weight") || !strstr(out, "1 different")) fail_msg("%s", out);
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect --diff '%s' '%s'", tu_recur(), a, c), 1);
+    if (!strstr(out, "different architectures: attention additive vs general; context both vs init")) fail_msg("%s", out);
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect --diff --json '%s' '%s'", tu_recur(), a, c), 1);
+    if (!strstr(out, "\"different_architectures\":\"attention additive vs general; context both vs init\""))
+        fail_msg("%s", out);
+    /* --verify */
+    assert_int_equal(tu_run(out, sizeof out, "'%s' inspect --verify '%s'", tu_recur(), a), 0);
+    if (!strstr(out, "valid recur-checkpoint")) fail_msg("%s", out);
 }
 
 /* Damage at every length: a checkpoint cut short anywhere must give a message,
@@ -1577,6 +2037,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_checkpoint_h5py_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_bad_seq_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_verify_seq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_s2s_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_s2s_h5py, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_s2s_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_s2s_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_s2s_writer_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_s2s_inspect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_truncated_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unwritable, setup, teardown),
