@@ -6,8 +6,12 @@
 
 #include "../io/checkpoint.h"
 #include "../io/dataset.h"
+#include "../io/pairdata.h"
 #include "../io/seqdata.h"
+#include "../worker/decode.h"
 #include "../worker/evaluate.h"
+#include "../worker/paireval.h"
+#include "../worker/pairmetrics.h"
 #include "../worker/seqeval.h"
 #include "cli.h"
 #include "commands.h"
@@ -28,7 +32,13 @@
     "the classes that occur in the truth or the predictions); regress `rmse`, `mae` and `mse` in the\n" \
     "dataset's original units.  --split train|val|test (default train); --batch sets how many\n" \
     "sequences are scored at once (results agree up to float rounding); --streams is for token\n" \
-    "datasets only."
+    "datasets only.\n\n" \
+    "Pair dataset (recur-pairs, a seq2seq model): `loss` is the mean cross-entropy per target token\n" \
+    "(with EOS) under teacher forcing, `accuracy` how often the most likely next token is right.\n" \
+    "--decode greedy|beam (--beam K, --length-penalty A, --max-len N as for recur generate) also\n" \
+    "decodes every source and reports `exact_match` (outputs equal to the reference),\n" \
+    "`token_error_rate` (edit distance / reference length, summed over the split) and, for word\n" \
+    "targets, corpus `bleu` (BLEU-4)."
 
 /* 1 for the validation split, 0 for the training split, -1 for neither.
  * The split names are what users think in; the dataset names are what the
@@ -87,9 +97,87 @@ static int eval_sequences(const char *model_path, const char *data_path, const c
     return rc;
 }
 
+static int add_pair(void *ctx, long i, const int32_t *ref, int nref, const int32_t *out, int nout) {
+    (void)i;
+    pair_metrics_add(ctx, ref, nref, out, nout);
+    return 0;
+}
+
+static int eval_pairs(const char *model_path, const char *data_path, const char *split, int batch, const char *decode,
+                      decode_opts *o, int max_len_given, int as_json, recur_err *err) {
+    checkpoint_in ck = {0};
+    pair_dataset ds = {0};
+    decoder d = {0};
+    double sums[PAIR_SUMS];
+    pair_metrics pm = {0};
+    int rc = -1;
+    const int which = seqtask_split_from_name(split);
+    if (checkpoint_load(model_path, &ck, err) || pairdata_load(data_path, &ds, err) ||
+        seqtask_check_fit_pairs(&ck.m.cfg, model_path, "--model", &ds, data_path, err))
+        goto done;
+    if (which < 0 || !ds.split[which].present || ds.split[which].n == 0) {
+        recur_fail(err, RECUR_EXIT_USAGE, "--split: expected train, val or test present in %s, found '%s'", data_path,
+                   split);
+        goto done;
+    }
+    const pair_split *sp = &ds.split[which];
+    if (pair_evaluate(&ck.m, sp, batch, 1, 0, sums, err)) goto done;
+    if (decode[0]) {
+        if (!strcmp(decode, "greedy")) o->beam = 1;
+        else if (strcmp(decode, "beam")) {
+            recur_fail(err, RECUR_EXIT_USAGE, "--decode: expected greedy or beam, found '%s'", decode);
+            goto done;
+        }
+        if (ck.m.cfg.end == END_LENGTH && !max_len_given) o->max_len = ck.m.cfg.max_len;
+        if (decoder_init(&d, &ck.m, batch, decode_longest_source(sp), o, err) ||
+            decode_split(&d, sp, batch, o, add_pair, &pm)) {
+            if (!err->msg[0]) recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+            goto done;
+        }
+    }
+    const double loss = sums[PS_TOKEN_LOSS] / sums[PS_TOKENS], acc = sums[PS_CORRECT] / sums[PS_TOKENS];
+    const int words = ds.tgt.words != NULL;
+    if (as_json) {
+        json_line j;
+        json_begin(&j);
+        json_num(&j, "loss", loss);
+        json_num(&j, "perplexity", exp(loss));
+        json_num(&j, "accuracy", acc);
+        if (ck.m.cfg.end == END_STOP_BIT) json_num(&j, "stop_loss", sums[PS_STOP_LOSS] / sums[PS_TOKENS]);
+        if (ck.m.cfg.end == END_LENGTH) json_num(&j, "length_loss", sums[PS_LENGTH_LOSS] / sums[PS_PAIRS]);
+        if (decode[0]) {
+            json_str(&j, "decode", decode);
+            json_int(&j, "beam", o->beam);
+            json_num(&j, "exact_match", pair_metrics_exact(&pm));
+            json_num(&j, "token_error_rate", pair_metrics_ter(&pm));
+            if (words) json_num(&j, "bleu", pair_metrics_bleu(&pm));
+        }
+        json_int(&j, "pairs", (long long)sp->n);
+        json_int(&j, "target_tokens", (long long)sums[PS_TOKENS]);
+        json_str(&j, "task", "seq2seq");
+        json_str(&j, "split", SEQ_SPLIT_NAMES[which]);
+        printf("%s\n", json_end(&j));
+    } else {
+        printf("loss %.6f nats per target token (teacher-forced, perplexity %.3f), next-token accuracy %.4f over %zu "
+               "pairs (split %s)\n", loss, exp(loss), acc, sp->n, SEQ_SPLIT_NAMES[which]);
+        if (decode[0])
+            printf("%s decoding%s: exact match %.4f, token error rate %.4f%s\n", decode,
+                   o->beam > 1 ? " (beam)" : "", pair_metrics_exact(&pm), pair_metrics_ter(&pm), "");
+        if (decode[0] && words) printf("BLEU-4 %.4f\n", pair_metrics_bleu(&pm));
+    }
+    rc = 0;
+done:
+    decoder_free(&d);
+    checkpoint_in_free(&ck);
+    pairdata_free(&ds);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     char model_path[CLI_STR] = "", data_path[CLI_STR] = "", split[CLI_STR] = "train";
     int streams = 1, as_json = 0, batch = 64;
+    char decode[CLI_STR] = "";
+    decode_opts dopt = {.beam = 4, .temperature = 1, .max_len = 100};
     opt_spec tab[] = {
         {"model", OPT_STR, model_path, "CKPT.h5", "checkpoint to evaluate", 0, 0, 0},
         {"data", OPT_STR, data_path, "D.h5", "token dataset, or sequence dataset", 0, 0, 0},
@@ -97,6 +185,10 @@ int cmd_eval(int argc, char **argv) {
         {"batch", OPT_INT, &batch, "B", "sequence dataset: sequences scored at once", 1, 0, 0},
         {"split", OPT_STR, split, "NAME", "train (/tokens) or val (/val_tokens); sequence datasets: train, val or test", 0, 0, 0},
         {"json", OPT_FLAG, &as_json, NULL, "print one JSON object", 0, 0, 0},
+        {"decode", OPT_STR, decode, "greedy|beam", "pair dataset: also decode and score the outputs", 0, 0, 0},
+        {"beam", OPT_INT, &dopt.beam, "K", "--decode beam: hypotheses kept (default: 4)", 1, 0, 0},
+        {"length-penalty", OPT_DOUBLE, &dopt.length_penalty, "A", "--decode beam: GNMT length penalty", 0, 1, 0},
+        {"max-len", OPT_INT, &dopt.max_len, "N", "--decode: at most N tokens per output", 1, 0, 0},
     };
     const int n = sizeof tab / sizeof tab[0];
     recur_err err = {0};
@@ -105,6 +197,17 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : report_error("eval", &err);
     if (!model_path[0] || !data_path[0]) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--model and --data are required");
+        return report_error("eval", &err);
+    }
+    const int pairs = pairdata_is_pair_file(data_path, &err);
+    if (pairs < 0) return report_error("eval", &err);
+    if (pairs)
+        return eval_pairs(model_path, data_path, split, batch, decode, &dopt, cli_find(tab, n, "max-len")->set,
+                          as_json, &err)
+                   ? report_error("eval", &err)
+                   : 0;
+    if (decode[0]) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--decode: applies to pair datasets (seq2seq); %s is not one: drop it", data_path);
         return report_error("eval", &err);
     }
     const int sequences = seqdata_is_sequence_file(data_path, &err);

@@ -35,6 +35,7 @@ static const struct {
     {"eval", cmd_eval, "loss (and a sequence task's metrics) of a checkpoint on a dataset"},
     {"predict", cmd_predict, "a sequence model's predictions on a dataset split, as CSV"},
     {"sample", cmd_sample, "generate text from a checkpoint"},
+    {"generate", cmd_generate, "a seq2seq model's outputs: greedy, beam search or sampled"},
     {"inspect", cmd_inspect, "summarise a checkpoint and its tensors"},
     {"bench", cmd_bench, "training throughput against OpenBLAS's own SGEMM rate"},
     {"plot", cmd_plot, "loss curve of a metrics file as CSV/SVG"},

@@ -31,6 +31,10 @@ static const char *task_words(task_kind task, int per_step) {
 }
 
 static void describe(task_kind task, int per_step, int V, int F, int O, char *buf, size_t len) {
+    if (task == TASK_SEQ2SEQ) { /* F: the source vocabulary */
+        snprintf(buf, len, "seq2seq, source V=%d, target V=%d", F, V);
+        return;
+    }
     if (task == TASK_LM) {
         snprintf(buf, len, "language modelling, V=%d", V);
         return;
@@ -43,7 +47,8 @@ static void describe(task_kind task, int per_step, int V, int F, int O, char *bu
 }
 
 void seqtask_describe_model(const model_config *cfg, char *buf, size_t len) {
-    describe(cfg->task, cfg->per_step, cfg->vocab_size, cfg->input_size, cfg->output_size, buf, len);
+    describe(cfg->task, cfg->per_step, cfg->vocab_size,
+             cfg->task == TASK_SEQ2SEQ ? cfg->src_vocab_size : cfg->input_size, cfg->output_size, buf, len);
 }
 
 void seqtask_describe_data(const seq_dataset *ds, char *buf, size_t len) {
@@ -86,6 +91,27 @@ int seqtask_check_fit_tokens(const model_config *cfg, const char *model_path, co
     if (cfg->task != TASK_LM) return mismatch(cfg, model_path, role, data, data_path, "a task the checkpoint was not trained for", err);
     if (cfg->vocab_size != vocab_size) return mismatch(cfg, model_path, role, data, data_path, "the vocabulary sizes differ", err);
     return 0;
+}
+
+int seqtask_check_fit_pairs(const model_config *cfg, const char *model_path, const char *role, const pair_dataset *ds,
+                            const char *data_path, recur_err *err) {
+    char data[96];
+    snprintf(data, sizeof data, "pairs, source V=%d, target V=%d", ds->src.size, ds->tgt.size);
+    const char *why = cfg->task != TASK_SEQ2SEQ            ? "a task the checkpoint was not trained for"
+                      : cfg->src_vocab_size != ds->src.size ? "the source vocabulary sizes differ"
+                      : cfg->vocab_size != ds->tgt.size     ? "the target vocabulary sizes differ"
+                                                            : NULL;
+    return why ? mismatch(cfg, model_path, role, data, data_path, why, err) : 0;
+}
+
+int seqtask_longest_target(const pair_dataset *ds) {
+    size_t most = 1;
+    for (int k = 0; k < SPLIT_COUNT; k++) {
+        const pair_split *sp = &ds->split[k];
+        for (size_t i = 0; sp->present && i < sp->n; i++)
+            if (pair_tgt_length(sp, i) > most) most = pair_tgt_length(sp, i);
+    }
+    return most > (1u << 16) ? 1 << 16 : (int)most;
 }
 
 /* The split a sequence command names: train, val or test. */

@@ -10,6 +10,7 @@
 #include "../core/error.h"
 #include "../core/model.h"
 #include "../io/checkpoint.h"
+#include "../io/pairdata.h"
 #include "../io/seqdata.h"
 
 /* "concat" / "sum". */
@@ -39,6 +40,13 @@ int seqtask_check_fit(const model_config *cfg, const char *model_path, const cha
  * language model of V tokens fits. */
 int seqtask_check_fit_tokens(const model_config *cfg, const char *model_path, const char *role, int vocab_size,
                              const char *data_path, recur_err *err);
+
+/* The same for a pair dataset: only a seq2seq model with its two
+ * vocabularies' sizes fits. */
+int seqtask_check_fit_pairs(const model_config *cfg, const char *model_path, const char *role, const pair_dataset *ds,
+                            const char *data_path, recur_err *err);
+/* The longest target of any split (--end length's default --max-len). */
+int seqtask_longest_target(const pair_dataset *ds);
 
 /* SPLIT_TRAIN, SPLIT_VAL or SPLIT_TEST for "train", "val", "test"; -1 otherwise. */
 int seqtask_split_from_name(const char *name);

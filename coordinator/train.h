@@ -25,6 +25,7 @@
 #include "../core/optim.h"
 #include "../io/checkpoint.h"
 #include "../io/dataset.h"
+#include "../io/pairdata.h"
 #include "../io/seqdata.h"
 #include "../worker/comm.h"
 #include "../worker/trainer.h"
@@ -37,13 +38,14 @@
 typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
-    char merge[CLI_STR], pooling[CLI_STR];
+    char merge[CLI_STR], pooling[CLI_STR], task[CLI_STR], attention[CLI_STR], context[CLI_STR], end[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
-    int bidirectional, no_shuffle;
+    int bidirectional, no_shuffle, bidirectional_encoder, max_len;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
     double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes, stall_timeout, dropout;
     int data_from_checkpoint;   /* --data came from the --resume checkpoint's config */
-    int sequences;              /* --data is a sequence dataset (recur-sequences), found while parsing */
+    int sequences;              /* --data is a sequence dataset (recur-sequences): 1, or a pair dataset
+                                 * (recur-pairs, seq2seq): 2; found while parsing */
 } train_opts;
 
 /* ---- records (train_record.c, train_console.c) ------------------------------ */
@@ -98,7 +100,8 @@ typedef struct {
     comm_ctx comm;
     train_opts o;
     token_dataset_info info;          /* language model: the token dataset */
-    seq_dataset seq;                  /* sequence tasks (o.sequences): the whole dataset, on every rank */
+    seq_dataset seq;                  /* sequence tasks (o.sequences 1): the whole dataset, on every rank */
+    pair_dataset pairs;               /* seq2seq (o.sequences 2): the whole dataset, on every rank */
     int32_t *tokens, *val_tokens;
     size_t stream_len, val_stream_len;
     int val_streams;                  /* per rank */

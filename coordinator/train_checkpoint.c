@@ -24,12 +24,14 @@ static int write_checkpoint(run *r, const char *path, recur_err *err) {
         const int to_run_dir = !path && r->o.run_dir[0] &&
                                !rundir_checkpoint_path(r->o.run_dir, r->tr.step, in_run_dir, sizeof in_run_dir);
         if (!path) path = to_run_dir ? in_run_dir : r->o.out;
-        const uint8_t *vocab = r->o.sequences ? r->seq.vocab /* character vocabularies only */
+        const uint8_t *vocab = r->o.sequences == 2 ? NULL /* seq2seq: both vocabularies, below */
+                               : r->o.sequences ? r->seq.vocab /* character vocabularies only */
                                : r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL;
         checkpoint_out ck = {
             .m = &r->m, .vocab = vocab, .opt = &r->opt,
             .step = r->tr.step, .epoch = r->tr.step / trainer_steps_per_epoch(&r->tr), .tokens_seen = r->tr.tokens_seen,
             .state_h = h, .state_c = c, .streams = h ? r->tr.global_streams : 0, .config_text = r->cfg_text,
+            .src_vocab = r->o.sequences == 2 ? &r->pairs.src : NULL, .tgt_vocab = r->o.sequences == 2 ? &r->pairs.tgt : NULL,
         };
         rc = checkpoint_save(path, &ck, err);
         if (!rc && to_run_dir) rundir_prune(r->o.run_dir, r->o.keep);

@@ -93,6 +93,17 @@ static void show_sequence_start(console *c, const run *r) {
         m->output_size, r->m.num_params, r->o.steps, r->o.batch, r->comm.size, trainer_steps_per_epoch(&r->tr));
 }
 
+/* "recur train: seq2seq, lstm 2x256, bidirectional encoder, attention additive, context init, end eos
+ * (source V=30, target V=72, E=64, 1234567 parameters), 2000 steps of 64 pairs on 2 rank(s), 1500 steps/epoch" */
+static void show_pairs_start(console *c, const run *r) {
+    const model_config *m = &r->m.cfg;
+    say(c, "recur train: seq2seq, %s %dx%d, %s encoder, attention %s, context %s, end %s (source V=%d, target V=%d, "
+        "E=%d, %zu parameters), %ld steps of %d pairs on %d rank(s), %ld steps/epoch\n",
+        cell_name(m->cell), m->num_layers, m->hidden_size, m->bidirectional ? "bidirectional" : "one-direction",
+        attention_name(m->attention), context_name(m->context), end_name(m->end), m->src_vocab_size, m->vocab_size,
+        m->embed_size, r->m.num_params, r->o.steps, r->o.batch, r->comm.size, trainer_steps_per_epoch(&r->tr));
+}
+
 void console_show(console *c, const run *r, const train_record *rec) {
     const model *m = &r->m;
     switch (rec->kind) {
@@ -100,6 +111,10 @@ void console_show(console *c, const run *r, const train_record *rec) {
         /* Even with --quiet (which a resumed run inherits): where the run's state came from. */
         if (r->resuming) say(c, "recur train: resuming from %s at step %ld of %ld\n", r->o.resume, r->first_step, r->o.steps);
         if (c->quiet) break;
+        if (r->o.sequences == 2) {
+            show_pairs_start(c, r);
+            break;
+        }
         if (r->o.sequences) {
             show_sequence_start(c, r);
             break;
@@ -119,6 +134,9 @@ void console_show(console *c, const run *r, const train_record *rec) {
         if (!r->o.sequences)
             say(c, "step %ld | validation loss %.4f (%.3f bits/char)\n", rec->step, rec->val_loss,
                 rec->val_loss / log(2.0));
+        else if (m->cfg.task == TASK_SEQ2SEQ)
+            say(c, "step %ld | validation loss %.4f per target token (teacher-forced) | next-token accuracy %.4f\n",
+                rec->step, rec->val_loss, rec->val_accuracy);
         else if (m->cfg.task == TASK_REGRESS)
             say(c, "step %ld | validation loss %.4f | rmse %.6g, mae %.6g (original units)\n", rec->step, rec->val_loss,
                 rec->val_rmse, rec->val_mae);

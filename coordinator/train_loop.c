@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../worker/evaluate.h"
+#include "../worker/paireval.h"
 #include "../worker/seqeval.h"
 #include "commands.h"
 #include "common.h"
@@ -54,8 +55,24 @@ static int validate_sequences(run *r, double *val_loss, recur_err *err) {
     return 0;
 }
 
+/* seq2seq: the teacher-forced loss per target token on the val split (and
+ * how often the most likely token is the right one). */
+static int validate_pairs(run *r, double *val_loss, recur_err *err) {
+    double sums[PAIR_SUMS];
+    int rc = pair_evaluate(&r->m, &r->pairs.split[SPLIT_VAL], r->o.batch, r->comm.size, r->comm.rank, sums, err);
+    if ((rc = train_agree(r, rc, err))) return rc;
+    if (r->comm.size > 1) comm_sum_doubles(sums, PAIR_SUMS);
+    *val_loss = sums[PS_TOKEN_LOSS] / sums[PS_TOKENS];
+    record_emit(r, &(train_record){.kind = REC_VALIDATION, .step = r->tr.step, .val_loss = *val_loss,
+                                   .val_accuracy = sums[PS_CORRECT] / sums[PS_TOKENS], .val_macro_f1 = NAN,
+                                   .val_rmse = NAN, .val_mae = NAN, .val_mse = NAN,
+                                   .val_predictions = (long long)sums[PS_TOKENS]});
+    return 0;
+}
+
 /* The held-out loss over every rank's validation streams (sequence tasks: the val split). */
 static int validate(run *r, double *val_loss, recur_err *err) {
+    if (r->o.sequences == 2) return validate_pairs(r, val_loss, err);
     if (r->o.sequences) return validate_sequences(r, val_loss, err);
     eval_result ev;
     int rc = evaluate_streams(&r->m, r->val_tokens, r->val_stream_len, r->val_streams, &ev, err);
@@ -70,6 +87,7 @@ static int validate(run *r, double *val_loss, recur_err *err) {
 
 /* The dataset has a validation split (the run scores it at the end, and every --val-every steps). */
 static int has_validation(const run *r) {
+    if (r->o.sequences == 2) return r->pairs.split[SPLIT_VAL].present && r->pairs.split[SPLIT_VAL].n > 0;
     if (r->o.sequences) return r->seq.split[SPLIT_VAL].present && r->seq.split[SPLIT_VAL].n > 0;
     return r->val_streams > 0;
 }

@@ -49,6 +49,12 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"layers", OPT_INT, &o->layers, "L", "stacked layers (fresh model)", 1, 0, 0},
         {"bidirectional", OPT_FLAG, &o->bidirectional, NULL, "sequence tasks: a reverse direction in every layer (fresh model)", 0, 0, 0},
         {"merge", OPT_STR, o->merge, "concat|sum", "--bidirectional: the two directions' outputs concatenated (PyTorch) or summed", 0, 0, 0},
+        {"task", OPT_STR, o->task, "T", "what to train; must agree with --data: lm, classify, tag, regress (the dataset's), seq2seq (pair datasets)", 0, 0, 0},
+        {"bidirectional-encoder", OPT_FLAG, &o->bidirectional_encoder, NULL, "seq2seq: the encoder reads the source both ways (fresh model)", 0, 0, 0},
+        {"attention", OPT_STR, o->attention, "A", "seq2seq: none | dot | general | additive (Luong dot/general, Bahdanau additive; with input feeding)", 0, 0, 0},
+        {"context", OPT_STR, o->context, "X", "seq2seq: the encoder's final states start the decoder (init), are an input at every step (input), or both", 0, 0, 0},
+        {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
+        {"max-len", OPT_INT, &o->max_len, "N", "seq2seq --end length: longest length the head predicts (0 = the data's longest target)", 0, 1, 0},
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
         {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
@@ -88,6 +94,9 @@ static void defaults(train_opts *o) {
     strcpy(o->optimizer, "adam");
     strcpy(o->merge, "concat");
     strcpy(o->pooling, "last");
+    strcpy(o->attention, "additive");
+    strcpy(o->context, "init");
+    strcpy(o->end, "eos");
     o->embed = 64;
     o->hidden = 256;
     o->layers = 2;
@@ -204,6 +213,7 @@ static int peek_resume(void *ctx, const char *where, const char *key, const char
  * (the options are judged against it). */
 typedef struct {
     int sequences;          /* format recur-sequences */
+    int pairs;              /* format recur-pairs */
     int task_known;         /* its task attribute names a sequence task */
     task_kind task;
     int per_step, features; /* /train/targets or a tag dataset; /train/features */
@@ -216,6 +226,7 @@ static int read_kind(hid_t file, const char *path, void *ctx, recur_err *err) {
     (void)err;
     if (h5u_read_format(file, &fmt, found, sizeof found)) return 0; /* the dataset's own reader says what is wrong */
     k->sequences = fmt && !strcmp(fmt, "recur-sequences");
+    k->pairs = fmt && !strcmp(fmt, "recur-pairs");
     free(fmt);
     if (!k->sequences || h5u_read_str_attr(file, path, "/", "task", NULL, &task, &ignored)) return 0;
     k->task_known = !task_from_name(task, &k->task) && k->task != TASK_LM;
@@ -248,10 +259,40 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
     data_kind k = {0};
     recur_err ignored = {0};
     if (h5u_with_file(o->data, read_kind, &k, &ignored)) return 0; /* unreadable: train_setup_dataset says so */
-    o->sequences = k.sequences;
+    o->sequences = k.pairs ? 2 : k.sequences;
     static const char *const LM_ONLY[] = {"bptt", "val-streams"};
     static const char *const SEQ_ONLY[] = {"bidirectional", "merge", "pooling", "no-shuffle"};
-    if (k.sequences) {
+    static const char *const S2S_ONLY[] = {"bidirectional-encoder", "attention", "context", "end", "max-len"};
+    const char *kind = k.pairs ? "seq2seq" : k.sequences ? (k.task_known ? task_name(k.task) : "") : "lm";
+    if (o->task[0] && kind[0] && strcmp(o->task, kind) != 0)
+        return cli_fail_option(tab, n, "task", err, "%s is a %s dataset (%s): it trains task %s, not '%s'", o->data,
+                               k.pairs ? "pair" : k.sequences ? "sequence" : "token", k.pairs ? "recur-pairs" : k.sequences ? "recur-sequences" : "recur-tokens", kind, o->task);
+    if (!k.pairs)
+        for (size_t i = 0; i < sizeof S2S_ONLY / sizeof S2S_ONLY[0]; i++)
+            if (given_here(tab, n, cli_given, S2S_ONLY[i], config))
+                return cli_fail_option(tab, n, S2S_ONLY[i], err,
+                                       "applies to seq2seq models (pair datasets: recur data pairs); %s is not one: drop it",
+                                       o->data);
+    if (k.pairs) {
+        attention_kind ak;
+        int ck;
+        end_kind ek;
+        if (attention_from_name(o->attention, &ak))
+            return cli_fail_option(tab, n, "attention", err, "expected none, dot, general or additive, found '%s'", o->attention);
+        if (context_from_name(o->context, &ck))
+            return cli_fail_option(tab, n, "context", err, "expected init, input or both, found '%s'", o->context);
+        if (end_from_name(o->end, &ek))
+            return cli_fail_option(tab, n, "end", err, "expected eos, stop-bit or length, found '%s'", o->end);
+        if (given_here(tab, n, cli_given, "max-len", config) && ek != END_LENGTH)
+            return cli_fail_option(tab, n, "max-len", err, "applies to --end length: drop it");
+        for (size_t i = 0; i < sizeof LM_ONLY / sizeof LM_ONLY[0]; i++)
+            if (given_here(tab, n, cli_given, LM_ONLY[i], config))
+                return cli_fail_option(tab, n, LM_ONLY[i], err, "applies to language models; %s is a pair dataset: drop it",
+                                       o->data);
+        if (given_here(tab, n, cli_given, "pooling", config))
+            return cli_fail_option(tab, n, "pooling", err, "applies to per-sequence heads; a seq2seq decoder reads every step: drop it");
+        if (o->bidirectional_encoder) o->bidirectional = 1;
+    } else if (k.sequences) {
         for (size_t i = 0; i < sizeof LM_ONLY / sizeof LM_ONLY[0]; i++)
             if (given_here(tab, n, cli_given, LM_ONLY[i], config))
                 return cli_fail_option(tab, n, LM_ONLY[i], err,
@@ -330,7 +371,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     int npos, rc;
     if ((rc = cli_parse("train", TRAIN_SYNOPSIS, tab, n, argc, argv, pos, 0, &npos, err))) return rc;
     const train_opts cli = *o; /* what the command line alone says */
-    int cli_given[48] = {0};
+    int cli_given[64] = {0};
     for (int i = 0; i < n; i++) cli_given[i] = tab[i].set;
     char config[CLI_STR], resume[CLI_STR] = "", stored_data[CLI_STR] = "";
     int resume_is_dir = 0;
@@ -396,7 +437,8 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     if (!resume[0] && !o->init[0] && check_fresh_shape(o, tab, n, err)) return -1;
     /* With --init, --seed still orders the sequences and draws dropout masks. */
     const int seed_used = o->sequences || o->dropout > 0;
-    const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", seed_used ? NULL : "seed"};
+    const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling",
+                           "bidirectional-encoder", "attention", "context", "end", "max-len", seed_used ? NULL : "seed"};
     if (resume[0]) {
         /* Flags may not contradict the checkpoint being resumed. */
         const model_config *mc = &ck->m.cfg;
@@ -465,7 +507,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
 
 /* Rank 0: options and config; then everyone gets them.  Returns an exit code, or -1 to go on. */
 int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
-    opt_spec tab[48];
+    opt_spec tab[64];
     int n = 0, rc = 0;
     if (r->comm.rank == 0) {
         rc = parse_options(&r->o, tab, &n, argc, argv, &r->resume, err);
@@ -501,7 +543,8 @@ int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
  * passes over it).  Resuming, the total must lie beyond the checkpoint: say
  * what to pass instead of silently doing nothing. */
 int train_resolve_budget(run *r, recur_err *err) {
-    const size_t n_seq = r->seq.split[SPLIT_TRAIN].n, B = (size_t)r->o.batch;
+    const size_t n_seq = r->o.sequences == 2 ? r->pairs.split[SPLIT_TRAIN].n : r->seq.split[SPLIT_TRAIN].n;
+    const size_t B = (size_t)r->o.batch;
     const long per_epoch = r->o.sequences ? (long)((n_seq + B - 1) / B) : (long)(r->stream_len / (size_t)r->o.bptt);
     if (r->o.epochs > 0) r->sched.total = r->o.steps = r->o.epochs * per_epoch;
     int rc = 0;

@@ -67,7 +67,17 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
         json_int(j, "embed_size", c->embed_size);
         json_int(j, "hidden_size", c->hidden_size);
         json_int(j, "num_layers", c->num_layers);
-        if (r->o.sequences) { /* the task and the rest of the shape (a language model's start record is as it was) */
+        if (r->o.sequences == 2) {
+            json_str(j, "task", task_name(c->task));
+            json_int(j, "src_vocab_size", c->src_vocab_size);
+            json_int(j, "bidirectional", c->bidirectional);
+            if (c->bidirectional) json_str(j, "merge", seqtask_merge_name(c->merge));
+            json_str(j, "attention", attention_name(c->attention));
+            json_str(j, "context", context_name(c->context));
+            json_str(j, "end", end_name(c->end));
+            if (c->end == END_LENGTH) json_int(j, "max_len", c->max_len);
+            json_int(j, "train_pairs", (long long)r->pairs.split[SPLIT_TRAIN].n);
+        } else if (r->o.sequences) { /* the task and the rest of the shape (a language model's start record is as it was) */
             json_str(j, "task", task_name(c->task));
             json_int(j, "input_size", c->input_size);
             json_int(j, c->task == TASK_REGRESS ? "output_size" : "num_classes", c->output_size);
@@ -103,7 +113,7 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
             json_num(j, "val_mse", rec->val_mse);
         } else {
             json_num(j, "val_accuracy", rec->val_accuracy);
-            if (r->o.sequences) json_num(j, "val_macro_f1", rec->val_macro_f1);
+            if (r->o.sequences == 1) json_num(j, "val_macro_f1", rec->val_macro_f1);
         }
         json_int(j, "val_predictions", rec->val_predictions);
         break;

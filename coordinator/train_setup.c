@@ -49,7 +49,9 @@ int train_setup_outputs(run *r, recur_err *err) {
  * machine, a moved file, an old checkpoint's relative path): say where it
  * came from and how to give another. */
 int train_setup_dataset(run *r, recur_err *err) {
-    int rc = r->o.sequences ? seqdata_load(r->o.data, &r->seq, err) : dataset_probe(r->o.data, &r->info, err);
+    int rc = r->o.sequences == 2 ? pairdata_load(r->o.data, &r->pairs, err)
+             : r->o.sequences    ? seqdata_load(r->o.data, &r->seq, err)
+                                 : dataset_probe(r->o.data, &r->info, err);
     if (rc && r->o.data_from_checkpoint && access(r->o.data, R_OK) != 0) {
         const int why = errno;
         recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open for reading: %s (the dataset path stored in %s; pass --data to use another)",
@@ -61,6 +63,7 @@ int train_setup_dataset(run *r, recur_err *err) {
 /* A model from a checkpoint (--init, --resume) must suit the dataset: the
  * task it was trained for, its inputs and outputs. */
 static int check_fit(const run *r, const model_config *cfg, const char *path, const char *role, recur_err *err) {
+    if (r->o.sequences == 2) return seqtask_check_fit_pairs(cfg, path, role, &r->pairs, r->o.data, err);
     if (r->o.sequences) return seqtask_check_fit(cfg, path, role, &r->seq, r->o.data, err);
     if (cfg->task != TASK_LM) return seqtask_check_fit_tokens(cfg, path, role, r->info.vocab_size, r->o.data, err);
     if (r->info.vocab_size != cfg->vocab_size)
@@ -81,6 +84,18 @@ static void fresh_config(const run *r, model_config *cfg) {
     cfg->hidden_size = o->hidden;
     cfg->num_layers = o->layers;
     if (!o->sequences) return;
+    if (o->sequences == 2) {
+        cfg->task = TASK_SEQ2SEQ;
+        cfg->vocab_size = r->pairs.tgt.size;
+        cfg->src_vocab_size = r->pairs.src.size;
+        cfg->bidirectional = o->bidirectional;
+        if (o->bidirectional) seqtask_merge_from_name(o->merge, &cfg->merge);
+        attention_from_name(o->attention, &cfg->attention);
+        context_from_name(o->context, &cfg->context);
+        end_from_name(o->end, &cfg->end);
+        if (cfg->end == END_LENGTH) cfg->max_len = o->max_len > 0 ? o->max_len : seqtask_longest_target(&r->pairs);
+        return;
+    }
     seqtask_config_from_data(cfg, &r->seq);
     cfg->bidirectional = o->bidirectional;
     if (o->bidirectional) seqtask_merge_from_name(o->merge, &cfg->merge);
@@ -192,7 +207,11 @@ int train_setup_trainer(run *r, recur_err *err) {
     oc.momentum = (float)r->o.momentum;
     oc.weight_decay = (float)r->o.weight_decay;
     int st = optim_create(&r->opt, &oc, r->m.num_params, err);
-    if (!st && r->o.sequences) {
+    if (!st && r->o.sequences == 2) {
+        st = trainer_init_pairs(&r->tr, &r->m, &r->opt, &r->pairs, r->o.batch, r->comm.size, r->comm.rank,
+                                !r->o.no_shuffle, (uint64_t)r->o.seed, (float)r->o.dropout, r->o.clip, err);
+        r->have_trainer = !st;
+    } else if (!st && r->o.sequences) {
         st = trainer_init_sequences(&r->tr, &r->m, &r->opt, &r->seq, r->o.batch, r->comm.size, r->comm.rank,
                                     !r->o.no_shuffle, (uint64_t)r->o.seed, (float)r->o.dropout, r->o.clip, err);
         r->have_trainer = !st;
@@ -220,6 +239,7 @@ void train_free(run *r) {
     model_free(&r->m);
     dataset_info_free(&r->info);
     seqdata_free(&r->seq);
+    pairdata_free(&r->pairs);
     free(r->tokens);
     free(r->val_tokens);
     free(r->states);
@@ -253,6 +273,9 @@ static int gradcheck_streams(run *r, gradcheck_result *g, recur_err *err) {
 /* --gradcheck: every rank checks on (a corner of) its own first batch. */
 int train_gradcheck(run *r, recur_err *err) {
     gradcheck_result g;
+    if (r->o.sequences == 2)
+        return train_agree(r, recur_fail(err, RECUR_EXIT_USAGE, "--gradcheck: not available for seq2seq models here "
+                                         "(tests/test_s2s_gradcheck.c checks every seq2seq configuration)"), err);
     int rc = r->o.sequences ? gradcheck_sequences(r, &g, err) : gradcheck_streams(r, &g, err);
     if (!rc && g.worst_rel > 1e-4)
         rc = recur_fail(err, RECUR_EXIT_FAIL, "gradcheck: relative error %.3g at %s exceeds 1e-4", g.worst_rel, g.worst_at);
