@@ -134,6 +134,14 @@ int reducer_init(grad_reducer *r, const model *m, recur_err *err) {
     const model_config *c = &m->cfg;
     const tensor_info *T = m->tensors;
     int n = 0, first, last;
+    if (c->task == TASK_SEQ2SEQ) { /* reduced once backward is over (trainer.c): the whole arena, one bucket */
+        r->first_tensor[0] = 0;
+        r->offset[0] = 0;
+        r->count[0] = m->num_params;
+        r->nbuckets = 1;
+        ((MPI_Request *)r->requests)[0] = MPI_REQUEST_NULL;
+        return 0;
+    }
     const int head = m->ix.head_weight;
     r->first_tensor[n] = head;
     r->offset[n] = T[head].offset;
