@@ -101,7 +101,19 @@ int seqtask_check_fit_pairs(const model_config *cfg, const char *model_path, con
                       : cfg->src_vocab_size != ds->src.size ? "the source vocabulary sizes differ"
                       : cfg->vocab_size != ds->tgt.size     ? "the target vocabulary sizes differ"
                                                             : NULL;
-    return why ? mismatch(cfg, model_path, role, data, data_path, why, err) : 0;
+    if (why) return mismatch(cfg, model_path, role, data, data_path, why, err);
+    if (cfg->end != END_LENGTH) return 0;
+    for (int k = 0; k < SPLIT_COUNT; k++) { /* the length head predicts 1..max_len */
+        const pair_split *sp = &ds->split[k];
+        for (size_t i = 0; sp->present && i < sp->n; i++)
+            if (pair_tgt_length(sp, i) > (size_t)cfg->max_len)
+                return recur_fail(err, RECUR_EXIT_INPUT,
+                                  "%s: /%s pair %zu: a target of %zu tokens, longer than max_len %d of %s %s (its "
+                                  "length head predicts 1..%d): train with a larger --max-len",
+                                  data_path, SEQ_SPLIT_NAMES[k], i, pair_tgt_length(sp, i), cfg->max_len, role,
+                                  model_path, cfg->max_len);
+    }
+    return 0;
 }
 
 int seqtask_longest_target(const pair_dataset *ds) {

@@ -124,6 +124,11 @@ static int create_or_load(const run *r, model *m, recur_err *err) {
         return -1;
     }
     if (model_create(m, &cfg, err)) return -1;
+    if (o->sequences == 2 && check_fit(r, &m->cfg, "(--max-len)", "the new model", err)) {
+        err->code = RECUR_EXIT_USAGE;
+        model_free(m);
+        return -1;
+    }
     model_init_random(m, (uint64_t)o->seed);
     return 0;
 }

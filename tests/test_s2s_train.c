@@ -1,0 +1,211 @@
+/* test_s2s_train.c - seq2seq through the CLI (issue 10): `recur data pairs`,
+ * `train`, `eval --decode`, `generate` on a toy task a small model learns in
+ * a few hundred steps (reverse a string of letters a-f, length 2-6); every
+ * ending (EOS, stop bit, length head) generates; a resumed run equals the
+ * uninterrupted one bit for bit; mpirun -np 2 gives the losses of -np 1; bad
+ * inputs and options are refused with messages naming what is wrong. */
+#include "test_util.h"
+
+#include <math.h>
+
+#include "../io/checkpoint.h"
+
+static char *dir;
+
+static const char *const MAKE_PY =
+    "import random, sys\n"
+    "random.seed(int(sys.argv[2]))\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    for _ in range(int(sys.argv[3])):\n"
+    "        s = ''.join(random.choice('abcdef') for _ in range(random.randint(2, 6)))\n"
+    "        f.write(s + '\\t' + s[::-1] + '\\n')\n";
+
+static int setup(void **state) {
+    (void)state;
+    if (!(dir = tu_tmpdir())) return -1;
+    char path[4300], log[8192];
+    snprintf(path, sizeof path, "%s/mk.py", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(MAKE_PY, f);
+    fclose(f);
+    int rc = tu_run(log, sizeof log,
+                    "cd '%s' && " TU_PYTHON " mk.py rev.tsv 1 1200 && '%s' data pairs rev.tsv rev.h5 --val-fraction 0.1 "
+                    "--test-fraction 0.1 --seed 1",
+                    dir, tu_recur());
+    if (rc) fprintf(stderr, "%s\n", log);
+    return rc;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    tu_scratch_remove(&dir);
+    return 0;
+}
+
+static int train(const char *out, const char *extra, char *log, size_t len) {
+    return tu_run(log, len,
+                  "cd '%s' && '%s' train --data rev.h5 --embed 16 --hidden 32 --layers 1 --batch 32 --lr 0.01 --quiet "
+                  "--no-monitor --out %s.h5 --metrics %s.jsonl %s",
+                  dir, tu_recur(), out, out, extra);
+}
+
+/* The step losses of DIR/NAME.jsonl. */
+static int step_losses(const char *name, double *loss, int max) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s.jsonl", dir, name);
+    char *text = tu_slurp(path, NULL);
+    assert_non_null(text);
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strstr(line, "\"event\"")) continue;
+        if (n < max) loss[n] = tu_json_number(line, "loss");
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* Learns to reverse: the teacher-forced loss falls, greedy and beam decoding
+ * get most test strings exactly right, generate reverses what it is given. */
+static void test_learns_reversal(void **s) {
+    (void)s;
+    char log[16384];
+    assert_int_equal(train("att", "--attention additive --bidirectional-encoder --steps 300 --val-every 100", log,
+                           sizeof log), 0);
+    double loss[400];
+    assert_int_equal(step_losses("att", loss, 400), 300);
+    assert_true(loss[299] < 0.25 * loss[0]);
+    int rc = tu_run(log, sizeof log, "cd '%s' && '%s' eval --model att.h5 --data rev.h5 --split test --decode greedy --json",
+                    dir, tu_recur());
+    if (rc) fprintf(stderr, "%s\n", log);
+    assert_int_equal(rc, 0);
+    const double greedy = tu_json_number(log, "exact_match"), ter = tu_json_number(log, "token_error_rate");
+    assert_true(greedy > 0.8);
+    assert_true(ter < 0.1);
+    assert_true(tu_json_number(log, "loss") < 0.5);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' eval --model att.h5 --data rev.h5 --split test "
+                            "--decode beam --beam 4 --json", dir, tu_recur()), 0);
+    assert_true(tu_json_number(log, "exact_match") >= greedy - 0.05);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && printf 'abc\\nfeed\\nda\\n' > in.txt && '%s' generate "
+                            "--model att.h5 --input in.txt --beam 3", dir, tu_recur()), 0);
+    assert_string_equal(log, "cba\ndeef\nad\n");
+    /* --data rows: source, reference, output */
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' generate --model att.h5 --data rev.h5 --split test | head -3",
+                            dir, tu_recur()), 0);
+    assert_non_null(strchr(log, '\t'));
+}
+
+/* The stop bit and the length head end outputs too (and learn the task). */
+static void test_every_end(void **s) {
+    (void)s;
+    static const char *const ends[] = {"stop-bit", "length"};
+    for (int i = 0; i < 2; i++) {
+        char log[16384], extra[256], name[32];
+        snprintf(name, sizeof name, "end%d", i);
+        snprintf(extra, sizeof extra, "--attention dot --end %s --context both --steps 300", ends[i]);
+        int rc = train(name, extra, log, sizeof log);
+        if (rc) fprintf(stderr, "%s\n", log);
+        assert_int_equal(rc, 0);
+        assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' eval --model %s.h5 --data rev.h5 --split test "
+                                "--decode greedy --json", dir, tu_recur(), name), 0);
+        if (tu_json_number(log, "exact_match") < 0.5) fail_msg("--end %s: %s", ends[i], log);
+        assert_int_equal(tu_run(log, sizeof log, "cd '%s' && printf 'abcd\\n' | '%s' generate --model %s.h5 --input -",
+                                dir, tu_recur(), name), 0);
+        assert_string_equal(log, "dcba\n");
+    }
+}
+
+static void load(const char *name, checkpoint_in *ck) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    recur_err err = {0};
+    if (checkpoint_load(path, ck, &err)) fail_msg("%s", err.msg);
+}
+
+static void test_resume_is_exact(void **s) {
+    (void)s;
+    char log[16384];
+    const char *shape = "--cell gru --attention general --dropout 0.2 --seed 5";
+    char extra[512];
+    snprintf(extra, sizeof extra, "%s --steps 20", shape);
+    assert_int_equal(train("whole", extra, log, sizeof log), 0);
+    snprintf(extra, sizeof extra, "%s --steps 9 --run-dir rd --checkpoint-every 4", shape);
+    assert_int_equal(train("part", extra, log, sizeof log), 0);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' train --resume rd --steps 20 --out resumed.h5", dir,
+                            tu_recur()), 0);
+    checkpoint_in a, b;
+    load("whole.h5", &a);
+    load("resumed.h5", &b);
+    assert_int_equal(a.m.cfg.task, TASK_SEQ2SEQ);
+    assert_int_equal(a.m.cfg.attention, ATTN_GENERAL);
+    assert_int_equal(b.step, 20);
+    assert_int_equal(a.src_vocab.size, 6);
+    assert_memory_equal(a.m.params, b.m.params, a.m.num_params * sizeof(float));
+    assert_memory_equal(a.opt.state, b.opt.state, a.opt.state_len * sizeof(float));
+    checkpoint_in_free(&a);
+    checkpoint_in_free(&b);
+}
+
+static void test_mpirun_same_losses(void **s) {
+    (void)s;
+    char log[16384];
+    for (int np = 1; np <= 2; np++) {
+        int rc = tu_run(log, sizeof log,
+                        "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data rev.h5 --embed 8 "
+                        "--hidden 16 --layers 2 --bidirectional-encoder --attention additive --batch 15 --steps 8 "
+                        "--quiet --no-monitor --out mp%d.h5 --metrics mp%d.jsonl",
+                        dir, np, tu_recur(), np, np);
+        if (rc) fprintf(stderr, "%s\n", log);
+        assert_int_equal(rc, 0);
+    }
+    double l1[16], l2[16];
+    assert_int_equal(step_losses("mp1", l1, 16), 8);
+    assert_int_equal(step_losses("mp2", l2, 16), 8);
+    for (int i = 0; i < 8; i++)
+        if (!(fabs(l1[i] - l2[i]) <= 1e-5 * fabs(l1[i]))) fail_msg("step %d: %.9g vs %.9g", i + 1, l1[i], l2[i]);
+}
+
+/* Each bad input: its exit code and a phrase of its message. */
+static void expect(int code, const char *phrase, const char *fmt, ...) {
+    char cmd[8192], log[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    const int rc = tu_run(log, sizeof log, "cd '%s' && %s", dir, cmd);
+    if (rc != code || !strstr(log, phrase)) fail_msg("%s: exit %d (expected %d), output: %s", cmd, rc, code, log);
+}
+
+static void test_bad_input(void **s) {
+    (void)s;
+    char log[16384];
+    assert_int_equal(train("small", "--steps 3", log, sizeof log), 0);
+    const char *R = tu_recur();
+    /* generation: a symbol outside the vocabulary, an empty line */
+    expect(3, "in.bad:2", "printf 'abc\\nabz\\n' > in.bad && '%s' generate --model small.h5 --input in.bad", R);
+    expect(3, "in.empty:2", "printf 'abc\\n\\nab\\n' > in.empty && '%s' generate --model small.h5 --input in.empty", R);
+    /* a target longer than --max-len */
+    expect(2, "longer than max_len 3", "'%s' train --data rev.h5 --end length --max-len 3 --steps 1 --out x.h5 --quiet", R);
+    /* options of another kind of model */
+    expect(2, "--pooling", "'%s' train --data rev.h5 --pooling max --steps 1 --out x.h5 --quiet", R);
+    expect(2, "--merge sum", "'%s' train --data rev.h5 --attention dot --bidirectional-encoder --steps 1 --out x.h5 --quiet", R);
+    expect(2, "task seq2seq", "'%s' train --data rev.h5 --task classify --steps 1 --out x.h5 --quiet", R);
+    expect(2, "--beam", "'%s' generate --model small.h5 --input in.txt --sample --beam 2", R);
+    /* a language model is not a seq2seq model */
+    expect(3, "generate decodes seq2seq", "'%s' data text mk.py lm.h5 >/dev/null && '%s' train --data lm.h5 --hidden 8 "
+           "--layers 1 --batch 2 --bptt 8 --steps 1 --out lm.model.h5 --quiet --no-monitor && '%s' generate --model "
+           "lm.model.h5 --input in.txt", R, R, R);
+}
+
+int main(void) {
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_learns_reversal), cmocka_unit_test(test_every_end),
+        cmocka_unit_test(test_resume_is_exact), cmocka_unit_test(test_mpirun_same_losses),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
