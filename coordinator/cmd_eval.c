@@ -201,6 +201,10 @@ int cmd_eval(int argc, char **argv) {
     }
     const int pairs = pairdata_is_pair_file(data_path, &err);
     if (pairs < 0) return report_error("eval", &err);
+    if (pairs && cli_find(tab, n, "streams")->set) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--streams: applies to token datasets; %s is a pair dataset: drop it", data_path);
+        return report_error("eval", &err);
+    }
     if (pairs)
         return eval_pairs(model_path, data_path, split, batch, decode, &dopt, cli_find(tab, n, "max-len")->set,
                           as_json, &err)

@@ -318,7 +318,14 @@ int cmd_sample(int argc, char **argv) {
     utf8_writer u = {.out = stdout};
     rc = 0;
     const uint8_t *vocab;
-    if (checkpoint_load(model_path, &ck, &err) || !(vocab = resolve_vocab(&ck, model_path, data_path, &ds, &err)) ||
+    if (checkpoint_load(model_path, &ck, &err)) goto fail;
+    if (ck.m.cfg.task != TASK_LM) {
+        recur_fail(&err, RECUR_EXIT_INPUT, "%s: a %s model; recur sample writes text from a language model (%s)",
+                   model_path, task_name(ck.m.cfg.task),
+                   ck.m.cfg.task == TASK_SEQ2SEQ ? "seq2seq: recur generate" : "sequence tasks: recur predict");
+        goto fail;
+    }
+    if (!(vocab = resolve_vocab(&ck, model_path, data_path, &ds, &err)) ||
         generator_init(&g, &ck, vocab, &err) || prime_model(&g, prime, &u, &err))
         goto fail;
     if (!cli_find(tab, n, "seed")->set) {
