@@ -1,4 +1,5 @@
-/* test_seq_reference.c - recur's sequence models equal PyTorch's (issue 9, section 4).
+/* test_seq_reference.c - recur's sequence models (issue 9, section 4) and
+ * encoder-decoders (issue 10) equal PyTorch's.
  *
  * tests/torch_seq_reference.py writes, into a scratch directory, for each
  * case (a 2-layer bidirectional LSTM classifier, an lbr_gru classifier with
@@ -27,10 +28,23 @@
  * the losses and gradients of each sequence run alone).  One cmocka test per
  * task.  Missing python/torch is a failure, not a skip.
  *
- * Environment: RECUR (binary under test), REFDIR (optional: generate there
- * and keep the files), RECUR_SEQ_REF_SCRIPT (optional: generator path),
- * RECUR_REF_KEEP=1 (keep the scratch directory even when everything passed;
- * it is always kept, and named, after a failure).
+ * test_s2s (issue 10) does the same for encoder-decoders:
+ * tests/torch_s2s_reference.py writes "recur-pairs" datasets (ragged,
+ * unsorted sources and targets), seq2seq checkpoints and what PyTorch
+ * computes for a 2-layer LSTM with a bidirectional encoder, bridge and
+ * additive attention; an lbr_gru (nn.GRU) with general attention and context
+ * both; an LSTM with dot attention and context input; a bidirectional 2-layer
+ * lbr_gru without attention (context both); and a bidirectional rnn_tanh
+ * with general attention and context input, all ending with EOS; the loss is
+ * the teacher-forced cross-entropy per target token.  Its cases.txt has the
+ * same format and goes through the same commands and comparisons, plus the
+ * seq2seq root attributes (src_vocab_size, merge, attention, context, end).
+ *
+ * Environment: RECUR (binary under test), REFDIR (optional: generate into
+ * $REFDIR/torch_seq_reference and $REFDIR/torch_s2s_reference and keep the
+ * files), RECUR_SEQ_REF_SCRIPT / RECUR_S2S_REF_SCRIPT (optional: generator
+ * paths), RECUR_REF_KEEP=1 (keep the scratch directories even when
+ * everything passed; they are always kept, and named, after a failure).
  */
 #include "test_util.h"
 
@@ -68,6 +82,7 @@ typedef struct {
     char name[128], task[16], cell[16], inputs[16], pooling[16];
     int layers, bidirectional;
     char data[256], init[256];
+    const char *dir;      /* the generator's output directory (file names are relative to it) */
     int neval, nrun;
     seq_eval eval[MAX_EVALS];
     seq_run run[MAX_RUNS];
@@ -132,13 +147,27 @@ static int parse_seq_cases(const char *path, seq_case *cases, int max) {
 
 /* ---- the generator --------------------------------------------------------- */
 
-static char *g_dir;
+/* The two generators: tests/torch_seq_reference.py (issue 9's sequence
+ * models) and tests/torch_s2s_reference.py (issue 10's encoder-decoders);
+ * both write cases.txt in the same format into their own directory. */
+typedef struct {
+    const char *tag;    /* log prefix */
+    const char *script; /* relative to the repository root */
+    const char *env;    /* overrides the script's path */
+    const char *subdir; /* under $REFDIR */
+    char *dir;
+    int rc;
+    char out[32768];
+    double seconds;
+    seq_case cases[MAX_CASES];
+    int ncase;
+} generator;
+
+static generator g_seq = {.tag = "seq-reference", .script = "tests/torch_seq_reference.py",
+                          .env = "RECUR_SEQ_REF_SCRIPT", .subdir = "torch_seq_reference", .rc = -1};
+static generator g_s2s = {.tag = "s2s-reference", .script = "tests/torch_s2s_reference.py",
+                          .env = "RECUR_S2S_REF_SCRIPT", .subdir = "torch_s2s_reference", .rc = -1};
 static int g_keep;
-static int g_gen_rc = -1;
-static char g_gen_out[32768];
-static double g_gen_seconds;
-static seq_case g_case[MAX_CASES];
-static int g_ncase;
 static int g_failed_tests;
 
 static double now_s(void) {
@@ -147,17 +176,17 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* tests/torch_seq_reference.py: $RECUR_SEQ_REF_SCRIPT, else relative to the
- * working directory (make runs from the repository root), else relative to
- * this binary (build/<variant>/tests/test_seq_reference). */
-static void script_path(char *out, size_t n) {
-    const char *env = getenv("RECUR_SEQ_REF_SCRIPT");
+/* The generator's script: $<env>, else relative to the working directory
+ * (make runs from the repository root), else relative to this binary
+ * (build/<variant>/tests/test_seq_reference). */
+static void script_path(const generator *g, char *out, size_t n) {
+    const char *env = getenv(g->env);
     if (env && *env) {
         snprintf(out, n, "%s", env);
         return;
     }
-    if (tu_exists("tests/torch_seq_reference.py")) {
-        snprintf(out, n, "tests/torch_seq_reference.py");
+    if (tu_exists(g->script)) {
+        snprintf(out, n, "%s", g->script);
         return;
     }
     char exe[2048];
@@ -169,71 +198,83 @@ static void script_path(char *out, size_t n) {
             if (!s) break;
             *s = 0;
         }
-        snprintf(out, n, "%s/tests/torch_seq_reference.py", exe);
+        snprintf(out, n, "%s/%s", exe, g->script);
         return;
     }
-    snprintf(out, n, "tests/torch_seq_reference.py");
+    snprintf(out, n, "%s", g->script);
+}
+
+/* Runs one generator into $REFDIR/<subdir> or a fresh scratch directory and
+ * parses its cases.txt; g->rc != 0 (and g->out says why) when that failed. */
+static void run_generator(generator *g, const char *refdir) {
+    if (refdir && *refdir) {
+        g->dir = malloc(4096);
+        snprintf(g->dir, 4096, "%s/%s", refdir, g->subdir);
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", g->dir);
+        if (system(cmd) != 0) {
+            snprintf(g->out, sizeof g->out, "cannot create %s", g->dir);
+            return;
+        }
+    } else {
+        g->dir = tu_tmpdir();
+        if (!g->dir) {
+            snprintf(g->out, sizeof g->out, "cannot create a scratch directory");
+            return;
+        }
+    }
+    char script[4096];
+    script_path(g, script, sizeof script);
+    double t0 = now_s();
+    g->rc = tu_run(g->out, sizeof g->out, "timeout 600 %s '%s' '%s'", TU_PYTHON, script, g->dir);
+    g->seconds = now_s() - t0;
+    if (g->rc == 0) {
+        char cases[4300];
+        snprintf(cases, sizeof cases, "%s/cases.txt", g->dir);
+        if ((g->ncase = parse_seq_cases(cases, g->cases, MAX_CASES)) <= 0) {
+            g->rc = -2;
+            snprintf(g->out, sizeof g->out, "%s is missing or malformed", cases);
+        }
+        for (int i = 0; i < g->ncase; i++) g->cases[i].dir = g->dir;
+    }
+    if (g->rc == 0)
+        fprintf(stderr, "[%s] %s %s: %d cases in %.1f s into %s\n", g->tag, TU_PYTHON, script, g->ncase, g->seconds,
+                g->dir);
 }
 
 static int group_setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     const char *refdir = getenv("REFDIR");
-    g_keep = getenv("RECUR_REF_KEEP") && atoi(getenv("RECUR_REF_KEEP")) != 0;
-    if (refdir && *refdir) {
-        g_dir = malloc(4096);
-        snprintf(g_dir, 4096, "%s/torch_seq_reference", refdir);
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", g_dir);
-        if (system(cmd) != 0) {
-            snprintf(g_gen_out, sizeof g_gen_out, "cannot create %s", g_dir);
-            return 0;
-        }
-        g_keep = 1;
-    } else {
-        g_dir = tu_tmpdir();
-        if (!g_dir) {
-            snprintf(g_gen_out, sizeof g_gen_out, "cannot create a scratch directory");
-            return 0;
-        }
-    }
-    char script[4096];
-    script_path(script, sizeof script);
-    double t0 = now_s();
-    g_gen_rc = tu_run(g_gen_out, sizeof g_gen_out, "timeout 600 %s '%s' '%s'", TU_PYTHON, script, g_dir);
-    g_gen_seconds = now_s() - t0;
-    if (g_gen_rc == 0) {
-        char cases[4300];
-        snprintf(cases, sizeof cases, "%s/cases.txt", g_dir);
-        if ((g_ncase = parse_seq_cases(cases, g_case, MAX_CASES)) <= 0) {
-            g_gen_rc = -2;
-            snprintf(g_gen_out, sizeof g_gen_out, "%s is missing or malformed", cases);
-        }
-    }
-    if (g_gen_rc == 0)
-        fprintf(stderr, "[seq-reference] %s %s: %d cases in %.1f s into %s\n", TU_PYTHON, script, g_ncase,
-                g_gen_seconds, g_dir);
+    g_keep = (getenv("RECUR_REF_KEEP") && atoi(getenv("RECUR_REF_KEEP")) != 0) || (refdir && *refdir);
+    run_generator(&g_seq, refdir);
+    run_generator(&g_s2s, refdir);
     return 0;
+}
+
+static void drop_generator(generator *g) {
+    if (!g->dir) return;
+    if (g_failed_tests || g_keep || g->rc != 0)
+        fprintf(stderr, "[%s] files kept in %s\n", g->tag, g->dir);
+    else
+        tu_rmtree(g->dir);
+    free(g->dir);
+    g->dir = NULL;
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    if (g_dir) {
-        if (g_failed_tests || g_keep || g_gen_rc != 0)
-            fprintf(stderr, "[seq-reference] files kept in %s\n", g_dir);
-        else
-            tu_rmtree(g_dir);
-        free(g_dir);
-    }
+    drop_generator(&g_seq);
+    drop_generator(&g_s2s);
     return 0;
 }
 
-static void require_generator(void) {
-    if (g_gen_rc != 0) {
+static void require_generator(const generator *g) {
+    if (g->rc != 0) {
         g_failed_tests++;
-        fail_msg("the PyTorch sequence reference generator failed (status %d; needs %s with torch, h5py "
+        fail_msg("the PyTorch reference generator %s failed (status %d; needs %s with torch, h5py "
                  "and numpy):\n%s",
-                 g_gen_rc, TU_PYTHON, g_gen_out);
+                 g->script, g->rc, TU_PYTHON, g->out);
     }
 }
 
@@ -422,11 +463,13 @@ static int compare_tensor(const char *run, hid_t g, hid_t w, const char *got_pat
 }
 
 /* The root attributes that describe the model: the trained checkpoint must
- * keep the initial one's (vocab_size and embed_size are not pinned by the
- * contract for feature inputs). */
+ * keep the initial one's, for those init.h5 has (vocab_size and embed_size
+ * are not pinned by the contract for feature inputs; src_vocab_size, merge,
+ * attention, context, end and max_len are an encoder-decoder's). */
 static const char *const MODEL_ATTRS[] = {"cell", "hidden_size", "num_layers", "task", "bidirectional",
                                           "input_size", "num_classes", "output_size", "pooling",
-                                          "vocab_size", "embed_size"};
+                                          "vocab_size", "embed_size", "src_vocab_size", "merge",
+                                          "attention", "context", "end", "max_len"};
 
 static int compare_attrs(const seq_case *c, const char *run, hid_t g, hid_t init) {
     int bad = 0;
@@ -500,8 +543,8 @@ out:
 static int check_eval(const seq_case *c, const seq_eval *e) {
     static char out[65536];
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "'%s' eval --model '%s/%s' --data '%s/%s' --split %s --json", tu_recur(), g_dir,
-             c->init, g_dir, c->data, e->split);
+    snprintf(cmd, sizeof cmd, "'%s' eval --model '%s/%s' --data '%s/%s' --split %s --json", tu_recur(), c->dir,
+             c->init, c->dir, c->data, e->split);
     int rc = tu_run(out, sizeof out, "timeout 300 %s", cmd);
     if (rc != 0) {
         fprintf(stderr, "FAIL %s eval %s: recur exited %d\n  $ %s\n%s\n", c->name, e->split, rc, cmd, out);
@@ -581,13 +624,13 @@ static int check_train(const seq_case *c, const seq_run *r) {
     snprintf(tag, sizeof tag, "%s", r->name);
     for (char *p = tag; *p; p++)
         if (*p == '/') *p = '_';
-    snprintf(out_h5, sizeof out_h5, "%s/recur_%s.h5", g_dir, tag);
-    snprintf(metrics, sizeof metrics, "%s/recur_%s.jsonl", g_dir, tag);
+    snprintf(out_h5, sizeof out_h5, "%s/recur_%s.h5", c->dir, tag);
+    snprintf(metrics, sizeof metrics, "%s/recur_%s.jsonl", c->dir, tag);
     char cmd[16384];
     snprintf(cmd, sizeof cmd,
              "'%s' train --data '%s/%s' --init '%s/%s' --steps %d --no-shuffle --batch %d --optimizer %s --lr %s "
              "--clip %s --out '%s' --metrics '%s'",
-             tu_recur(), g_dir, c->data, g_dir, c->init, r->steps, r->batch, r->opt, r->lr, r->clip, out_h5,
+             tu_recur(), c->dir, c->data, c->dir, c->init, r->steps, r->batch, r->opt, r->lr, r->clip, out_h5,
              metrics);
     if (r->nexp != r->steps) {
         fprintf(stderr, "FAIL %s: generator wrote %d of %d step records\n", r->name, r->nexp, r->steps);
@@ -601,22 +644,42 @@ static int check_train(const seq_case *c, const seq_run *r) {
     }
     int bad = check_metrics(r, metrics, cmd);
     char want[4400], init[4400];
-    snprintf(want, sizeof want, "%s/%s", g_dir, r->expected);
-    snprintf(init, sizeof init, "%s/%s", g_dir, c->init);
+    snprintf(want, sizeof want, "%s/%s", c->dir, r->expected);
+    snprintf(init, sizeof init, "%s/%s", c->dir, c->init);
     bad += compare_checkpoint(c, r->name, out_h5, want, init);
     if (bad) fprintf(stderr, "  (reproduce: %s)\n", cmd);
     return bad;
 }
 
-static void run_task(const char *task) {
-    require_generator();
+/* One line about a case: the sequence models' options from cases.txt, an
+ * encoder-decoder's from its init.h5 (attention, context, end). */
+static void describe_case(const generator *g, const seq_case *c) {
+    if (strcmp(c->task, "seq2seq")) {
+        fprintf(stderr, "[%s] %s: %s%s, %d layer(s), %s inputs, pooling %s\n", g->tag, c->name,
+                c->bidirectional ? "bidirectional " : "", c->cell, c->layers, c->inputs, c->pooling);
+        return;
+    }
+    char path[4400], att[64] = "?", ctx[64] = "?", end[64] = "?";
+    snprintf(path, sizeof path, "%s/%s", c->dir, c->init);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        attr_text(f, "attention", att, sizeof att);
+        attr_text(f, "context", ctx, sizeof ctx);
+        attr_text(f, "end", end, sizeof end);
+        H5Fclose(f);
+    }
+    fprintf(stderr, "[%s] %s: %s, %d layer(s), %s encoder, attention %s, context %s, end %s\n", g->tag, c->name,
+            c->cell, c->layers, c->bidirectional ? "bidirectional" : "one-direction", att, ctx, end);
+}
+
+static void run_task(generator *g, const char *task) {
+    require_generator(g);
     int bad = 0, checked = 0;
     double t0 = now_s();
-    for (int i = 0; i < g_ncase; i++) {
-        const seq_case *c = &g_case[i];
+    for (int i = 0; i < g->ncase; i++) {
+        const seq_case *c = &g->cases[i];
         if (strcmp(c->task, task)) continue;
-        fprintf(stderr, "[seq-reference] %s: %s%s, %d layer(s), %s inputs, pooling %s\n", c->name,
-                c->bidirectional ? "bidirectional " : "", c->cell, c->layers, c->inputs, c->pooling);
+        describe_case(g, c);
         if (c->neval == 0 || c->nrun == 0) {
             fprintf(stderr, "FAIL %s: the generator wrote %d eval and %d train records\n", c->name, c->neval,
                     c->nrun);
@@ -626,30 +689,51 @@ static void run_task(const char *task) {
         for (int r = 0; r < c->nrun; r++) bad += check_train(c, &c->run[r]);
         checked++;
     }
-    fprintf(stderr, "[seq-reference] %s: %d cases checked in %.1f s\n", task, checked, now_s() - t0);
+    fprintf(stderr, "[%s] %s: %d cases checked in %.1f s\n", g->tag, task, checked, now_s() - t0);
     if (checked == 0) {
         g_failed_tests++;
         fail_msg("no reference cases for task %s", task);
     }
     if (bad) {
         g_failed_tests++;
-        fail_msg("%s: %d mismatches against PyTorch (details above; files in %s)", task, bad, g_dir);
+        fail_msg("%s: %d mismatches against PyTorch (details above; files in %s)", task, bad, g->dir);
+    }
+}
+
+/* Every case of a generator belongs to one of `tasks` (a test below checks it). */
+static void check_tasks(const generator *g, const char *const *tasks, int ntasks) {
+    for (int i = 0; i < g->ncase; i++) {
+        int known = 0;
+        for (int k = 0; k < ntasks; k++) known |= !strcmp(g->cases[i].task, tasks[k]);
+        if (!known) {
+            g_failed_tests++;
+            fail_msg("%s: case %s has task '%s', which no test here checks", g->script, g->cases[i].name,
+                     g->cases[i].task);
+        }
     }
 }
 
 static void test_generator(void **state) {
     (void)state;
-    require_generator();
-    fprintf(stderr, "[seq-reference] generator took %.1f s:\n%s", g_gen_seconds, g_gen_out);
-    for (int i = 0; i < g_ncase; i++) /* every case belongs to a test below */
-        if (strcmp(g_case[i].task, "classify") && strcmp(g_case[i].task, "tag") && strcmp(g_case[i].task, "regress")) {
-            g_failed_tests++;
-            fail_msg("case %s has task '%s', which no test here checks", g_case[i].name, g_case[i].task);
-        }
+    require_generator(&g_seq);
+    fprintf(stderr, "[%s] generator took %.1f s:\n%s", g_seq.tag, g_seq.seconds, g_seq.out);
+    static const char *const tasks[] = {"classify", "tag", "regress"};
+    check_tasks(&g_seq, tasks, 3);
 }
-static void test_classify(void **state) { (void)state; run_task("classify"); }
-static void test_tag(void **state) { (void)state; run_task("tag"); }
-static void test_regress(void **state) { (void)state; run_task("regress"); }
+static void test_classify(void **state) { (void)state; run_task(&g_seq, "classify"); }
+static void test_tag(void **state) { (void)state; run_task(&g_seq, "tag"); }
+static void test_regress(void **state) { (void)state; run_task(&g_seq, "regress"); }
+
+/* Issue 10: encoder-decoders (tests/torch_s2s_reference.py) through the same
+ * eval and train commands and the same comparisons. */
+static void test_s2s(void **state) {
+    (void)state;
+    require_generator(&g_s2s);
+    fprintf(stderr, "[%s] generator took %.1f s:\n%s", g_s2s.tag, g_s2s.seconds, g_s2s.out);
+    static const char *const tasks[] = {"seq2seq"};
+    check_tasks(&g_s2s, tasks, 1);
+    run_task(&g_s2s, "seq2seq");
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -657,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_tag),
         cmocka_unit_test(test_regress),
+        cmocka_unit_test(test_s2s),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
