@@ -281,8 +281,6 @@ static const REAL *head_input(s2s_ws *s) {
     return w->xin[L];
 }
 
-static REAL sigmoid(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
-
 void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b, s2s_loss *loss) {
     *loss = (s2s_loss){0, 0, 0};
     const net_batch eb = encoder_batch(b);
@@ -356,7 +354,7 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
                 const size_t r = (size_t)w->off[t] + i;
                 REAL z = bs;
                 for (int u = 0; u < H; u++) z += ws[u] * X[r * H + u];
-                s->stop[r] = sigmoid(z);
+                s->stop[r] = sigm(z);
                 if (b->dec_out) {
                     const int last = t == w->len[i] - 1;
                     const double pz = (double)s->stop[r];
@@ -625,7 +623,7 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
         for (int i = 0; i < n; i++) {
             REAL z = bs;
             for (int u = 0; u < H; u++) z += ws[u] * X[(size_t)i * H + u];
-            s->stop[i] = sigmoid(z);
+            s->stop[i] = sigm(z);
         }
     }
     s->gen_t++;

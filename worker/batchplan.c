@@ -47,3 +47,14 @@ int plan_share(const int32_t *order, size_t first, int count, const int32_t *cos
     *total = sum;
     return n;
 }
+
+int plan_packed_sizes(const int32_t *len, int n, int T, int32_t *bs) {
+    int rows = 0;
+    for (int t = 0; t < T; t++) {
+        int active = 0;
+        while (active < n && len[active] > t) active++;
+        bs[t] = active;
+        rows += active;
+    }
+    return rows;
+}

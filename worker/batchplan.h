@@ -26,4 +26,8 @@ void plan_order(int32_t *order, size_t n, int shuffle, uint64_t seed, long epoch
 int plan_share(const int32_t *order, size_t first, int count, const int32_t *cost, int ranks, int rank,
                plan_key *keys, long *load, int32_t *mine, long *total);
 
+/* The packed layout of n sequences of lengths len[0..n), longest first:
+ * bs[t] = how many are longer than t, for t < T; returns the rows (sum). */
+int plan_packed_sizes(const int32_t *len, int n, int T, int32_t *bs);
+
 #endif

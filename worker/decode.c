@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/rng.h"
+#include "batchplan.h"
 
 int decoder_init(decoder *d, const model *m, int max_sources, int max_src_len, const decode_opts *o, recur_err *err) {
     memset(d, 0, sizeof *d);
@@ -62,14 +63,11 @@ static void pack_sources(decoder *d, int n, const int32_t *const *src, const int
         while (j > 0 && src_len[d->order[j - 1]] < src_len[x]) d->order[j] = d->order[j - 1], j--;
         d->order[j] = x;
     }
-    const int Ts = src_len[d->order[0]];
-    int row = 0;
-    for (int t = 0; t < Ts; t++) {
-        int active = 0;
-        while (active < n && src_len[d->order[active]] > t) active++;
-        d->src_bs[t] = active;
-        for (int e = 0; e < active; e++) d->src_tok[row++] = src[d->order[e]][t];
-    }
+    for (int e = 0; e < n; e++) d->len[e] = src_len[d->order[e]];
+    const int Ts = d->len[0];
+    plan_packed_sizes(d->len, n, Ts, d->src_bs);
+    for (int t = 0, row = 0; t < Ts; t++)
+        for (int e = 0; e < d->src_bs[t]; e++) d->src_tok[row++] = src[d->order[e]][t];
     *b = (s2s_batch){.n = n, .Ts = Ts, .src_bs = d->src_bs, .src_tokens = d->src_tok};
 }
 

@@ -86,18 +86,6 @@ void pairbatch_free(pairbatch *pb) {
     memset(pb, 0, sizeof *pb);
 }
 
-/* Packed sizes of sequences of lengths len[0..n) sorted longest first. */
-static int packed_sizes(const int32_t *len, int n, int T, int32_t *bs) {
-    int rows = 0;
-    for (int t = 0; t < T; t++) {
-        int active = 0;
-        while (active < n && len[active] > t) active++;
-        bs[t] = active;
-        rows += active;
-    }
-    return rows;
-}
-
 void pairbatch_pack(pairbatch *pb, const int32_t *pairs, int n) {
     const pair_split *sp = pb->split;
     plan_key *keys = pb->keys;
@@ -108,7 +96,7 @@ void pairbatch_pack(pairbatch *pb, const int32_t *pairs, int n) {
     for (int i = 0; i < n; i++) pb->pair[i] = keys[i].id, len[i] = keys[i].cost;
     pb->n = n;
     pb->Td = n ? len[0] : 0;
-    pb->Rd = packed_sizes(len, n, pb->Td, pb->dec_bs);
+    pb->Rd = plan_packed_sizes(len, n, pb->Td, pb->dec_bs);
     for (int t = 0, r0 = 0; t < pb->Td; r0 += pb->dec_bs[t], t++)
         for (int i = 0; i < pb->dec_bs[t]; i++) {
             const int32_t *tg = sp->tgt_tokens + sp->tgt_offsets[pb->pair[i]];
@@ -121,7 +109,7 @@ void pairbatch_pack(pairbatch *pb, const int32_t *pairs, int n) {
     plan_sort(keys, (size_t)n);
     for (int e = 0; e < n; e++) pb->enc_slot[keys[e].pos] = e, len[e] = keys[e].cost;
     pb->Ts = n ? len[0] : 0;
-    pb->Re = packed_sizes(len, n, pb->Ts, pb->src_bs);
+    pb->Re = plan_packed_sizes(len, n, pb->Ts, pb->src_bs);
     for (int t = 0, r0 = 0; t < pb->Ts; r0 += pb->src_bs[t], t++)
         for (int e = 0; e < pb->src_bs[t]; e++) pb->src[r0 + e] = sp->src_tokens[sp->src_offsets[keys[e].id] + t];
 }
