@@ -9,6 +9,7 @@
  * decoder slots map to other encoder slots) gives the same loss and
  * gradients as each pair run alone. */
 #include "test_util.h"
+#include "fd_check.h"
 
 #include <math.h>
 
@@ -81,6 +82,17 @@ static double loss_at(s2s_workspace_f64 *w, const model *m, const double *P, con
     return total(&l);
 }
 
+typedef struct {
+    s2s_workspace_f64 *w;
+    const model *m;
+    const s2s_batch *b;
+} s2s_loss_ctx;
+
+static double s2s_loss_of(void *ctx, const double *P) {
+    const s2s_loss_ctx *c = ctx;
+    return loss_at(c->w, c->m, P, c->b);
+}
+
 /* 0 when every gradient matches, 1 when some tensor got no gradient at all
  * in this draw (the caller draws again). */
 static int check_draw(const s2s_case *c, uint64_t seed) {
@@ -100,35 +112,8 @@ static int check_draw(const s2s_case *c, uint64_t seed) {
     for (size_t i = 0; i < n; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
     loss_at(&w, &m, P, &b);
     s2s_backward_f64(&w, &m, P, G, &b, 0.5);
-    const double eps = 1e-6;
-    double worst = 0;
-    const char *worst_name = "";
-    size_t worst_i = 0;
-    int dead = 0;
-    for (int k = 0; k < m.num_tensors; k++) {
-        const tensor_info *t = &m.tensors[k];
-        double gmax = 0, fdmax = 0;
-        for (size_t i = 0; i < t->count; i++) {
-            const size_t idx = t->offset + i;
-            const double keep = P[idx];
-            P[idx] = keep + eps;
-            const double lp = 0.5 * loss_at(&w, &m, P, &b);
-            P[idx] = keep - eps;
-            const double lm = 0.5 * loss_at(&w, &m, P, &b);
-            P[idx] = keep;
-            const double fd = (lp - lm) / (2 * eps), an = G[idx];
-            const double rel = fabs(fd - an) / fmax(1e-7, fabs(fd) + fabs(an));
-            gmax = fmax(gmax, fabs(an));
-            fdmax = fmax(fdmax, fabs(fd));
-            if (fabs(fd - an) > 1e-8 && rel > worst) {
-                worst = rel;
-                worst_name = t->name;
-                worst_i = i;
-            }
-        }
-        if (!(gmax > 0) && !(fdmax > 0)) dead = 1;
-    }
-    if (worst > 1e-5) fail_msg("%s: worst relative error %.3g at %s[%zu]", c->name, worst, worst_name, worst_i);
+    s2s_loss_ctx lc = {&w, &m, &b};
+    const int dead = fd_check(&m, P, G, 0.5, s2s_loss_of, &lc, c->name);
     free(P);
     free(G);
     s2s_workspace_free_f64(&w);

@@ -8,6 +8,7 @@
  * And: a packed batch gives the same loss and gradients as each of its
  * sequences run alone. */
 #include "test_util.h"
+#include "fd_check.h"
 
 #include <math.h>
 
@@ -72,6 +73,17 @@ static net_batch batch_of(const batch_data *d, const seq_case *c) {
                        .targets = c->task == TASK_REGRESS ? d->targets : NULL, .dropout_seed = 77};
 }
 
+typedef struct {
+    net_workspace_f64 *w;
+    const model *m;
+    const net_batch *b;
+} net_loss_ctx;
+
+static double net_loss(void *ctx, const double *P) {
+    const net_loss_ctx *c = ctx;
+    return net_forward_f64(c->w, c->m, P, c->b);
+}
+
 /* 0 when every gradient matches; 1 when some tensor gets no gradient at all
  * from this draw (numerically too: e.g. every relu unit dead, or every max
  * at a step W_hh cannot reach), so the caller draws again. */
@@ -93,35 +105,8 @@ static int check_draw(const seq_case *c, uint64_t seed) {
 
     net_forward_f64(&w, &m, P, &b);
     net_backward_f64(&w, &m, P, G, &b, 0.5);
-    const double eps = 1e-6;
-    double worst = 0;
-    const char *worst_name = "";
-    size_t worst_i = 0;
-    int dead = 0;
-    for (int k = 0; k < m.num_tensors; k++) {
-        const tensor_info *t = &m.tensors[k];
-        double gmax = 0, fdmax = 0;
-        for (size_t i = 0; i < t->count; i++) {
-            const size_t idx = t->offset + i;
-            const double keep = P[idx];
-            P[idx] = keep + eps;
-            const double lp = 0.5 * net_forward_f64(&w, &m, P, &b);
-            P[idx] = keep - eps;
-            const double lm = 0.5 * net_forward_f64(&w, &m, P, &b);
-            P[idx] = keep;
-            const double fd = (lp - lm) / (2 * eps), an = G[idx];
-            const double rel = fabs(fd - an) / fmax(1e-7, fabs(fd) + fabs(an));
-            gmax = fmax(gmax, fabs(an));
-            fdmax = fmax(fdmax, fabs(fd));
-            if (fabs(fd - an) > 1e-8 && rel > worst) {
-                worst = rel;
-                worst_name = t->name;
-                worst_i = i;
-            }
-        }
-        if (!(gmax > 0) && !(fdmax > 0)) dead = 1;
-    }
-    if (worst > 1e-5) fail_msg("%s: worst relative error %.3g at %s[%zu]", c->name, worst, worst_name, worst_i);
+    net_loss_ctx lc = {&w, &m, &b};
+    const int dead = fd_check(&m, P, G, 0.5, net_loss, &lc, c->name);
     free(P);
     free(G);
     net_workspace_free_f64(&w);
