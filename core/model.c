@@ -17,6 +17,7 @@ static const char *const TASK_NAMES[TASK_COUNT] = {"lm", "classify", "tag", "reg
 static const char *const ATTENTION_NAMES[ATTN_COUNT] = {"none", "dot", "general", "additive"};
 static const char *const CONTEXT_NAMES[4] = {"?", "init", "input", "both"};
 static const char *const END_NAMES[END_COUNT] = {"eos", "stop-bit", "length"};
+static const char *const CONDITION_NAMES[COND_COUNT] = {"none", "label", "features"};
 static const char *const POOLING_NAMES[POOL_COUNT] = {"last", "mean", "max"};
 
 const char *task_name(task_kind task) { return (unsigned)task < TASK_COUNT ? TASK_NAMES[task] : "?"; }
@@ -51,6 +52,12 @@ int context_from_name(const char *name, int *out) {
     if (i >= 0) *out = i + 1;
     return i >= 0 ? 0 : -1;
 }
+const char *condition_name(condition_kind c) { return (unsigned)c < COND_COUNT ? CONDITION_NAMES[c] : "?"; }
+int condition_from_name(const char *name, condition_kind *out) {
+    int i = index_of(name, CONDITION_NAMES, COND_COUNT);
+    if (i >= 0) *out = (condition_kind)i;
+    return i >= 0 ? 0 : -1;
+}
 int end_from_name(const char *name, end_kind *out) {
     int i = index_of(name, END_NAMES, END_COUNT);
     if (i >= 0) *out = (end_kind)i;
@@ -67,9 +74,20 @@ int cell_from_name(const char *name, cell_kind *out) {
 }
 
 static int s2s_validate(const model_config *c, const char *src, recur_err *err) {
-    if (c->input_size || c->src_vocab_size < 1 || c->src_vocab_size > 1 << 24)
-        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'src_vocab_size': expected an integer in [1, %d], found %d",
-                          src, 1 << 24, c->src_vocab_size);
+    if ((unsigned)c->condition >= COND_COUNT)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'condition': expected none, label or features", src);
+    const int features = c->condition == COND_FEATURES;
+    if (features ? c->src_vocab_size != 0 : c->input_size || c->src_vocab_size < 1 || c->src_vocab_size > 1 << 24)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'src_vocab_size': expected %s, found %d", src,
+                          features ? "0 (the context is a feature vector)" : "an integer in [1, 16777216]",
+                          c->src_vocab_size);
+    if (features && c->input_size < 1)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'input_size': expected the width of the context features "
+                          "(>= 1), found %d", src, c->input_size);
+    if (c->condition != COND_NONE && (c->attention != ATTN_NONE || c->bidirectional))
+        return recur_fail(err, RECUR_EXIT_USAGE, "%s: a conditional language model has no source sequence to %s: "
+                          "found %s", src, c->attention ? "attend to" : "read in both directions",
+                          c->attention ? "attention" : "a bidirectional encoder");
     if ((unsigned)c->attention >= ATTN_COUNT)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'attention': expected none, dot, general or additive", src);
     if (c->context < 1 || c->context > 3)
@@ -88,7 +106,7 @@ static int s2s_validate(const model_config *c, const char *src, recur_err *err) 
 }
 
 int model_config_validate(const model_config *c, const char *src, recur_err *err) {
-    const int tokens = c->input_size == 0;
+    const int tokens = c->input_size == 0 || c->task == TASK_SEQ2SEQ; /* seq2seq: input_size is the context's */
     /* Upper bounds keep every product well inside size_t and int. */
     struct { const char *name; int v, min, max; } f[] = {
         {"vocab_size", c->vocab_size, tokens, tokens ? 1 << 24 : 0},
@@ -162,35 +180,56 @@ static void add_stack(model *m, size_t *off, const char *prefix, const model_con
 }
 
 void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *dec) {
-    const int H = cfg->hidden_size, D = cfg->bidirectional ? 2 : 1;
+    const int H = cfg->hidden_size;
     *enc = (model_config){.cell = cfg->cell, .vocab_size = cfg->src_vocab_size, .embed_size = cfg->embed_size,
                           .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG, .output_size = 1,
                           .bidirectional = cfg->bidirectional, .merge = cfg->merge, .headless = 1};
     *dec = (model_config){.cell = cfg->cell, .vocab_size = cfg->vocab_size + 1, .embed_size = cfg->embed_size,
                           .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG,
                           .output_size = model_s2s_outputs(cfg), .headless = 1,
-                          .extra_input = (cfg->context & CONTEXT_INPUT ? D * H : 0) + (cfg->attention ? H : 0)};
+                          .extra_input = (cfg->context & CONTEXT_INPUT ? model_s2s_context_width(cfg) : 0) +
+                                         (cfg->attention ? H : 0)};
 }
 
 int model_s2s_outputs(const model_config *cfg) { return cfg->vocab_size + (cfg->end == END_EOS); }
+
+int model_s2s_context_width(const model_config *cfg) {
+    switch (cfg->condition) {
+    case COND_LABEL: return cfg->hidden_size;
+    case COND_FEATURES: return cfg->input_size;
+    default: return (cfg->bidirectional ? 2 : 1) * cfg->hidden_size;
+    }
+}
+
+int model_s2s_bridged(const model_config *cfg) {
+    return (cfg->context & CONTEXT_INIT) && (cfg->bidirectional || cfg->condition != COND_NONE);
+}
 
 static void create_s2s(model *m, size_t *off) {
     const model_config *cfg = &m->cfg;
     model_config enc, dec;
     model_s2s_stacks(cfg, &enc, &dec);
     s2s_index *x = &m->s2s;
-    const size_t H = cfg->hidden_size, D = cfg->bidirectional ? 2 : 1, De = model_layer_input(&enc, enc.num_layers);
+    const size_t H = cfg->hidden_size, Cw = model_s2s_context_width(cfg), De = model_layer_input(&enc, enc.num_layers);
     char name[48];
-    add_stack(m, off, "encoder/", &enc, &x->enc);
+    /* A conditional LM has no encoder: its context is a label's embedding or given features. */
+    x->ctx_embedding = -1;
+    if (cfg->condition == COND_NONE) add_stack(m, off, "encoder/", &enc, &x->enc);
+    else {
+        tensor_index none = {.embedding = -1, .head_weight = -1, .head_bias = -1};
+        for (int l = 0; l < RECUR_MAX_LAYERS; l++) none.layer[l][0] = none.layer[l][1] = (layer_index){-1, -1, -1, -1};
+        x->enc = none;
+    }
+    if (cfg->condition == COND_LABEL) x->ctx_embedding = add_tensor(m, off, "context/embedding", cfg->src_vocab_size, H);
     add_stack(m, off, "decoder/", &dec, &x->dec);
     for (int l = 0; l < RECUR_MAX_LAYERS; l++)
         for (int k = 0; k < 2; k++) x->bridge_h[l][k] = x->bridge_c[l][k] = -1;
-    if ((cfg->context & CONTEXT_INIT) && D == 2)
+    if (model_s2s_bridged(cfg))
         for (int l = 0; l < cfg->num_layers; l++)
             for (int c = 0; c < 1 + (cfg->cell == CELL_LSTM); c++) {
                 int *at = c ? x->bridge_c[l] : x->bridge_h[l];
                 snprintf(name, sizeof name, "bridge/weight_%c_l%d", c ? 'c' : 'h', l);
-                at[0] = add_tensor(m, off, name, H, 2 * H);
+                at[0] = add_tensor(m, off, name, H, Cw);
                 snprintf(name, sizeof name, "bridge/bias_%c_l%d", c ? 'c' : 'h', l);
                 at[1] = add_tensor(m, off, name, H, 0);
             }
@@ -210,7 +249,7 @@ static void create_s2s(model *m, size_t *off) {
         x->stop_w = add_tensor(m, off, "stop/weight", 1, H);
         x->stop_b = add_tensor(m, off, "stop/bias", 1, 0);
     } else if (cfg->end == END_LENGTH) {
-        x->len_w = add_tensor(m, off, "length/weight", cfg->max_len, D * H);
+        x->len_w = add_tensor(m, off, "length/weight", cfg->max_len, Cw);
         x->len_b = add_tensor(m, off, "length/bias", cfg->max_len, 0);
     }
     m->ix = x->dec; /* the model's own index: what generic code (e.g. inspect) reads */

@@ -56,6 +56,13 @@ typedef enum { POOL_LAST = 0, POOL_MEAN, POOL_MAX, POOL_COUNT } pooling_kind;
 typedef enum { ATTN_NONE = 0, ATTN_DOT, ATTN_GENERAL, ATTN_ADDITIVE, ATTN_COUNT } attention_kind;
 /* seq2seq: where the encoder's context (its final states) enters the decoder: bits. */
 enum { CONTEXT_INIT = 1, CONTEXT_INPUT = 2, CONTEXT_BOTH = 3 };
+/* seq2seq: what the decoder is conditioned on.  COND_NONE: a source
+ * sequence read by the encoder.  The conditional language model (reference
+ * §6) has no encoder: its context is a fixed vector per sequence, a class
+ * label's learned embedding (COND_LABEL: src_vocab_size = C labels, the
+ * vector is H wide) or the sequence's own float features (COND_FEATURES:
+ * input_size = F). */
+typedef enum { COND_NONE = 0, COND_LABEL, COND_FEATURES, COND_COUNT } condition_kind;
 /* seq2seq: how a generated sequence ends (reference §5). */
 typedef enum { END_EOS = 0, END_STOP_BIT, END_LENGTH, END_COUNT } end_kind;
 
@@ -64,6 +71,8 @@ int attention_from_name(const char *name, attention_kind *out);
 const char *context_name(int context);
 int context_from_name(const char *name, int *out);
 const char *end_name(end_kind e);
+const char *condition_name(condition_kind c);
+int condition_from_name(const char *name, condition_kind *out);
 int end_from_name(const char *name, end_kind *out);
 
 /* How a bidirectional layer's two directions form its output. */
@@ -90,7 +99,8 @@ typedef struct {
     pooling_kind pooling; /* per-sequence heads */
     /* seq2seq (vocab_size is the target side's; encoder and decoder share
      * cell, E, H and L; the encoder may be bidirectional): */
-    int src_vocab_size;   /* Vs */
+    int src_vocab_size;   /* Vs (COND_LABEL: C); input_size is F with COND_FEATURES */
+    condition_kind condition;
     attention_kind attention;
     int context;          /* CONTEXT_* bits, at least one */
     end_kind end;
@@ -116,12 +126,13 @@ typedef struct {
 /* seq2seq's tensors beyond its two stacks (model.s2s); -1 where absent. */
 typedef struct {
     tensor_index enc, dec;          /* the stacks as two ordinary models see them (dec: head = output layer) */
-    int bridge_h[RECUR_MAX_LAYERS][2], bridge_c[RECUR_MAX_LAYERS][2]; /* [l][0] weight (H, 2H), [1] bias (H) */
+    int bridge_h[RECUR_MAX_LAYERS][2], bridge_c[RECUR_MAX_LAYERS][2]; /* [l][0] weight (H, Cw), [1] bias (H) */
     int att_w;                      /* general: (H, De); additive: key weight (H, De) */
     int att_q, att_qb, att_v;       /* additive: query weight (H, H), its bias (H), v (H) */
     int att_combine;                /* (H, De + H): h~ = tanh(W [c; h]) */
+    int ctx_embedding;              /* COND_LABEL: (C, H) "context/embedding" */
     int stop_w, stop_b;             /* (1, H), (1) */
-    int len_w, len_b;               /* (max_len, D*H), (max_len) */
+    int len_w, len_b;               /* (max_len, Cw), (max_len) */
 } s2s_index;
 
 /* One named tensor of the arena.  `name` is relative to the checkpoint's
@@ -161,6 +172,12 @@ void model_layer_tensors(const model *m, int l, int *first, int *last);
  * (the target vocabulary, plus EOS with END_EOS). */
 void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *dec);
 int model_s2s_outputs(const model_config *cfg);
+/* seq2seq: the width Cw of the context vector the decoder is given (the
+ * encoder's top final states D*H; a label's embedding H; F features), and
+ * whether its initial states come through a learned projection (bridge/:
+ * whenever that vector is not already one layer's state). */
+int model_s2s_context_width(const model_config *cfg);
+int model_s2s_bridged(const model_config *cfg);
 /* Layer l's input width: E or F for l = 0, else H or 2H (bidirectional concat). */
 int model_layer_input(const model_config *cfg, int l);
 

@@ -38,7 +38,8 @@ typedef struct {
     int n;                      /* pairs */
     int Ts, Td;                 /* encoder steps (longest source), decoder steps (longest target, + 1 with EOS) */
     const int32_t *src_bs;      /* [Ts] sources still running at each step (non-increasing, [0] = n) */
-    const int32_t *src_tokens;  /* packed source rows, encoder slot order */
+    const int32_t *src_tokens;  /* packed source rows, encoder slot order (COND_LABEL: Ts = 1, each pair's label) */
+    const float *src_features;  /* COND_FEATURES: [encoder slot, F] each pair's context features; else NULL */
     const int32_t *dec_bs;      /* [Td] */
     const int32_t *dec_in;      /* packed decoder inputs: BOS (= target vocab size) then the target's tokens */
     const int32_t *dec_out;     /* packed decoder targets: the target's tokens (then EOS); NULL: no loss */

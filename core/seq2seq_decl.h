@@ -11,7 +11,8 @@ typedef struct {
     NET_REAL *arena;
     size_t arena_len;
     /* Forward, by decoder slot unless said otherwise. */
-    NET_REAL *fin_h, *fin_c;   /* [L, n, D*H] the encoder's final states (ctx = layer L-1's) */
+    NET_REAL *fin_h, *fin_c;   /* [L, n, Cw] the encoder's final states (ctx = layer L-1's); a conditional
+                                * LM's context vector at every layer */
     NET_REAL *h0, *c0;         /* [L, n, H] the decoder's initial states */
     NET_REAL *mem, *keys;      /* [n * Ts, De] the top encoder outputs of each pair's source; [n*Ts, H] their keys */
     NET_REAL *q;               /* [Rd, H] additive: W_q h + b_q */
@@ -40,6 +41,8 @@ typedef struct {
     int32_t *slen;             /* [n] source length of each decoder slot */
     int32_t *eslot;            /* [n] the last batch's enc_slot */
     int use_init, use_input;   /* context bits */
+    int bridged;               /* the initial states go through bridge/ (model_s2s_bridged) */
+    condition_kind cond;       /* COND_NONE: an encoder; else a conditional LM's context vector */
     int gen_n, gen_Ts, gen_t;  /* generation: decoder slots, source steps, steps done */
 } NET_SFX(s2s_workspace);
 

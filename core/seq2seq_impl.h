@@ -26,7 +26,8 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->cfg = *cfg;
     stack_view(&s->enc_m, m, &ec, &m->s2s.enc);
     stack_view(&s->dec_m, m, &dc, &m->s2s.dec);
-    if (SFX(net_workspace_create)(&s->enc, &ec, max_n, max_Ts, max_Re, dropout, err) ||
+    s->cond = cfg->condition;
+    if ((!s->cond && SFX(net_workspace_create)(&s->enc, &ec, max_n, max_Ts, max_Re, dropout, err)) ||
         SFX(net_workspace_create)(&s->dec, &dc, max_n, max_Td, max_Rd, dropout, err)) {
         SFX(s2s_workspace_free)(s);
         return -1;
@@ -35,8 +36,9 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     const size_t L = cfg->num_layers, H = cfg->hidden_size, D = cfg->bidirectional ? 2 : 1;
     const size_t G = cell_gates(cfg->cell), GH = G * H, N = max_n, Ts = max_Ts, Rd = max_Rd, Re = max_Re;
     s->L = (int)L, s->H = (int)H, s->D = (int)D, s->GH = (int)GH;
-    s->De = model_layer_input(&ec, ec.num_layers);
-    s->Cw = (int)(D * H);
+    s->De = s->cond ? 0 : model_layer_input(&ec, ec.num_layers); /* no memory without an encoder */
+    s->Cw = model_s2s_context_width(cfg);
+    s->bridged = model_s2s_bridged(cfg);
     s->in0 = model_layer_input(&dc, 0);
     s->O = dc.output_size;
     s->max_n = max_n, s->max_Ts = max_Ts, s->max_Rd = max_Rd;
@@ -100,8 +102,48 @@ static net_batch encoder_batch(const s2s_batch *b) {
                        .dropout_seed = b->dropout_seed};
 }
 
+/* A conditional LM's context (a label's embedding or the given features) as
+ * the "final states" of every layer, for the bridge and the decoder's input. */
+static void read_condition(s2s_ws *s, const model *m, const REAL *P, int n, const int32_t *enc_slot,
+                           const int32_t *labels, const float *features) {
+    const int L = s->L, Cw = s->Cw, lstm = s->cfg.cell == CELL_LSTM;
+    for (int i = 0; i < n; i++) {
+        const int es = enc_slot[i];
+        s->eslot[i] = es;
+        s->slen[i] = 1;
+        REAL *v = s->fin_h + (size_t)i * Cw;
+        if (s->cond == COND_LABEL)
+            memcpy(v, tensor(m, P, m->s2s.ctx_embedding) + (size_t)labels[es] * Cw, (size_t)Cw * sizeof(REAL));
+        else
+            for (int u = 0; u < Cw; u++) v[u] = (REAL)features[(size_t)es * Cw + u];
+        for (int l = 0; l < L; l++)
+            for (int c = 0; c < 1 + lstm; c++)
+                if (l || c) memcpy((c ? s->fin_c : s->fin_h) + ((size_t)l * n + i) * Cw, v, (size_t)Cw * sizeof(REAL));
+    }
+}
+
+/* The decoder's initial states from the final states: as they are, or through the bridge. */
+static void init_states(s2s_ws *s, const model *m, const REAL *P, int n) {
+    const int H = s->H, L = s->L, Cw = s->Cw, lstm = s->cfg.cell == CELL_LSTM;
+    const s2s_index *x = &m->s2s;
+    if (!s->use_init) return;
+    for (int l = 0; l < L; l++)
+        for (int c = 0; c < 1 + lstm; c++) {
+            const REAL *fin = (c ? s->fin_c : s->fin_h) + (size_t)l * n * Cw;
+            REAL *init = (c ? s->c0 : s->h0) + (size_t)l * n * H;
+            const int *br = c ? x->bridge_c[l] : x->bridge_h[l];
+            if (!s->bridged) {
+                memcpy(init, fin, (size_t)n * H * sizeof(REAL));
+                continue;
+            }
+            const REAL *bias = tensor(m, P, br[1]);
+            for (int i = 0; i < n; i++) memcpy(init + (size_t)i * H, bias, (size_t)H * sizeof(REAL));
+            gemm(0, 1, n, H, Cw, 1, fin, Cw, tensor(m, P, br[0]), Cw, 1, init, H);
+        }
+}
+
 /* After the encoder's forward: each pair's final states (fin_h/c, by decoder
- * slot), its memory and keys, and the decoder's initial states. */
+ * slot), its memory and keys. */
 static void read_encoder(s2s_ws *s, const model *m, const REAL *P, int n, const int32_t *enc_slot, int Ts) {
     const workspace *e = &s->enc;
     const int H = s->H, D = s->D, L = s->L, Cw = s->Cw, De = s->De;
@@ -124,20 +166,19 @@ static void read_encoder(s2s_ws *s, const model *m, const REAL *P, int n, const 
     const s2s_index *x = &m->s2s;
     if (x->att_w >= 0) /* keys = mem W^T (general: W s_j; additive: the key half of W_q h + W s_j) */
         gemm(0, 1, n * Ts, H, De, 1, s->mem, De, tensor(m, P, x->att_w), De, 0, s->keys, H);
-    if (!s->use_init) return;
-    for (int l = 0; l < L; l++)
-        for (int c = 0; c < 1 + lstm; c++) {
-            const REAL *fin = (c ? s->fin_c : s->fin_h) + (size_t)l * n * Cw;
-            REAL *init = (c ? s->c0 : s->h0) + (size_t)l * n * H;
-            const int *br = c ? x->bridge_c[l] : x->bridge_h[l];
-            if (D == 1) {
-                memcpy(init, fin, (size_t)n * H * sizeof(REAL));
-                continue;
-            }
-            const REAL *bias = tensor(m, P, br[1]);
-            for (int i = 0; i < n; i++) memcpy(init + (size_t)i * H, bias, (size_t)H * sizeof(REAL));
-            gemm(0, 1, n, H, Cw, 1, fin, Cw, tensor(m, P, br[0]), Cw, 1, init, H);
-        }
+}
+
+/* The decoder's context for a batch: the encoder run over the sources (or a
+ * conditional LM's context vectors), then the initial states. */
+static void encode(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b, int n_dec, const int32_t *enc_slot) {
+    if (s->cond) {
+        read_condition(s, m, P, n_dec, enc_slot, b->src_tokens, b->src_features);
+    } else {
+        const net_batch eb = encoder_batch(b);
+        SFX(net_forward)(&s->enc, &s->enc_m, P, &eb);
+        read_encoder(s, m, P, n_dec, enc_slot, b->Ts);
+    }
+    init_states(s, m, P, n_dec);
 }
 
 /* ---- attention ---- */
@@ -283,9 +324,7 @@ static const REAL *head_input(s2s_ws *s) {
 
 void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b, s2s_loss *loss) {
     *loss = (s2s_loss){0, 0, 0};
-    const net_batch eb = encoder_batch(b);
-    SFX(net_forward)(&s->enc, &s->enc_m, P, &eb);
-    read_encoder(s, m, P, b->n, b->enc_slot, b->Ts);
+    encode(s, m, P, b, b->n, b->enc_slot);
 
     workspace *w = &s->dec;
     const net_batch db = {.T = b->Td, .n = b->n, .batch_sizes = b->dec_bs};
@@ -522,7 +561,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
                 const REAL *d0 = (c ? s->dc0 : s->dh0) + l * nH, *fin = (c ? s->fin_c : s->fin_h) + (size_t)l * n * Cw;
                 REAL *dfin = (c ? s->dfin_c : s->dfin_h) + (size_t)l * n * Cw;
                 const int *br = c ? x->bridge_c[l] : x->bridge_h[l];
-                if (s->D == 1) {
+                if (!s->bridged) {
                     for (size_t u = 0; u < nH; u++) dfin[u] += d0[u];
                     continue;
                 }
@@ -530,6 +569,19 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
                 add_colsum(Gr + m->tensors[br[1]].offset, d0, n, H);
                 gemm(0, 0, n, Cw, H, 1, d0, H, tensor(m, P, br[0]), Cw, 1, dfin, Cw);
             }
+    }
+    if (s->cond) { /* every layer's "final state" was the context vector: its grads meet there */
+        if (s->cond != COND_LABEL) return;
+        REAL *dC = Gr + m->tensors[x->ctx_embedding].offset;
+        for (int i = 0; i < n; i++) {
+            REAL *row = dC + (size_t)b->src_tokens[b->enc_slot[i]] * Cw;
+            for (int l = 0; l < L; l++)
+                for (int c = 0; c < 1 + lstm; c++) {
+                    const REAL *g = (c ? s->dfin_c : s->dfin_h) + ((size_t)l * n + i) * Cw;
+                    for (int u = 0; u < Cw; u++) row[u] += g[u];
+                }
+        }
+        return;
     }
     /* The encoder: grads w.r.t. its top outputs (the memory) and final states, by encoder slot. */
     workspace *e = &s->enc;
@@ -562,14 +614,12 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
 
 void SFX(s2s_gen_begin)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *src, int n_dec,
                         const int32_t *enc_slot) {
-    const net_batch eb = encoder_batch(src);
-    SFX(net_forward)(&s->enc, &s->enc_m, P, &eb);
     const size_t states = (size_t)s->L * n_dec * s->H;
-    if (!s->use_init) { /* read_encoder leaves them alone: zeros */
+    if (!s->use_init) { /* init_states leaves them alone: zeros */
         memset(s->h0, 0, states * sizeof(REAL));
         memset(s->c0, 0, states * sizeof(REAL));
     }
-    read_encoder(s, m, P, n_dec, enc_slot, src->Ts);
+    encode(s, m, P, src, n_dec, enc_slot);
     s->gen_n = n_dec;
     s->gen_Ts = src->Ts;
     s->gen_t = 0;

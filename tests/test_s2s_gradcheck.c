@@ -16,7 +16,7 @@
 #include "../core/rng.h"
 #include "../core/seq2seq.h"
 
-enum { NP = 4, TS = 4, TD = 5, VS = 5, VT = 4, E = 3, H = 4, MAXLEN = 6 };
+enum { NP = 4, TS = 4, TD = 5, VS = 5, VT = 4, E = 3, H = 4, MAXLEN = 6, FC = 3 };
 
 typedef struct {
     const char *name;
@@ -28,6 +28,7 @@ typedef struct {
     end_kind end;
     float dropout;
     int layers;
+    condition_kind cond; /* a conditional LM: no encoder, a label (VS labels) or FC features per pair */
 } s2s_case;
 
 /* Four pairs.  Sources by encoder slot (longest first): lengths 4, 3, 2, 2.
@@ -38,8 +39,12 @@ static const int32_t SRC_LEN[NP] = {4, 3, 2, 2}, DEC_LEN[NP] = {5, 3, 3, 1}, ENC
 typedef struct {
     int32_t src_bs[TS], dec_bs[TD];
     int32_t src[NP * TS], din[NP * TD], dout[NP * TD];
+    float feat[NP * FC];
     int Re, Rd;
 } pair_batch;
+
+/* A conditional LM's "source" is one step: the label, or the features. */
+static const int32_t COND_BS[1] = {NP};
 
 static void packed_sizes(const int32_t *len, int n, int T, int32_t *bs, int *rows) {
     *rows = 0;
@@ -56,6 +61,7 @@ static void make_batch(pair_batch *d, const s2s_case *c, rng_state *r) {
     packed_sizes(DEC_LEN, NP, TD, d->dec_bs, &d->Rd);
     const int O = VT + (c->end == END_EOS);
     for (int i = 0; i < d->Re; i++) d->src[i] = (int32_t)(rng_next(r) % VS);
+    for (int i = 0; i < NP * FC; i++) d->feat[i] = (float)(2 * rng_uniform(r) - 1);
     for (int i = 0; i < d->Rd; i++) {
         d->din[i] = (int32_t)(rng_next(r) % (VT + 1)); /* BOS = VT included */
         d->dout[i] = (int32_t)(rng_next(r) % O);
@@ -63,15 +69,19 @@ static void make_batch(pair_batch *d, const s2s_case *c, rng_state *r) {
 }
 
 static model_config config_of(const s2s_case *c) {
+    const int features = c->cond == COND_FEATURES;
     return (model_config){.cell = c->cell, .vocab_size = VT, .embed_size = E, .hidden_size = H,
-                          .num_layers = c->layers, .task = TASK_SEQ2SEQ, .src_vocab_size = VS,
+                          .num_layers = c->layers, .task = TASK_SEQ2SEQ, .src_vocab_size = features ? 0 : VS,
+                          .input_size = features ? FC : 0, .condition = c->cond,
                           .bidirectional = c->bidirectional, .merge = c->merge, .attention = c->attention,
                           .context = c->context, .end = c->end, .max_len = c->end == END_LENGTH ? MAXLEN : 0};
 }
 
-static s2s_batch batch_of(const pair_batch *d) {
-    return (s2s_batch){.n = NP, .Ts = TS, .Td = TD, .src_bs = d->src_bs, .src_tokens = d->src, .dec_bs = d->dec_bs,
-                       .dec_in = d->din, .dec_out = d->dout, .enc_slot = ENC_SLOT, .dropout_seed = 77};
+static s2s_batch batch_of(const pair_batch *d, const s2s_case *c) {
+    s2s_batch b = {.n = NP, .Ts = TS, .Td = TD, .src_bs = d->src_bs, .src_tokens = d->src, .dec_bs = d->dec_bs,
+                   .dec_in = d->din, .dec_out = d->dout, .enc_slot = ENC_SLOT, .dropout_seed = 77};
+    if (c->cond) b.Ts = 1, b.src_bs = COND_BS, b.src_features = c->cond == COND_FEATURES ? d->feat : NULL;
+    return b;
 }
 
 static double total(const s2s_loss *l) { return l->tokens + l->stop + l->length; }
@@ -106,7 +116,7 @@ static int check_draw(const s2s_case *c, uint64_t seed) {
     rng_seed(&r, seed);
     pair_batch d;
     make_batch(&d, c, &r);
-    const s2s_batch b = batch_of(&d);
+    const s2s_batch b = batch_of(&d, c);
     const size_t n = m.num_params;
     double *P = malloc(n * sizeof(double)), *G = calloc(n, sizeof(double));
     for (size_t i = 0; i < n; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
@@ -140,7 +150,7 @@ static void check_packing(const s2s_case *c) {
     rng_seed(&r, 99 + (uint64_t)c->cell);
     pair_batch d;
     make_batch(&d, c, &r);
-    const s2s_batch b = batch_of(&d);
+    const s2s_batch b = batch_of(&d, c);
     const size_t n = m.num_params;
     double *P = malloc(n * sizeof(double)), *G = calloc(n, sizeof(double)), *G1 = calloc(n, sizeof(double));
     for (size_t i = 0; i < n; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
@@ -150,10 +160,12 @@ static void check_packing(const s2s_case *c) {
     for (int i = 0; i < NP; i++) { /* decoder slot i and its source, encoder slot ENC_SLOT[i] */
         const int es = ENC_SLOT[i];
         int32_t src[TS], din[TD], dout[TD], sbs[TS], dbs[TD], zero = 0;
-        for (int t = 0, row = 0; t < SRC_LEN[es]; row += d.src_bs[t], t++) src[t] = d.src[row + es], sbs[t] = 1;
+        const int ts = c->cond ? 1 : SRC_LEN[es];
+        for (int t = 0, row = 0; t < ts; row += d.src_bs[t], t++) src[t] = d.src[row + es], sbs[t] = 1;
         for (int t = 0, row = 0; t < DEC_LEN[i]; row += d.dec_bs[t], t++)
             din[t] = d.din[row + i], dout[t] = d.dout[row + i], dbs[t] = 1;
-        const s2s_batch bi = {.n = 1, .Ts = SRC_LEN[es], .Td = DEC_LEN[i], .src_bs = sbs, .src_tokens = src,
+        const s2s_batch bi = {.n = 1, .Ts = ts, .Td = DEC_LEN[i], .src_bs = sbs, .src_tokens = src,
+                              .src_features = c->cond == COND_FEATURES ? d.feat + es * FC : NULL,
                               .dec_bs = dbs, .dec_in = din, .dec_out = dout, .enc_slot = &zero};
         alone += loss_at(&one, &m, P, &bi);
         s2s_backward_f64(&one, &m, P, G1, &bi, 1);
@@ -175,15 +187,22 @@ static const char *const CELLS[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "g
 /* Every attention kind with every context; encoders of one and two
  * directions; both ending heads; dropout. */
 static const s2s_case CASES[] = {
-    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2},
-    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1},
-    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2},
-    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1},
-    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2},
-    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2},
-    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2},
-    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2},
-    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1},
+    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE},
+    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1, COND_NONE},
+    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE},
+    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1, COND_NONE},
+    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2, COND_NONE},
+    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE},
+    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE},
+    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE},
+    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1, COND_NONE},
+    /* The conditional LM (reference §6): a label's embedding or features, as h0, as input, both. */
+    {"clm/label/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL},
+    {"clm/label/input/stop-bit", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_LABEL},
+    {"clm/label/both/length/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0.3f, 2, COND_LABEL},
+    {"clm/features/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 1, COND_FEATURES},
+    {"clm/features/input", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_FEATURES},
+    {"clm/features/both/length", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_FEATURES},
 };
 
 static void run_cases(cell_kind cell, void (*check)(const s2s_case *)) {
@@ -228,7 +247,7 @@ static void check_generation(const s2s_case *c) {
     rng_seed(&r, 7 + (uint64_t)c->cell);
     pair_batch d;
     make_batch(&d, c, &r);
-    s2s_batch b = batch_of(&d);
+    s2s_batch b = batch_of(&d, c);
     b.dec_out = NULL;
     double *P = malloc(m.num_params * sizeof(double));
     for (size_t i = 0; i < m.num_params; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
@@ -275,7 +294,7 @@ static void test_generation_matches_forward(void **s) {
 static void test_names_and_config(void **s) {
     (void)s;
     recur_err err = {0};
-    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2};
+    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE};
     model_config cfg = config_of(&c);
     model m;
     assert_int_equal(model_create(&m, &cfg, &err), 0);
