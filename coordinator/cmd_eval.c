@@ -1,6 +1,7 @@
 /* recur eval - mean cross-entropy of a checkpoint on a token dataset, or a
  * sequence model's loss and metrics on a split of a sequence dataset. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +39,12 @@
     "--decode greedy|beam (--beam K, --length-penalty A, --max-len N as for recur generate) also\n" \
     "decodes every source and reports `exact_match` (outputs equal to the reference),\n" \
     "`token_error_rate` (edit distance / reference length, summed over the split) and, for word\n" \
-    "targets, corpus `bleu` (BLEU-4)."
+    "targets, corpus `bleu` (BLEU-4).\n\n" \
+    "A conditional language model (trained with --task lm on a sequence dataset) is scored on its\n" \
+    "sequence dataset as a seq2seq model is on pairs, and also with every sequence given the wrong\n" \
+    "context: `wrong_context_loss` / `wrong_context_perplexity` average the loss over every other\n" \
+    "label (condition label), or give each sequence the context of the sequence n/2 places on\n" \
+    "(condition features).  The model uses its context when the right one scores better."
 
 /* 1 for the validation split, 0 for the training split, -1 for neither.
  * The split names are what users think in; the dataset names are what the
@@ -103,8 +109,42 @@ static int add_pair(void *ctx, long i, const int32_t *ref, int nref, const int32
     return 0;
 }
 
-static int eval_pairs(const char *model_path, const char *data_path, const char *split, int batch, const char *decode,
-                      decode_opts *o, int max_len_given, int as_json, recur_err *err) {
+/* A conditional LM's loss with every sequence given a wrong context (see
+ * EVAL_SYNOPSIS): the mean over the wrong contexts tried. */
+static int wrong_context_loss(const model *m, const pair_split *sp, const pair_dataset *ds, int batch, double *loss,
+                              recur_err *err) {
+    pair_split wrong = *sp;
+    const size_t n = sp->n, F = (size_t)sp->src_width;
+    const int C = ds->src.size, tries = m->cfg.condition == COND_LABEL ? C - 1 : 1;
+    int32_t *labels = malloc(n * sizeof *labels);
+    float *features = F ? malloc(n * F * sizeof *features) : NULL;
+    double sums[PAIR_SUMS], total = 0, count = 0;
+    int rc = -1;
+    if (!labels || (F && !features)) {
+        recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+        goto done;
+    }
+    wrong.src_tokens = labels;
+    wrong.src_features = features;
+    for (int k = 1; k <= tries; k++) {
+        for (size_t i = 0; i < n; i++) {
+            labels[i] = F ? 0 : (sp->src_tokens[i] + k) % C;
+            if (F) memcpy(features + i * F, sp->src_features + ((i + n / 2) % n) * F, F * sizeof(float));
+        }
+        if (pair_evaluate(m, &wrong, batch, 1, 0, sums, err)) goto done;
+        total += sums[PS_TOKEN_LOSS];
+        count += sums[PS_TOKENS];
+    }
+    *loss = count > 0 ? total / count : NAN;
+    rc = 0;
+done:
+    free(labels);
+    free(features);
+    return rc;
+}
+
+static int eval_pairs(const char *model_path, const char *data_path, int condition, const char *split, int batch,
+                      const char *decode, decode_opts *o, int max_len_given, int as_json, recur_err *err) {
     checkpoint_in ck = {0};
     pair_dataset ds = {0};
     decoder d = {0};
@@ -112,7 +152,7 @@ static int eval_pairs(const char *model_path, const char *data_path, const char 
     pair_metrics pm = {0};
     int rc = -1;
     const int which = seqtask_split_from_name(split);
-    if (checkpoint_load(model_path, &ck, err) || pairdata_load(data_path, &ds, err) ||
+    if (checkpoint_load(model_path, &ck, err) || pairdata_open(data_path, condition, &ds, err) ||
         seqtask_check_fit_pairs(&ck.m.cfg, model_path, "--model", &ds, data_path, err))
         goto done;
     if (which < 0 || !ds.split[which].present || ds.split[which].n == 0) {
@@ -137,6 +177,10 @@ static int eval_pairs(const char *model_path, const char *data_path, const char 
     }
     const double loss = sums[PS_TOKEN_LOSS] / sums[PS_TOKENS], acc = sums[PS_CORRECT] / sums[PS_TOKENS];
     const int words = ds.tgt.words != NULL;
+    double wrong = NAN;
+    if (condition && (condition == COND_FEATURES ? sp->n > 1 : ds.src.size > 1) &&
+        wrong_context_loss(&ck.m, sp, &ds, batch, &wrong, err))
+        goto done;
     if (as_json) {
         json_line j;
         json_begin(&j);
@@ -145,6 +189,10 @@ static int eval_pairs(const char *model_path, const char *data_path, const char 
         json_num(&j, "accuracy", acc);
         if (ck.m.cfg.end == END_STOP_BIT) json_num(&j, "stop_loss", sums[PS_STOP_LOSS] / sums[PS_TOKENS]);
         if (ck.m.cfg.end == END_LENGTH) json_num(&j, "length_loss", sums[PS_LENGTH_LOSS] / sums[PS_PAIRS]);
+        if (!isnan(wrong)) {
+            json_num(&j, "wrong_context_loss", wrong);
+            json_num(&j, "wrong_context_perplexity", exp(wrong));
+        }
         if (decode[0]) {
             json_str(&j, "decode", decode);
             json_int(&j, "beam", o->beam);
@@ -152,14 +200,17 @@ static int eval_pairs(const char *model_path, const char *data_path, const char 
             json_num(&j, "token_error_rate", pair_metrics_ter(&pm));
             if (words) json_num(&j, "bleu", pair_metrics_bleu(&pm));
         }
-        json_int(&j, "pairs", (long long)sp->n);
+        json_int(&j, condition ? "sequences" : "pairs", (long long)sp->n);
         json_int(&j, "target_tokens", (long long)sums[PS_TOKENS]);
-        json_str(&j, "task", "seq2seq");
+        json_str(&j, "task", condition ? "lm" : "seq2seq");
+        if (condition) json_str(&j, "condition", condition_name((condition_kind)condition));
         json_str(&j, "split", SEQ_SPLIT_NAMES[which]);
         printf("%s\n", json_end(&j));
     } else {
         printf("loss %.6f nats per target token (teacher-forced, perplexity %.3f), next-token accuracy %.4f over %zu "
-               "pairs (split %s)\n", loss, exp(loss), acc, sp->n, SEQ_SPLIT_NAMES[which]);
+               "%s (split %s)\n", loss, exp(loss), acc, sp->n, condition ? "sequences" : "pairs", SEQ_SPLIT_NAMES[which]);
+        if (!isnan(wrong))
+            printf("with the wrong context: loss %.6f (perplexity %.3f)\n", wrong, exp(wrong));
         if (decode[0])
             printf("%s decoding%s: exact match %.4f, token error rate %.4f%s\n", decode,
                    o->beam > 1 ? " (beam)" : "", pair_metrics_exact(&pm), pair_metrics_ter(&pm), "");
@@ -205,9 +256,18 @@ int cmd_eval(int argc, char **argv) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--streams: applies to token datasets; %s is a pair dataset: drop it", data_path);
         return report_error("eval", &err);
     }
-    if (pairs)
-        return eval_pairs(model_path, data_path, split, batch, decode, &dopt, cli_find(tab, n, "max-len")->set,
-                          as_json, &err)
+    model_config mc = {0};
+    recur_err ignored = {0};
+    const int sequences_clm = !pairs && seqdata_is_sequence_file(data_path, &ignored) == 1 &&
+                              !checkpoint_read_config(model_path, &mc, &ignored) && mc.task == TASK_SEQ2SEQ && mc.condition;
+    if (sequences_clm && cli_find(tab, n, "streams")->set) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--streams: applies to token datasets; %s is a sequence dataset: drop it",
+                   data_path);
+        return report_error("eval", &err);
+    }
+    if (pairs || sequences_clm)
+        return eval_pairs(model_path, data_path, sequences_clm ? (int)mc.condition : COND_NONE, split, batch, decode,
+                          &dopt, cli_find(tab, n, "max-len")->set, as_json, &err)
                    ? report_error("eval", &err)
                    : 0;
     if (decode[0]) {

@@ -26,10 +26,15 @@
     "((5 + length) / 6)^A with --length-penalty A); --sample draws each token from the model's\n" \
     "distribution sharpened or flattened by --temperature T.  A model trained with --end eos stops\n" \
     "at EOS, --end stop-bit when its stop unit says so, --end length after the length its head\n" \
-    "predicted; none emits more than --max-len tokens."
+    "predicted; none emits more than --max-len tokens.\n\n" \
+    "A conditional language model (recur train --task lm on a sequence dataset) writes one sequence\n" \
+    "per input line for the context that line gives: a label name (condition label; e.g. `--sample\n" \
+    "--temperature 0.8` for varied text), or F numbers separated by spaces or commas (condition\n" \
+    "features).  With --data its sequence dataset: label (or features)<TAB>reference<TAB>output."
 
 typedef struct {
     FILE *out;
+    int F;                     /* a conditional LM on F context features: sources are printed as numbers */
     const pair_split *sp;
     const pair_vocab *src, *tgt;
     char *buf;
@@ -52,14 +57,59 @@ static const char *text_of(row_ctx *c, const pair_vocab *v, const int32_t *ids, 
 static int write_row(void *ctx, long i, const int32_t *ref, int nref, const int32_t *out, int nout) {
     row_ctx *c = ctx;
     const pair_split *sp = c->sp;
-    fprintf(c->out, "%s\t", text_of(c, c->src, sp->src_tokens + sp->src_offsets[i], (int)pair_src_length(sp, (size_t)i)));
+    if (c->F)
+        for (int k = 0; k < c->F; k++)
+            fprintf(c->out, "%g%c", (double)sp->src_features[(size_t)i * (size_t)c->F + (size_t)k], k + 1 < c->F ? ' ' : '\t');
+    else
+        fprintf(c->out, "%s\t", text_of(c, c->src, sp->src_tokens + sp->src_offsets[i], (int)pair_src_length(sp, (size_t)i)));
     fprintf(c->out, "%s\t", text_of(c, c->tgt, ref, nref));
     fprintf(c->out, "%s\n", text_of(c, c->tgt, out, nout));
     return 0;
 }
 
+/* A conditional LM's context from one input line: F numbers (features), or
+ * one label (ids already encoded: exactly one). */
+static int parse_context(const model_config *c, const char *line, const char *where, size_t k, float **feat,
+                         recur_err *err) {
+    if (c->condition == COND_LABEL && k != 1)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected one label (the model is conditioned on a label), found "
+                          "%zu words", where, k);
+    if (c->condition != COND_FEATURES) return 0;
+    const int F = c->input_size;
+    *feat = malloc((size_t)F * sizeof(float));
+    if (!*feat) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+    const char *p = line;
+    int got = 0;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        const double x = strtod(p, &end);
+        if (end == p || errno == ERANGE || x != x || x > 3.4e38 || x < -3.4e38 || got == F) {
+            free(*feat);
+            *feat = NULL;
+            if (got == F)
+                return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected %d numbers (the model's context features), "
+                                  "found more", where, F);
+            return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected %d finite numbers (the model's context features), "
+                              "found '%.20s'", where, F, p);
+        }
+        (*feat)[got++] = (float)x;
+        p = end;
+    }
+    if (got != F) {
+        free(*feat);
+        *feat = NULL;
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: expected %d numbers (the model's context features), found %d",
+                          where, F, got);
+    }
+    return 0;
+}
+
 /* Reads FILE's lines and encodes every one first (so a bad line stops before anything is printed). */
-static int read_sources(const char *path, const pair_vocab *v, int32_t ***src, int **len, int *n, recur_err *err) {
+static int read_sources(const char *path, const pair_vocab *v, const model_config *mc, int32_t ***src, int **len,
+                        float ***feat, int *n, recur_err *err) {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) return recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open for reading: %s", path, strerror(errno));
     char *line = NULL;
@@ -68,29 +118,42 @@ static int read_sources(const char *path, const pair_vocab *v, int32_t ***src, i
     int count = 0, room = 0, rc = 0;
     *src = NULL;
     *len = NULL;
+    *feat = NULL;
+    const int features = mc->condition == COND_FEATURES;
     while ((got = getline(&line, &cap, f)) >= 0) {
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
         char where[CLI_STR + 32];
         snprintf(where, sizeof where, "%s:%d", path, count + 1);
-        int32_t *ids;
-        size_t k;
-        if (pair_vocab_encode(v, line, (size_t)got, where, &ids, &k, err)) {
+        int32_t *ids = NULL;
+        size_t k = 1;
+        float *fv = NULL;
+        if (features ? !(ids = calloc(1, sizeof *ids)) && recur_fail(err, RECUR_EXIT_FAIL, "out of memory")
+                     : pair_vocab_encode(v, line, (size_t)got, where, &ids, &k, err)) {
+            rc = -1;
+            break;
+        }
+        if (parse_context(mc, line, where, k, &fv, err)) {
+            free(ids);
             rc = -1;
             break;
         }
         if (count == room) {
             room = room ? 2 * room : 64;
             int32_t **s2 = realloc(*src, (size_t)room * sizeof **src);
-            int *l2 = s2 ? realloc(*len, (size_t)room * sizeof **len) : NULL;
             if (s2) *src = s2;
-            if (!s2 || !l2) {
+            int *l2 = s2 ? realloc(*len, (size_t)room * sizeof **len) : NULL;
+            if (l2) *len = l2;
+            float **f2 = l2 ? realloc(*feat, (size_t)room * sizeof **feat) : NULL;
+            if (f2) *feat = f2;
+            if (!f2) {
                 free(ids);
+                free(fv);
                 rc = recur_fail(err, RECUR_EXIT_FAIL, "out of memory reading %s", path);
                 break;
             }
-            *len = l2;
         }
         (*src)[count] = ids;
+        (*feat)[count] = fv;
         (*len)[count++] = (int)k;
     }
     free(line);
@@ -136,6 +199,7 @@ int cmd_generate(int argc, char **argv) {
     pair_dataset ds = {0};
     decoder d = {0};
     int32_t **src = NULL, **out = NULL;
+    float **feat = NULL;
     int *src_len = NULL, *out_len = NULL, count = 0;
     row_ctx rows = {.out = stdout};
     if (checkpoint_load(model_path, &ck, &err)) goto fail;
@@ -144,18 +208,18 @@ int cmd_generate(int argc, char **argv) {
                    "text from a language model)", model_path, task_name(ck.m.cfg.task));
         goto fail;
     }
-    if (data_path[0] && (pairdata_load(data_path, &ds, &err) ||
+    if (data_path[0] && (pairdata_open(data_path, ck.m.cfg.condition, &ds, &err) ||
                          seqtask_check_fit_pairs(&ck.m.cfg, model_path, "--model", &ds, data_path, &err)))
         goto fail;
     const pair_vocab *sv = ck.src_vocab.size ? &ck.src_vocab : &ds.src, *tv = ck.tgt_vocab.size ? &ck.tgt_vocab : &ds.tgt;
-    if (!sv->size) {
+    if (!tv->size || (!sv->size && ck.m.cfg.condition != COND_FEATURES)) {
         recur_fail(&err, RECUR_EXIT_USAGE, "%s has no vocabularies (/src_vocab, /tgt_vocab): pass --data PAIRS.h5 for them",
                    model_path);
         goto fail;
     }
     if (ck.m.cfg.end == END_LENGTH && !cli_find(tab, n, "max-len")->set) o.max_len = ck.m.cfg.max_len;
     if (input[0] && !data_path[0]) {
-        if (read_sources(input, sv, &src, &src_len, &count, &err)) goto fail;
+        if (read_sources(input, sv, &ck.m.cfg, &src, &src_len, &feat, &count, &err)) goto fail;
         int longest = 1;
         for (int i = 0; i < count; i++) longest = src_len[i] > longest ? src_len[i] : longest;
         const int B = batch < count ? batch : count;
@@ -171,7 +235,8 @@ int cmd_generate(int argc, char **argv) {
         for (int i = 0; i < B; i++) out[i] = buf + (size_t)i * o.max_len;
         for (int first = 0; first < count; first += B) {
             const int k = count - first < B ? count - first : B;
-            decoder_run(&d, k, (const int32_t *const *)src + first, src_len + first, &o, out, out_len);
+            decoder_run(&d, k, (const int32_t *const *)src + first, src_len + first,
+                        (const float *const *)feat + first, &o, out, out_len);
             for (int i = 0; i < k; i++) printf("%s\n", text_of(&rows, tv, out[i], out_len[i]));
         }
         free(buf);
@@ -185,7 +250,7 @@ int cmd_generate(int argc, char **argv) {
     }
     const pair_split *sp = &ds.split[which];
     if (decoder_init(&d, &ck.m, batch, decode_longest_source(sp), &o, &err)) goto fail;
-    rows.sp = sp, rows.src = sv, rows.tgt = tv;
+    rows.sp = sp, rows.src = sv, rows.tgt = tv, rows.F = sp->src_width;
     if (decode_split(&d, sp, batch, &o, write_row, &rows)) {
         recur_fail(&err, RECUR_EXIT_FAIL, "out of memory");
         goto fail;
@@ -195,8 +260,9 @@ fail:
     rc = report_error("generate", &err);
 done:
     if (fflush(stdout) && !rc) rc = report_error("generate", &(recur_err){RECUR_EXIT_OUTPUT, "stdout: write failed"});
-    for (int i = 0; i < count; i++) free(src[i]);
+    for (int i = 0; i < count; i++) free(src[i]), free(feat[i]);
     free(src);
+    free(feat);
     free(src_len);
     free(out);
     free(out_len);

@@ -317,6 +317,12 @@ static int pools(const model_config *c) {
 
 /* Where the encoder's context enters the decoder. */
 static const char *context_text(const model_config *c) {
+    if (c->condition) {
+        static const char *const CLM[4] = {"", "init: the context starts the decoder (through the bridge)",
+                                           "input: the context feeds every step",
+                                           "both: the context starts the decoder (through the bridge) and feeds every step"};
+        return CLM[c->context & 3];
+    }
     if (c->context == CONTEXT_INPUT) return "input: the encoder's final states feed every decoder step";
     if (c->context == CONTEXT_BOTH)
         return c->bidirectional ? "both: the encoder's final states start the decoder (through the bridge) and feed "
@@ -328,12 +334,25 @@ static const char *context_text(const model_config *c) {
 
 /* seq2seq in three lines: task and end, encoder, decoder. */
 static void s2s_text(const model_config *c) {
-    printf("task: seq2seq, target tokens given a source sequence; end %s", end_name(c->end));
+    if (c->condition == COND_LABEL)
+        printf("task: conditional language model (seq2seq decoder), tokens given one of %d labels; end %s",
+               c->src_vocab_size, end_name(c->end));
+    else if (c->condition == COND_FEATURES)
+        printf("task: conditional language model (seq2seq decoder), tokens given %d context features; end %s",
+               c->input_size, end_name(c->end));
+    else
+        printf("task: seq2seq, target tokens given a source sequence; end %s", end_name(c->end));
     if (c->end == END_EOS) printf(" (%d outputs: %d tokens + EOS)\n", model_s2s_outputs(c), c->vocab_size);
     else if (c->end == END_STOP_BIT) printf(" (%d outputs and a stop head)\n", c->vocab_size);
     else printf(" (%d outputs and a length head, lengths 1..%d)\n", c->vocab_size, c->max_len);
-    printf("encoder: source tokens, vocab %d, embed %d; ", c->src_vocab_size, c->embed_size);
-    if (!c->bidirectional) printf("directions: 1 (forward)\n");
+    if (c->condition == COND_LABEL)
+        printf("context: a learned embedding per label (context/embedding, %d x %d); no encoder\n", c->src_vocab_size,
+               c->hidden_size);
+    else if (c->condition == COND_FEATURES)
+        printf("context: the sequence's %d features (/<split>/context); no encoder\n", c->input_size);
+    else printf("encoder: source tokens, vocab %d, embed %d; ", c->src_vocab_size, c->embed_size);
+    if (c->condition) { /* nothing more about an encoder */ }
+    else if (!c->bidirectional) printf("directions: 1 (forward)\n");
     else if (c->merge == MERGE_SUM) printf("directions: 2 (bidirectional, outputs summed: %d)\n", c->hidden_size);
     else printf("directions: 2 (bidirectional, outputs concatenated: %d)\n", 2 * c->hidden_size);
     printf("decoder: target tokens, vocab %d (+ BOS), embed %d; attention %s; context %s\n", c->vocab_size,
@@ -368,15 +387,16 @@ static void pair_vocab_text(const char *side, const pair_vocab *v);
 static void s2s_json(jw *w, const checkpoint_in *ck) {
     const model_config *c = &ck->m.cfg;
     jw_int(w, "src_vocab_size", c->src_vocab_size);
+    jw_str(w, "condition", condition_name(c->condition));
     jw_str(w, "attention", attention_name(c->attention));
     jw_str(w, "context", context_name(c->context));
     jw_str(w, "end", end_name(c->end));
     if (c->end == END_LENGTH) jw_int(w, "max_len", c->max_len);
     jw_int(w, "outputs", model_s2s_outputs(c));
-    jw_bool(w, "has_vocabularies", ck->src_vocab.size > 0);
-    if (!ck->src_vocab.size) return;
+    jw_bool(w, "has_vocabularies", ck->tgt_vocab.size > 0);
+    if (!ck->tgt_vocab.size) return;
     jw_object(w, "vocabularies");
-    pair_vocab_json(w, "src", &ck->src_vocab);
+    if (ck->src_vocab.size) pair_vocab_json(w, "src", &ck->src_vocab);
     pair_vocab_json(w, "tgt", &ck->tgt_vocab);
     jw_close(w, '}');
 }
@@ -424,7 +444,12 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
 static void summary_text(const char *path, const checkpoint_in *ck, const char *state_shape) {
     const model_config *c = &ck->m.cfg;
     const optimizer *o = &ck->opt;
-    if (c->task == TASK_SEQ2SEQ)
+    if (c->task == TASK_SEQ2SEQ && c->condition)
+        printf("%s: recur-checkpoint v1, conditional language model %s, %d layer(s) x %d hidden, embed %d, %s %d, "
+               "vocab %d, %zu parameters\n", path, cell_name(c->cell), c->num_layers, c->hidden_size, c->embed_size,
+               c->condition == COND_LABEL ? "labels" : "context features",
+               c->condition == COND_LABEL ? c->src_vocab_size : c->input_size, c->vocab_size, ck->m.num_params);
+    else if (c->task == TASK_SEQ2SEQ)
         printf("%s: recur-checkpoint v1, seq2seq %s, %d layer(s) x %d hidden%s, embed %d, source vocab %d, target "
                "vocab %d, %zu parameters\n", path, cell_name(c->cell), c->num_layers, c->hidden_size,
                c->bidirectional ? " (encoder x 2 directions)" : "", c->embed_size, c->src_vocab_size, c->vocab_size,
@@ -450,10 +475,10 @@ static void summary_text(const char *path, const checkpoint_in *ck, const char *
                "norm %.6g\n", o->step, o->cfg.lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, o->cfg.weight_decay,
                o->state_len, state_norm);
     if (c->task != TASK_SEQ2SEQ) printf("vocab: %s\n", ck->vocab ? "stored" : "absent");
-    else if (!ck->src_vocab.size) printf("vocabularies: absent (generation needs the pair dataset, --data)\n");
+    else if (!ck->tgt_vocab.size) printf("vocabularies: absent (generation needs the dataset, --data)\n");
     else {
-        pair_vocab_text("source vocabulary", &ck->src_vocab);
-        pair_vocab_text("target vocabulary", &ck->tgt_vocab);
+        if (ck->src_vocab.size) pair_vocab_text(c->condition ? "labels" : "source vocabulary", &ck->src_vocab);
+        pair_vocab_text(c->condition ? "vocabulary" : "target vocabulary", &ck->tgt_vocab);
     }
     if (ck->state_h) printf("carried states: h%s %s\n", ck->state_c ? ", c" : "", state_shape);
     else printf("carried states: absent\n");
@@ -1091,6 +1116,7 @@ static void s2s_differences(const model_config *a, const model_config *b, char *
     const struct {
         const char *name, *x, *y;
     } f[] = {
+        {"condition", condition_name(a->condition), condition_name(b->condition)},
         {"attention", attention_name(a->attention), attention_name(b->attention)},
         {"context", context_name(a->context), context_name(b->context)},
         {"end", end_name(a->end), end_name(b->end)},

@@ -47,6 +47,12 @@ static void describe(task_kind task, int per_step, int V, int F, int O, char *bu
 }
 
 void seqtask_describe_model(const model_config *cfg, char *buf, size_t len) {
+    if (cfg->task == TASK_SEQ2SEQ && cfg->condition) {
+        snprintf(buf, len, "a conditional language model on %s %d, V=%d", cfg->condition == COND_LABEL ? "labels, C ="
+                 : "context features, F =", cfg->condition == COND_LABEL ? cfg->src_vocab_size : cfg->input_size,
+                 cfg->vocab_size);
+        return;
+    }
     describe(cfg->task, cfg->per_step, cfg->vocab_size,
              cfg->task == TASK_SEQ2SEQ ? cfg->src_vocab_size : cfg->input_size, cfg->output_size, buf, len);
 }
@@ -95,12 +101,20 @@ int seqtask_check_fit_tokens(const model_config *cfg, const char *model_path, co
 
 int seqtask_check_fit_pairs(const model_config *cfg, const char *model_path, const char *role, const pair_dataset *ds,
                             const char *data_path, recur_err *err) {
-    char data[96];
-    snprintf(data, sizeof data, "pairs, source V=%d, target V=%d", ds->src.size, ds->tgt.size);
-    const char *why = cfg->task != TASK_SEQ2SEQ            ? "a task the checkpoint was not trained for"
-                      : cfg->src_vocab_size != ds->src.size ? "the source vocabulary sizes differ"
-                      : cfg->vocab_size != ds->tgt.size     ? "the target vocabulary sizes differ"
-                                                            : NULL;
+    char data[128];
+    const int F = ds->split[SPLIT_TRAIN].src_width;
+    if (ds->condition == COND_LABEL)
+        snprintf(data, sizeof data, "sequences conditioned on %d labels, V=%d", ds->src.size, ds->tgt.size);
+    else if (ds->condition == COND_FEATURES)
+        snprintf(data, sizeof data, "sequences conditioned on %d context features, V=%d", F, ds->tgt.size);
+    else
+        snprintf(data, sizeof data, "pairs, source V=%d, target V=%d", ds->src.size, ds->tgt.size);
+    const char *why = cfg->task != TASK_SEQ2SEQ                      ? "a task the checkpoint was not trained for"
+                      : cfg->condition != (condition_kind)ds->condition ? "the checkpoint is conditioned on something else"
+                      : cfg->src_vocab_size != ds->src.size           ? "the source vocabulary (or label) sizes differ"
+                      : cfg->condition == COND_FEATURES && cfg->input_size != F ? "the context widths differ"
+                      : cfg->vocab_size != ds->tgt.size               ? "the target vocabulary sizes differ"
+                                                                      : NULL;
     if (why) return mismatch(cfg, model_path, role, data, data_path, why, err);
     if (cfg->end != END_LENGTH) return 0;
     for (int k = 0; k < SPLIT_COUNT; k++) { /* the length head predicts 1..max_len */

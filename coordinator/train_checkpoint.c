@@ -31,7 +31,7 @@ static int write_checkpoint(run *r, const char *path, recur_err *err) {
             .m = &r->m, .vocab = vocab, .opt = &r->opt,
             .step = r->tr.step, .epoch = r->tr.step / trainer_steps_per_epoch(&r->tr), .tokens_seen = r->tr.tokens_seen,
             .state_h = h, .state_c = c, .streams = h ? r->tr.global_streams : 0, .config_text = r->cfg_text,
-            .src_vocab = r->o.sequences == 2 ? &r->pairs.src : NULL, .tgt_vocab = r->o.sequences == 2 ? &r->pairs.tgt : NULL,
+            .src_vocab = r->o.sequences == 2 && r->pairs.src.size ? &r->pairs.src : NULL, .tgt_vocab = r->o.sequences == 2 ? &r->pairs.tgt : NULL,
         };
         rc = checkpoint_save(path, &ck, err);
         if (!rc && to_run_dir) rundir_prune(r->o.run_dir, r->o.keep);

@@ -49,10 +49,11 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"layers", OPT_INT, &o->layers, "L", "stacked layers (fresh model)", 1, 0, 0},
         {"bidirectional", OPT_FLAG, &o->bidirectional, NULL, "sequence tasks: a reverse direction in every layer (fresh model)", 0, 0, 0},
         {"merge", OPT_STR, o->merge, "concat|sum", "--bidirectional: the two directions' outputs concatenated (PyTorch) or summed", 0, 0, 0},
-        {"task", OPT_STR, o->task, "T", "what to train; must agree with --data: lm, classify, tag, regress (the dataset's), seq2seq (pair datasets)", 0, 0, 0},
+        {"task", OPT_STR, o->task, "T", "what to train; must agree with --data: lm, classify, tag, regress (the dataset's), seq2seq (pair datasets); lm on a sequence dataset: a conditional language model", 0, 0, 0},
         {"bidirectional-encoder", OPT_FLAG, &o->bidirectional_encoder, NULL, "seq2seq: the encoder reads the source both ways (fresh model)", 0, 0, 0},
         {"attention", OPT_STR, o->attention, "A", "seq2seq: none | dot | general | additive (Luong dot/general, Bahdanau additive; with input feeding)", 0, 0, 0},
         {"context", OPT_STR, o->context, "X", "seq2seq: the encoder's final states start the decoder (init), are an input at every step (input), or both", 0, 0, 0},
+        {"condition", OPT_STR, o->condition, "label|features", "--task lm on a sequence dataset (a conditional language model): each sequence's label, or its /context vector (default: label when the dataset has labels)", 0, 0, 0},
         {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
         {"max-len", OPT_INT, &o->max_len, "N", "seq2seq --end length: longest length the head predicts (0 = the data's longest target)", 0, 1, 0},
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
@@ -217,6 +218,7 @@ typedef struct {
     int task_known;         /* its task attribute names a sequence task */
     task_kind task;
     int per_step, features; /* /train/targets or a tag dataset; /train/features */
+    int context;            /* /train/context */
 } data_kind;
 
 static int read_kind(hid_t file, const char *path, void *ctx, recur_err *err) {
@@ -233,6 +235,7 @@ static int read_kind(hid_t file, const char *path, void *ctx, recur_err *err) {
     free(task);
     k->per_step = k->task == TASK_TAG || (k->task == TASK_REGRESS && h5u_exists(file, "/train/targets"));
     k->features = h5u_exists(file, "/train/features");
+    k->context = h5u_exists(file, "/train/context");
     return 0;
 }
 
@@ -263,17 +266,46 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
     static const char *const LM_ONLY[] = {"bptt", "val-streams"};
     static const char *const SEQ_ONLY[] = {"bidirectional", "merge", "pooling", "no-shuffle"};
     static const char *const S2S_ONLY[] = {"bidirectional-encoder", "attention", "context", "end", "max-len"};
-    const char *kind = k.pairs ? "seq2seq" : k.sequences ? (k.task_known ? task_name(k.task) : "") : "lm";
+    /* --task lm on a sequence dataset: a conditional language model, on the seq2seq decoder (§6). */
+    const int clm = k.sequences && !strcmp(o->task, "lm");
+    o->conditional = COND_NONE;
+    if (!clm && given_here(tab, n, cli_given, "condition", config))
+        return cli_fail_option(tab, n, "condition", err, "applies to --task lm on a sequence dataset (a conditional "
+                               "language model): drop it");
+    if (clm) {
+        condition_kind ck = k.task_known && k.task == TASK_CLASSIFY ? COND_LABEL : COND_FEATURES;
+        if (k.features)
+            return cli_fail_option(tab, n, "task", err, "a conditional language model generates tokens; %s has feature "
+                                   "inputs (/train/features)", o->data);
+        if (o->condition[0] && (condition_from_name(o->condition, &ck) || ck == COND_NONE))
+            return cli_fail_option(tab, n, "condition", err, "expected label or features, found '%s'", o->condition);
+        if (!o->condition[0] && ck == COND_FEATURES && !k.context)
+            return cli_fail_option(tab, n, "task", err, "lm on a sequence dataset is a conditional language model: "
+                                   "%s has neither a label per sequence (classify) nor /train/context", o->data);
+        if (given_here(tab, n, cli_given, "attention", config) && strcmp(o->attention, "none"))
+            return cli_fail_option(tab, n, "attention", err, "a conditional language model has no source sequence to "
+                                   "attend to: drop it");
+        if (given_here(tab, n, cli_given, "bidirectional-encoder", config) ||
+            given_here(tab, n, cli_given, "bidirectional", config))
+            return cli_fail_option(tab, n, given_here(tab, n, cli_given, "bidirectional", config) ? "bidirectional"
+                                   : "bidirectional-encoder", err, "a language model reads left to right: drop it");
+        strcpy(o->attention, "none");
+        snprintf(o->condition, sizeof o->condition, "%s", condition_name(ck));
+        o->conditional = ck;
+        o->sequences = 2;
+    }
+    const char *kind = clm ? "lm" : k.pairs ? "seq2seq" : k.sequences ? (k.task_known ? task_name(k.task) : "") : "lm";
     if (o->task[0] && kind[0] && strcmp(o->task, kind) != 0)
         return cli_fail_option(tab, n, "task", err, "%s is a %s dataset (%s): it trains task %s, not '%s'", o->data,
                                k.pairs ? "pair" : k.sequences ? "sequence" : "token", k.pairs ? "recur-pairs" : k.sequences ? "recur-sequences" : "recur-tokens", kind, o->task);
-    if (!k.pairs)
+    if (!k.pairs && !clm)
         for (size_t i = 0; i < sizeof S2S_ONLY / sizeof S2S_ONLY[0]; i++)
             if (given_here(tab, n, cli_given, S2S_ONLY[i], config))
                 return cli_fail_option(tab, n, S2S_ONLY[i], err,
-                                       "applies to seq2seq models (pair datasets: recur data pairs); %s is not one: drop it",
+                                       "applies to seq2seq models (pair datasets: recur data pairs) and conditional "
+                                       "language models (--task lm on a sequence dataset); %s is not one: drop it",
                                        o->data);
-    if (k.pairs) {
+    if (k.pairs || clm) {
         attention_kind ak;
         int ck;
         end_kind ek;
@@ -287,8 +319,8 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
             return cli_fail_option(tab, n, "max-len", err, "applies to --end length: drop it");
         for (size_t i = 0; i < sizeof LM_ONLY / sizeof LM_ONLY[0]; i++)
             if (given_here(tab, n, cli_given, LM_ONLY[i], config))
-                return cli_fail_option(tab, n, LM_ONLY[i], err, "applies to language models; %s is a pair dataset: drop it",
-                                       o->data);
+                return cli_fail_option(tab, n, LM_ONLY[i], err, "applies to language models on token streams; %s is "
+                                       "a %s dataset: drop it", o->data, clm ? "sequence" : "pair");
         if (given_here(tab, n, cli_given, "pooling", config))
             return cli_fail_option(tab, n, "pooling", err, "applies to per-sequence heads; a seq2seq decoder reads every step: drop it");
         if (o->bidirectional_encoder) o->bidirectional = 1;
@@ -438,7 +470,8 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     /* With --init, --seed still orders the sequences and draws dropout masks. */
     const int seed_used = o->sequences || o->dropout > 0;
     const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling",
-                           "bidirectional-encoder", "attention", "context", "end", "max-len", seed_used ? NULL : "seed"};
+                           "bidirectional-encoder", "attention", "context", "condition", "end", "max-len",
+                           seed_used ? NULL : "seed"};
     if (resume[0]) {
         /* Flags may not contradict the checkpoint being resumed. */
         const model_config *mc = &ck->m.cfg;

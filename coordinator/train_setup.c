@@ -49,7 +49,7 @@ int train_setup_outputs(run *r, recur_err *err) {
  * machine, a moved file, an old checkpoint's relative path): say where it
  * came from and how to give another. */
 int train_setup_dataset(run *r, recur_err *err) {
-    int rc = r->o.sequences == 2 ? pairdata_load(r->o.data, &r->pairs, err)
+    int rc = r->o.sequences == 2 ? pairdata_open(r->o.data, r->o.conditional, &r->pairs, err)
              : r->o.sequences    ? seqdata_load(r->o.data, &r->seq, err)
                                  : dataset_probe(r->o.data, &r->info, err);
     if (rc && r->o.data_from_checkpoint && access(r->o.data, R_OK) != 0) {
@@ -88,6 +88,8 @@ static void fresh_config(const run *r, model_config *cfg) {
         cfg->task = TASK_SEQ2SEQ;
         cfg->vocab_size = r->pairs.tgt.size;
         cfg->src_vocab_size = r->pairs.src.size;
+        cfg->condition = (condition_kind)o->conditional;
+        if (cfg->condition == COND_FEATURES) cfg->input_size = r->pairs.split[SPLIT_TRAIN].src_width;
         cfg->bidirectional = o->bidirectional;
         if (o->bidirectional) seqtask_merge_from_name(o->merge, &cfg->merge);
         attention_from_name(o->attention, &cfg->attention);

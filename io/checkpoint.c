@@ -28,6 +28,7 @@ typedef enum {
     RULE_ATTENTION, /* one of the attention names (seq2seq) */
     RULE_CONTEXT,   /* one of the context names: init, input, both (seq2seq) */
     RULE_END,       /* one of the end names (seq2seq) */
+    RULE_CONDITION, /* one of the condition names (seq2seq) */
     RULE_SIZE,      /* an integer in [1, INT_MAX] (model_config_validate judges further) */
     RULE_NATURAL,   /* an integer in [0, INT_MAX] (model_config_validate judges further) */
     RULE_FLAG,      /* 0 or 1 */
@@ -50,12 +51,13 @@ typedef struct {
 /* The root attributes, in checking order: each one's place in the contract
  * depends only on attributes before it (see root_presence). */
 enum {
-    R_FORMAT, R_VERSION, R_CELL, R_TASK, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
+    R_FORMAT, R_VERSION, R_CELL, R_TASK, R_CONDITION, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
     R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN, N_ROOT
 };
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
     {"cell", RULE_CELL, NULL, 0},               {"task", RULE_TASK, NULL, 0},
+    {"condition", RULE_CONDITION, NULL, 0},
     {"input_size", RULE_NATURAL, NULL, 0},      {"vocab_size", RULE_SIZE, NULL, 0},
     {"embed_size", RULE_SIZE, NULL, 0},         {"hidden_size", RULE_SIZE, NULL, 0},
     {"num_layers", RULE_SIZE, NULL, 0},         {"bidirectional", RULE_FLAG, NULL, 0},
@@ -79,10 +81,11 @@ typedef enum {
 /* The attributes each one's presence depends on: when one of them could not
  * be read (verify goes on), the dependent attribute is not judged. */
 static const unsigned ROOT_DEPS[N_ROOT] = {
-    [R_INPUT] = BIT(R_TASK),     [R_VOCAB] = BIT(R_TASK) | BIT(R_INPUT), [R_EMBED] = BIT(R_TASK) | BIT(R_INPUT),
+    [R_CONDITION] = BIT(R_TASK), [R_INPUT] = BIT(R_TASK) | BIT(R_CONDITION),
+    [R_VOCAB] = BIT(R_TASK) | BIT(R_INPUT), [R_EMBED] = BIT(R_TASK) | BIT(R_INPUT),
     [R_BIDIR] = BIT(R_TASK),     [R_MERGE] = BIT(R_BIDIR),               [R_CLASSES] = BIT(R_TASK),
     [R_OUTPUTS] = BIT(R_TASK),   [R_PER_STEP] = BIT(R_TASK),             [R_POOLING] = BIT(R_TASK) | BIT(R_PER_STEP),
-    [R_SRC_VOCAB] = BIT(R_TASK), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
+    [R_SRC_VOCAB] = BIT(R_TASK) | BIT(R_CONDITION), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
     [R_END] = BIT(R_TASK),       [R_MAX_LEN] = BIT(R_TASK) | BIT(R_END),
 };
 
@@ -100,10 +103,19 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
     *fixed = 0;
     switch (a) {
     case R_TASK: return MAY;
+    case R_CONDITION:
+        if (s2s) return MAY;
+        snprintf(why, len, "task %s: condition is a seq2seq model's", task);
+        return NONE;
     case R_INPUT:
         if (c->task != TASK_LM && !s2s) return MAY;
-        snprintf(why, len, s2s ? "task seq2seq: the encoder reads tokens of src_vocab_size"
-                               : "task lm: a language model reads tokens");
+        if (s2s && c->condition == COND_FEATURES) {
+            snprintf(why, len, "condition features: the width of the context vector");
+            return NEED;
+        }
+        snprintf(why, len, !s2s ? "task lm: a language model reads tokens"
+                           : c->condition == COND_LABEL ? "condition label: the context is a label's embedding"
+                                                        : "task seq2seq: the encoder reads tokens of src_vocab_size");
         return ZERO;
     case R_VOCAB:
     case R_EMBED:
@@ -161,7 +173,12 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
             return NONE;
         }
         if (a != R_SRC_VOCAB) return MAY;
-        snprintf(why, len, "task seq2seq: the source vocabulary");
+        if (c->condition == COND_FEATURES) {
+            snprintf(why, len, "condition features: no source vocabulary");
+            return ZERO;
+        }
+        snprintf(why, len, c->condition == COND_LABEL ? "condition label: the number of labels"
+                                                      : "task seq2seq: the source vocabulary");
         return NEED;
     case R_MAX_LEN:
         if (!s2s) snprintf(why, len, "task %s: max_len is a seq2seq model's", task);
@@ -180,6 +197,7 @@ static int64_t root_get(const model_config *c, int a) {
     switch (a) {
     case R_CELL: return c->cell;
     case R_TASK: return c->task;
+    case R_CONDITION: return c->condition;
     case R_INPUT: return c->input_size;
     case R_VOCAB: return c->vocab_size;
     case R_EMBED: return c->embed_size;
@@ -204,6 +222,7 @@ static void root_set(model_config *c, int a, int64_t v) {
     switch (a) {
     case R_CELL: c->cell = (cell_kind)v; break;
     case R_TASK: c->task = (task_kind)v; break;
+    case R_CONDITION: c->condition = (condition_kind)v; break;
     case R_INPUT: c->input_size = (int)v; break;
     case R_VOCAB: c->vocab_size = (int)v; break;
     case R_EMBED: c->embed_size = (int)v; break;
@@ -249,6 +268,7 @@ static void canonical_config(model_config *c) {
     if (c->task != TASK_SEQ2SEQ) {
         c->src_vocab_size = c->context = 0;
         c->attention = ATTN_NONE;
+        c->condition = COND_NONE;
         c->end = END_EOS;
     }
     if (c->task != TASK_SEQ2SEQ || c->end != END_LENGTH) c->max_len = 0;
@@ -299,6 +319,9 @@ static int choice_names(attr_rule rule, const char *names[MAX_CHOICES]) {
     case RULE_END:
         for (; n < END_COUNT; n++) names[n] = end_name((end_kind)n);
         break;
+    case RULE_CONDITION:
+        for (; n < COND_COUNT; n++) names[n] = condition_name((condition_kind)n);
+        break;
     default: break;
     }
     return n;
@@ -340,6 +363,7 @@ static int write_attr(hid_t file, const char *path, const char *obj, const attr_
     case RULE_ATTENTION:
     case RULE_CONTEXT:
     case RULE_END:
+    case RULE_CONDITION:
         if (v.i < 0 || v.i >= choice_names(a->rule, names)) break;
         return h5u_write_str_attr(file, path, obj, a->name, names[v.i], err);
     case RULE_SIZE:
@@ -407,9 +431,8 @@ static int fill_checkpoint(hid_t file, const char *path, void *ctx, recur_err *e
     size_t V = (size_t)m->cfg.vocab_size;
     if (write_model(file, path, m, err)) return -1;
     if (ck->vocab && h5u_write_dataset(file, path, "/vocab", H5U_UINT8, 1, &V, ck->vocab, err)) return -1;
-    if (ck->src_vocab && (pair_vocab_write(file, path, "/src_vocab", ck->src_vocab, err) ||
-                          pair_vocab_write(file, path, "/tgt_vocab", ck->tgt_vocab, err)))
-        return -1;
+    if (ck->src_vocab && pair_vocab_write(file, path, "/src_vocab", ck->src_vocab, err)) return -1;
+    if (ck->tgt_vocab && pair_vocab_write(file, path, "/tgt_vocab", ck->tgt_vocab, err)) return -1;
     if (ck->opt && write_optimizer(file, path, ck->opt, err)) return -1;
     if (write_progress(file, path, ck, err)) return -1;
     if (ck->state_h && write_state(file, path, ck, err)) return -1;
@@ -429,16 +452,18 @@ static int check_out_s2s(const char *path, const checkpoint_out *ck, recur_err *
     if (!s2s)
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: source and target vocabularies for task %s", path,
                           task_name(c->task));
-    if (!ck->src_vocab || !ck->tgt_vocab)
-        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: a %s vocabulary without a %s one", path,
-                          ck->src_vocab ? "source" : "target", ck->src_vocab ? "target" : "source");
-    if (pair_vocab_check(ck->src_vocab, path, "/src_vocab", RECUR_EXIT_FAIL, err) ||
+    const int want_src = c->condition != COND_FEATURES; /* a feature context has no vocabulary */
+    if (!ck->tgt_vocab || (ck->src_vocab != NULL) != want_src)
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: vocabularies: source %s, target %s (condition %s)",
+                          path, ck->src_vocab ? "given" : "none", ck->tgt_vocab ? "given" : "none",
+                          condition_name(c->condition));
+    if ((ck->src_vocab && pair_vocab_check(ck->src_vocab, path, "/src_vocab", RECUR_EXIT_FAIL, err)) ||
         pair_vocab_check(ck->tgt_vocab, path, "/tgt_vocab", RECUR_EXIT_FAIL, err))
         return -1;
-    if (ck->src_vocab->size != c->src_vocab_size || ck->tgt_vocab->size != c->vocab_size)
+    if ((ck->src_vocab && ck->src_vocab->size != c->src_vocab_size) || ck->tgt_vocab->size != c->vocab_size)
         return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: vocabularies of %d and %d entries for "
-                          "src_vocab_size %d and vocab_size %d", path, ck->src_vocab->size, ck->tgt_vocab->size,
-                          c->src_vocab_size, c->vocab_size);
+                          "src_vocab_size %d and vocab_size %d", path, ck->src_vocab ? ck->src_vocab->size : 0,
+                          ck->tgt_vocab->size, c->src_vocab_size, c->vocab_size);
     return 0;
 }
 
@@ -514,7 +539,8 @@ static int read_attr(walk *w, const char *obj, const attr_spec *a, attr_value *v
     case RULE_MERGE:
     case RULE_ATTENTION:
     case RULE_CONTEXT:
-    case RULE_END: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
+    case RULE_END:
+    case RULE_CONDITION: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
     case RULE_SIZE: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 1, INT_MAX, &v->i, &e); break;
     case RULE_NATURAL: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT_MAX, &v->i, &e); break;
     case RULE_FLAG: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, 1, &v->i, &e); break;
@@ -705,12 +731,16 @@ static void s2s_extra_why(const model_config *c, const char *name, char *why, si
     if (starts(name, "encoder/rnn/") && reverse) snprintf(why, len, "one direction: bidirectional is 0 or absent");
     else if (starts(name, "decoder/rnn/") && reverse) snprintf(why, len, "the decoder reads left to right");
     else if (starts(name, "attention/")) snprintf(why, len, "attention %s", attention_name(c->attention));
+    else if (starts(name, "encoder/") && c->condition)
+        snprintf(why, len, "condition %s: a conditional LM has no encoder", condition_name(c->condition));
+    else if (starts(name, "context/"))
+        snprintf(why, len, "condition %s: only condition label has a label embedding", condition_name(c->condition));
     else if (stop_head || starts(name, "length/"))
         snprintf(why, len, "end %s: only end %s has a %s head", end_name(c->end), stop_head ? "stop-bit" : "length",
                  stop_head ? "stop" : "length");
     else if (starts(name, "bridge/") && !(c->context & CONTEXT_INIT))
         snprintf(why, len, "context input: the decoder starts from zero states");
-    else if (starts(name, "bridge/") && !c->bidirectional)
+    else if (starts(name, "bridge/") && !c->bidirectional && !c->condition)
         snprintf(why, len, "one direction: the encoder's final states start the decoder as they are");
     else if (starts(name, "encoder/") || starts(name, "decoder/") || starts(name, "bridge/"))
         snprintf(why, len, "cell %s, num_layers %d", cell_name(c->cell), c->num_layers);
@@ -952,11 +982,14 @@ static int walk_pair_vocabs(walk *w, checkpoint_in *ck) {
     int rc = 0;
     for (int i = 0; i < 2 && !stop(w, rc); i++) {
         const int there = h5u_exists(w->file, NAMES[i]);
-        if (c && c->task != TASK_SEQ2SEQ && there)
+        if (c && c->task == TASK_SEQ2SEQ && c->condition == COND_FEATURES && i == 0 && there)
+            recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected nothing (condition features: the context is "
+                       "a feature vector), found one", w->path, NAMES[i]);
+        else if (c && c->task != TASK_SEQ2SEQ && there)
             recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected nothing (task %s: %s), found one", w->path,
                        NAMES[i], task_name(c->task), c->input_size ? "feature inputs have no vocabulary"
                                                                    : "one vocabulary, /vocab");
-        else if (c && c->task == TASK_SEQ2SEQ && !there)
+        else if (c && c->task == TASK_SEQ2SEQ && !there && !(c->condition == COND_FEATURES && i == 0))
             recur_fail(&e, RECUR_EXIT_INPUT, "%s: dataset '%s': expected uint8 [V] or strings [V] (stored with %s), "
                        "found nothing (missing)", w->path, NAMES[i], NAMES[!i]);
         else continue;

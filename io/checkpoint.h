@@ -22,14 +22,18 @@
  *                  (classify, regress with per_step 0), absent = last;
  *                  refused anywhere else
  *   seq2seq only (refused for the other tasks; recur writes all that apply):
- *   src_vocab_size Vs  the source vocabulary (required)
+ *   condition      none | label | features, absent = none: a conditional
+ *                  language model (no encoder) when not none
+ *   src_vocab_size Vs  the source vocabulary (required); condition label:
+ *                  the number of labels C; condition features: 0 or absent
  *   attention      none | dot | general | additive, absent = none (dot with
  *                  bidirectional concat is refused: 2H against H)
  *   context        init | input | both, absent = init
  *   end            eos | stop-bit | length, absent = eos
  *   max_len        end length only (required there): the length head's classes
  *   For seq2seq, bidirectional and merge describe the encoder; input_size is
- *   0 or absent; num_classes, output_size, per_step and pooling are refused.
+ *   0 or absent (condition features: required, the context's width F);
+ *   num_classes, output_size, per_step and pooling are refused.
  * An attribute the model does not use (merge with one direction, pooling on
  * a per-step head, output_size on a classifier, ...) is refused, so an
  * export that means something else fails loudly rather than loading as
@@ -47,7 +51,9 @@
  * seq2seq: the tensors of model_create (core/model.c create_s2s):
  * encoder/embedding/weight [Vs, E], encoder/rnn/... (with _reverse),
  * decoder/embedding/weight [V+1, E] (BOS last), decoder/rnn/..., bridge/...,
- * attention/..., decoder/out/weight and bias, stop/..., length/...
+ * attention/..., decoder/out/weight and bias, stop/..., length/...; a
+ * conditional LM has no encoder/ and, with condition label,
+ * context/embedding [C, H] (a row per label).
  * Also refused: /model/embedding/weight in a feature model, reverse weights
  * (rnn/weight_ih_l0_reverse) without bidirectional, /vocab in a feature
  * model or a seq2seq model, and in a seq2seq model any /model dataset that
@@ -59,7 +65,7 @@
  *                          variable-length UTF-8 strings [V]), of
  *                          src_vocab_size and vocab_size entries; both or
  *                          neither (without them generation needs the
- *                          dataset)
+ *                          dataset); condition features: /tgt_vocab only
  *   /optimizer             group: attrs kind ("sgd"|"adam"), step, lr,
  *                          momentum, weight_decay, beta1, beta2, eps;
  *                          dataset state float32 [state_len] (the optimizer arena)

@@ -363,6 +363,7 @@ void pairdata_free(pair_dataset *ds) {
         free(sp->src_tokens);
         free(sp->tgt_offsets);
         free(sp->tgt_tokens);
+        free(sp->src_features);
     }
     memset(ds, 0, sizeof *ds);
 }

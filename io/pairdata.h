@@ -57,11 +57,14 @@ typedef struct {
     size_t src_total, tgt_total;    /* tokens */
     int64_t *src_offsets, *tgt_offsets; /* [n+1] */
     int32_t *src_tokens, *tgt_tokens;
+    float *src_features;            /* [n, src_width] a conditional LM's context features, else NULL */
+    int src_width;                  /* F: the sources are feature vectors (src_features), else 0 */
 } pair_split;
 
 typedef struct {
     pair_vocab src, tgt;
     int shared;                     /* one vocabulary for both sides */
+    int condition;                  /* COND_NONE for a pair file; a conditional LM's data: pairdata_from_sequences */
     pair_split split[SPLIT_COUNT];  /* SPLIT_TRAIN/VAL/TEST from seqdata.h */
 } pair_dataset;
 
@@ -121,6 +124,20 @@ void pair_vocab_free(pair_vocab *v);
 int pair_vocab_check(const pair_vocab *v, const char *path, const char *name, int code, recur_err *err);
 int pair_vocab_write(hid_t file, const char *path, const char *name, const pair_vocab *v, recur_err *err);
 int pair_vocab_read(hid_t file, const char *path, const char *name, pair_vocab *v, recur_err *err);
+
+/* A conditional language model's data (reference §6) seen as pairs: the
+ * sequence dataset at `path` (io/seqdata.h) with token inputs, each
+ * sequence's target its tokens and its source one step: its label
+ * (COND_LABEL: a classify dataset; the source vocabulary is /label_names, or
+ * the label numbers as words) or its /<split>/context vector (COND_FEATURES:
+ * src_features, each split's src_width = F; a source vocabulary of 0 entries and source
+ * tokens 0).  The target vocabulary is the dataset's.  Errors name the file
+ * and what it lacks (exit 3, or 2 when the file is fine but the condition
+ * does not fit it). */
+int pairdata_from_sequences(const char *path, int condition, pair_dataset *ds, recur_err *err);
+/* What a model conditioned on `condition` reads from `path`: pairdata_load
+ * for COND_NONE, else pairdata_from_sequences. */
+int pairdata_open(const char *path, int condition, pair_dataset *ds, recur_err *err);
 
 /* Length of source / target i of a split. */
 static inline size_t pair_src_length(const pair_split *s, size_t i) {

@@ -296,6 +296,11 @@ static int check_split(const seq_dataset *ds, int s, const char *path, int code,
         snprintf(name, sizeof name, "/%s/features", sn);
         if (check_floats(path, name, sp->features, sp->total, F, 2, code, err)) return -1;
     }
+    snprintf(name, sizeof name, "/%s/context", sn);
+    if ((sp->context != NULL) != (ds->context_size > 0) || ds->context_size > SEQ_MAX_WIDTH)
+        return fail(err, code, path, name, "expected %s (context_size %d), found %s", ds->context_size > 0 ?
+                    "a float array [n, F] with F <= 65536" : "nothing", ds->context_size, sp->context ? "one" : "none");
+    if (sp->context && check_floats(path, name, sp->context, sp->n, (size_t)ds->context_size, 2, code, err)) return -1;
     switch (ds->task) {
     case TASK_CLASSIFY:
         snprintf(name, sizeof name, "/%s/labels", sn);
@@ -477,6 +482,11 @@ static int fill_seq(hid_t file, const char *path, void *ctx, recur_err *err) {
                 dims[0] = sp->n;
                 rc = h5u_write_dataset(file, path, name, H5U_FLOAT32, 2, dims, sp->seq_base, err);
             }
+        }
+        if (!rc && sp->context) {
+            snprintf(name, sizeof name, "%s/context", g);
+            dims[0] = sp->n, dims[1] = (size_t)ds->context_size;
+            rc = h5u_write_dataset(file, path, name, H5U_FLOAT32, 2, dims, sp->context, err);
         }
         if (rc) return -1;
     }
@@ -1119,6 +1129,18 @@ static int load_split(hid_t file, const char *path, loader *L, int s, recur_err 
             return -1;
     }
     if (seen > L->max_label) L->max_label = seen;
+    /* context: optional (any task), but every split or none, as /train. */
+    snprintf(name, sizeof name, "%s/context", g);
+    const int has_c = h5u_exists(file, name), train_c = ds->split[SPLIT_TRAIN].context != NULL;
+    if (s != SPLIT_TRAIN && has_c != train_c)
+        return fail(err, RECUR_EXIT_INPUT, path, name, "expected %s (as /train), found %s",
+                    train_c ? "a float array [n, F]" : "nothing", has_c ? "one" : "nothing (missing)");
+    snprintf(why, sizeof why, "one per sequence of %s", g);
+    size_t Fc = 0;
+    if (has_c && read_float_array(file, path, name, "a float array [n, F] (a context per sequence)", 2, sp->n, why,
+                                  (size_t)ds->context_size, "F of /train/context", &sp->context, NULL, &Fc, err))
+        return -1;
+    if (has_c && s == SPLIT_TRAIN) ds->context_size = (int)Fc;
     return 0;
 }
 
@@ -1242,6 +1264,7 @@ void seqdata_free(seq_dataset *ds) {
         free(sp->targets);
         free(sp->seq_targets);
         free(sp->seq_base);
+        free(sp->context);
     }
     memset(ds, 0, sizeof *ds);
 }

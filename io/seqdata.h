@@ -13,6 +13,10 @@
  *                step_labels int32 [total]     (tag)
  *                targets float32 [total, K]    (regress, a target per step)
  *             or seq_targets float32 [n, K]    (regress, one per sequence)
+ *   context      float32 [n, F]  optional, any task (in every split or none,
+ *                as /train, the same F): a feature vector per sequence, the
+ *                context of a conditional language model (`recur train
+ *                --task lm --condition features`)
  *   seq_base     float32 [n, K]  optional (in every split or none, as
  *                /train), regress only (ignored otherwise): the targets are
  *                changes from a base per sequence (`recur data csv
@@ -75,6 +79,7 @@ typedef struct {
     float *targets;       /* [total, K]   regress per step, else NULL */
     float *seq_targets;   /* [n, K]       regress per sequence, else NULL */
     float *seq_base;      /* [n, K]       optional (regress): targets are changes from it, else NULL */
+    float *context;       /* [n, Fc]      optional: a context vector per sequence, else NULL */
 } seq_split;
 
 typedef struct {
@@ -83,6 +88,7 @@ typedef struct {
     int vocab_size;       /* V (token inputs), 0 with features */
     int num_classes;      /* C (classify, tag), 0 for regress */
     int output_size;      /* K (regress), 0 otherwise */
+    int context_size;     /* Fc: the width of /<split>/context, 0 without it */
     int per_step;         /* tag, or regress with /targets: 1; classify or /seq_targets: 0 */
     uint8_t *vocab;       /* [V] character vocabulary, or NULL */
     char **vocab_words;   /* [V] NUL-terminated UTF-8 words, or NULL */

@@ -36,6 +36,11 @@ int decoder_init(decoder *d, const model *m, int max_sources, int max_src_len, c
     d->cand_k = calloc(C, sizeof(int32_t));
     d->cand_v = calloc(C, sizeof(int32_t));
     d->cand_stop = calloc(C, sizeof(int32_t));
+    const size_t F = m->cfg.condition == COND_FEATURES ? (size_t)m->cfg.input_size : 0;
+    if (F && !(d->src_feat = calloc(S * F, sizeof(float)))) {
+        decoder_free(d);
+        return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for decoding");
+    }
     if (!d->src_bs || !d->src_tok || !d->enc_slot || !d->order || !d->tokens || !d->from || !d->len || !d->hyp ||
         !d->fin || !d->fin_len || !d->fin_count || !d->done || !d->score || !d->fin_score || !d->cand_score ||
         !d->cand_k || !d->cand_v || !d->cand_stop) {
@@ -49,13 +54,14 @@ void decoder_free(decoder *d) {
     s2s_workspace_free(&d->ws);
     void *p[] = {d->src_bs, d->src_tok, d->enc_slot, d->order,     d->tokens,     d->from,   d->len,
                  d->hyp,    d->fin,     d->fin_len,  d->fin_count, d->done,       d->score,  d->fin_score,
-                 d->cand_score, d->cand_k, d->cand_v, d->cand_stop};
+                 d->cand_score, d->cand_k, d->cand_v, d->cand_stop, d->src_feat};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     memset(d, 0, sizeof *d);
 }
 
 /* Sources longest first (stable) into the encoder's packed layout. */
-static void pack_sources(decoder *d, int n, const int32_t *const *src, const int *src_len, s2s_batch *b) {
+static void pack_sources(decoder *d, int n, const int32_t *const *src, const int *src_len, const float *const *feat,
+                         s2s_batch *b) {
     for (int i = 0; i < n; i++) d->order[i] = i;
     for (int i = 1; i < n; i++) { /* insertion sort: stable, n is small */
         const int32_t x = d->order[i];
@@ -68,7 +74,9 @@ static void pack_sources(decoder *d, int n, const int32_t *const *src, const int
     plan_packed_sizes(d->len, n, Ts, d->src_bs);
     for (int t = 0, row = 0; t < Ts; t++)
         for (int e = 0; e < d->src_bs[t]; e++) d->src_tok[row++] = src[d->order[e]][t];
-    *b = (s2s_batch){.n = n, .Ts = Ts, .src_bs = d->src_bs, .src_tokens = d->src_tok};
+    const size_t F = d->src_feat ? (size_t)d->m->cfg.input_size : 0;
+    for (int e = 0; F && e < n; e++) memcpy(d->src_feat + (size_t)e * F, feat[d->order[e]], F * sizeof(float));
+    *b = (s2s_batch){.n = n, .Ts = Ts, .src_bs = d->src_bs, .src_tokens = d->src_tok, .src_features = d->src_feat};
 }
 
 static double penalty(const decode_opts *o, int len) {
@@ -210,12 +218,12 @@ static void run_beam(decoder *d, int n, const decode_opts *o, const int *target_
     }
 }
 
-void decoder_run(decoder *d, int n, const int32_t *const *src, const int *src_len, const decode_opts *o,
-                 int32_t *const *out, int *out_len) {
+void decoder_run(decoder *d, int n, const int32_t *const *src, const int *src_len, const float *const *feat,
+                 const decode_opts *o, int32_t *const *out, int *out_len) {
     if (n <= 0) return;
     const int K = d->beam;
     s2s_batch b;
-    pack_sources(d, n, src, src_len, &b);
+    pack_sources(d, n, src, src_len, feat, &b);
     for (int e = 0; e < n; e++) /* decoder slot s*K+k reads source s, at encoder slot e */
         for (int k = 0; k < K; k++) d->enc_slot[d->order[e] * K + k] = e;
     s2s_gen_begin(&d->ws, d->m, d->m->params, &b, n * K, d->enc_slot);
@@ -251,6 +259,7 @@ int decode_longest_source(const pair_split *sp) {
 int decode_split(decoder *d, const pair_split *sp, int batch, const decode_opts *o, decode_fn fn, void *ctx) {
     const int B = batch < d->max_sources ? batch : d->max_sources;
     const int32_t *src[B];
+    const float *feat[B];
     int32_t *out[B];
     int src_len[B], out_len[B];
     int32_t *buf = malloc((size_t)B * d->max_len * sizeof(int32_t));
@@ -262,8 +271,9 @@ int decode_split(decoder *d, const pair_split *sp, int batch, const decode_opts 
         for (int i = 0; i < n; i++) {
             src[i] = sp->src_tokens + sp->src_offsets[first + (size_t)i];
             src_len[i] = (int)pair_src_length(sp, first + (size_t)i);
+            feat[i] = sp->src_features ? sp->src_features + (first + (size_t)i) * (size_t)sp->src_width : NULL;
         }
-        decoder_run(d, n, src, src_len, o, out, out_len);
+        decoder_run(d, n, src, src_len, feat, o, out, out_len);
         for (int i = 0; i < n && !rc; i++) {
             const size_t p = first + (size_t)i;
             rc = fn(ctx, (long)p, sp->tgt_tokens + sp->tgt_offsets[p], (int)pair_tgt_length(sp, p), out[i], out_len[i]);

@@ -33,15 +33,18 @@ typedef struct {
     int *fin_len, *fin_count, *done;
     double *score, *fin_score, *cand_score;
     int32_t *cand_k, *cand_v, *cand_stop;
+    float *src_feat;         /* [max_sources, F] a conditional LM's context features by encoder slot, or NULL */
 } decoder;
 
 int decoder_init(decoder *d, const model *m, int max_sources, int max_src_len, const decode_opts *o, recur_err *err);
 void decoder_free(decoder *d);
 /* Decodes n <= max_sources sources (src[i] of src_len[i] tokens, each in
- * [1, max_src_len]); out[i] (room for max_len tokens) and out_len[i] get the
- * output of source i, without BOS or EOS. */
-void decoder_run(decoder *d, int n, const int32_t *const *src, const int *src_len, const decode_opts *o,
-                 int32_t *const *out, int *out_len);
+ * [1, max_src_len]; a conditional LM's: its label, one token, or feat[i],
+ * its F context features, with feat NULL otherwise); out[i] (room for
+ * max_len tokens) and out_len[i] get the output of source i, without BOS or
+ * EOS. */
+void decoder_run(decoder *d, int n, const int32_t *const *src, const int *src_len, const float *const *feat,
+                 const decode_opts *o, int32_t *const *out, int *out_len);
 
 /* Every pair of a split, in file order, `batch` sources at a time (decoder
  * already set up with max_sources >= batch and max_src_len >= the split's

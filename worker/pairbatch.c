@@ -54,6 +54,10 @@ int pairbatch_init(pairbatch *pb, const pair_split *sp, const char *split_name, 
     pb->src_bs = calloc((size_t)pb->max_Ts, sizeof(int32_t));
     pb->dec_bs = calloc((size_t)pb->max_Td, sizeof(int32_t));
     pb->src = calloc(Re, sizeof(int32_t));
+    if (sp->src_width && !(pb->srcf = calloc(N * (size_t)sp->src_width, sizeof(float)))) {
+        pairbatch_free(pb);
+        return recur_fail(err, RECUR_EXIT_FAIL, "out of memory for batches of %d pairs", batch);
+    }
     pb->din = calloc(Rd, sizeof(int32_t));
     pb->dout = calloc(Rd, sizeof(int32_t));
     pb->order = calloc(n, sizeof(int32_t));
@@ -77,6 +81,7 @@ void pairbatch_free(pairbatch *pb) {
     free(pb->src_bs);
     free(pb->dec_bs);
     free(pb->src);
+    free(pb->srcf);
     free(pb->din);
     free(pb->dout);
     free(pb->order);
@@ -112,6 +117,9 @@ void pairbatch_pack(pairbatch *pb, const int32_t *pairs, int n) {
     pb->Re = plan_packed_sizes(len, n, pb->Ts, pb->src_bs);
     for (int t = 0, r0 = 0; t < pb->Ts; r0 += pb->src_bs[t], t++)
         for (int e = 0; e < pb->src_bs[t]; e++) pb->src[r0 + e] = sp->src_tokens[sp->src_offsets[keys[e].id] + t];
+    const size_t F = (size_t)sp->src_width;
+    for (int e = 0; F && e < n; e++)
+        memcpy(pb->srcf + (size_t)e * F, sp->src_features + (size_t)keys[e].id * F, F * sizeof(float));
 }
 
 void pairbatch_fill(pairbatch *pb, long step) {
@@ -136,5 +144,5 @@ void pairbatch_fill(pairbatch *pb, long step) {
 
 s2s_batch pairbatch_batch(const pairbatch *pb) {
     return (s2s_batch){.n = pb->n, .Ts = pb->Ts, .Td = pb->Td, .src_bs = pb->src_bs, .src_tokens = pb->src,
-                       .dec_bs = pb->dec_bs, .dec_in = pb->din, .dec_out = pb->dout, .enc_slot = pb->enc_slot};
+                       .src_features = pb->srcf, .dec_bs = pb->dec_bs, .dec_in = pb->din, .dec_out = pb->dout, .enc_slot = pb->enc_slot};
 }

@@ -30,6 +30,7 @@ typedef struct {
     int32_t *pair;              /* [max_n] the split's index of each decoder slot's pair */
     int32_t *src_bs, *dec_bs;   /* [max_Ts], [max_Td] */
     int32_t *src, *din, *dout;  /* [max_Re], [max_Rd], [max_Rd] */
+    float *srcf;                /* [max_n, F] the context features by encoder slot (a conditional LM's), or NULL */
     int32_t *enc_slot;          /* [max_n] */
     double global_count;        /* target tokens (with EOS) of the global batch */
     long global_steps;          /* source + target tokens of the global batch */
