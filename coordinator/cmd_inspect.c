@@ -475,7 +475,7 @@ static void summary_text(const char *path, const checkpoint_in *ck, const char *
                "norm %.6g\n", o->step, o->cfg.lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, o->cfg.weight_decay,
                o->state_len, state_norm);
     if (c->task != TASK_SEQ2SEQ) printf("vocab: %s\n", ck->vocab ? "stored" : "absent");
-    else if (!ck->tgt_vocab.size) printf("vocabularies: absent (generation needs the dataset, --data)\n");
+    else if (!ck->tgt_vocab.size) printf("vocabularies: absent (generation needs the pair dataset, --data)\n");
     else {
         if (ck->src_vocab.size) pair_vocab_text(c->condition ? "labels" : "source vocabulary", &ck->src_vocab);
         pair_vocab_text(c->condition ? "vocabulary" : "target vocabulary", &ck->tgt_vocab);

@@ -252,6 +252,7 @@ static int root_written(const model_config *c, int a) {
     int64_t fixed;
     presence p = root_presence(c, a, why, sizeof why, &fixed);
     if (a == R_INPUT) return c->input_size > 0;
+    if (a == R_CONDITION) return c->condition != COND_NONE; /* seq2seq files from before it stay as they were */
     return p == NEED || p == MAY || p == ZERO;
 }
 
@@ -454,8 +455,10 @@ static int check_out_s2s(const char *path, const checkpoint_out *ck, recur_err *
                           task_name(c->task));
     const int want_src = c->condition != COND_FEATURES; /* a feature context has no vocabulary */
     if (!ck->tgt_vocab || (ck->src_vocab != NULL) != want_src)
-        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: vocabularies: source %s, target %s (condition %s)",
-                          path, ck->src_vocab ? "given" : "none", ck->tgt_vocab ? "given" : "none",
+        return recur_fail(err, RECUR_EXIT_FAIL, "%s: internal error: %s (condition %s)", path,
+                          !ck->tgt_vocab ? "a source vocabulary without a target one"
+                          : want_src    ? "a target vocabulary without a source one"
+                                        : "a source vocabulary for a feature context",
                           condition_name(c->condition));
     if ((ck->src_vocab && pair_vocab_check(ck->src_vocab, path, "/src_vocab", RECUR_EXIT_FAIL, err)) ||
         pair_vocab_check(ck->tgt_vocab, path, "/tgt_vocab", RECUR_EXIT_FAIL, err))
