@@ -13,6 +13,35 @@ int schedule_from_name(const char *name, schedule_kind *out) {
     return -1;
 }
 
+int sampling_from_name(const char *name, sampling_kind *out) {
+    static const char *names[] = {"none", "linear", "exp", "sigmoid"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, names[i])) {
+            *out = (sampling_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+int sampling_k_valid(sampling_kind kind, double k) {
+    switch (kind) {
+    case SAMPLING_LINEAR: return k > 0;
+    case SAMPLING_EXP: return k > 0 && k < 1;
+    case SAMPLING_SIGMOID: return k >= 1;
+    default: return 1;
+    }
+}
+
+double sampling_prob(sampling_kind kind, double k, long step) {
+    const double i = (double)step;
+    switch (kind) {
+    case SAMPLING_LINEAR: return fmin(1.0, i / k);
+    case SAMPLING_EXP: return 1.0 - pow(k, i);
+    case SAMPLING_SIGMOID: return 1.0 - k / (k + exp(fmin(i / k, 700.0)));
+    default: return 0;
+    }
+}
+
 double schedule_lr(const schedule *s, long step) {
     if (s->warmup > 0 && step < s->warmup) return s->lr * (double)(step + 1) / (double)s->warmup;
     const long after = step - (s->warmup > 0 ? s->warmup : 0);

@@ -39,7 +39,8 @@ typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
     char merge[CLI_STR], pooling[CLI_STR], task[CLI_STR], attention[CLI_STR], context[CLI_STR], end[CLI_STR];
-    char condition[CLI_STR];
+    char condition[CLI_STR], scheduled_sampling[CLI_STR];
+    double ss_k;
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     int bidirectional, no_shuffle, bidirectional_encoder, max_len;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
@@ -61,6 +62,7 @@ typedef struct {
     long step;              /* steps done: the step just finished */
     long epoch;             /* 1-based epoch of that step */
     double loss, grad_norm, lr;
+    double sample_prob;     /* step: scheduled sampling's chance of a sampled input (seq2seq; 0 = teacher forcing) */
     double step_s;          /* this step's own time (no validation, no checkpoint) */
     double elapsed_s, eta_s;
     double tokens_per_s;    /* step: this step's; end: the run's (input steps per second, all ranks) */
@@ -117,6 +119,7 @@ typedef struct {
     long first_step;                  /* the step this process started from (the checkpoint's with --resume) */
     long first_tokens;                /* the trainer's tokens_seen then */
     schedule sched;
+    sampling_kind sampling;           /* seq2seq: --scheduled-sampling */
     double io_seconds;                /* checkpoint writing */
     float *states;                    /* rank 0: [L, B, H] gathered carried states (h then c) */
     float *gather_buf;

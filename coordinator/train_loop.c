@@ -117,7 +117,8 @@ static void record_step(run *r, const step_result *res, double lr, double ts, do
     const long step = r->tr.step, done = step - r->first_step;
     record_emit(r, &(train_record){
                        .kind = REC_STEP, .step = step, .epoch = res->epoch + 1, .loss = res->loss,
-                       .grad_norm = res->grad_norm, .lr = lr, .step_s = te - ts, .tokens = tokens,
+                       .grad_norm = res->grad_norm, .lr = lr, .sample_prob = r->tr.sample_prob,
+                       .step_s = te - ts, .tokens = tokens,
                        .tokens_per_s = (double)tokens / (te - ts), .elapsed_s = te - t0,
                        .eta_s = (double)(r->o.steps - step) * (te - t0) / (double)done,
                    });
@@ -171,6 +172,7 @@ int train_loop(run *r, recur_err *err) {
     while (tr->step < r->o.steps) {
         step_result res;
         const double lr = schedule_lr(&r->sched, tr->step), ts = now_seconds();
+        tr->sample_prob = (float)sampling_prob(r->sampling, r->o.ss_k, tr->step);
         const long tokens_before = tr->tokens_seen;
         comm_set_step(tr->step + 1);
         trainer_step(tr, (float)lr, train_signals_begin_step(tr->step + 1), &res);

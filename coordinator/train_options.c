@@ -54,6 +54,8 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"attention", OPT_STR, o->attention, "A", "seq2seq: none | dot | general | additive (Luong dot/general, Bahdanau additive; with input feeding)", 0, 0, 0},
         {"context", OPT_STR, o->context, "X", "seq2seq: the encoder's final states start the decoder (init), are an input at every step (input), or both", 0, 0, 0},
         {"condition", OPT_STR, o->condition, "label|features", "--task lm on a sequence dataset (a conditional language model): each sequence's label, or its /context vector (default: label when the dataset has labels)", 0, 0, 0},
+        {"scheduled-sampling", OPT_STR, o->scheduled_sampling, "S", "seq2seq: none | linear | exp | sigmoid: the chance of feeding the decoder its own sample instead of the true token grows (Bengio et al. 2015; with --ss-k)", 0, 0, 0},
+        {"ss-k", OPT_DOUBLE, &o->ss_k, "K", "--scheduled-sampling: truth kept with probability max(0, 1-i/K) (linear), K^i (exp, K < 1), K/(K+exp(i/K)) (sigmoid, K >= 1) at step i", 0, 1, 0},
         {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
         {"max-len", OPT_INT, &o->max_len, "N", "seq2seq --end length: longest length the head predicts (0 = the data's longest target)", 0, 1, 0},
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
@@ -98,6 +100,7 @@ static void defaults(train_opts *o) {
     strcpy(o->attention, "additive");
     strcpy(o->context, "init");
     strcpy(o->end, "eos");
+    strcpy(o->scheduled_sampling, "none");
     o->embed = 64;
     o->hidden = 256;
     o->layers = 2;
@@ -265,7 +268,8 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
     o->sequences = k.pairs ? 2 : k.sequences;
     static const char *const LM_ONLY[] = {"bptt", "val-streams"};
     static const char *const SEQ_ONLY[] = {"bidirectional", "merge", "pooling", "no-shuffle"};
-    static const char *const S2S_ONLY[] = {"bidirectional-encoder", "attention", "context", "end", "max-len"};
+    static const char *const S2S_ONLY[] = {"bidirectional-encoder", "attention", "context", "end", "max-len",
+                                           "scheduled-sampling", "ss-k"};
     /* --task lm on a sequence dataset: a conditional language model, on the seq2seq decoder (§6). */
     const int clm = k.sequences && !strcmp(o->task, "lm");
     o->conditional = COND_NONE;
@@ -317,6 +321,20 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
             return cli_fail_option(tab, n, "end", err, "expected eos, stop-bit or length, found '%s'", o->end);
         if (given_here(tab, n, cli_given, "max-len", config) && ek != END_LENGTH)
             return cli_fail_option(tab, n, "max-len", err, "applies to --end length: drop it");
+        sampling_kind sk;
+        if (sampling_from_name(o->scheduled_sampling, &sk))
+            return cli_fail_option(tab, n, "scheduled-sampling", err, "expected none, linear, exp or sigmoid, found '%s'",
+                                   o->scheduled_sampling);
+        if (sk != SAMPLING_NONE && !given_here(tab, n, cli_given, "ss-k", config))
+            return cli_fail_option(tab, n, "scheduled-sampling", err, "needs --ss-k K (linear: the step from which "
+                                   "every input is sampled; exp: K in (0, 1); sigmoid: K >= 1)");
+        if (sk == SAMPLING_NONE && given_here(tab, n, cli_given, "ss-k", config))
+            return cli_fail_option(tab, n, "ss-k", err, "applies to --scheduled-sampling linear|exp|sigmoid: drop it");
+        if (!sampling_k_valid(sk, o->ss_k))
+            return cli_fail_option(tab, n, "ss-k", err, "expected %s for --scheduled-sampling %s, found %g",
+                                   sk == SAMPLING_EXP ? "a number in (0, 1)" : sk == SAMPLING_SIGMOID ? "a number >= 1"
+                                                                                                     : "a number > 0",
+                                   o->scheduled_sampling, o->ss_k);
         for (size_t i = 0; i < sizeof LM_ONLY / sizeof LM_ONLY[0]; i++)
             if (given_here(tab, n, cli_given, LM_ONLY[i], config))
                 return cli_fail_option(tab, n, LM_ONLY[i], err, "applies to language models on token streams; %s is "
@@ -563,6 +581,7 @@ int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
     r->sched.decay_every = r->o.lr_decay_every;
     r->sched.decay = r->o.lr_decay;
     r->sched.total = r->o.steps;
+    sampling_from_name(r->o.scheduled_sampling, &r->sampling);
     if (!r->o.sequences && r->o.batch % r->comm.size != 0) { /* sequences are shared out by their steps */
         /* Rank 0 has the table (and says it): the config line, or --batch. */
         cli_fail_option(tab, n, "batch", err, "expected a multiple of the number of ranks (%d), found %d", r->comm.size,

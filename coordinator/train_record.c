@@ -100,6 +100,7 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
         json_num(j, "loss", rec->loss);
         json_num(j, "grad_norm", rec->grad_norm);
         json_num(j, "lr", rec->lr);
+        if (r->sampling != SAMPLING_NONE) json_num(j, "sample_prob", rec->sample_prob);
         json_num(j, "tokens_per_s", rec->tokens_per_s);
         json_num(j, "elapsed_s", rec->elapsed_s);
         json_num(j, "eta_s", rec->eta_s);

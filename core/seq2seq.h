@@ -24,6 +24,11 @@
  * every step (1 at the last); END_LENGTH a softmax over 1..max_len from ctx
  * that predicts the target's length before decoding starts.
  *
+ * Scheduled sampling (sample_prob > 0) makes the decoder's input at step t
+ * depend on its output at t-1, so the output layer then runs step by step
+ * inside the loop; the draw is not differentiated (as in the paper), the
+ * tokens actually read are kept (`fed`) for the embedding's gradient.
+ *
  * Pairs are packed twice: sources by source length for the encoder
  * (encoder slots), targets by target length for the decoder (decoder slots);
  * enc_slot maps one to the other.  Everything the decoder keeps about a
@@ -44,7 +49,10 @@ typedef struct {
     const int32_t *dec_in;      /* packed decoder inputs: BOS (= target vocab size) then the target's tokens */
     const int32_t *dec_out;     /* packed decoder targets: the target's tokens (then EOS); NULL: no loss */
     const int32_t *enc_slot;    /* [n] encoder slot of decoder slot b's pair */
-    uint64_t dropout_seed;
+    uint64_t dropout_seed;      /* dropout masks, and scheduled sampling's draws */
+    float sample_prob;          /* scheduled sampling (Bengio et al. 2015): the chance that a step after the first
+                                 * reads a token drawn from the model's own output at the step before instead of
+                                 * the true one (dec_in); 0 = teacher forcing.  Needs dec_out. */
 } s2s_batch;
 
 /* Summed losses of a batch: cross-entropy of every target token (with EOS),

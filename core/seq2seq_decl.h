@@ -40,6 +40,8 @@ typedef struct {
     NET_REAL *dfinal;          /* [L, 2, 2, n, H] the encoder's dfinal_h/c, by encoder slot */
     int32_t *slen;             /* [n] source length of each decoder slot */
     int32_t *eslot;            /* [n] the last batch's enc_slot */
+    int32_t *fed;              /* [Rd] scheduled sampling: the tokens the decoder read */
+    int sampled;               /* the last forward used scheduled sampling (backward reads fed) */
     int use_init, use_input;   /* context bits */
     int bridged;               /* the initial states go through bridge/ (model_s2s_bridged) */
     condition_kind cond;       /* COND_NONE: an encoder; else a conditional LM's context vector */

@@ -59,13 +59,14 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += sizes[i];
     s->arena = calloc(total, sizeof(REAL));
-    s->slen = calloc(2 * N, sizeof(int32_t));
+    s->slen = calloc(2 * N + Rd, sizeof(int32_t));
     if (!s->arena || !s->slen) {
         SFX(s2s_workspace_free)(s);
         return recur_fail(err, RECUR_EXIT_FAIL, "out of memory: seq2seq activations need %zu MiB",
                           total * sizeof(REAL) >> 20);
     }
     s->eslot = s->slen + N;
+    s->fed = s->eslot + N;
     s->arena_len = total;
     REAL *p = s->arena;
     size_t k = 0;
@@ -311,15 +312,57 @@ static const REAL *decoder_input(s2s_ws *s, int l, size_t r0, int M) {
     return x;
 }
 
-/* The output layer's input (h~ or the top h), dropped out: [Rd, H]. */
-static const REAL *head_input(s2s_ws *s) {
+/* The output layer for rows r0 .. r0+M-1: its input (h~ or the top h)
+ * dropped out, and the softmax of its logits into s->out.  Returns the
+ * cross-entropy of those rows (0 without targets) and sets *Xall to the
+ * input's base (all rows). */
+static double head_rows(s2s_ws *s, const model *m, const REAL *P, const int32_t *targets, size_t r0, int M,
+                        const REAL **Xall) {
     workspace *w = &s->dec;
-    const REAL *X = s->cfg.attention ? s->att : w->layer[s->L - 1][0].y;
-    const int L = s->L;
-    if (!(w->mask[L] && w->dropout > 0)) return X;
-    const size_t count = (size_t)w->rows * s->H;
-    for (size_t u = 0; u < count; u++) w->xin[L][u] = X[u] * w->mask[L][u];
-    return w->xin[L];
+    const int L = s->L, H = s->H, O = s->O;
+    const REAL *X = s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    if (w->mask[L] && w->dropout > 0) {
+        const size_t a = r0 * H, count = (size_t)M * H;
+        for (size_t u = 0; u < count; u++) w->xin[L][a + u] = X[a + u] * w->mask[L][a + u];
+        X = w->xin[L];
+    }
+    *Xall = X;
+    const model *dm = &s->dec_m;
+    const REAL *bo = tensor(m, P, dm->ix.head_bias);
+    REAL *out = s->out + r0 * O;
+    for (int i = 0; i < M; i++) memcpy(out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
+    gemm(0, 1, M, O, H, 1, X + r0 * H, H, tensor(m, P, dm->ix.head_weight), H, 1, out, O);
+    return softmax_xent(out, targets ? targets + r0 : NULL, M, O);
+}
+
+static inline uint64_t sampling_seed(uint64_t seed) { return seed ^ 0x5DEECE66DA3B9F1Full; }
+
+/* Scheduled sampling at step t > 0: each running row, with probability
+ * b->sample_prob, reads a token drawn from its own output distribution at
+ * step t-1 instead of the true one; its layer-0 input projection is redone. */
+static void sample_inputs(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b, int t, int feed_at) {
+    workspace *w = &s->dec;
+    const int M = w->bs[t], O = s->O, E = s->cfg.embed_size, in0 = s->in0, GH = s->GH;
+    const size_t r0 = (size_t)w->off[t], prev = (size_t)w->off[t - 1];
+    const REAL *emb = tensor(m, P, s->dec_m.ix.embedding);
+    rng_state r;
+    rng_seed(&r, sampling_seed(b->dropout_seed) ^ ((uint64_t)t * 0x9E3779B97F4A7C15ull));
+    for (int i = 0; i < M; i++) {
+        const double u = rng_uniform(&r), v = rng_uniform(&r);
+        if (u >= b->sample_prob) continue;
+        const REAL *p = s->out + (prev + i) * O;
+        int tok = O - 1;
+        double cdf = 0;
+        for (int k = 0; k < O; k++)
+            if ((cdf += (double)p[k]) > v) {
+                tok = k;
+                break;
+            }
+        s->fed[r0 + i] = tok; /* EOS, if drawn, is the BOS row of the embedding: the same id */
+        memcpy(w->x0 + (r0 + i) * in0, emb + (size_t)tok * E, (size_t)E * sizeof(REAL));
+    }
+    gemm(0, 1, M, GH, feed_at, 1, w->x0 + r0 * in0, in0, layer_view(&s->dec_m, P, 0, 0).w_ih, in0, 0,
+         s->xpl[0] + r0 * GH, GH);
 }
 
 void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch *b, s2s_loss *loss) {
@@ -329,7 +372,7 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
     workspace *w = &s->dec;
     const net_batch db = {.T = b->Td, .n = b->n, .batch_sizes = b->dec_bs};
     set_batch(w, &db);
-    const int n = b->n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, in0 = s->in0, O = s->O, R = w->rows;
+    const int n = b->n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, in0 = s->in0, R = w->rows;
     const int E = s->cfg.embed_size, feed_at = E + (s->use_input ? Cw : 0);
     const model *dm = &s->dec_m;
     /* Layer 0's rows: the embedded input token and the context; h~_{t-1} is filled per step. */
@@ -344,6 +387,9 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
         }
     const layer_params lp0 = layer_view(dm, P, 0, 0);
     gemm(0, 1, R, GH, feed_at, 1, w->x0, in0, lp0.w_ih, in0, 0, s->xpl[0], GH);
+    s->sampled = b->sample_prob > 0 && b->dec_out;
+    if (s->sampled) memcpy(s->fed, b->dec_in, (size_t)R * sizeof(int32_t));
+    const REAL *X = NULL;
     if (w->dropout > 0)
         for (int l = 1; l <= L; l++) draw_mask(w, l, decoder_seed(b->dropout_seed), (size_t)R * H);
 #ifdef USE_RGEMM
@@ -360,6 +406,7 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
     for (int t = 0; t < b->Td; t++) {
         const int M = w->bs[t];
         const size_t r0 = (size_t)w->off[t];
+        if (s->sampled && t > 0) sample_inputs(s, m, P, b, t, feed_at);
         if (s->cfg.attention) { /* input feeding: h~_{t-1} */
             for (int i = 0; i < M; i++) {
                 REAL *x = w->x0 + (r0 + i) * in0 + feed_at;
@@ -378,13 +425,10 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
             step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l] + r0 * GH, r0, M);
         }
         if (s->cfg.attention) attend(s, m, P, b->Ts, r0, M);
+        if (s->sampled) loss->tokens += head_rows(s, m, P, b->dec_out, r0, M, &X); /* step t+1 samples from it */
     }
-    /* Outputs of every row at once. */
-    const REAL *X = head_input(s);
-    const REAL *bo = tensor(m, P, dm->ix.head_bias);
-    for (int r = 0; r < R; r++) memcpy(s->out + (size_t)r * O, bo, (size_t)O * sizeof(REAL));
-    gemm(0, 1, R, O, H, 1, X, H, tensor(m, P, dm->ix.head_weight), H, 1, s->out, O);
-    loss->tokens = softmax_xent(s->out, b->dec_out, R, O);
+    /* Outputs of every row at once (scheduled sampling: done step by step above). */
+    if (!s->sampled) loss->tokens = head_rows(s, m, P, b->dec_out, 0, R, &X);
     const s2s_index *x = &m->s2s;
     if (x->stop_w >= 0) {
         const REAL *ws = tensor(m, P, x->stop_w), bs = *tensor(m, P, x->stop_b);
@@ -534,7 +578,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
         for (int i = 0; i < w->bs[t]; i++) {
             const size_t r = (size_t)w->off[t] + i;
             const REAL *g = s->dx0 + r * feed_at;
-            REAL *row = dE + (size_t)b->dec_in[r] * E;
+            REAL *row = dE + (size_t)(s->sampled ? s->fed : b->dec_in)[r] * E;
             for (int u = 0; u < E; u++) row[u] += g[u];
             if (s->use_input)
                 for (int u = 0; u < Cw; u++) dctx[(size_t)i * Cw + u] += g[E + u];

@@ -7,7 +7,8 @@
  *
  * And: a packed batch (sources and targets sorted differently, so the
  * decoder slots map to other encoder slots) gives the same loss and
- * gradients as each pair run alone. */
+ * gradients as each pair run alone; scheduled sampling's forward and backward
+ * equal the teacher-forced ones given the tokens it read. */
 #include "test_util.h"
 #include "fd_check.h"
 
@@ -288,6 +289,58 @@ static void test_generation_matches_forward(void **s) {
     for (int cell = 0; cell < CELL_COUNT; cell++) run_cases((cell_kind)cell, check_generation_nodrop);
 }
 
+/* Scheduled sampling: a forward that feeds some steps the model's own
+ * samples equals (loss and every gradient) the teacher-forced forward given
+ * the tokens it read as its inputs, so its backward is the FD-checked one;
+ * and it did feed samples. */
+static void check_sampling(const s2s_case *c) {
+    recur_err err = {0};
+    model_config cfg = config_of(c);
+    model m;
+    assert_int_equal(model_create(&m, &cfg, &err), 0);
+    s2s_workspace_f64 w;
+    assert_int_equal(s2s_workspace_create_f64(&w, &m, NP, TS, NP * TS, TD, NP * TD, c->dropout, &err), 0);
+    rng_state r;
+    rng_seed(&r, 31 + (uint64_t)c->cell);
+    pair_batch d;
+    make_batch(&d, c, &r);
+    s2s_batch b = batch_of(&d, c);
+    const size_t n = m.num_params;
+    double *P = malloc(n * sizeof(double)), *G = calloc(n, sizeof(double)), *G1 = calloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
+    int changed = 0;
+    for (uint64_t seed = 1; seed < 40 && !changed; seed++) { /* a draw that replaces some token */
+        b.dropout_seed = seed;
+        b.sample_prob = 0.7f;
+        loss_at(&w, &m, P, &b);
+        for (int i = 0; i < d.Rd; i++) changed += w.fed[i] != d.din[i];
+    }
+    assert_true(changed > 0);
+    const double sampled = loss_at(&w, &m, P, &b);
+    s2s_backward_f64(&w, &m, P, G, &b, 1);
+    int32_t fed[NP * TD];
+    memcpy(fed, w.fed, (size_t)d.Rd * sizeof(int32_t));
+    s2s_batch t = b;
+    t.sample_prob = 0;
+    t.dec_in = fed;
+    const double forced = loss_at(&w, &m, P, &t);
+    s2s_backward_f64(&w, &m, P, G1, &t, 1);
+    if (fabs(sampled - forced) > 1e-12 * fabs(forced)) fail_msg("%s: sampled loss %.15g, forced %.15g", c->name, sampled, forced);
+    for (size_t i = 0; i < n; i++)
+        if (fabs(G[i] - G1[i]) > 1e-12 * (1 + fabs(G1[i])))
+            fail_msg("%s: gradient %zu: sampled %.15g, forced %.15g", c->name, i, G[i], G1[i]);
+    free(P);
+    free(G);
+    free(G1);
+    s2s_workspace_free_f64(&w);
+    model_free(&m);
+}
+
+static void test_scheduled_sampling(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_cases((cell_kind)cell, check_sampling);
+}
+
 /* The tensors carry PyTorch-style names under encoder/, decoder/, bridge/,
  * attention/ and the ending heads, and dot attention over a concatenated
  * bidirectional memory is refused with a hint. */
@@ -321,6 +374,7 @@ int main(void) {
         cmocka_unit_test(test_packed_rnn_tanh),  cmocka_unit_test(test_packed_rnn_relu),
         cmocka_unit_test(test_packed_lstm),      cmocka_unit_test(test_packed_gru),
         cmocka_unit_test(test_packed_lbr_gru),   cmocka_unit_test(test_generation_matches_forward),
+        cmocka_unit_test(test_scheduled_sampling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -189,6 +189,7 @@ static double run_batch(trainer *tr, step_result *res, double *count, long *glob
         pairbatch_fill(&tr->pairs, tr->step);
         s2s_batch b = pairbatch_batch(&tr->pairs);
         b.dropout_seed = seed;
+        b.sample_prob = tr->sample_prob;
         *count = tr->pairs.global_count;
         *global_steps = tr->pairs.global_steps;
         if (b.n == 0) return *t_fwd = seconds(), 0;

@@ -27,6 +27,8 @@ typedef struct {
     pairbatch pairs;
     s2s_workspace s2s;
     uint64_t seed;          /* dropout masks: from (seed, step, rank) */
+    float sample_prob;      /* seq2seq: scheduled sampling's chance of feeding the model's own sample (the caller
+                             * sets it before each step; 0 = teacher forcing) */
     int rank;
     grad_reducer reducer;
     int ranks;              /* R; the reducer is used only when R > 1 */
