@@ -767,6 +767,7 @@ static int sequence_summary(const char *path, jw *w) {
             jw_bool(w, "targets_normalised", ds.target_mean != NULL);
             jw_bool(w, "seq_base", ds.split[SPLIT_TRAIN].seq_base != NULL);
         }
+        jw_int(w, "context_size", ds.context_size);
         jw_list_begin(w, "splits");
         for (int s = 0; s < SPLIT_COUNT; s++)
             if (ds.split[s].present) split_json(w, &ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
@@ -789,6 +790,9 @@ static int sequence_summary(const char *path, jw *w) {
                    ds.split[SPLIT_TRAIN].seq_base ? ", changes from a base per sequence (seq_base)" : "",
                    ds.target_mean ? " (normalised)" : "",
                    ds.target_mean || ds.split[SPLIT_TRAIN].seq_base ? "; statistics below in original units" : "");
+        if (ds.context_size)
+            printf("context: %d features per sequence (/<split>/context; recur train --task lm --condition features)\n",
+                   ds.context_size);
         for (int s = 0; s < SPLIT_COUNT; s++)
             if (ds.split[s].present) split_text(&ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
     }

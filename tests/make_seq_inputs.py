@@ -76,6 +76,16 @@ def tag_chars(path, edit=None):
             edit(f)
 
 
+def tag_context(path, edit=None):
+    """tag_chars with a context vector per sequence (F = 2, float64 on disk)."""
+    def add(f):
+        f["train/context"] = np.array([[1.0, -1.0], [0.5, 0.25], [0.0, 2.0]])
+        f["val/context"] = np.array([[3.0, 4.0]])
+        if edit:
+            edit(f)
+    tag_chars(path, add)
+
+
 def regress_steps(path, edit=None):
     """Features F=2, a target per step K=2, normalised targets."""
     with h5py.File(path, "w") as f:
@@ -190,6 +200,11 @@ def bad_cases():
     c["seq_base_missing"] = (regress_seq, lambda f: f.__setitem__("train/seq_base", np.zeros((4, 1))))
     c["seq_base_K"] = (regress_seq, lambda f: (f.__setitem__("train/seq_base", np.zeros((4, 2))),
                                                f.__setitem__("test/seq_base", np.zeros((1, 2)))))
+    c["context_nan"] = (tag_context, lambda f: put(f, "val/context", (0, 1), np.nan))
+    c["context_rows"] = (tag_context, lambda f: replace(f, "train/context", np.zeros((2, 2))))
+    c["context_missing"] = (tag_context, lambda f: f.__delitem__("val/context"))
+    c["context_width"] = (tag_context, lambda f: replace(f, "val/context", np.zeros((1, 3))))
+    c["context_rank"] = (tag_context, lambda f: replace(f, "train/context", np.zeros(3)))
     c["norm_std_zero"] = (classify_features, lambda f: put(f, "norm/feature_std", 1, 0.0))
     c["norm_std_missing"] = (regress_steps, lambda f: f.__delitem__("norm/target_std"))
     c["norm_mean_nan"] = (regress_steps, lambda f: put(f, "norm/target_mean", 0, np.nan))
@@ -247,7 +262,7 @@ def main():
     os.makedirs(d, exist_ok=True)
     for name, make in (("classify_tokens", classify_tokens), ("classify_features", classify_features),
                        ("tag_chars", tag_chars), ("regress_steps", regress_steps), ("regress_seq", regress_seq),
-                       ("regress_base", regress_base)):
+                       ("regress_base", regress_base), ("tag_context", tag_context)):
         make(os.path.join(d, f"good_{name}.h5"))
         print(f"good_{name}.h5")
     for name, (make, edit) in bad_cases().items():

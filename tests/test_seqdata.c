@@ -414,6 +414,13 @@ static void test_h5py_files(void **state) {
     assert_int_equal(ds.split[SPLIT_TRAIN].step_labels[11], 3);
     seqdata_free(&ds);
 
+    load_good("good_tag_context", &ds); /* a float64 context per sequence */
+    assert_int_equal(ds.context_size, 2);
+    assert_true(ds.split[SPLIT_TRAIN].context[5] == 2.0f);
+    assert_true(ds.split[SPLIT_VAL].context[1] == 4.0f);
+    assert_null(ds.split[SPLIT_TEST].context);
+    seqdata_free(&ds);
+
     load_good("good_regress_steps", &ds);
     assert_int_equal(ds.task, TASK_REGRESS);
     assert_int_equal(ds.per_step, 1);
@@ -489,6 +496,11 @@ static const struct {
     {"seq_base_rows", "/train/seq_base: expected 4 rows (one per sequence of /train), found 3"},
     {"seq_base_missing", "/test/seq_base: expected a float array [n, K] (as /train), found nothing (missing)"},
     {"seq_base_K", "/train/seq_base: expected 1 columns (K of /train/seq_targets), found 2"},
+    {"context_nan", "/val/context[0, 1]: expected a finite number, found nan"},
+    {"context_rows", "/train/context: expected 3 rows (one per sequence of /train), found 2"},
+    {"context_missing", "/val/context: expected a float array [n, F] (as /train), found nothing (missing)"},
+    {"context_width", "/val/context: expected 2 columns (F of /train/context), found 3"},
+    {"context_rank", "/train/context: expected a float array [n, F] (a context per sequence), found"},
     {"norm_std_zero", "/norm/feature_std[1]: expected a positive number, found 0"},
     {"norm_std_missing", "/norm/target_std: expected a float array [2] (with /norm/target_mean), found nothing (missing)"},
     {"norm_mean_nan", "/norm/target_mean[0]: expected a finite number, found nan"},
