@@ -87,7 +87,8 @@ static void test_fuzz_corpus(void **state) {
     assert_int_equal(rc, 0);
 }
 
-/* The pair readers and `recur data pairs` on a corpus of their own (the
+/* The pair readers, `recur data pairs` and seq2seq / conditional LM
+ * checkpoints (train, eval --decode, generate) on a corpus of their own (the
  * mutants above draw from every kind, pairs among them): PAIRS_FUZZ_COUNT
  * mutants, default 60 (15 under asan), all clean. */
 static void test_fuzz_pairs(void **state) {
@@ -96,7 +97,7 @@ static void test_fuzz_pairs(void **state) {
     const char *n = getenv("PAIRS_FUZZ_COUNT"), *build = getenv("BUILD");
     int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 15 : 60;
     int rc = tu_run(out, sizeof out, "RECUR_PROBE_TIMEOUT=3 %s scripts/fuzz-inputs --recur '%s' --seed 8 --count %d "
-                    "--kinds pairs,pairs-import --jobs 2 --timeout 30 --out '%s/fuzz-pairs' --json", TU_PYTHON,
+                    "--kinds pairs,pairs-import,s2s-checkpoint --jobs 2 --timeout 30 --out '%s/fuzz-pairs' --json", TU_PYTHON,
                     tu_recur(), count, dir);
     printf("%s", out);
     const char *totals = strstr(out, "{\"ok\"");
