@@ -39,6 +39,7 @@ typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
     char merge[CLI_STR], pooling[CLI_STR], task[CLI_STR], attention[CLI_STR], context[CLI_STR], end[CLI_STR];
+    char recurrence[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     int bidirectional, no_shuffle, bidirectional_encoder, max_len;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
