@@ -243,12 +243,13 @@ static void root_set(model_config *c, int a, int64_t v) {
 /* Whether the writer stores attribute `a` for `c`: what applies, plus 0 for
  * vocab_size, embed_size (feature models) and bidirectional (language
  * models), so readers that expect them find them; input_size only for
- * feature models. */
+ * feature models, recurrence only for output recurrence. */
 static int root_written(const model_config *c, int a) {
     char why[160];
     int64_t fixed;
     presence p = root_presence(c, a, why, sizeof why, &fixed);
     if (a == R_INPUT) return c->input_size > 0;
+    if (a == R_RECURRENCE) return c->recurrence != RECURRENCE_HIDDEN; /* files of hidden models stay as they were */
     return p == NEED || p == MAY || p == ZERO;
 }
 

@@ -22,7 +22,7 @@
  *                  (classify, regress with per_step 0), absent = last;
  *                  refused anywhere else
  *   recurrence     hidden | output: tag and per-step regress heads (recur
- *                  always writes it there), absent = hidden; refused
+ *                  writes it only for output), absent = hidden; refused
  *                  anywhere else.  output (model.h: recurrence_kind) needs
  *                  cell rnn_tanh or rnn_relu and one direction; its model has
  *                  no rnn/weight_hh_l{k}, bias_hh_l{k}, but rnn/weight_oh
