@@ -98,16 +98,18 @@ static int s2s_validate(const model_config *c, const char *src, recur_err *err) 
 }
 
 const char *model_output_recurrence_refusal(const model_config *c) {
-    if (c->task != TASK_TAG && !(c->task == TASK_REGRESS && c->per_step))
-        return c->task == TASK_REGRESS
-                   ? "regress per sequence: there is no per-step output to feed back (tag or per-step regress)"
-                   : c->task == TASK_CLASSIFY ? "task classify: there is no per-step output to feed back (tag or "
-                                                "per-step regress)"
-                                              : "the fed-back output is a tag or a per-step target (tag or per-step "
-                                                "regress)";
-    if (c->cell != CELL_RNN_TANH && c->cell != CELL_RNN_RELU)
-        return "output-to-hidden recurrence is the simple RNN's (reference §2 pattern 2): cell rnn_tanh or rnn_relu";
-    if (c->bidirectional) return "the fed-back output is the previous step's: one direction only (not bidirectional)";
+#define NO_STEPS ": there is no per-step output to feed back (tag or per-step regress)"
+    if (c->task == TASK_LM) return "task lm" NO_STEPS;
+    if (c->task == TASK_CLASSIFY) return "task classify" NO_STEPS;
+    if (c->task == TASK_SEQ2SEQ) return "task seq2seq" NO_STEPS;
+    if (c->task == TASK_REGRESS && !c->per_step) return "regress per sequence" NO_STEPS;
+#undef NO_STEPS
+#define SIMPLE_RNN ": output-to-hidden recurrence is the simple RNN's (reference §2 pattern 2): cell rnn_tanh or rnn_relu"
+    if (c->cell == CELL_LSTM) return "cell lstm" SIMPLE_RNN;
+    if (c->cell == CELL_GRU) return "cell gru" SIMPLE_RNN;
+    if (c->cell == CELL_LBR_GRU) return "cell lbr_gru" SIMPLE_RNN;
+#undef SIMPLE_RNN
+    if (c->bidirectional) return "bidirectional: the fed-back output is the previous step's, one direction only";
     return NULL;
 }
 

@@ -4,7 +4,9 @@
  * (free-running as well as teacher-forced; a hidden-to-hidden model of the
  * same size does not, in the same steps); early on, free-running and
  * teacher-forced scores differ; a per-step regressor; the checkpoint
- * (attribute, tensors), inspect and predict; a resumed run equals the
+ * (attribute, tensors), inspect and predict; PyTorch (the model written
+ * out step by step, tests/torch_output_recurrence.py) gives eval's two
+ * losses and the weights after 3 SGD steps; a resumed run equals the
  * uninterrupted one bit for bit; mpirun -np 2 gives the weights of -np 1;
  * flags and files where it does not apply are refused.
  *
@@ -20,6 +22,7 @@
 #include "../io/checkpoint.h"
 
 static char *dir;
+static char srcdir[4096]; /* the repository: tests run from its root */
 
 static const char *const MAKE_PY =
     "import sys, h5py, numpy as np\n"
@@ -79,7 +82,7 @@ static int make_dataset(const char *name, const char *task, int n_train, int n_v
 
 static int setup(void **state) {
     (void)state;
-    if (!(dir = tu_tmpdir())) return -1;
+    if (!(dir = tu_tmpdir()) || !getcwd(srcdir, sizeof srcdir)) return -1;
     char path[4300];
     snprintf(path, sizeof path, "%s/mk.py", dir);
     FILE *f = fopen(path, "w");
@@ -237,6 +240,41 @@ static void test_per_step_regress(void **s) {
 
 /* ---- exactness -------------------------------------------------------------------------- */
 
+/* PyTorch, from the definition: eval's teacher-forced and free-running losses
+ * of a fresh model, and the weights after 3 SGD steps in file order. */
+static void test_pytorch_reference(void **s) {
+    (void)s;
+    char log[8192], out[8192], ref[8192];
+    const struct { const char *data, *shape; } cases[] = {
+        {"tag", "--cell rnn_relu --embed 8"},
+        {"stepreg", "--cell rnn_tanh"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *d = cases[i].data;
+        /* A fresh model (a step of lr 1e-30 leaves it as drawn) and 3 steps from it. */
+        assert_int_equal(tu_run(log, sizeof log,
+                                "cd '%s' && '%s' train --data %s.h5 %s --recurrence output --hidden 16 --layers 2 --batch 16 "
+                                "--steps 1 --optimizer sgd --lr 1e-30 --quiet --no-monitor --out init_%s.h5 && "
+                                "'%s' train --data %s.h5 --init init_%s.h5 --no-shuffle --batch 16 --optimizer sgd --lr 0.5 "
+                                "--clip 0 --steps 3 --quiet --no-monitor --out res_%s.h5",
+                                dir, tu_recur(), d, cases[i].shape, d, tu_recur(), d, d, d), 0);
+        assert_int_equal(tu_run(out, sizeof out, "cd '%s' && '%s' eval --model init_%s.h5 --data %s.h5 --split val --json",
+                                dir, tu_recur(), d, d), 0);
+        if (tu_run(ref, sizeof ref, "cd '%s' && " TU_PYTHON " '%s/tests/torch_output_recurrence.py' eval init_%s.h5 %s.h5 val",
+                   dir, srcdir, d, d))
+            fail_msg("%s", ref);
+        for (int k = 0; k < 2; k++) {
+            const char *key = k ? "loss_free_running" : "loss";
+            const double got = tu_json_number(out, key), want = tu_json_number(ref, key);
+            if (!(fabs(got - want) <= 1e-5 * want)) fail_msg("%s %s: recur %.9g, PyTorch %.9g", d, key, got, want);
+        }
+        if (tu_run(ref, sizeof ref, "cd '%s' && " TU_PYTHON " '%s/tests/torch_output_recurrence.py' train init_%s.h5 %s.h5 3 16 "
+                   "0.5 res_%s.h5", dir, srcdir, d, d, d))
+            fail_msg("%s", ref);
+        if (!(tu_json_number(ref, "max_rel_diff") < 1e-4)) fail_msg("%s: weights after 3 steps: %s", d, ref);
+    }
+}
+
 static void test_resume_is_exact(void **s) {
     (void)s;
     char log[8192];
@@ -361,6 +399,7 @@ int main(void) {
         cmocka_unit_test(test_tag_learns_the_previous_label),
         cmocka_unit_test(test_free_running_differs_early),
         cmocka_unit_test(test_per_step_regress),
+        cmocka_unit_test(test_pytorch_reference),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_mpirun_same_weights),
         cmocka_unit_test(test_refusals),
