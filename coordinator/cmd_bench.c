@@ -24,13 +24,16 @@ typedef struct { int ta, tb, M, N, K, reps; } gemm_shape;
 
 /* The GEMMs of one training step, in the order core/net_impl.h issues them,
  * for a batch of n sequences with bs[t] of them active at step t (a stream
- * window: bs[t] = B for all t).  Returns how many shapes it wrote to g, which
- * holds room for gemm_list_room(). */
+ * window: bs[t] = B for all t).  Output recurrence has no per-step products
+ * and no W_hh gradient (its tag feedback is a column lookup, no GEMM).
+ * Returns how many shapes it wrote to g, which holds room for
+ * gemm_list_room(). */
 static int gemm_list_room(const model_config *c, int T) { return c->num_layers * 2 * (4 * T + 8) + 8; }
 
 static int step_gemms(const model_config *c, const int32_t *bs, int T, int n, gemm_shape *g) {
     const int H = c->hidden_size, G = cell_gates(c->cell), GH = G * H, D = c->bidirectional ? 2 : 1;
     const int tgru = c->cell == CELL_GRU, O = c->output_size ? c->output_size : c->vocab_size;
+    const int fed = c->recurrence == RECURRENCE_OUTPUT;
     int R = 0, k = 0;
     for (int t = 0; t < T; t++) R += bs[t];
     int same = 1;
@@ -40,7 +43,7 @@ static int step_gemms(const model_config *c, const int32_t *bs, int T, int n, ge
             const int in = model_layer_input(c, l);
             g[k++] = (gemm_shape){0, 1, R, GH, in, 1};
             /* per step: forward products; backward ones except at each direction's first step */
-            for (int t = 0; t < (same ? 1 : T); t++) {
+            for (int t = 0; !fed && t < (same ? 1 : T); t++) {
                 const int M = bs[t], fw = same ? T : 1, bw = same ? T - 1 : (t == (d ? T - 1 : 0) ? 0 : 1);
                 if (tgru) {
                     g[k++] = (gemm_shape){0, 1, M, 2 * H, H, fw};
@@ -55,7 +58,7 @@ static int step_gemms(const model_config *c, const int32_t *bs, int T, int n, ge
             if (tgru) {
                 g[k++] = (gemm_shape){1, 0, 2 * H, H, R, 1};
                 g[k++] = (gemm_shape){1, 0, H, H, R, 1};
-            } else {
+            } else if (!fed) {
                 g[k++] = (gemm_shape){1, 0, GH, H, R, 1};
             }
             g[k++] = (gemm_shape){1, 0, GH, in, R, 1};
@@ -230,7 +233,7 @@ static int current_gemms(const trainer *tr, const model_config *cfg, gemm_shape 
 }
 
 int cmd_bench(int argc, char **argv) {
-    char cell[CLI_STR] = "lstm", task[CLI_STR] = "lm";
+    char cell[CLI_STR] = "lstm", task[CLI_STR] = "lm", recurrence[CLI_STR] = "hidden";
     int layers = 2, hidden = 512, embed = 64, vocab = 65, batch = 64, bptt = 64, as_json = 0;
     int bidirectional = 0, classes = 0, min_len = 20, max_len = 200;
     double seconds = 5;
@@ -240,6 +243,7 @@ int cmd_bench(int argc, char **argv) {
         {"layers", OPT_INT, &layers, "L", "layers", 1, 0, 0},
         {"hidden", OPT_INT, &hidden, "H", "hidden size (per direction)", 1, 0, 0},
         {"bidirectional", OPT_FLAG, &bidirectional, NULL, "both directions (classify, tag)", 0, 0, 0},
+        {"recurrence", OPT_STR, recurrence, "hidden|output", "tag, rnn_tanh/rnn_relu: output-to-hidden recurrence, teacher-forced (see recur train)", 0, 0, 0},
         {"embed", OPT_INT, &embed, "E", "embedding size", 1, 0, 0},
         {"vocab", OPT_INT, &vocab, "V", "vocabulary size", 1, 0, 0},
         {"classes", OPT_INT, &classes, "C", "classes (classify: 2, tag: 17 when 0)", 0, 0, 0},
@@ -274,6 +278,14 @@ int cmd_bench(int argc, char **argv) {
         }
     } else if (bidirectional) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--bidirectional: a language model reads in one direction (use --task classify or tag)");
+        return report_error("bench", &err);
+    }
+    if (recurrence_from_name(recurrence, &cfg.recurrence)) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--recurrence: expected hidden or output, found '%s'", recurrence);
+        return report_error("bench", &err);
+    }
+    if (cfg.recurrence == RECURRENCE_OUTPUT && model_output_recurrence_refusal(&cfg)) {
+        recur_fail(&err, RECUR_EXIT_USAGE, "--recurrence: output: %s", model_output_recurrence_refusal(&cfg));
         return report_error("bench", &err);
     }
     if (model_config_validate(&cfg, "bench", &err)) return report_error("bench", &err);
@@ -335,6 +347,7 @@ int cmd_bench(int argc, char **argv) {
         json_str(&j, "cell", cell);
         json_str(&j, "task", task);
         json_int(&j, "bidirectional", cfg.bidirectional);
+        json_str(&j, "recurrence", recurrence_name(cfg.recurrence));
         json_int(&j, "layers", layers);
         json_int(&j, "hidden", hidden);
         json_int(&j, "embed", embed);
@@ -353,9 +366,10 @@ int cmd_bench(int argc, char **argv) {
         char shape[64];
         if (cfg.task == TASK_LM) snprintf(shape, sizeof shape, "k=%d", bptt);
         else snprintf(shape, sizeof shape, "lengths %d-%d", min_len, max_len);
-        printf("%s %s%s %dx%d E=%d V=%d B=%d %s: %.0f tokens/s, %.1f GFLOP/s; SGEMM at the same shapes %.1f GFLOP/s; "
-               "fraction %.1f%% (%ld steps)\n", task, cfg.bidirectional ? "bidirectional " : "", cell, layers, hidden,
-               embed, vocab, batch, shape, tokens_per_s, gflops, sgemm, 100 * gflops / sgemm, steps);
+        printf("%s %s%s%s %dx%d E=%d V=%d B=%d %s: %.0f tokens/s, %.1f GFLOP/s; SGEMM at the same shapes %.1f GFLOP/s; "
+               "fraction %.1f%% (%ld steps)\n", task, cfg.bidirectional ? "bidirectional " : "", cell,
+               cfg.recurrence == RECURRENCE_OUTPUT ? " output-recurrence" : "", layers, hidden, embed, vocab, batch,
+               shape, tokens_per_s, gflops, sgemm, 100 * gflops / sgemm, steps);
     }
     free(g);
     free(one);

@@ -31,7 +31,11 @@
     "or per step (tag), mean squared error per target element in the stored, normalised units\n" \
     "(regress)) and the task's metrics: classify and tag `accuracy` and `macro_f1` (the mean F1 over\n" \
     "the classes that occur in the truth or the predictions); regress `rmse`, `mae` and `mse` in the\n" \
-    "dataset's original units.  --split train|val|test (default train); --batch sets how many\n" \
+    "dataset's original units.  A model with output-to-hidden recurrence (train --recurrence output)\n" \
+    "is scored twice: `loss` teacher-forced (the true previous output fed back, as in training) with\n" \
+    "the metrics suffixed _teacher_forced, and free-running (its own previous prediction fed back, as\n" \
+    "predict does): the plain metric names and loss_free_running.\n" \
+    "--split train|val|test (default train); --batch sets how many\n" \
     "sequences are scored at once (results agree up to float rounding); --streams is for token\n" \
     "datasets only.\n\n" \
     "Pair dataset (recur-pairs, a seq2seq model): `loss` is the mean cross-entropy per target token\n" \
@@ -55,29 +59,48 @@ static int split_is_val(const char *split) {
     return -1;
 }
 
+/* The task's metrics of one scoring into j, each name with `suffix`. */
+static void metrics_json(json_line *j, task_kind task, const seq_scores *sc, const char *suffix) {
+    char name[64];
+    const struct { const char *key; double v; } reg[] = {{"rmse", sc->rmse}, {"mae", sc->mae}, {"mse", sc->mse}},
+                                                   cls[] = {{"accuracy", sc->accuracy}, {"macro_f1", sc->macro_f1}};
+    const int regress = task == TASK_REGRESS, n = regress ? 3 : 2;
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s%s", regress ? reg[i].key : cls[i].key, suffix);
+        json_num(j, name, regress ? reg[i].v : cls[i].v);
+    }
+}
+
+/* Output recurrence (model.h) is scored twice: teacher-forced (the truth fed
+ * back, as in training: `loss` and the *_teacher_forced metrics) and
+ * free-running (the model's own predictions fed back, as predict: the plain
+ * metric names and loss_free_running).  The gap between the two is the
+ * downside of teacher forcing (reference §4). */
 static int eval_sequences(const char *model_path, const char *data_path, const char *split, int batch, int as_json,
                           recur_err *err) {
     checkpoint_in ck = {0};
     seq_dataset ds = {0};
-    seq_scores sc = {0};
+    seq_scores sc = {0}, fr = {0};
     int which, rc = seqtask_load(model_path, data_path, split, &ck, &ds, &which, err);
-    if (!rc) rc = seq_evaluate(&ck.m, &ds, which, batch, 1, 0, &sc, err);
+    const int fed = !rc && ck.m.cfg.recurrence == RECURRENCE_OUTPUT;
+    if (!rc) rc = seq_evaluate(&ck.m, &ds, which, batch, 1, 0, 0, &sc, err);
+    if (!rc && fed) rc = seq_evaluate(&ck.m, &ds, which, batch, 1, 0, 1, &fr, err);
     if (!rc) {
         seq_scores_finish(&sc);
+        if (fed) seq_scores_finish(&fr);
+        const seq_scores *x = fed ? &fr : &sc; /* what predict gives */
         const task_kind task = ck.m.cfg.task;
         const size_t nseq = ds.split[which].n, steps = ds.split[which].total;
         if (as_json) {
             json_line j;
             json_begin(&j);
             json_num(&j, "loss", sc.loss);
-            if (task == TASK_REGRESS) {
-                json_num(&j, "rmse", sc.rmse);
-                json_num(&j, "mae", sc.mae);
-                json_num(&j, "mse", sc.mse);
-                json_int(&j, "elements", (long long)sc.elements);
-            } else {
-                json_num(&j, "accuracy", sc.accuracy);
-                json_num(&j, "macro_f1", sc.macro_f1);
+            metrics_json(&j, task, x, "");
+            if (task == TASK_REGRESS) json_int(&j, "elements", (long long)x->elements);
+            if (fed) {
+                json_str(&j, "recurrence", "output");
+                json_num(&j, "loss_free_running", fr.loss);
+                metrics_json(&j, task, &sc, "_teacher_forced");
             }
             json_int(&j, "predictions", (long long)sc.count);
             json_int(&j, "sequences", (long long)nseq);
@@ -86,18 +109,28 @@ static int eval_sequences(const char *model_path, const char *data_path, const c
             json_str(&j, "split", SEQ_SPLIT_NAMES[which]);
             printf("%s\n", json_end(&j));
         } else if (task == TASK_REGRESS) {
-            printf("loss %.6f (mean squared error in stored units); rmse %.6g, mae %.6g, mse %.6g in original units "
+            printf("loss %.6f (mean squared error in stored units%s); rmse %.6g, mae %.6g, mse %.6g in original units "
                    "over %.0f values (%zu sequences, split %s)\n",
-                   sc.loss, sc.rmse, sc.mae, sc.mse, sc.elements, nseq, SEQ_SPLIT_NAMES[which]);
+                   sc.loss, fed ? ", teacher-forced" : "", x->rmse, x->mae, x->mse, x->elements, nseq,
+                   SEQ_SPLIT_NAMES[which]);
+            if (fed)
+                printf("output recurrence: the above free-running (its own predictions fed back; loss %.6f); "
+                       "teacher-forced (the true targets fed back) rmse %.6g, mae %.6g, mse %.6g\n",
+                       fr.loss, sc.rmse, sc.mae, sc.mse);
         } else {
             char what[64];
             if (task == TASK_TAG) snprintf(what, sizeof what, "%.0f steps of %zu sequences", sc.count, nseq);
             else snprintf(what, sizeof what, "%zu sequences", nseq);
-            printf("loss %.6f nats; accuracy %.4f, macro F1 %.4f over %s (split %s)\n", sc.loss, sc.accuracy,
-                   sc.macro_f1, what, SEQ_SPLIT_NAMES[which]);
+            printf("loss %.6f nats%s; accuracy %.4f, macro F1 %.4f over %s (split %s)\n", sc.loss,
+                   fed ? " (teacher-forced)" : "", x->accuracy, x->macro_f1, what, SEQ_SPLIT_NAMES[which]);
+            if (fed)
+                printf("output recurrence: the above free-running (its own predictions fed back; loss %.6f nats); "
+                       "teacher-forced (the true labels fed back) accuracy %.4f, macro F1 %.4f\n",
+                       fr.loss, sc.accuracy, sc.macro_f1);
         }
     }
     seq_scores_free(&sc);
+    seq_scores_free(&fr);
     checkpoint_in_free(&ck);
     seqdata_free(&ds);
     return rc;

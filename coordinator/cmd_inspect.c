@@ -376,6 +376,11 @@ static void model_text(const model_config *c) {
     if (!c->bidirectional) printf("directions: 1 (forward)\n");
     else if (c->merge == MERGE_SUM) printf("directions: 2 (bidirectional, outputs summed: %d)\n", c->hidden_size);
     else printf("directions: 2 (bidirectional, outputs concatenated: %d)\n", 2 * c->hidden_size);
+    if (c->recurrence == RECURRENCE_OUTPUT)
+        printf("recurrence: output (the previous step's %s feeds layer 0 through rnn/weight_oh; no W_hh)\n",
+               c->task == TASK_TAG ? "label" : "target vector");
+    else if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
+        printf("recurrence: hidden (W_hh)\n");
 }
 
 /* In the pair dataset part below: a vocabulary's kind, size and first symbols. */
@@ -422,6 +427,8 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
     if (c->task == TASK_REGRESS) jw_int(w, "output_size", c->output_size);
     if (c->task != TASK_LM && c->task != TASK_SEQ2SEQ) jw_bool(w, "per_step", c->task == TASK_TAG || c->per_step);
     if (pools(c)) jw_str(w, "pooling", pooling_name(c->pooling));
+    if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
+        jw_str(w, "recurrence", recurrence_name(c->recurrence));
     if (c->task == TASK_SEQ2SEQ) s2s_json(w, ck);
     jw_int(w, "parameters", (long long)m->num_params);
     if (ck->has_progress) {
@@ -1193,6 +1200,10 @@ static void architecture_differences(const model_config *a, const model_config *
     }
     if (pools(a) && pools(b) && a->pooling != b->pooling) {
         snprintf(p, sizeof p, "pooling %s vs %s", pooling_name(a->pooling), pooling_name(b->pooling));
+        arch_add(buf, len, p);
+    }
+    if (a->recurrence != b->recurrence) {
+        snprintf(p, sizeof p, "recurrence %s vs %s", recurrence_name(a->recurrence), recurrence_name(b->recurrence));
         arch_add(buf, len, p);
     }
     if (a->task == TASK_SEQ2SEQ && b->task == TASK_SEQ2SEQ) s2s_differences(a, b, buf, len);

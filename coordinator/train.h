@@ -41,6 +41,7 @@ typedef struct {
     char merge[CLI_STR], pooling[CLI_STR], task[CLI_STR], attention[CLI_STR], context[CLI_STR], end[CLI_STR];
     char condition[CLI_STR], scheduled_sampling[CLI_STR];
     double ss_k;
+    char recurrence[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     int bidirectional, no_shuffle, bidirectional_encoder, max_len;
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;

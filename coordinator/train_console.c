@@ -84,6 +84,8 @@ static void show_sequence_start(console *c, const run *r) {
     char shape[96] = "", sizes[96];
     if (m->bidirectional) snprintf(shape, sizeof shape, " bidirectional %s", seqtask_merge_name(m->merge));
     if (!net_per_row(m)) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", pooling %s", pooling_name(m->pooling));
+    if (m->recurrence == RECURRENCE_OUTPUT)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", output-to-hidden recurrence");
     if (m->input_size) snprintf(sizes, sizeof sizes, "F=%d", m->input_size);
     else snprintf(sizes, sizeof sizes, "V=%d, E=%d", m->vocab_size, m->embed_size);
     say(c, "recur train: %s%s, %s %dx%d%s (%s, %s=%d, %zu parameters), %ld steps of %d sequences on %d rank(s), "

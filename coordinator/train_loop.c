@@ -27,31 +27,46 @@ static int failed(run *r, int rc, recur_err *err) {
     return rc;
 }
 
-/* Sequence tasks: loss and the task's metrics on the val split, each rank
- * scoring its share of every batch, the sums added up across ranks. */
-static int validate_sequences(run *r, double *val_loss, recur_err *err) {
-    seq_scores sc;
-    int rc = seq_evaluate(&r->m, &r->seq, SPLIT_VAL, r->o.batch, r->comm.size, r->comm.rank, &sc, err);
+/* The val split scored on every rank's share, the sums added up across ranks. */
+static int score_val(run *r, int free_running, seq_scores *sc, recur_err *err) {
+    int rc = seq_evaluate(&r->m, &r->seq, SPLIT_VAL, r->o.batch, r->comm.size, r->comm.rank, free_running, sc, err);
     if ((rc = train_agree(r, rc, err))) return rc;
-    const size_t n = seq_scores_len(&sc);
+    const size_t n = seq_scores_len(sc);
     double *v = malloc(n * sizeof(double));
     if ((rc = train_agree(r, v ? 0 : recur_fail(err, RECUR_EXIT_FAIL, "out of memory"), err))) {
         free(v);
+        seq_scores_free(sc);
+        return rc;
+    }
+    seq_scores_pack(sc, v);
+    if (r->comm.size > 1) comm_sum_doubles(v, (int)n);
+    seq_scores_unpack(sc, v);
+    free(v);
+    seq_scores_finish(sc);
+    return 0;
+}
+
+/* Sequence tasks: loss and the task's metrics on the val split.  Output
+ * recurrence: the loss teacher-forced, as training's, the metrics
+ * free-running, as predict's. */
+static int validate_sequences(run *r, double *val_loss, recur_err *err) {
+    seq_scores sc, fr;
+    int rc = score_val(r, 0, &sc, err);
+    if (rc) return rc;
+    const int fed = r->m.cfg.recurrence == RECURRENCE_OUTPUT;
+    if (fed && (rc = score_val(r, 1, &fr, err))) {
         seq_scores_free(&sc);
         return rc;
     }
-    seq_scores_pack(&sc, v);
-    if (r->comm.size > 1) comm_sum_doubles(v, (int)n);
-    seq_scores_unpack(&sc, v);
-    free(v);
-    seq_scores_finish(&sc);
+    const seq_scores *x = fed ? &fr : &sc;
     *val_loss = sc.loss;
     const int classes = r->m.cfg.task != TASK_REGRESS;
     record_emit(r, &(train_record){.kind = REC_VALIDATION, .step = r->tr.step, .val_loss = sc.loss,
-                                   .val_accuracy = classes ? sc.accuracy : NAN, .val_macro_f1 = classes ? sc.macro_f1 : NAN,
-                                   .val_rmse = classes ? NAN : sc.rmse, .val_mae = classes ? NAN : sc.mae,
-                                   .val_mse = classes ? NAN : sc.mse, .val_predictions = (long long)sc.count});
+                                   .val_accuracy = classes ? x->accuracy : NAN, .val_macro_f1 = classes ? x->macro_f1 : NAN,
+                                   .val_rmse = classes ? NAN : x->rmse, .val_mae = classes ? NAN : x->mae,
+                                   .val_mse = classes ? NAN : x->mse, .val_predictions = (long long)x->count});
     seq_scores_free(&sc);
+    if (fed) seq_scores_free(&fr);
     return 0;
 }
 

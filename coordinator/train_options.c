@@ -30,7 +30,8 @@
     "config stored in its checkpoints would say something that did not happen): --bptt and\n" \
     "--val-streams apply to language models (token datasets); --bidirectional, --merge, --pooling and\n" \
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
-    "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional."
+    "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
+    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction."
 
 static int build_table(train_opts *o, opt_spec *t) {
     opt_spec rows[] = {
@@ -58,6 +59,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"ss-k", OPT_DOUBLE, &o->ss_k, "K", "--scheduled-sampling: truth kept with probability max(0, 1-i/K) (linear), K^i (exp, K < 1), K/(K+exp(i/K)) (sigmoid, K >= 1) at step i", 0, 1, 0},
         {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
         {"max-len", OPT_INT, &o->max_len, "N", "seq2seq --end length: longest length the head predicts (0 = the data's longest target)", 0, 1, 0},
+        {"recurrence", OPT_STR, o->recurrence, "hidden|output", "what feeds the next step: the hidden state (W_hh), or the previous step's output, the label (tag) or target vector (per-step regress), with no W_hh: teacher-forced, a whole window at once (rnn_tanh, rnn_relu; one direction)", 0, 0, 0},
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
         {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
@@ -97,6 +99,7 @@ static void defaults(train_opts *o) {
     strcpy(o->optimizer, "adam");
     strcpy(o->merge, "concat");
     strcpy(o->pooling, "last");
+    strcpy(o->recurrence, "hidden");
     strcpy(o->attention, "additive");
     strcpy(o->context, "init");
     strcpy(o->end, "eos");
@@ -260,6 +263,9 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
         return cli_fail_option(tab, n, "pooling", err, "expected last, mean or max, found '%s'", o->pooling);
     if (seqtask_merge_from_name(o->merge, &mk))
         return cli_fail_option(tab, n, "merge", err, "expected concat or sum, found '%s'", o->merge);
+    recurrence_kind rk;
+    if (recurrence_from_name(o->recurrence, &rk))
+        return cli_fail_option(tab, n, "recurrence", err, "expected hidden or output, found '%s'", o->recurrence);
     if (o->dropout >= 1)
         return cli_fail_option(tab, n, "dropout", err, "expected a probability in [0, 1), found %g", o->dropout);
     data_kind k = {0};
@@ -365,6 +371,13 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
     }
     if (!model_given && !o->bidirectional && given_here(tab, n, cli_given, "merge", config))
         return cli_fail_option(tab, n, "merge", err, "applies to --bidirectional models: drop it or add --bidirectional");
+    if (!model_given && rk == RECURRENCE_OUTPUT) { /* with --init the checkpoint decides (refused below) */
+        model_config want = {.task = k.pairs ? TASK_SEQ2SEQ : k.sequences ? k.task : TASK_LM, .per_step = k.per_step,
+                             .bidirectional = o->bidirectional};
+        if (cell_from_name(o->cell, &want.cell)) return 0; /* the caller names a bad --cell */
+        const char *why = model_output_recurrence_refusal(&want);
+        if (why) return cli_fail_option(tab, n, "recurrence", err, "output: %s", why);
+    }
     return 0;
 }
 
@@ -487,7 +500,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     if (!resume[0] && !o->init[0] && check_fresh_shape(o, tab, n, err)) return -1;
     /* With --init, --seed still orders the sequences and draws dropout masks. */
     const int seed_used = o->sequences || o->dropout > 0;
-    const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling",
+    const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", "recurrence",
                            "bidirectional-encoder", "attention", "context", "condition", "end", "max-len",
                            seed_used ? NULL : "seed"};
     if (resume[0]) {
@@ -508,6 +521,8 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             snprintf(given, sizeof given, "--merge %.20s (it is %s)", cli.merge, seqtask_merge_name(mc->merge));
         else if (cli_given[cli_find(tab, n, "pooling") - tab] && strcmp(cli.pooling, pooling_name(mc->pooling)))
             snprintf(given, sizeof given, "--pooling %.20s (it is %s)", cli.pooling, pooling_name(mc->pooling));
+        else if (cli_given[cli_find(tab, n, "recurrence") - tab] && strcmp(cli.recurrence, recurrence_name(mc->recurrence)))
+            snprintf(given, sizeof given, "--recurrence %.20s (it is %s)", cli.recurrence, recurrence_name(mc->recurrence));
         else if (cli_given[cli_find(tab, n, "optimizer") - tab] && ok != ck->opt.cfg.kind)
             snprintf(given, sizeof given, "--optimizer %.20s (it is %s)", cli.optimizer, optim_name(ck->opt.cfg.kind));
         else if (cli_given[cli_find(tab, n, "init") - tab])
@@ -527,6 +542,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             {"merge", mc->bidirectional && strcmp(o->merge, seqtask_merge_name(mc->merge)) != 0, seqtask_merge_name(mc->merge), 0},
             {"pooling", mc->task != TASK_LM && !net_per_row(mc) && strcmp(o->pooling, pooling_name(mc->pooling)) != 0,
              pooling_name(mc->pooling), 0},
+            {"recurrence", strcmp(o->recurrence, recurrence_name(mc->recurrence)) != 0, recurrence_name(mc->recurrence), 0},
             {"optimizer", ok != ck->opt.cfg.kind, optim_name(ck->opt.cfg.kind), 0},
             {"init", o->init[0] != 0, NULL, 0},
         };

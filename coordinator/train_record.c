@@ -85,6 +85,7 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
             json_int(j, "bidirectional", c->bidirectional);
             if (c->bidirectional) json_str(j, "merge", seqtask_merge_name(c->merge));
             if (!net_per_row(c)) json_str(j, "pooling", pooling_name(c->pooling));
+            else json_str(j, "recurrence", recurrence_name(c->recurrence));
             json_int(j, "train_sequences", (long long)r->seq.split[SPLIT_TRAIN].n);
         }
         json_int(j, "parameters", (long long)r->m.num_params);

@@ -102,6 +102,7 @@ static void fresh_config(const run *r, model_config *cfg) {
     cfg->bidirectional = o->bidirectional;
     if (o->bidirectional) seqtask_merge_from_name(o->merge, &cfg->merge);
     if (!net_per_row(cfg)) pooling_from_name(o->pooling, &cfg->pooling);
+    recurrence_from_name(o->recurrence, &cfg->recurrence);
 }
 
 /* Rank 0's model: from --init (checked against the dataset) or fresh. */

@@ -36,6 +36,22 @@ RECUR_HOT static void rnn_forward(int B, int H, int relu, const REAL *xp, const 
     }
 }
 
+/* Output recurrence (pattern 2): no recurrent product; the fed-back
+ * output's term is already in xp: h = act(xp + b); gates keep h. */
+RECUR_HOT static void rnn_forward_fed(int B, int H, int relu, const REAL *xp, const REAL *bias, REAL *gates, REAL *h) {
+    for (int b = 0; b < B; b++) {
+        const REAL *restrict x = ROW(xp, H), *restrict bb = bias;
+        REAL *restrict o = ROW(h, H), *restrict g = ROW(gates, H);
+        if (relu) UNITS {
+            REAL a = x[j] + bb[j];
+            o[j] = g[j] = a > 0 ? a : 0;
+        }
+        else UNITS {
+            o[j] = g[j] = TANH(x[j] + bb[j]);
+        }
+    }
+}
+
 /* da = dh * act'(a), written as the grad of both pre-activations (dxp). */
 RECUR_HOT static void rnn_backward(int B, int H, int relu, const REAL *restrict dh, const REAL *restrict gates,
                          REAL *restrict dxp) {

@@ -19,6 +19,7 @@ static const char *const CONTEXT_NAMES[4] = {"?", "init", "input", "both"};
 static const char *const END_NAMES[END_COUNT] = {"eos", "stop-bit", "length"};
 static const char *const CONDITION_NAMES[COND_COUNT] = {"none", "label", "features"};
 static const char *const POOLING_NAMES[POOL_COUNT] = {"last", "mean", "max"};
+static const char *const RECURRENCE_NAMES[RECURRENCE_COUNT] = {"hidden", "output"};
 
 const char *task_name(task_kind task) { return (unsigned)task < TASK_COUNT ? TASK_NAMES[task] : "?"; }
 const char *pooling_name(pooling_kind p) { return (unsigned)p < POOL_COUNT ? POOLING_NAMES[p] : "?"; }
@@ -36,6 +37,15 @@ int task_from_name(const char *name, task_kind *out) {
 int pooling_from_name(const char *name, pooling_kind *out) {
     int i = index_of(name, POOLING_NAMES, POOL_COUNT);
     if (i >= 0) *out = (pooling_kind)i;
+    return i >= 0 ? 0 : -1;
+}
+
+const char *recurrence_name(recurrence_kind r) {
+    return (unsigned)r < RECURRENCE_COUNT ? RECURRENCE_NAMES[r] : "?";
+}
+int recurrence_from_name(const char *name, recurrence_kind *out) {
+    int i = index_of(name, RECURRENCE_NAMES, RECURRENCE_COUNT);
+    if (i >= 0) *out = (recurrence_kind)i;
     return i >= 0 ? 0 : -1;
 }
 
@@ -105,6 +115,22 @@ static int s2s_validate(const model_config *c, const char *src, recur_err *err) 
     return 0;
 }
 
+const char *model_output_recurrence_refusal(const model_config *c) {
+#define NO_STEPS ": there is no per-step output to feed back (tag or per-step regress)"
+    if (c->task == TASK_LM) return "task lm" NO_STEPS;
+    if (c->task == TASK_CLASSIFY) return "task classify" NO_STEPS;
+    if (c->task == TASK_SEQ2SEQ) return "task seq2seq" NO_STEPS;
+    if (c->task == TASK_REGRESS && !c->per_step) return "regress per sequence" NO_STEPS;
+#undef NO_STEPS
+#define SIMPLE_RNN ": output-to-hidden recurrence is the simple RNN's (reference §2 pattern 2): cell rnn_tanh or rnn_relu"
+    if (c->cell == CELL_LSTM) return "cell lstm" SIMPLE_RNN;
+    if (c->cell == CELL_GRU) return "cell gru" SIMPLE_RNN;
+    if (c->cell == CELL_LBR_GRU) return "cell lbr_gru" SIMPLE_RNN;
+#undef SIMPLE_RNN
+    if (c->bidirectional) return "bidirectional: the fed-back output is the previous step's, one direction only";
+    return NULL;
+}
+
 int model_config_validate(const model_config *c, const char *src, recur_err *err) {
     const int tokens = c->input_size == 0 || c->task == TASK_SEQ2SEQ; /* seq2seq: input_size is the context's */
     /* Upper bounds keep every product well inside size_t and int. */
@@ -132,6 +158,11 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
     if (c->task == TASK_LM && (!tokens || c->bidirectional))
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: a language model reads tokens in one direction (found %s%s)", src,
                           tokens ? "" : "feature inputs", c->bidirectional ? "bidirectional layers" : "");
+    if ((unsigned)c->recurrence >= RECURRENCE_COUNT)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'recurrence': expected hidden or output", src);
+    if (c->recurrence == RECURRENCE_OUTPUT && model_output_recurrence_refusal(c))
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'recurrence': output is refused: %s", src,
+                          model_output_recurrence_refusal(c));
     if (c->task == TASK_SEQ2SEQ) return s2s_validate(c, src, err);
     if (c->task != TASK_LM && c->output_size < 1)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': expected an integer >= 1 for task %s, found %d", src,
@@ -158,24 +189,35 @@ static int add_tensor(model *m, size_t *off, const char *name, size_t rows, size
 
 /* A stack's tensors under `prefix`: PyTorch's names embedding/weight,
  * rnn/<weight|bias>_<ih|hh>_l<k>[_reverse] (nn.LSTM's state_dict, in its
- * order).  The head is added by the caller. */
+ * order).  Output recurrence: no _hh tensors, and rnn/weight_oh (H, O) after
+ * layer 0's (its gradient is final with theirs).  The head is added by the
+ * caller. */
 static void add_stack(model *m, size_t *off, const char *prefix, const model_config *cfg, tensor_index *ix) {
     const size_t H = cfg->hidden_size, G = cell_gates(cfg->cell);
     char name[48];
     snprintf(name, sizeof name, "%sembedding/weight", prefix);
     ix->embedding = cfg->input_size ? -1 : add_tensor(m, off, name, cfg->vocab_size, cfg->embed_size);
     static const char *const KIND[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    const int fed = cfg->recurrence == RECURRENCE_OUTPUT;
     for (int l = 0; l < RECUR_MAX_LAYERS; l++) ix->layer[l][0] = ix->layer[l][1] = (layer_index){-1, -1, -1, -1};
-    for (int l = 0; l < cfg->num_layers; l++)
+    ix->w_oh = -1;
+    for (int l = 0; l < cfg->num_layers; l++) {
         for (int d = 0; d <= cfg->bidirectional; d++) {
             const size_t cols[4] = {(size_t)model_layer_input(cfg, l), H, 0, 0};
             int at[4];
             for (int k = 0; k < 4; k++) {
+                at[k] = -1;
+                if (fed && (k & 1)) continue; /* weight_hh, bias_hh */
                 snprintf(name, sizeof name, "%srnn/%s_l%d%s", prefix, KIND[k], l, d ? "_reverse" : "");
                 at[k] = add_tensor(m, off, name, G * H, cols[k]);
             }
             ix->layer[l][d] = (layer_index){at[0], at[1], at[2], at[3]};
         }
+        if (fed && l == 0) {
+            snprintf(name, sizeof name, "%srnn/weight_oh", prefix);
+            ix->w_oh = add_tensor(m, off, name, H, (size_t)cfg->output_size);
+        }
+    }
     ix->head_weight = ix->head_bias = -1;
 }
 
@@ -281,9 +323,13 @@ int model_create(model *m, const model_config *cfg, recur_err *err) {
 }
 
 void model_layer_tensors(const model *m, int l, int *first, int *last) {
-    const layer_index *f = &m->ix.layer[l][0], *r = &m->ix.layer[l][1];
-    *first = f->w_ih;
-    *last = m->cfg.bidirectional ? r->b_hh : f->b_hh;
+    *first = m->ix.layer[l][0].w_ih;
+    *last = l == 0 && m->ix.w_oh >= 0 ? m->ix.w_oh : *first;
+    for (int d = 0; d <= m->cfg.bidirectional; d++) {
+        const layer_index *x = &m->ix.layer[l][d];
+        const int at[4] = {x->w_ih, x->w_hh, x->b_ih, x->b_hh};
+        for (int k = 0; k < 4; k++) *last = at[k] > *last ? at[k] : *last;
+    }
 }
 
 void model_free(model *m) {

@@ -78,6 +78,20 @@ int end_from_name(const char *name, end_kind *out);
 /* How a bidirectional layer's two directions form its output. */
 typedef enum { MERGE_CONCAT = 0, MERGE_SUM } merge_kind;
 
+/* What feeds the next step's hidden state (reference §2).  HIDDEN: the
+ * previous hidden state through W_hh (pattern 1, every cell).  OUTPUT: the
+ * previous step's output through W_oh, and no hidden-to-hidden connection
+ * (pattern 2, Figure 10.4): h_t = act(W_ih x_t + b_ih + W_oh y_{t-1}), y_{-1}
+ * = 0.  Only for the simple RNN (rnn_tanh, rnn_relu), one direction, and the
+ * per-step heads whose output can be fed back: tag (the one-hot of the
+ * previous label, so W_oh y is column y of W_oh) and per-step regress (the
+ * previous K-vector).  Stacked layers all lose W_hh; y_{t-1} enters layer 0
+ * only.  Trained with teacher forcing (y_{t-1} is the truth: every step of a
+ * window is computed at once); evaluated also free-running (net.h). */
+typedef enum { RECURRENCE_HIDDEN = 0, RECURRENCE_OUTPUT, RECURRENCE_COUNT } recurrence_kind;
+const char *recurrence_name(recurrence_kind r);
+int recurrence_from_name(const char *name, recurrence_kind *out);
+
 const char *task_name(task_kind task);
 int task_from_name(const char *name, task_kind *out);
 const char *pooling_name(pooling_kind pooling);
@@ -97,6 +111,7 @@ typedef struct {
     int output_size;  /* head outputs: C classes (classify, tag), K targets (regress); 0 = V (lm) */
     int per_step;     /* regress: a target per step (1) or per sequence (0); tag/lm: 1; classify: 0 */
     pooling_kind pooling; /* per-sequence heads */
+    recurrence_kind recurrence; /* hidden (W_hh) or output (W_oh y_{t-1}; see recurrence_kind) */
     /* seq2seq (vocab_size is the target side's; encoder and decoder share
      * cell, E, H and L; the encoder may be bidirectional): */
     int src_vocab_size;   /* Vs (COND_LABEL: C); input_size is F with COND_FEATURES */
@@ -112,15 +127,19 @@ typedef struct {
 
 /* Checks sizes are positive and within limits; names `source` in the message. */
 int model_config_validate(const model_config *cfg, const char *source, recur_err *err);
+/* NULL when cfg may have output-to-hidden recurrence, else why not
+ * ("cell lstm: ..."): what validate, the checkpoint reader and the CLI say. */
+const char *model_output_recurrence_refusal(const model_config *cfg);
 
 /* Where each tensor sits in model.tensors, resolved BY NAME once in
  * model_create (so nothing outside model.c depends on the order tensors are
  * registered in).  -1 for a tensor the model does not have. */
-typedef struct { int w_ih, w_hh, b_ih, b_hh; } layer_index; /* (G*H, in), (G*H, H), (G*H), (G*H) */
+typedef struct { int w_ih, w_hh, b_ih, b_hh; } layer_index; /* (G*H, in), (G*H, H), (G*H), (G*H); hh: -1 with output recurrence */
 typedef struct {
     int embedding;                                  /* (V, E); -1 with feature inputs */
     layer_index layer[RECUR_MAX_LAYERS][2];         /* [l][0] forward, [l][1] reverse ("..._reverse") */
     int head_weight, head_bias;                     /* (O, head input), (O); -1 in a headless stack */
+    int w_oh;                                       /* output recurrence: (H, O) "rnn/weight_oh", after layer 0's; else -1 */
 } tensor_index;
 
 /* seq2seq's tensors beyond its two stacks (model.s2s); -1 where absent. */
@@ -164,7 +183,8 @@ void model_free(model *m);
 void model_init_random(model *m, uint64_t seed);
 /* Index into m->tensors of the tensor called `name`, or -1. */
 int model_find_tensor(const model *m, const char *name);
-/* The tensors of layer l (both directions) are m->tensors[*first .. *last]. */
+/* The tensors of layer l (both directions; layer 0 with output recurrence:
+ * also rnn/weight_oh) are m->tensors[*first .. *last]. */
 void model_layer_tensors(const model *m, int l, int *first, int *last);
 /* seq2seq: the configurations of its two stacks as ordinary headless
  * models (the decoder's vocabulary has one more token, BOS; its layer 0 also

@@ -36,6 +36,9 @@ typedef struct {
     const int32_t *labels;      /* lm, tag: [rows]; classify: [n]; NULL: no loss (w->out still computed) */
     const float *targets;       /* regress: [rows, K] (per step) or [n, K] (per sequence); NULL: no loss */
     int carry;                  /* start from the carried state and leave the last one there (stream windows) */
+    int free_running;           /* output recurrence (model.h): feed back the model's own previous prediction
+                                 * (eval, predict) instead of the truth (teacher forcing); implied without
+                                 * labels/targets.  Such a forward has no backward. */
     uint64_t dropout_seed;      /* masks of this batch (same seed, same masks: reproducible runs and resumes) */
 } net_batch;
 

@@ -52,6 +52,13 @@ typedef struct {
     NET_REAL *state_h;         /* [L, n, H] state carried from window to window (stream windows) */
     NET_REAL *state_c;         /* [L, n, H] LSTM only, else NULL */
     float dropout;             /* probability of dropping a unit in training (0: off; eval, sample) */
+    /* Output recurrence (cfg.recurrence): what each row's layer 0 is fed from
+     * the sequence's previous step; nothing at its first step. */
+    int fed;                   /* cfg.recurrence == RECURRENCE_OUTPUT */
+    int free_running;          /* the last forward fed back predictions (net_batch.free_running) */
+    int32_t *fb_label;         /* tag: [max_rows] the previous step's label, -1 at a first step */
+    NET_REAL *fb_vec;          /* per-step regress: [max_rows, K] the previous step's vector, 0 at a first step */
+    NET_REAL *fb_table;        /* tag: [C, H] W_oh transposed (forward), the grad summed per label (backward) */
     /* Set by a caller that uses the layers' final states (seq2seq: the
      * encoder's states start the decoder): grads w.r.t. each sequence's final
      * h and c, [n, H] by slot, per layer and direction; NULL = none. */

@@ -34,6 +34,13 @@
  *
  * The float engine (USE_RGEMM) runs the per-step recurrent GEMMs with W_hh
  * packed once per batch (rgemm.h) instead of cblas repacking it every step.
+ *
+ * Output-to-hidden recurrence (model.h: recurrence_kind) takes one branch in
+ * net_forward and net_backward: there is no W_hh, so under teacher forcing
+ * a layer is its input GEMM, the fed-back term and the activation over ALL
+ * rows at once (fed_rows_forward), and its backward one element-wise pass
+ * (fed_backward) before the same weight-gradient GEMMs as every layer.
+ * Free-running evaluation goes step by step (fed_forward_free).
  */
 #include <cblas.h>
 #include <math.h>
@@ -96,7 +103,8 @@ typedef struct { const REAL *w_ih, *w_hh, *b_ih, *b_hh; } layer_params;
 static layer_params layer_view(const model *m, const REAL *P, int l, int d) {
     const layer_index *x = &m->ix.layer[l][d];
     const tensor_info *t = m->tensors;
-    return (layer_params){P + t[x->w_ih].offset, P + t[x->w_hh].offset, P + t[x->b_ih].offset, P + t[x->b_hh].offset};
+    return (layer_params){P + t[x->w_ih].offset, x->w_hh >= 0 ? P + t[x->w_hh].offset : NULL, P + t[x->b_ih].offset,
+                          x->b_hh >= 0 ? P + t[x->b_hh].offset : NULL}; /* no _hh: output recurrence */
 }
 static REAL *mut(const REAL *p) { return (REAL *)(uintptr_t)p; }
 
@@ -137,7 +145,8 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
     const size_t V = cfg->input_size ? 0 : cfg->vocab_size, X0 = model_layer_input(cfg, 0), H = w->H, L = cfg->num_layers;
     const size_t G = w->G, GH = G * H, R = max_rows, N = max_n, D = w->D, O = net_head_out(cfg);
     const int lstm = cfg->cell == CELL_LSTM, lbr = cfg->cell == CELL_LBR_GRU;
-    const int per_row = net_per_row(cfg);
+    const int per_row = net_per_row(cfg), fed = cfg->recurrence == RECURRENCE_OUTPUT;
+    w->fed = fed;
     size_t maxw = X0;
     for (int l = 1; l <= (int)L; l++) maxw = maxw > (size_t)model_layer_input(cfg, l) ? maxw : (size_t)model_layer_input(cfg, l);
     const size_t OR = per_row ? R : N; /* rows of the head */
@@ -152,14 +161,17 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
         total += rows * width * (dropout > 0 ? 2 : 1); /* xin (+ mask): sized whether or not used */
     }
     total += OR * O + R * GH * (lbr ? 2 : 1) + N * GH + GH + 4 * R * H + R * maxw + 4 * N * H + L * N * H * (lstm ? 2 : 1);
+    const int fb_vec = fed && cfg->task == TASK_REGRESS;
+    total += fb_vec ? R * O : fed ? O * H : 0;
     w->arena = calloc(total, sizeof(REAL));
+    if (fed && !fb_vec) w->fb_label = calloc(R, sizeof(int32_t));
     w->bs = calloc((size_t)max_T * 2 + 1 + N, sizeof(int32_t));
     w->argmax = per_row ? NULL : calloc(N * D * H, sizeof(int32_t));
 #ifdef USE_RGEMM
     const size_t pack_floats = rg_packed_floats((int)GH, (int)H) + RG_NR * H + rg_packed_floats((int)H, (int)GH);
     w->pack_buf = malloc(L * D * pack_floats * sizeof(float));
 #endif
-    if (!w->arena || !w->bs || (!per_row && !w->argmax)
+    if (!w->arena || !w->bs || (!per_row && !w->argmax) || (fed && !fb_vec && !w->fb_label)
 #ifdef USE_RGEMM
         || !w->pack_buf
 #endif
@@ -208,6 +220,8 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
     w->drh = TAKE(N * H);
     w->state_h = TAKE(L * N * H);
     w->state_c = lstm ? TAKE(L * N * H) : NULL;
+    w->fb_vec = fb_vec ? TAKE(R * O) : NULL;
+    w->fb_table = fed && !fb_vec ? TAKE(O * H) : NULL;
 #undef TAKE
     return 0;
 }
@@ -217,6 +231,7 @@ void SFX(net_workspace_free)(workspace *w) {
     free(w->bs);
     free(w->argmax);
     free(w->pack_buf);
+    free(w->fb_label);
     memset(w, 0, sizeof *w);
 }
 
@@ -640,8 +655,142 @@ static double squared_error(const REAL *pred, const float *targets, size_t count
     return total;
 }
 
+/* The head on rows r0 .. r0+N-1 of its input X [rows or n, width] into the
+ * same rows of w->out: softmax probabilities (lm, classify, tag) or
+ * predictions (regress).  Returns their summed loss against the batch's
+ * labels or targets (whole-batch arrays; NULL: no loss). */
+static double head_forward(workspace *w, const model *m, const REAL *P, const REAL *X, size_t r0, int N,
+                           const int32_t *labels, const float *targets) {
+    const int O = net_head_out(&w->cfg), in = input_width(w, w->cfg.num_layers);
+    const REAL *Wh = P + m->tensors[m->ix.head_weight].offset, *bh = P + m->tensors[m->ix.head_bias].offset;
+    REAL *out = w->out + r0 * O;
+    for (int r = 0; r < N; r++) memcpy(out + (size_t)r * O, bh, (size_t)O * sizeof(REAL));
+    gemm(0, 1, N, O, in, 1, X + r0 * in, in, Wh, in, 1, out, O);
+    if (w->cfg.task == TASK_REGRESS) return targets ? squared_error(out, targets + r0 * O, (size_t)N * O) : 0;
+    return softmax_xent(out, labels ? labels + r0 : NULL, N, O);
+}
+
+/* ---- output-to-hidden recurrence (model.h: recurrence_kind) ---- */
+
+/* What step t's rows are fed: the output of the same sequences' rows at step
+ * t-1 (row off[t]+s follows off[t-1]+s), nothing at step 0.  From the truth
+ * (labels or targets: teacher forcing) or, when `out` is given, from the
+ * model's own predictions there (free-running): the most likely label (the
+ * first of equals, as eval's argmax), or the predicted vector. */
+static void feed_step(workspace *w, int t, const int32_t *labels, const float *targets, const REAL *out) {
+    const int O = net_head_out(&w->cfg), M = w->bs[t];
+    const size_t r0 = (size_t)w->off[t], p0 = t > 0 ? (size_t)w->off[t - 1] : 0;
+    for (int s = 0; s < M; s++) {
+        const size_t row = r0 + s, prev = p0 + s;
+        const REAL *o = out ? out + prev * O : NULL;
+        if (w->fb_label) {
+            int y = -1;
+            if (t > 0 && o) {
+                y = 0;
+                for (int v = 1; v < O; v++) y = o[v] > o[y] ? v : y;
+            } else if (t > 0) {
+                y = labels[prev];
+            }
+            w->fb_label[row] = y;
+            continue;
+        }
+        REAL *f = w->fb_vec + row * O;
+        for (int k = 0; k < O; k++) f[k] = t == 0 ? 0 : o ? o[k] : (REAL)targets[prev * O + k];
+    }
+}
+
+/* Rows r0 .. r0+M-1 of layer l, whose input projections are in w->xp: layer
+ * 0 adds W_oh y_prev (tag: row y of W_oh^T, put in w->fb_table by
+ * fed_prepare; regress: one GEMM with the fed-back vectors), then
+ * h = act(xp + b_ih).  Teacher forcing calls this once for all rows. */
+static void fed_rows_forward(workspace *w, const model *m, const REAL *P, int l, size_t r0, int M) {
+    const int H = w->H, O = net_head_out(&w->cfg);
+    const layer_params lp = layer_view(m, P, l, 0);
+    dir_acts *a = &w->layer[l][0];
+    REAL *xp = w->xp + r0 * H;
+    if (l == 0 && w->fb_vec) {
+        gemm(0, 1, M, H, O, 1, w->fb_vec + r0 * O, O, P + m->tensors[m->ix.w_oh].offset, O, 1, xp, H);
+    } else if (l == 0) {
+        for (int r = 0; r < M; r++) {
+            const int y = w->fb_label[r0 + r];
+            if (y < 0) continue;
+            REAL *restrict x = xp + (size_t)r * H;
+            const REAL *restrict col = w->fb_table + (size_t)y * H;
+            for (int j = 0; j < H; j++) x[j] += col[j];
+        }
+    }
+    rnn_forward_fed(M, H, w->cfg.cell == CELL_RNN_RELU, xp, lp.b_ih, a->gates + r0 * H, a->y + r0 * H);
+}
+
+/* Tag: W_oh (H, C) transposed into w->fb_table [C, H], so that feeding back
+ * label y adds one contiguous row. */
+static void fed_prepare(workspace *w, const model *m, const REAL *P) {
+    if (!w->fb_table) return;
+    const int H = w->H, O = net_head_out(&w->cfg);
+    const REAL *w_oh = P + m->tensors[m->ix.w_oh].offset;
+    for (int j = 0; j < H; j++)
+        for (int y = 0; y < O; y++) w->fb_table[(size_t)y * H + j] = w_oh[(size_t)j * O + y];
+}
+
+/* Backward of fed_rows_forward over all rows, given w->dy[0]: dxp into
+ * w->xp (what the caller's weight-gradient GEMMs read, as after
+ * recur_backward), and for layer 0 dW_oh += dxp^T Y_prev: one GEMM
+ * (regress), or the rows summed per fed-back label in fb_table, then added
+ * transposed (tag). */
+static void fed_backward(workspace *w, const model *m, REAL *Gr, int l) {
+    const int H = w->H, O = net_head_out(&w->cfg), R = w->rows;
+    rnn_backward(R, H, w->cfg.cell == CELL_RNN_RELU, w->dy[0], w->layer[l][0].gates, w->xp);
+    if (l > 0) return;
+    REAL *dw = Gr + m->tensors[m->ix.w_oh].offset;
+    if (w->fb_vec) {
+        gemm(1, 0, H, O, R, 1, w->xp, H, w->fb_vec, O, 1, dw, O);
+        return;
+    }
+    REAL *S = w->fb_table;
+    memset(S, 0, (size_t)O * H * sizeof(REAL));
+    for (int r = 0; r < R; r++) {
+        const int y = w->fb_label[r];
+        if (y < 0) continue;
+        REAL *restrict dst = S + (size_t)y * H;
+        const REAL *restrict g = w->xp + (size_t)r * H;
+        for (int j = 0; j < H; j++) dst[j] += g[j];
+    }
+    for (int j = 0; j < H; j++)
+        for (int y = 0; y < O; y++) dw[(size_t)j * O + y] += S[(size_t)y * H + j];
+}
+
+/* Free-running forward (eval, predict): step t is fed the model's own
+ * prediction at step t-1, so the steps run in order, each through every
+ * layer and the head on its bs[t] rows (one GEMM per layer per step).  Layer
+ * 0's input projection does not depend on what is fed back: one GEMM (or the
+ * token table) for all rows first.  Inference only: no dropout.  Returns the
+ * summed loss against the batch's truth, if it has one. */
+static double fed_forward_free(workspace *w, const model *m, const REAL *P, const net_batch *b) {
+    const int L = w->cfg.num_layers;
+    const layer_params lp0 = layer_view(m, P, 0, 0);
+    if (w->used_table) table_projection(w, m, P, &lp0);
+    else input_projection(w, &lp0, w->x0, input_width(w, 0));
+    double loss = 0;
+    for (int t = 0; t < w->T; t++) {
+        const size_t r0 = (size_t)w->off[t];
+        const int M = w->bs[t];
+        feed_step(w, t, NULL, NULL, w->out);
+        for (int l = 0; l < L; l++) {
+            if (l > 0) { /* this step's rows of xp: layer 0 has used them */
+                const int in = input_width(w, l), H = w->H;
+                gemm(0, 1, M, H, in, 1, w->layer[l - 1][0].y + r0 * in, in, layer_view(m, P, l, 0).w_ih, in, 0,
+                     w->xp + r0 * H, H);
+            }
+            fed_rows_forward(w, m, P, l, r0, M);
+        }
+        loss += head_forward(w, m, P, w->layer[L - 1][0].y, r0, M, b->labels, b->targets);
+    }
+    w->out_rows = w->rows;
+    return loss;
+}
+
 double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_batch *b) {
-    const int L = w->cfg.num_layers, H = w->H, O = net_head_out(&w->cfg);
+    const int L = w->cfg.num_layers, H = w->H;
     set_batch(w, b);
     w->tokens = b->tokens;
     const int R = w->rows, carry = b->carry && w->uniform;
@@ -653,6 +802,12 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
 #endif
     w->used_table = w->table && w->table_policy >= 0 && (w->table_policy > 0 || 2 * w->cfg.vocab_size <= R);
     if (!w->used_table) load_inputs(w, m, P, b);
+    if (w->fed) {
+        w->free_running = b->free_running || (!b->labels && !b->targets);
+        fed_prepare(w, m, P);
+        if (w->free_running) return fed_forward_free(w, m, P, b);
+        for (int t = 0; t < w->T; t++) feed_step(w, t, b->labels, b->targets, NULL); /* teacher forcing */
+    }
     for (int l = 0; l < L; l++) {
         const REAL *X = l == 0 ? w->x0 : merged_input(w, l, b);
         const int in = input_width(w, l);
@@ -660,6 +815,10 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
             const layer_params lp = layer_view(m, P, l, d);
             if (l == 0 && w->used_table) table_projection(w, m, P, &lp);
             else input_projection(w, &lp, X, in);
+            if (w->fed) { /* every row at once: nothing waits for the step before */
+                fed_rows_forward(w, m, P, l, 0, R);
+                continue;
+            }
             const REAL *h0 = carry ? w->state_h + l * nH : NULL;
             const REAL *c0 = carry && w->state_c ? w->state_c + l * nH : NULL;
             recur_forward(w, &lp, l, d, h0, c0);
@@ -676,13 +835,8 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
         w->top = X;
         return 0;
     }
-    const int in = input_width(w, L), N = net_per_row(&w->cfg) ? R : w->n;
-    const REAL *Wh = P + m->tensors[m->ix.head_weight].offset, *bh = P + m->tensors[m->ix.head_bias].offset;
-    w->out_rows = N;
-    for (int r = 0; r < N; r++) memcpy(w->out + (size_t)r * O, bh, (size_t)O * sizeof(REAL));
-    gemm(0, 1, N, O, in, 1, X, in, Wh, in, 1, w->out, O);
-    if (w->cfg.task == TASK_REGRESS) return b->targets ? squared_error(w->out, b->targets, (size_t)N * O) : 0;
-    return softmax_xent(w->out, b->labels, N, O);
+    w->out_rows = net_per_row(&w->cfg) ? R : w->n;
+    return head_forward(w, m, P, X, 0, w->out_rows, b->labels, b->targets);
 }
 
 /* Input side of layer 0 through the token table: S[v] = sum of the dxp rows
@@ -750,7 +904,8 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
         REAL *dX = merge || l == 0 ? w->dx : w->dy_below[0];
         for (int d = 0; d < w->D; d++) {
             const layer_params lp = layer_view(m, P, l, d), lg = layer_view(m, Gr, l, d);
-            recur_backward(w, &lp, &lg, l, d);
+            if (w->fed) fed_backward(w, m, Gr, l);
+            else recur_backward(w, &lp, &lg, l, d);
             if (l == 0 && w->used_table) {
                 table_backward(w, m, P, Gr, &lp, &lg);
                 continue;

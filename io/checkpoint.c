@@ -29,6 +29,7 @@ typedef enum {
     RULE_CONTEXT,   /* one of the context names: init, input, both (seq2seq) */
     RULE_END,       /* one of the end names (seq2seq) */
     RULE_CONDITION, /* one of the condition names (seq2seq) */
+    RULE_RECURRENCE,/* hidden or output */
     RULE_SIZE,      /* an integer in [1, INT_MAX] (model_config_validate judges further) */
     RULE_NATURAL,   /* an integer in [0, INT_MAX] (model_config_validate judges further) */
     RULE_FLAG,      /* 0 or 1 */
@@ -52,7 +53,8 @@ typedef struct {
  * depends only on attributes before it (see root_presence). */
 enum {
     R_FORMAT, R_VERSION, R_CELL, R_TASK, R_CONDITION, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
-    R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN, N_ROOT
+    R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_RECURRENCE, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN,
+    N_ROOT
 };
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
@@ -63,7 +65,8 @@ static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"num_layers", RULE_SIZE, NULL, 0},         {"bidirectional", RULE_FLAG, NULL, 0},
     {"merge", RULE_MERGE, NULL, 0},             {"num_classes", RULE_SIZE, NULL, 0},
     {"output_size", RULE_SIZE, NULL, 0},        {"per_step", RULE_FLAG, NULL, 0},
-    {"pooling", RULE_POOLING, NULL, 0},         {"src_vocab_size", RULE_SIZE, NULL, 0},
+    {"pooling", RULE_POOLING, NULL, 0},         {"recurrence", RULE_RECURRENCE, NULL, 0},
+    {"src_vocab_size", RULE_SIZE, NULL, 0},
     {"attention", RULE_ATTENTION, NULL, 0},     {"context", RULE_CONTEXT, NULL, 0},
     {"end", RULE_END, NULL, 0},                 {"max_len", RULE_SIZE, NULL, 0},
 };
@@ -85,12 +88,18 @@ static const unsigned ROOT_DEPS[N_ROOT] = {
     [R_VOCAB] = BIT(R_TASK) | BIT(R_INPUT), [R_EMBED] = BIT(R_TASK) | BIT(R_INPUT),
     [R_BIDIR] = BIT(R_TASK),     [R_MERGE] = BIT(R_BIDIR),               [R_CLASSES] = BIT(R_TASK),
     [R_OUTPUTS] = BIT(R_TASK),   [R_PER_STEP] = BIT(R_TASK),             [R_POOLING] = BIT(R_TASK) | BIT(R_PER_STEP),
+    [R_RECURRENCE] = BIT(R_TASK) | BIT(R_PER_STEP),
     [R_SRC_VOCAB] = BIT(R_TASK) | BIT(R_CONDITION), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
     [R_END] = BIT(R_TASK),       [R_MAX_LEN] = BIT(R_TASK) | BIT(R_END),
 };
 
 static int per_sequence_head(const model_config *c) {
     return c->task == TASK_CLASSIFY || (c->task == TASK_REGRESS && !c->per_step);
+}
+
+/* The heads whose output can be fed back to the next step (recurrence output). */
+static int per_step_sequence_head(const model_config *c) {
+    return c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step);
 }
 
 /* The contract for root attribute `a` of a file describing `c` (whose fields
@@ -164,6 +173,11 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
         if (c->task == TASK_REGRESS) snprintf(why, len, "per_step 1: a per-step head pools nothing");
         else snprintf(why, len, "task %s: a prediction per step, nothing is pooled", task);
         return NONE;
+    case R_RECURRENCE:
+        if (per_step_sequence_head(c)) return MAY;
+        if (c->task == TASK_REGRESS) snprintf(why, len, "per_step 0: no per-step output to feed back");
+        else snprintf(why, len, "task %s: only tag and per-step regress heads feed their output back", task);
+        return NONE;
     case R_SRC_VOCAB:
     case R_ATTENTION:
     case R_CONTEXT:
@@ -209,6 +223,7 @@ static int64_t root_get(const model_config *c, int a) {
     case R_OUTPUTS: return c->output_size;
     case R_PER_STEP: return c->per_step;
     case R_POOLING: return c->pooling;
+    case R_RECURRENCE: return c->recurrence;
     case R_SRC_VOCAB: return c->src_vocab_size;
     case R_ATTENTION: return c->attention;
     case R_CONTEXT: return c->context - 1; /* the index of its name: CONTEXT_INIT (1) is "init" */
@@ -234,6 +249,7 @@ static void root_set(model_config *c, int a, int64_t v) {
     case R_OUTPUTS: c->output_size = (int)v; break;
     case R_PER_STEP: c->per_step = (int)v; break;
     case R_POOLING: c->pooling = (pooling_kind)v; break;
+    case R_RECURRENCE: c->recurrence = (recurrence_kind)v; break;
     case R_SRC_VOCAB: c->src_vocab_size = (int)v; break;
     case R_ATTENTION: c->attention = (attention_kind)v; break;
     case R_CONTEXT: c->context = (int)v + 1; break;
@@ -246,13 +262,14 @@ static void root_set(model_config *c, int a, int64_t v) {
 /* Whether the writer stores attribute `a` for `c`: what applies, plus 0 for
  * vocab_size, embed_size (feature models) and bidirectional (language
  * models), so readers that expect them find them; input_size only for
- * feature models. */
+ * feature models, recurrence only for output recurrence. */
 static int root_written(const model_config *c, int a) {
     char why[160];
     int64_t fixed;
     presence p = root_presence(c, a, why, sizeof why, &fixed);
     if (a == R_INPUT) return c->input_size > 0;
     if (a == R_CONDITION) return c->condition != COND_NONE; /* seq2seq files from before it stay as they were */
+    if (a == R_RECURRENCE) return c->recurrence != RECURRENCE_HIDDEN; /* files of hidden models stay as they were */
     return p == NEED || p == MAY || p == ZERO;
 }
 
@@ -265,6 +282,7 @@ static void canonical_config(model_config *c) {
     if (c->task == TASK_TAG) c->per_step = 1;
     else if (c->task != TASK_REGRESS) c->per_step = 0;
     if (!per_sequence_head(c)) c->pooling = POOL_LAST;
+    if (!per_step_sequence_head(c)) c->recurrence = RECURRENCE_HIDDEN;
     if (!c->bidirectional) c->merge = MERGE_CONCAT;
     if (c->task != TASK_SEQ2SEQ) {
         c->src_vocab_size = c->context = 0;
@@ -323,6 +341,9 @@ static int choice_names(attr_rule rule, const char *names[MAX_CHOICES]) {
     case RULE_CONDITION:
         for (; n < COND_COUNT; n++) names[n] = condition_name((condition_kind)n);
         break;
+    case RULE_RECURRENCE:
+        for (; n < RECURRENCE_COUNT; n++) names[n] = recurrence_name((recurrence_kind)n);
+        break;
     default: break;
     }
     return n;
@@ -365,6 +386,7 @@ static int write_attr(hid_t file, const char *path, const char *obj, const attr_
     case RULE_CONTEXT:
     case RULE_END:
     case RULE_CONDITION:
+    case RULE_RECURRENCE:
         if (v.i < 0 || v.i >= choice_names(a->rule, names)) break;
         return h5u_write_str_attr(file, path, obj, a->name, names[v.i], err);
     case RULE_SIZE:
@@ -543,7 +565,8 @@ static int read_attr(walk *w, const char *obj, const attr_spec *a, attr_value *v
     case RULE_ATTENTION:
     case RULE_CONTEXT:
     case RULE_END:
-    case RULE_CONDITION: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
+    case RULE_CONDITION:
+    case RULE_RECURRENCE: rc = read_choice(w, obj, a->name, a->rule, &v->i, &e); break;
     case RULE_SIZE: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 1, INT_MAX, &v->i, &e); break;
     case RULE_NATURAL: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT_MAX, &v->i, &e); break;
     case RULE_FLAG: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, 1, &v->i, &e); break;
@@ -707,6 +730,9 @@ static int walk_root(walk *w, model_config *c) {
                  "with the encoder's (%d wide)", c->hidden_size, 2 * c->hidden_size);
         return root_fault(w, ROOT_ATTRS[R_ATTENTION].name, "none, general or additive", why, "\"dot\"");
     }
+    if (c->recurrence == RECURRENCE_OUTPUT && model_output_recurrence_refusal(c))
+        return root_fault(w, ROOT_ATTRS[R_RECURRENCE].name, "hidden or nothing", model_output_recurrence_refusal(c),
+                          "\"output\"");
     recur_err e = {0};
     return model_config_validate(c, w->path, &e) ? fault(w, &e) : 0;
 }
@@ -793,6 +819,9 @@ static int refuse_extra(walk *w, const model *m) {
     } extra[] = {
         {c->input_size > 0, "/model/embedding/weight", features},
         {!c->bidirectional, "/model/rnn/weight_ih_l0_reverse", "one direction: bidirectional is 0 or absent"},
+        {c->recurrence == RECURRENCE_OUTPUT, "/model/rnn/weight_hh_l0",
+         "recurrence output: no hidden-to-hidden connection"},
+        {c->recurrence == RECURRENCE_HIDDEN, "/model/rnn/weight_oh", "recurrence hidden or absent: no output feedback"},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0] && !stop(w, rc); i++) {
@@ -825,7 +854,8 @@ typedef unsigned long long u64;
 static u64 stack_floats(const model_config *c) {
     const u64 H = (unsigned)c->hidden_size, G = (unsigned)cell_gates(c->cell), D = c->bidirectional ? 2 : 1;
     u64 floats = c->input_size ? 0 : (u64)(unsigned)c->vocab_size * (unsigned)c->embed_size;
-    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + H + 2);
+    const u64 hh = c->recurrence == RECURRENCE_OUTPUT ? 0 : H + 1; /* W_hh and b_hh per gate row */
+    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + 1 + hh);
     return floats;
 }
 

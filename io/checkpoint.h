@@ -21,6 +21,12 @@
  *   pooling        last | mean | max: heads with one output per sequence
  *                  (classify, regress with per_step 0), absent = last;
  *                  refused anywhere else
+ *   recurrence     hidden | output: tag and per-step regress heads (recur
+ *                  writes it only for output), absent = hidden; refused
+ *                  anywhere else.  output (model.h: recurrence_kind) needs
+ *                  cell rnn_tanh or rnn_relu and one direction; its model has
+ *                  no rnn/weight_hh_l{k}, bias_hh_l{k}, but rnn/weight_oh
+ *                  [H, C or K] after layer 0's tensors
  *   seq2seq only (refused for the other tasks; recur writes all that apply):
  *   condition      none | label | features, absent = none: a conditional
  *                  language model (no encoder) when not none

@@ -20,6 +20,10 @@ PyTorch's packed path:
             -> CrossEntropyLoss over the batch's sequences
   tag:      nn.Linear(D*H, C) on every step of the packed output
             -> CrossEntropyLoss over the batch's steps
+  --recurrence output (tag, rnn_tanh, one direction): no nn.RNN; each packed
+            row is h = tanh(Linear(x) + W_oh[:, y_prev]) (W_oh an nn.Embedding
+            of the previous label, teacher-forced), layers above
+            tanh(Linear(h)): the whole batch at once, as recur computes it
 Each step: zero_grad, pack, forward, backward, clip_grad_norm_(..., 1.0), SGD
 step, exactly as the lm rows.  A pool of 8 batches is drawn once (not timed)
 and cycled.  tokens_per_s counts input steps (the sum of the batch's lengths),
@@ -125,7 +129,8 @@ def seq_flops(a, lengths):
     per_token = 0
     for layer in range(a.layers):
         d_in = a.embed if layer == 0 else D * H
-        per_token += D * 2 * (d_in + H) * G * H
+        # --recurrence output: no W_hh product (the fed-back label is a lookup)
+        per_token += D * 2 * (d_in + (H if a.recurrence == "hidden" else 0)) * G * H
     tokens = sum(lengths)
     head = 2 * D * H * a.classes * (tokens if a.task == "tag" else len(lengths))
     return 3 * (per_token * tokens + head)
@@ -138,7 +143,13 @@ class SeqModel(nn.Module):
         D = 2 if a.bidirectional else 1
         self.emb = nn.Embedding(a.vocab, a.embed)
         kw = dict(num_layers=a.layers, bidirectional=a.bidirectional)
-        if a.cell == "lstm":
+        if a.recurrence == "output":
+            # Output-to-hidden recurrence, teacher-forced, as PyTorch would write
+            # it: h = tanh(W_ih x + b + W_oh onehot(y_prev)) over the packed rows,
+            # W_oh an embedding of the previous label (row C: none, at step 0).
+            self.ih = nn.ModuleList(nn.Linear(a.embed if l == 0 else a.hidden, a.hidden) for l in range(a.layers))
+            self.oh = nn.Embedding(a.classes + 1, a.hidden, padding_idx=a.classes)
+        elif a.cell == "lstm":
             self.rnn = nn.LSTM(a.embed, a.hidden, **kw)
         elif a.cell == "gru":
             self.rnn = nn.GRU(a.embed, a.hidden, **kw)
@@ -146,12 +157,18 @@ class SeqModel(nn.Module):
             self.rnn = nn.RNN(a.embed, a.hidden, nonlinearity="tanh", **kw)
         self.head = nn.Linear(D * a.hidden, a.classes)
 
-    def forward(self, tokens, lengths):
+    def forward(self, tokens, lengths, prev=None):
         """tokens [T,B] padded, lengths [B] (CPU int64).  classify: logits [B,C];
-        tag: logits [sum(lengths), C] in packed order."""
+        tag: logits [sum(lengths), C] in packed order.  --recurrence output:
+        prev, the previous step's labels in packed order."""
         a = self.a
         packed = nn.utils.rnn.pack_padded_sequence(self.emb(tokens), lengths,
                                                    enforce_sorted=False)
+        if a.recurrence == "output":
+            h = torch.tanh(self.ih[0](packed.data) + self.oh(prev))
+            for lin in self.ih[1:]:
+                h = torch.tanh(lin(h))
+            return self.head(h)
         out, hn = self.rnn(packed)
         if a.task == "tag":
             return self.head(out.data)
@@ -177,12 +194,15 @@ def make_pool(a, gen):
         lengths = torch.randint(a.min_len, a.max_len + 1, (a.batch,), generator=gen)
         T = int(lengths.max())
         tokens = torch.randint(0, a.vocab, (T, a.batch), generator=gen)
+        prev = None
         if a.task == "tag":
             labels = torch.randint(0, a.classes, (T, a.batch), generator=gen)
             y = nn.utils.rnn.pack_padded_sequence(labels, lengths, enforce_sorted=False).data
+            shifted = torch.cat([torch.full((1, a.batch), a.classes), labels[:-1]])
+            prev = nn.utils.rnn.pack_padded_sequence(shifted, lengths, enforce_sorted=False).data
         else:
             y = torch.randint(0, a.classes, (a.batch,), generator=gen)
-        pool.append((tokens, lengths, y))
+        pool.append((tokens, lengths, y, prev))
     return pool
 
 
@@ -215,10 +235,10 @@ def main_seq(a):
 
     def step():
         nonlocal step_i
-        tokens, lengths, y = pool[step_i % POOL]
+        tokens, lengths, y, prev = pool[step_i % POOL]
         step_i += 1
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(tokens, lengths), y)
+        loss = loss_fn(model(tokens, lengths, prev), y)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -250,6 +270,7 @@ def main_seq(a):
         "layers": a.layers,
         "hidden": a.hidden,
         "bidirectional": int(a.bidirectional),
+        "recurrence": a.recurrence,
         "embed": a.embed,
         "vocab": a.vocab,
         "classes": a.classes,
@@ -283,6 +304,8 @@ def main():
                     help="lm: TBPTT language model (default); classify / tag: packed ragged "
                          "batches of --batch sequences")
     ap.add_argument("--bidirectional", action="store_true", help="classify/tag: D = 2")
+    ap.add_argument("--recurrence", choices=["hidden", "output"], default="hidden",
+                    help="tag, rnn_tanh: output = output-to-hidden recurrence, teacher-forced (no W_hh)")
     ap.add_argument("--min-len", type=positive, default=20, help="classify/tag: shortest sequence")
     ap.add_argument("--max-len", type=positive, default=200, help="classify/tag: longest sequence")
     ap.add_argument("--classes", type=positive, default=17, help="classify/tag: C")
@@ -296,6 +319,8 @@ def main():
     a = ap.parse_args()
     if a.warmup is None:
         a.warmup = 3 if a.task == "lm" else 1
+    if a.recurrence == "output" and (a.task != "tag" or a.bidirectional or a.cell != "rnn_tanh"):
+        ap.error("--recurrence output needs --task tag, --cell rnn_tanh and one direction")
     if a.task == "lm" and a.bidirectional:
         ap.error("--bidirectional needs --task classify or tag (the language model is unidirectional)")
 

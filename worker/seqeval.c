@@ -43,8 +43,8 @@ static double original(const seq_dataset *ds, const seq_split *sp, int32_t seq, 
     return ds->target_log ? exp(x) : x;
 }
 
-int seq_evaluate(const model *m, const seq_dataset *ds, int which, int batch, int ranks, int rank, seq_scores *s,
-                 recur_err *err) {
+int seq_evaluate(const model *m, const seq_dataset *ds, int which, int batch, int ranks, int rank, int free_running,
+                 seq_scores *s, recur_err *err) {
     memset(s, 0, sizeof *s);
     const int O = net_head_out(&m->cfg);
     const int classes = m->cfg.task == TASK_CLASSIFY || m->cfg.task == TASK_TAG;
@@ -66,7 +66,8 @@ int seq_evaluate(const model *m, const seq_dataset *ds, int which, int batch, in
     for (long k = 0; k < sc.sb.batches_per_epoch; k++) {
         seqbatch_fill(&sc.sb, k);
         if (!sc.sb.n) continue;
-        const net_batch b = seqbatch_batch(&sc.sb);
+        net_batch b = seqbatch_batch(&sc.sb);
+        b.free_running = free_running;
         s->loss_sum += net_forward(&sc.ws, m, m->params, &b);
         const int N = sc.ws.out_rows;
         s->count += (double)N * (m->cfg.task == TASK_REGRESS ? O : 1);
@@ -145,7 +146,8 @@ int seq_predict(const model *m, const seq_dataset *ds, int which, int batch, seq
     if (!slot_of || !values) rc = recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
     for (long k = 0; !rc && k < sc.sb.batches_per_epoch; k++) {
         seqbatch_fill(&sc.sb, k);
-        const net_batch b = seqbatch_batch(&sc.sb);
+        net_batch b = seqbatch_batch(&sc.sb);
+        b.free_running = 1; /* output recurrence: the truth is not there to feed back */
         net_forward(&sc.ws, m, m->params, &b);
         const long first = k * (long)batch;
         for (int s = 0; s < sc.sb.n; s++) slot_of[sc.sb.seq[s] - first] = s;

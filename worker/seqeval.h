@@ -27,9 +27,12 @@ typedef struct {
     double loss, accuracy, macro_f1, rmse, mae, mse;
 } seq_scores;
 
-/* Scores this rank's share of `which` in batches of `batch` sequences. */
-int seq_evaluate(const model *m, const seq_dataset *ds, int which, int batch, int ranks, int rank, seq_scores *s,
-                 recur_err *err);
+/* Scores this rank's share of `which` in batches of `batch` sequences.
+ * Output recurrence (model.h): free_running 0 feeds back the truth (teacher
+ * forcing, the loss training reports), 1 the model's own previous
+ * predictions (what predict does); no effect on other models. */
+int seq_evaluate(const model *m, const seq_dataset *ds, int which, int batch, int ranks, int rank, int free_running,
+                 seq_scores *s, recur_err *err);
 /* The sums as one vector of doubles, and back (for one MPI allreduce). */
 size_t seq_scores_len(const seq_scores *s);
 void seq_scores_pack(const seq_scores *s, double *v);
@@ -51,7 +54,7 @@ typedef struct {
 typedef int (*seq_prediction_fn)(void *ctx, const seq_prediction *p);
 
 /* Calls fn for every sequence (and step, per-step heads) of `which` in file
- * order, single process.  fn returning non-zero stops (that value is returned). */
+ * order, single process (output recurrence: free-running).  fn returning non-zero stops (that value is returned). */
 int seq_predict(const model *m, const seq_dataset *ds, int which, int batch, seq_prediction_fn fn, void *ctx,
                 recur_err *err);
 
