@@ -195,22 +195,6 @@ static void test_resume_is_exact(void **s) {
     checkpoint_in_free(&b);
 }
 
-/* The step losses of DIR/NAME.jsonl. */
-static int step_losses(const char *name, double *loss, int max) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s.jsonl", dir, name);
-    char *text = tu_slurp(path, NULL);
-    assert_non_null(text);
-    int n = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strstr(line, "\"event\"")) continue;
-        if (n < max) loss[n] = tu_json_number(line, "loss");
-        n++;
-    }
-    free(text);
-    return n;
-}
-
 static void test_mpirun_same_losses(void **s) {
     (void)s;
     char log[16384];
@@ -224,21 +208,10 @@ static void test_mpirun_same_losses(void **s) {
         assert_int_equal(rc, 0);
     }
     double l1[16], l2[16];
-    assert_int_equal(step_losses("mp1", l1, 16), 8);
-    assert_int_equal(step_losses("mp2", l2, 16), 8);
+    assert_int_equal(tu_step_losses(dir, "mp1", l1, 16), 8);
+    assert_int_equal(tu_step_losses(dir, "mp2", l2, 16), 8);
     for (int i = 0; i < 8; i++)
         if (!(fabs(l1[i] - l2[i]) <= 1e-5 * fabs(l1[i]))) fail_msg("step %d: %.9g vs %.9g", i + 1, l1[i], l2[i]);
-}
-
-/* Each bad input: its exit code and a phrase of its message. */
-static void expect(int code, const char *phrase, const char *fmt, ...) {
-    char cmd[8192], log[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    const int rc = tu_run(log, sizeof log, "cd '%s' && %s", dir, cmd);
-    if (rc != code || !strstr(log, phrase)) fail_msg("%s: exit %d (expected %d), output: %s", cmd, rc, code, log);
 }
 
 static void test_bad_input(void **s) {
@@ -249,25 +222,25 @@ static void test_bad_input(void **s) {
     const char *R = tu_recur();
     const char *T = "--steps 1 --out x.h5 --quiet --no-monitor";
     /* options that do not fit a conditional LM */
-    expect(2, "attend", "'%s' train --data lab.h5 --task lm --attention additive %s", R, T);
-    expect(2, "left to right", "'%s' train --data lab.h5 --task lm --bidirectional %s", R, T);
-    expect(2, "expected label or features", "'%s' train --data lab.h5 --task lm --condition colour %s", R, T);
-    expect(2, "/train/context", "'%s' train --data lab.h5 --task lm --condition features %s", R, T);
-    expect(2, "--condition", "'%s' train --data lab.h5 --condition label %s", R, T);
-    expect(2, "--bptt", "'%s' train --data lab.h5 --task lm --bptt 8 %s", R, T);
+    tu_expect(dir, 2, "attend", "'%s' train --data lab.h5 --task lm --attention additive %s", R, T);
+    tu_expect(dir, 2, "left to right", "'%s' train --data lab.h5 --task lm --bidirectional %s", R, T);
+    tu_expect(dir, 2, "expected label or features", "'%s' train --data lab.h5 --task lm --condition colour %s", R, T);
+    tu_expect(dir, 2, "/train/context", "'%s' train --data lab.h5 --task lm --condition features %s", R, T);
+    tu_expect(dir, 2, "--condition", "'%s' train --data lab.h5 --condition label %s", R, T);
+    tu_expect(dir, 2, "--bptt", "'%s' train --data lab.h5 --task lm --bptt 8 %s", R, T);
     /* generation: a label it does not know, two labels, wrong numbers of features, a non-number */
-    expect(3, "found 'green'", "printf 'hard\\ngreen\\n' | '%s' generate --model small.h5 --input -", R);
-    expect(3, "expected one label", "printf 'hard soft\\n' | '%s' generate --model small.h5 --input -", R);
-    expect(3, "expected 4 numbers", "printf '1 0 0\\n' | '%s' generate --model fsmall.h5 --input -", R);
-    expect(3, "found more", "printf '1 0 0 0 0\\n' | '%s' generate --model fsmall.h5 --input -", R);
-    expect(3, "found 'x", "printf '1 0 x 0\\n' | '%s' generate --model fsmall.h5 --input -", R);
+    tu_expect(dir, 3, "found 'green'", "printf 'hard\\ngreen\\n' | '%s' generate --model small.h5 --input -", R);
+    tu_expect(dir, 3, "expected one label", "printf 'hard soft\\n' | '%s' generate --model small.h5 --input -", R);
+    tu_expect(dir, 3, "expected 4 numbers", "printf '1 0 0\\n' | '%s' generate --model fsmall.h5 --input -", R);
+    tu_expect(dir, 3, "found more", "printf '1 0 0 0 0\\n' | '%s' generate --model fsmall.h5 --input -", R);
+    tu_expect(dir, 3, "found 'x", "printf '1 0 x 0\\n' | '%s' generate --model fsmall.h5 --input -", R);
     /* a model and a dataset that do not belong together */
-    expect(2, "expected /train/context", "'%s' eval --model fsmall.h5 --data lab.h5 --split test", R);
+    tu_expect(dir, 2, "expected /train/context", "'%s' eval --model fsmall.h5 --data lab.h5 --split test", R);
     /* a non-finite context, and a context in /train only */
-    expect(3, "/val/context", TU_PYTHON " -c \"import h5py, numpy as np, shutil; shutil.copy('feat.h5', 'nan.h5'); "
+    tu_expect(dir, 3, "/val/context", TU_PYTHON " -c \"import h5py, numpy as np, shutil; shutil.copy('feat.h5', 'nan.h5'); "
            "h = h5py.File('nan.h5', 'r+'); c = h['val/context'][...]; c[2, 1] = np.nan; h['val/context'][...] = c\" && "
            "'%s' train --data nan.h5 --task lm %s", R, T);
-    expect(3, "/test/context", TU_PYTHON " -c \"import h5py, shutil; shutil.copy('feat.h5', 'part.h5'); "
+    tu_expect(dir, 3, "/test/context", TU_PYTHON " -c \"import h5py, shutil; shutil.copy('feat.h5', 'part.h5'); "
            "h = h5py.File('part.h5', 'r+'); del h['test/context']\" && '%s' train --data part.h5 --task lm %s", R, T);
 }
 

@@ -50,22 +50,6 @@ static int train(const char *out, const char *extra, char *log, size_t len) {
                   dir, tu_recur(), out, out, extra);
 }
 
-/* The step losses of DIR/NAME.jsonl. */
-static int step_losses(const char *name, double *loss, int max) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s.jsonl", dir, name);
-    char *text = tu_slurp(path, NULL);
-    assert_non_null(text);
-    int n = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strstr(line, "\"event\"")) continue;
-        if (n < max) loss[n] = tu_json_number(line, "loss");
-        n++;
-    }
-    free(text);
-    return n;
-}
-
 /* Learns to reverse: the teacher-forced loss falls, greedy and beam decoding
  * get most test strings exactly right, generate reverses what it is given. */
 static void test_learns_reversal(void **s) {
@@ -74,7 +58,7 @@ static void test_learns_reversal(void **s) {
     assert_int_equal(train("att", "--attention additive --bidirectional-encoder --steps 300 --val-every 100", log,
                            sizeof log), 0);
     double loss[400];
-    assert_int_equal(step_losses("att", loss, 400), 300);
+    assert_int_equal(tu_step_losses(dir, "att", loss, 400), 300);
     assert_true(loss[299] < 0.25 * loss[0]);
     int rc = tu_run(log, sizeof log, "cd '%s' && '%s' eval --model att.h5 --data rev.h5 --split test --decode greedy --json",
                     dir, tu_recur());
@@ -160,21 +144,10 @@ static void test_mpirun_same_losses(void **s) {
         assert_int_equal(rc, 0);
     }
     double l1[16], l2[16];
-    assert_int_equal(step_losses("mp1", l1, 16), 8);
-    assert_int_equal(step_losses("mp2", l2, 16), 8);
+    assert_int_equal(tu_step_losses(dir, "mp1", l1, 16), 8);
+    assert_int_equal(tu_step_losses(dir, "mp2", l2, 16), 8);
     for (int i = 0; i < 8; i++)
         if (!(fabs(l1[i] - l2[i]) <= 1e-5 * fabs(l1[i]))) fail_msg("step %d: %.9g vs %.9g", i + 1, l1[i], l2[i]);
-}
-
-/* Each bad input: its exit code and a phrase of its message. */
-static void expect(int code, const char *phrase, const char *fmt, ...) {
-    char cmd[8192], log[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    const int rc = tu_run(log, sizeof log, "cd '%s' && %s", dir, cmd);
-    if (rc != code || !strstr(log, phrase)) fail_msg("%s: exit %d (expected %d), output: %s", cmd, rc, code, log);
 }
 
 static void test_bad_input(void **s) {
@@ -183,17 +156,17 @@ static void test_bad_input(void **s) {
     assert_int_equal(train("small", "--steps 3", log, sizeof log), 0);
     const char *R = tu_recur();
     /* generation: a symbol outside the vocabulary, an empty line */
-    expect(3, "in.bad:2", "printf 'abc\\nabz\\n' > in.bad && '%s' generate --model small.h5 --input in.bad", R);
-    expect(3, "in.empty:2", "printf 'abc\\n\\nab\\n' > in.empty && '%s' generate --model small.h5 --input in.empty", R);
+    tu_expect(dir, 3, "in.bad:2", "printf 'abc\\nabz\\n' > in.bad && '%s' generate --model small.h5 --input in.bad", R);
+    tu_expect(dir, 3, "in.empty:2", "printf 'abc\\n\\nab\\n' > in.empty && '%s' generate --model small.h5 --input in.empty", R);
     /* a target longer than --max-len */
-    expect(2, "longer than max_len 3", "'%s' train --data rev.h5 --end length --max-len 3 --steps 1 --out x.h5 --quiet", R);
+    tu_expect(dir, 2, "longer than max_len 3", "'%s' train --data rev.h5 --end length --max-len 3 --steps 1 --out x.h5 --quiet", R);
     /* options of another kind of model */
-    expect(2, "--pooling", "'%s' train --data rev.h5 --pooling max --steps 1 --out x.h5 --quiet", R);
-    expect(2, "--merge sum", "'%s' train --data rev.h5 --attention dot --bidirectional-encoder --steps 1 --out x.h5 --quiet", R);
-    expect(2, "task seq2seq", "'%s' train --data rev.h5 --task classify --steps 1 --out x.h5 --quiet", R);
-    expect(2, "--beam", "'%s' generate --model small.h5 --input in.txt --sample --beam 2", R);
+    tu_expect(dir, 2, "--pooling", "'%s' train --data rev.h5 --pooling max --steps 1 --out x.h5 --quiet", R);
+    tu_expect(dir, 2, "--merge sum", "'%s' train --data rev.h5 --attention dot --bidirectional-encoder --steps 1 --out x.h5 --quiet", R);
+    tu_expect(dir, 2, "task seq2seq", "'%s' train --data rev.h5 --task classify --steps 1 --out x.h5 --quiet", R);
+    tu_expect(dir, 2, "--beam", "'%s' generate --model small.h5 --input in.txt --sample --beam 2", R);
     /* a language model is not a seq2seq model */
-    expect(3, "generate decodes seq2seq", "'%s' data text mk.py lm.h5 >/dev/null && '%s' train --data lm.h5 --hidden 8 "
+    tu_expect(dir, 3, "generate decodes seq2seq", "'%s' data text mk.py lm.h5 >/dev/null && '%s' train --data lm.h5 --hidden 8 "
            "--layers 1 --batch 2 --bptt 8 --steps 1 --out lm.model.h5 --quiet --no-monitor && '%s' generate --model "
            "lm.model.h5 --input in.txt", R, R, R);
 }

@@ -112,27 +112,6 @@ static int train(const char *data, const char *out, const char *extra, char *log
                   dir, tu_recur(), data, out, out, extra);
 }
 
-/* The step records of DIR/NAME.jsonl: losses into loss[], count returned;
- * every step record must have the fields every task keeps. */
-static int step_losses(const char *name, double *loss, int max) {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s.jsonl", dir, name);
-    char *text = tu_slurp(path, NULL);
-    assert_non_null(text);
-    int n = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (strstr(line, "\"event\"")) continue;
-        assert_int_equal((int)tu_json_number(line, "step"), n + 1);
-        assert_true(isfinite(tu_json_number(line, "grad_norm")));
-        assert_true(tu_json_number(line, "lr") > 0);
-        assert_true(tu_json_number(line, "tokens_per_s") > 0);
-        if (n < max) loss[n] = tu_json_number(line, "loss");
-        n++;
-    }
-    free(text);
-    return n;
-}
-
 /* The last record of DIR/NAME.jsonl with "event":"<event>", copied into out. */
 static int last_event(const char *name, const char *event, char *out, size_t len) {
     char path[4300], pat[64];
@@ -204,7 +183,7 @@ static void test_classify(void **s) {
     char log[8192], out[8192], rec[8192];
     assert_int_equal(train("cls", "cls_m", "--steps 50 --val-every 25 --bidirectional --embed 8", log, sizeof log), 0);
     double loss[64];
-    assert_int_equal(step_losses("cls_m", loss, 64), 50);
+    assert_int_equal(tu_step_losses(dir, "cls_m", loss, 64), 50);
     assert_true(loss[0] > 0.8);                                    /* about ln 3 at the start */
     assert_true(mean_of(loss, 40, 50) < 0.5 * mean_of(loss, 0, 10)); /* and it learns */
     /* The start record names the task; validation records carry its metrics. */
@@ -259,7 +238,7 @@ static void test_tag(void **s) {
     char log[8192], out[8192], rec[8192];
     assert_int_equal(train("tag", "tag_m", "--steps 50 --embed 8 --dropout 0.1", log, sizeof log), 0);
     double loss[64];
-    assert_int_equal(step_losses("tag_m", loss, 64), 50);
+    assert_int_equal(tu_step_losses(dir, "tag_m", loss, 64), 50);
     assert_true(mean_of(loss, 40, 50) < 0.5 * mean_of(loss, 0, 10));
     assert_int_equal(last_event("tag_m", "validation", rec, sizeof rec), 0); /* the end's */
     assert_true(tu_json_number(rec, "val_accuracy") > 0.9);
@@ -298,7 +277,7 @@ static void test_regress(void **s) {
     char log[8192], out[8192], rec[8192];
     assert_int_equal(train("reg", "reg_m", "--steps 60 --pooling mean --val-every 30", log, sizeof log), 0);
     double loss[64];
-    assert_int_equal(step_losses("reg_m", loss, 64), 60);
+    assert_int_equal(tu_step_losses(dir, "reg_m", loss, 64), 60);
     assert_true(mean_of(loss, 50, 60) < 0.5 * mean_of(loss, 0, 10));
     assert_int_equal(last_event("reg_m", "start", rec, sizeof rec), 0);
     assert_non_null(strstr(rec, "\"pooling\":\"mean\""));
@@ -334,7 +313,7 @@ static void test_regress_per_step_original_units(void **s) {
     char log[8192], out[8192];
     assert_int_equal(train("stepreg", "stepreg_m", "--steps 40 --bidirectional --merge sum", log, sizeof log), 0);
     double loss[64];
-    assert_int_equal(step_losses("stepreg_m", loss, 64), 40);
+    assert_int_equal(tu_step_losses(dir, "stepreg_m", loss, 64), 40);
     assert_true(mean_of(loss, 30, 40) < 0.5 * mean_of(loss, 0, 10));
     assert_int_equal(tu_run(out, sizeof out, "cd '%s' && '%s' eval --model stepreg_m.h5 --data stepreg.h5 --split val --json",
                             dir, tu_recur()), 0);
@@ -398,9 +377,9 @@ static void test_resume_is_exact(void **s) {
     checkpoint_in_free(&b);
     /* The resumed run's metrics continue its file: steps 12..24 after 1..11, the same losses. */
     double loss[64];
-    assert_int_equal(step_losses("part", loss, 64), 24);
+    assert_int_equal(tu_step_losses(dir, "part", loss, 64), 24);
     double whole[64];
-    assert_int_equal(step_losses("whole", whole, 64), 24);
+    assert_int_equal(tu_step_losses(dir, "whole", whole, 64), 24);
     assert_memory_equal(loss, whole, sizeof(double) * 24);
 }
 
@@ -419,8 +398,8 @@ static void test_mpirun_same_losses(void **s) {
         assert_int_equal(rc, 0);
     }
     double l1[16], l2[16];
-    assert_int_equal(step_losses("np1", l1, 16), 8);
-    assert_int_equal(step_losses("np2", l2, 16), 8);
+    assert_int_equal(tu_step_losses(dir, "np1", l1, 16), 8);
+    assert_int_equal(tu_step_losses(dir, "np2", l2, 16), 8);
     for (int i = 0; i < 8; i++) assert_true(fabs(l1[i] - l2[i]) <= 1e-5 * fabs(l1[i]));
     char r1[8192], r2[8192];
     assert_int_equal(last_event("np1", "validation", r1, sizeof r1), 0);
@@ -444,7 +423,7 @@ static void test_no_shuffle_file_order(void **s) {
                             "cd '%s' && '%s' train --data order.h5 --hidden 16 --quiet --no-monitor --out ord.h5 "
                             "--metrics ord.jsonl %s", dir, tu_recur(), extra), 0);
     double loss[8], shuffled[8];
-    assert_int_equal(step_losses("ord", loss, 8), 3);
+    assert_int_equal(tu_step_losses(dir, "ord", loss, 8), 3);
     /* Batches of 4, 4, 2 (the last one shorter): the sequences cut out with h5py. */
     for (int k = 0; k < 3; k++) {
         const int first = 4 * k, count = k < 2 ? 4 : 2;
@@ -472,7 +451,7 @@ static void test_no_shuffle_file_order(void **s) {
     assert_int_equal(tu_run(log, sizeof log,
                             "cd '%s' && '%s' train --data order.h5 --hidden 16 --quiet --no-monitor --out shuf.h5 "
                             "--metrics shuf.jsonl %s", dir, tu_recur(), common), 0);
-    assert_int_equal(step_losses("shuf", shuffled, 8), 3);
+    assert_int_equal(tu_step_losses(dir, "shuf", shuffled, 8), 3);
     int differ = 0;
     for (int k = 0; k < 3; k++) differ += fabs(shuffled[k] - loss[k]) > 1e-4;
     assert_true(differ > 0);

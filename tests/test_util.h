@@ -197,4 +197,38 @@ static inline int tu_parse_cases(const char *path, tu_case *cases, int max) {
 /* Debian's interpreter, which has torch, h5py and numpy. */
 #define TU_PYTHON "/usr/bin/python3"
 
+/* The step records of DIR/NAME.jsonl (a --metrics file): each is numbered in
+ * order, with a finite grad_norm, a positive lr and tokens_per_s; their
+ * losses into loss[0..max-1].  Returns the number of step records. */
+static inline int tu_step_losses(const char *dir, const char *name, double *loss, int max) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s.jsonl", dir, name);
+    char *text = tu_slurp(path, NULL);
+    assert_non_null(text);
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strstr(line, "\"event\"")) continue;
+        assert_int_equal((int)tu_json_number(line, "step"), n + 1);
+        const double g = tu_json_number(line, "grad_norm");
+        assert_true(g == g && g < 1e300);
+        assert_true(tu_json_number(line, "lr") > 0);
+        assert_true(tu_json_number(line, "tokens_per_s") > 0);
+        if (n < max) loss[n] = tu_json_number(line, "loss");
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* Runs a command (printf-style) in DIR: it must exit with `code` and say `phrase`. */
+static inline void tu_expect(const char *dir, int code, const char *phrase, const char *fmt, ...) {
+    char cmd[8192], log[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    const int rc = tu_run(log, sizeof log, "cd '%s' && %s", dir, cmd);
+    if (rc != code || !strstr(log, phrase)) fail_msg("%s: exit %d (expected %d), output: %s", cmd, rc, code, log);
+}
+
 #endif
