@@ -54,7 +54,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"bidirectional-encoder", OPT_FLAG, &o->bidirectional_encoder, NULL, "seq2seq: the encoder reads the source both ways (fresh model)", 0, 0, 0},
         {"attention", OPT_STR, o->attention, "A", "seq2seq: none | dot | general | additive (Luong dot/general, Bahdanau additive; with input feeding)", 0, 0, 0},
         {"context", OPT_STR, o->context, "X", "seq2seq: the encoder's final states start the decoder (init), are an input at every step (input), or both", 0, 0, 0},
-        {"condition", OPT_STR, o->condition, "label|features", "--task lm on a sequence dataset (a conditional language model): each sequence's label, or its /context vector (default: label when the dataset has labels)", 0, 0, 0},
+        {"condition", OPT_STR, o->condition, "label|features", "--task lm on a sequence dataset (a conditional language model): each sequence's label, or its /context vector (default: label when the dataset has labels; with --init, the checkpoint's)", 0, 0, 0},
         {"scheduled-sampling", OPT_STR, o->scheduled_sampling, "S", "seq2seq: none | linear | exp | sigmoid: the chance of feeding the decoder its own sample instead of the true token grows (Bengio et al. 2015; with --ss-k)", 0, 0, 0},
         {"ss-k", OPT_DOUBLE, &o->ss_k, "K", "--scheduled-sampling: truth kept with probability max(0, 1-i/K) (linear), K^i (exp, K < 1), K/(K+exp(i/K)) (sigmoid, K >= 1) at step i", 0, 1, 0},
         {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
@@ -284,6 +284,12 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
                                "language model): drop it");
     if (clm) {
         condition_kind ck = k.task_known && k.task == TASK_CLASSIFY ? COND_LABEL : COND_FEATURES;
+        /* With --init the checkpoint says what conditions it (--condition is refused there as a shape
+         * option): a features model on a classify dataset that also has /context reads the context. */
+        model_config init_cfg = {0};
+        if (o->init[0] && !o->condition[0] && !checkpoint_read_config(o->init, &init_cfg, &ignored) &&
+            init_cfg.task == TASK_SEQ2SEQ && init_cfg.condition != COND_NONE)
+            ck = init_cfg.condition;
         if (k.features)
             return cli_fail_option(tab, n, "task", err, "a conditional language model generates tokens; %s has feature "
                                    "inputs (/train/features)", o->data);

@@ -228,6 +228,13 @@ static void test_bad_input(void **s) {
     tu_expect(dir, 2, "/train/context", "'%s' train --data lab.h5 --task lm --condition features %s", R, T);
     tu_expect(dir, 2, "--condition", "'%s' train --data lab.h5 --condition label %s", R, T);
     tu_expect(dir, 2, "--bptt", "'%s' train --data lab.h5 --task lm --bptt 8 %s", R, T);
+    /* --init: the condition is the checkpoint's (feat.h5 has labels too, the default condition without it),
+     * and --condition is a shape option there */
+    int rc = tu_run(log, sizeof log, "cd '%s' && '%s' train --data feat.h5 --task lm --init fsmall.h5 %s", dir, R, T);
+    if (rc) fprintf(stderr, "%s\n", log);
+    assert_int_equal(rc, 0);
+    tu_expect(dir, 2, "the model's shape comes from --init",
+              "'%s' train --data feat.h5 --task lm --init fsmall.h5 --condition features %s", R, T);
     /* generation: a label it does not know, two labels, wrong numbers of features, a non-number */
     tu_expect(dir, 3, "found 'green'", "printf 'hard\\ngreen\\n' | '%s' generate --model small.h5 --input -", R);
     tu_expect(dir, 3, "expected one label", "printf 'hard soft\\n' | '%s' generate --model small.h5 --input -", R);
