@@ -1,5 +1,5 @@
 /* test_seq_reference.c - recur's sequence models (issue 9, section 4) and
- * encoder-decoders (issue 10) equal PyTorch's.
+ * encoder-decoders and conditional language models (issue 10) equal PyTorch's.
  *
  * tests/torch_seq_reference.py writes, into a scratch directory, for each
  * case (a 2-layer bidirectional LSTM classifier, an lbr_gru classifier with
@@ -39,6 +39,20 @@
  * the teacher-forced cross-entropy per target token.  Its cases.txt has the
  * same format and goes through the same commands and comparisons, plus the
  * seq2seq root attributes (src_vocab_size, merge, attention, context, end).
+ *
+ * test_clm does the same for conditional language models (the seq2seq
+ * decoder without an encoder, reference section 6), whose cases the same
+ * script writes with task word "clm" and the condition in the inputs field
+ * ("case <case> clm <cell> <layers> 0 label|features - <data> <init>"): a
+ * "recur-sequences" classify dataset (labels, and for features a /context
+ * vector per sequence) and a checkpoint with condition label (a learned
+ * context/embedding) or features: a 2-layer LSTM on a label with context
+ * both, an lbr_gru on features through the bridge only, an rnn_tanh on a
+ * label as an input only and a 2-layer rnn_relu on features with context
+ * both.  They run through `recur eval` as they are and `recur train --task
+ * lm --init ...` (the condition comes from init.h5: the features datasets
+ * also have labels, the default condition of a classify dataset), with the
+ * same comparisons plus the root attribute condition.
  *
  * Environment: RECUR (binary under test), REFDIR (optional: generate into
  * $REFDIR/torch_seq_reference and $REFDIR/torch_s2s_reference and keep the
@@ -148,8 +162,9 @@ static int parse_seq_cases(const char *path, seq_case *cases, int max) {
 /* ---- the generator --------------------------------------------------------- */
 
 /* The two generators: tests/torch_seq_reference.py (issue 9's sequence
- * models) and tests/torch_s2s_reference.py (issue 10's encoder-decoders);
- * both write cases.txt in the same format into their own directory. */
+ * models) and tests/torch_s2s_reference.py (issue 10's encoder-decoders and
+ * conditional LMs); both write cases.txt in the same format into their own
+ * directory. */
 typedef struct {
     const char *tag;    /* log prefix */
     const char *script; /* relative to the repository root */
@@ -469,13 +484,15 @@ static int compare_tensor(const char *run, hid_t g, hid_t w, const char *got_pat
 static const char *const MODEL_ATTRS[] = {"cell", "hidden_size", "num_layers", "task", "bidirectional",
                                           "input_size", "num_classes", "output_size", "pooling",
                                           "vocab_size", "embed_size", "src_vocab_size", "merge",
-                                          "attention", "context", "end", "max_len"};
+                                          "attention", "context", "end", "max_len", "condition"};
 
 static int compare_attrs(const seq_case *c, const char *run, hid_t g, hid_t init) {
     int bad = 0;
     for (size_t i = 0; i < sizeof MODEL_ATTRS / sizeof *MODEL_ATTRS; i++) {
         const char *a = MODEL_ATTRS[i];
-        if (!strcmp(c->inputs, "features") && (!strcmp(a, "vocab_size") || !strcmp(a, "embed_size"))) continue;
+        if (!strcmp(c->inputs, "features") && strcmp(c->task, "clm") &&
+            (!strcmp(a, "vocab_size") || !strcmp(a, "embed_size")))
+            continue; /* a sequence model on feature inputs (a conditional LM on features has both) */
         char want[256], got[256];
         if (H5Aexists(init, a) <= 0) continue;
         if (attr_text(init, a, want, sizeof want) < 0) {
@@ -628,10 +645,10 @@ static int check_train(const seq_case *c, const seq_run *r) {
     snprintf(metrics, sizeof metrics, "%s/recur_%s.jsonl", c->dir, tag);
     char cmd[16384];
     snprintf(cmd, sizeof cmd,
-             "'%s' train --data '%s/%s' --init '%s/%s' --steps %d --no-shuffle --batch %d --optimizer %s --lr %s "
+             "'%s' train --data '%s/%s'%s --init '%s/%s' --steps %d --no-shuffle --batch %d --optimizer %s --lr %s "
              "--clip %s --out '%s' --metrics '%s'",
-             tu_recur(), c->dir, c->data, c->dir, c->init, r->steps, r->batch, r->opt, r->lr, r->clip, out_h5,
-             metrics);
+             tu_recur(), c->dir, c->data, strcmp(c->task, "clm") ? "" : " --task lm", c->dir, c->init, r->steps,
+             r->batch, r->opt, r->lr, r->clip, out_h5, metrics);
     if (r->nexp != r->steps) {
         fprintf(stderr, "FAIL %s: generator wrote %d of %d step records\n", r->name, r->nexp, r->steps);
         return 1;
@@ -652,9 +669,11 @@ static int check_train(const seq_case *c, const seq_run *r) {
 }
 
 /* One line about a case: the sequence models' options from cases.txt, an
- * encoder-decoder's from its init.h5 (attention, context, end). */
+ * encoder-decoder's or a conditional LM's from its init.h5 (attention,
+ * context, end). */
 static void describe_case(const generator *g, const seq_case *c) {
-    if (strcmp(c->task, "seq2seq")) {
+    const int clm = !strcmp(c->task, "clm");
+    if (strcmp(c->task, "seq2seq") && !clm) {
         fprintf(stderr, "[%s] %s: %s%s, %d layer(s), %s inputs, pooling %s\n", g->tag, c->name,
                 c->bidirectional ? "bidirectional " : "", c->cell, c->layers, c->inputs, c->pooling);
         return;
@@ -668,8 +687,12 @@ static void describe_case(const generator *g, const seq_case *c) {
         attr_text(f, "end", end, sizeof end);
         H5Fclose(f);
     }
-    fprintf(stderr, "[%s] %s: %s, %d layer(s), %s encoder, attention %s, context %s, end %s\n", g->tag, c->name,
-            c->cell, c->layers, c->bidirectional ? "bidirectional" : "one-direction", att, ctx, end);
+    if (clm)
+        fprintf(stderr, "[%s] %s: conditional LM, %s, %d layer(s), condition %s, context %s, end %s\n", g->tag, c->name,
+                c->cell, c->layers, c->inputs, ctx, end);
+    else
+        fprintf(stderr, "[%s] %s: %s, %d layer(s), %s encoder, attention %s, context %s, end %s\n", g->tag, c->name,
+                c->cell, c->layers, c->bidirectional ? "bidirectional" : "one-direction", att, ctx, end);
 }
 
 static void run_task(generator *g, const char *task) {
@@ -730,10 +753,14 @@ static void test_s2s(void **state) {
     (void)state;
     require_generator(&g_s2s);
     fprintf(stderr, "[%s] generator took %.1f s:\n%s", g_s2s.tag, g_s2s.seconds, g_s2s.out);
-    static const char *const tasks[] = {"seq2seq"};
-    check_tasks(&g_s2s, tasks, 1);
+    static const char *const tasks[] = {"seq2seq", "clm"};
+    check_tasks(&g_s2s, tasks, 2);
     run_task(&g_s2s, "seq2seq");
 }
+
+/* Reference section 6: conditional language models from the same script,
+ * through eval and train --task lm --init. */
+static void test_clm(void **state) { (void)state; run_task(&g_s2s, "clm"); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -742,6 +769,7 @@ int main(void) {
         cmocka_unit_test(test_tag),
         cmocka_unit_test(test_regress),
         cmocka_unit_test(test_s2s),
+        cmocka_unit_test(test_clm),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -2,7 +2,10 @@
 """torch_s2s_reference.py OUTDIR [CASE ...] - PyTorch "truth" for recur's
 encoder-decoder models (issue 10: seq2seq with a bidirectional or
 one-direction encoder, a bridge, context as the initial state and/or an
-input, dot / general / additive attention with input feeding, EOS ending).
+input, dot / general / additive attention with input feeding, EOS ending)
+and conditional language models (reference section 6: the same decoder
+without an encoder, its context a label's learned embedding or the
+sequence's own feature vector).
 
 For every case (all of CASES below unless names are given; --list prints
 them) this writes into OUTDIR/<case>/:
@@ -31,10 +34,38 @@ them) this writes into OUTDIR/<case>/:
                          decoder/out/weight [Vt+1, H], decoder/out/bias
                        (every other case also stores both vocabularies)
   expected_<run>.h5    the weights PyTorch ends with after
-                         recur train --data data.h5 --init init.h5 --steps 3
-                             --no-shuffle --batch B --optimizer sgd|adam
-                             --lr LR --clip 0
+                         recur train --data data.h5 [--task lm] --init init.h5
+                             --steps 3 --no-shuffle --batch B
+                             --optimizer sgd|adam --lr LR --clip 0
                        (same root attributes and /model layout as init.h5)
+
+A conditional-LM case (condition "label" or "features", task word "clm"
+below; --task lm when training) writes instead:
+
+  data.h5              a "recur-sequences" file (io/seqdata.h), task
+                       "classify": /train (11 sequences) and /val (5), each
+                       with offsets int64 [n+1], tokens int32 (lengths
+                       1..~14 in no order), labels int32 [n] (every label in
+                       /train) and, for condition features, context float32
+                       [n, F]; /vocab uint8 [Vt] (characters) and
+                       /label_names (C strings).  A features case keeps the
+                       labels, so the dataset's default condition (label)
+                       is not the model's: recur must take init.h5's.
+  init.h5              root attributes as above with condition = "label" |
+                       "features", src_vocab_size = C (label) or 0
+                       (features), input_size = F (features only),
+                       bidirectional = 0, attention = "none"; /model:
+                         context/embedding [C, H] (label only)
+                         decoder/... as above, weight_ih_l0
+                           [G*H, E + (Cw with context input|both)]
+                         bridge/{weight,bias}_{h,c}_l{k} [H, Cw], [H]
+                           (context init|both, every layer)
+                         decoder/out/weight, decoder/out/bias
+                       (Cw = H for label, F for features); one label and
+                       one features case (init_vocab) also store /tgt_vocab
+                       and, for label, the label names as /src_vocab
+                       (features: no /src_vocab)
+  expected_<run>.h5    as above
 
 and, for all cases, OUTDIR/manifest.json (human readable: every case, its
 options, sizes, lengths, files, CLI arguments, the pairs of every batch,
@@ -43,6 +74,7 @@ OUTDIR/cases.txt in the format of tests/torch_seq_reference.py (read by the
 same parser in tests/test_seq_reference.c):
 
   case  <case> seq2seq <cell> <layers> <bidirectional 0|1> tokens - <data> <init>
+  case  <case> clm <cell> <layers> 0 <label|features> - <data> <init>
   eval  <case> <split> <expected_loss>
   train <case>/<run> <expected.h5> <steps> <batch> <sgd|adam> <lr> <clip>
   step  <case>/<run> <step> <loss> <grad_norm>
@@ -57,13 +89,18 @@ Semantics (core/seq2seq.h; D = 2 with a bidirectional encoder, else 1):
            torch: forward at the source's last step, reverse at its first);
            ctx = the top layer's final h; memory s_j = the top layer's
            outputs (De = D*H wide)
+  clm      no encoder: ctx = the row of context/embedding of the
+           sequence's label (label) or its context features (features),
+           Cw wide, and every layer's "final h" (and c) is ctx
   init     context init|both: h0_l = final h_l (c0_l = final c_l) with one
-           direction; with two: h0_l = W_bh_l [hf;hb] + b_bh_l, c0_l =
-           W_bc_l [cf;cb] + b_bc_l (no nonlinearity).  context input: zeros
+           direction; with two, or a conditional LM: h0_l = W_bh_l fin_h_l +
+           b_bh_l, c0_l = W_bc_l fin_c_l + b_bc_l (fin = [hf;hb], or ctx; no
+           nonlinearity).  context input: zeros
   decoder  nn.Embedding(Vt+1, E); an L-layer nn.LSTM / nn.GRU / nn.RNN run
            one step at a time (teacher forcing): step t reads
            x_t = [emb(y_{t-1}) ; ctx (context input|both) ; h~_{t-1}
-           (attention; zeros at t = 0)], y_{-1} = BOS = id Vt
+           (attention; zeros at t = 0)], y_{-1} = BOS = id Vt; a
+           conditional LM's "target" is the sequence itself
   attention scores over the pair's own source steps j (masked softmax):
            dot h.s_j, general h.(W s_j), additive v.tanh(W_q h + b_q + W_k s_j);
            c = sum_j a_j s_j; h~ = tanh(W_c [c ; h]) (no bias)
@@ -85,12 +122,14 @@ The truth is float32 (torch's default) with one thread.  Checks, all fatal
 (exit 1, nothing is claimed):
   * per case, float64: the batched path (torch's packed encoder, torch's
     nn.LSTM / nn.GRU / nn.RNN decoder over the padded batch, masked
-    attention) gives the same loss and gradients (within 1e-10) as a second,
-    independent implementation that runs each pair alone (hand-written
-    cells over the unpadded source and target, attention written the other
-    way round: general as (W^T h).s_j, the softmax by hand), on a ragged
-    training batch and on the whole train split; and every parameter gets
-    some gradient;
+    attention; a conditional LM's label embedding through F.embedding)
+    gives the same loss and gradients (within 1e-10) as a second,
+    independent implementation that runs each pair (sequence) alone
+    (hand-written cells over the unpadded source and target, attention
+    written the other way round: general as (W^T h).s_j, the softmax by
+    hand; the label's embedding row indexed directly), on a ragged training
+    batch and on the whole train split; and every parameter gets some
+    gradient;
   * per case: every float32 result (eval losses, per-step losses and
     gradient norms, final weights) is within CONDITION_MARGIN of the C
     test's tolerances of the same computation in float64 from the same
@@ -135,10 +174,12 @@ N_TRAIN, N_VAL = 11, 5
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "lbr_gru")
 
 # --------------------------------------------------------------------------
-# The case matrix.  Vs / Vt: source / target vocabularies; runs: (optimizer,
-# B, lr).  With N_TRAIN = 11 and 3 steps: B=4 -> batches 0-3, 4-7, 8-10 (a
-# short last batch ends the epoch); B=6 -> 0-5, 6-10 (short), then 0-5 of
-# epoch 2.
+# The case matrix.  Vs / Vt: source / target vocabularies; a conditional LM
+# has condition "label" (C labels) or "features" (F per sequence) instead of
+# Vs; runs: (optimizer, B, lr); init_vocab: init.h5 stores the vocabularies
+# (default: every other case).  With N_TRAIN = 11 and 3 steps: B=4 -> batches
+# 0-3, 4-7, 8-10 (a short last batch ends the epoch); B=6 -> 0-5, 6-10
+# (short), then 0-5 of epoch 2.
 # --------------------------------------------------------------------------
 CASES = [
     # (a) the G2P model of the README: bridge, additive attention.
@@ -164,11 +205,52 @@ CASES = [
     dict(name="rnn_tanh_bi_general_input", cell="rnn_tanh", layers=1, bidirectional=1,
          attention="general", context="input", end="eos", Vs=9, Vt=7, E=5, H=7,
          runs=[("sgd", 4, 0.3), ("adam", 6, 0.003)]),
+    # Conditional language models (no encoder; C labels or F features).
+    # (f) a label's embedding through the bridge into both layers' h and c,
+    # and an input at every step.
+    dict(name="clm_lstm_label_both", condition="label", cell="lstm", layers=2, bidirectional=0,
+         attention="none", context="both", end="eos", C=4, Vt=7, E=5, H=6, init_vocab=True,
+         runs=[("sgd", 4, 0.5), ("adam", 6, 0.003)]),
+    # (g) the sequence's features through the bridge only (the dataset also
+    # has labels, the default condition: init.h5's condition must win).
+    dict(name="clm_lbr_gru_features_init", condition="features", cell="lbr_gru", layers=1,
+         bidirectional=0, attention="none", context="init", end="eos", F=3, Vt=6, E=4, H=7,
+         runs=[("sgd", 6, 0.5), ("adam", 4, 0.003)]),
+    # (h) a label's embedding as an input only (the decoder starts from 0).
+    dict(name="clm_rnn_tanh_label_input", condition="label", cell="rnn_tanh", layers=1,
+         bidirectional=0, attention="none", context="input", end="eos", C=3, Vt=8, E=5, H=7,
+         runs=[("sgd", 4, 0.3), ("adam", 6, 0.003)]),
+    # (i) 2 relu layers, features both through the bridge and as an input.
+    dict(name="clm_rnn_relu_features_both", condition="features", cell="rnn_relu", layers=2,
+         bidirectional=0, attention="none", context="both", end="eos", F=4, Vt=7, E=4, H=6,
+         init_vocab=False, runs=[("sgd", 6, 0.3), ("adam", 4, 0.003)]),
 ]
 
 
 def use_init(cfg):
     return cfg["context"] in ("init", "both")
+
+
+def cond(cfg):
+    """"none" (an encoder-decoder), "label" or "features" (a conditional LM)."""
+    return cfg.get("condition", "none")
+
+
+def is_clm(cfg):
+    return cond(cfg) != "none"
+
+
+def ctx_width(cfg):
+    """Cw: the context vector's width (the top encoder layer's final h, a
+    label's embedding, or the sequence's features)."""
+    c = cond(cfg)
+    return cfg["H"] if c == "label" else cfg["F"] if c == "features" else dirs(cfg) * cfg["H"]
+
+
+def bridged(cfg):
+    """The initial states go through bridge/: a bidirectional encoder's or a
+    conditional LM's context with context init|both."""
+    return use_init(cfg) and (dirs(cfg) == 2 or is_clm(cfg))
 
 
 def use_input(cfg):
@@ -193,15 +275,17 @@ def rnn_names(prefix, layers, bidirectional):
 
 def extra_shapes(cfg):
     """(name, shape, fan_in) of the tensors outside the two stacks and the
-    output layer, in create_s2s's order."""
-    H, D, L = cfg["H"], dirs(cfg), cfg["layers"]
+    output layer, in create_s2s's order (fan_in None: N(0, 1) as nn.Embedding)."""
+    H, D, L, Cw = cfg["H"], dirs(cfg), cfg["layers"], ctx_width(cfg)
     De = D * H
     out = []
-    if use_init(cfg) and D == 2:
+    if cond(cfg) == "label":
+        out.append(("context/embedding", (cfg["C"], H), None))
+    if bridged(cfg):
         for k in range(L):
             for c in ("h", "c") if cfg["cell"] == "lstm" else ("h",):
-                out += [(f"bridge/weight_{c}_l{k}", (H, 2 * H), 2 * H),
-                        (f"bridge/bias_{c}_l{k}", (H,), 2 * H)]
+                out += [(f"bridge/weight_{c}_l{k}", (H, Cw), Cw),
+                        (f"bridge/bias_{c}_l{k}", (H,), Cw)]
     a = cfg["attention"]
     if a == "general":
         out.append(("attention/weight", (H, De), De))
@@ -214,10 +298,13 @@ def extra_shapes(cfg):
 
 
 def tensor_names(cfg):
-    bridge = [n for n, _, _ in extra_shapes(cfg) if n.startswith("bridge/")]
-    att = [n for n, _, _ in extra_shapes(cfg) if n.startswith("attention/")]
-    return (["encoder/embedding/weight"] + rnn_names("encoder/", cfg["layers"], cfg["bidirectional"])
-            + ["decoder/embedding/weight"] + rnn_names("decoder/", cfg["layers"], False)
+    extra = [n for n, _, _ in extra_shapes(cfg)]
+    ctx = [n for n in extra if n.startswith("context/")]
+    bridge = [n for n in extra if n.startswith("bridge/")]
+    att = [n for n in extra if n.startswith("attention/")]
+    enc = [] if is_clm(cfg) else \
+        ["encoder/embedding/weight"] + rnn_names("encoder/", cfg["layers"], cfg["bidirectional"])
+    return (ctx + enc + ["decoder/embedding/weight"] + rnn_names("decoder/", cfg["layers"], False)
             + bridge + att + ["decoder/out/weight", "decoder/out/bias"])
 
 
@@ -268,18 +355,23 @@ class S2S(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         assert cfg["cell"] in CELLS and cfg["end"] == "eos"
+        assert not is_clm(cfg) or (cfg["attention"] == "none" and not cfg["bidirectional"])
         self.cfg = cfg
-        E, H, L, D = cfg["E"], cfg["H"], cfg["layers"], dirs(cfg)
-        self.enc_emb = nn.Embedding(cfg["Vs"], E)
-        self.enc_rnn = rnn_module(cfg["cell"], E, H, L, bool(cfg["bidirectional"]))
+        E, H, L = cfg["E"], cfg["H"], cfg["layers"]
+        if not is_clm(cfg):
+            self.enc_emb = nn.Embedding(cfg["Vs"], E)
+            self.enc_rnn = rnn_module(cfg["cell"], E, H, L, bool(cfg["bidirectional"]))
         self.dec_emb = nn.Embedding(cfg["Vt"] + 1, E)
-        in0 = E + (D * H if use_input(cfg) else 0) + (H if cfg["attention"] != "none" else 0)
+        in0 = E + (ctx_width(cfg) if use_input(cfg) else 0) + (H if cfg["attention"] != "none" else 0)
         self.dec_rnn = rnn_module(cfg["cell"], in0, H, L, False)
         self.dec_out = nn.Linear(H, cfg["Vt"] + 1)
         extra = {}
         for n, shape, fan_in in extra_shapes(cfg):
-            k = 1.0 / fan_in ** 0.5
-            extra[n.replace("/", "__")] = nn.Parameter(torch.empty(shape).uniform_(-k, k))
+            if fan_in is None:
+                extra[n.replace("/", "__")] = nn.Parameter(torch.empty(shape).normal_())
+            else:
+                k = 1.0 / fan_in ** 0.5
+                extra[n.replace("/", "__")] = nn.Parameter(torch.empty(shape).uniform_(-k, k))
         self.extra = nn.ParameterDict(extra)
 
     def x(self, name):
@@ -288,9 +380,17 @@ class S2S(nn.Module):
     # ---- the batched path (the truth) ----
     def encode(self, srcs):
         """Packed encoder: memory [Ts, n, De] (zeros past each source's end),
-        per layer final h (and c) [n, D*H]."""
+        per layer final h (and c) [n, D*H].  A conditional LM: no memory, and
+        its context vectors [n, Cw] (the labels' embedding rows, or the
+        features) as every layer's final h (and c)."""
         cfg = self.cfg
         L, D = cfg["layers"], dirs(cfg)
+        if is_clm(cfg):
+            if cond(cfg) == "label":
+                ctx = F.embedding(torch.stack(srcs), self.x("context/embedding"))
+            else:
+                ctx = torch.stack(srcs).to(self.dec_out.weight.dtype)
+            return None, None, [ctx] * L, ([ctx] * L if cfg["cell"] == "lstm" else None)
         lens = [len(s) for s in srcs]
         packed = pack_padded_sequence(self.enc_emb(pad_sequence(srcs)), torch.as_tensor(lens),
                                       enforce_sorted=False)
@@ -311,7 +411,7 @@ class S2S(nn.Module):
             return (z, z.clone()) if lstm else z
         hs, cs = [], []
         for k in range(L):
-            if dirs(cfg) == 1:
+            if not bridged(cfg):
                 hs.append(fin_h[k])
                 if lstm:
                     cs.append(fin_c[k])
@@ -341,10 +441,11 @@ class S2S(nn.Module):
         Vt, att = cfg["Vt"], cfg["attention"] != "none"
         n = len(srcs)
         mem, lens, fin_h, fin_c = self.encode(srcs)
-        dtype = mem.dtype
-        Ts = mem.shape[0]
-        mask = torch.arange(Ts).view(Ts, 1) < torch.as_tensor(lens).view(1, n)
-        keys = None
+        dtype = fin_h[-1].dtype
+        keys = mask = None
+        if att:
+            Ts = mem.shape[0]
+            mask = torch.arange(Ts).view(Ts, 1) < torch.as_tensor(lens).view(1, n)
         if cfg["attention"] == "general":
             keys = mem @ self.x("attention/weight").t()
         elif cfg["attention"] == "additive":
@@ -380,10 +481,11 @@ class S2S(nn.Module):
         m = self.enc_rnn if prefix == "enc" else self.dec_rnn
         return [getattr(m, f"{w}_l{k}{sfx}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
-    def loss_alone_sum(self, src, tgt):
-        """(summed cross-entropy, decoder steps) of one pair."""
+    def encode_alone(self, src):
+        """One source through hand-written cells: memory [T, De], per layer
+        final h (and c) [1, D*H]."""
         cfg = self.cfg
-        cell, L, H, D, Vt = cfg["cell"], cfg["layers"], cfg["H"], dirs(cfg), cfg["Vt"]
+        cell, L, H, D = cfg["cell"], cfg["layers"], cfg["H"], dirs(cfg)
         lstm = cell == "lstm"
         T = len(src)
         inp = self.enc_emb(src)  # [T, E]
@@ -404,13 +506,30 @@ class S2S(nn.Module):
             inp = torch.cat(outs, dim=1)
             fin_h.append(torch.cat(fh, dim=1))
             fin_c.append(torch.cat(fc, dim=1) if lstm else None)
-        mem = inp  # [T, De]
+        return inp, fin_h, fin_c
+
+    def loss_alone_sum(self, src, tgt):
+        """(summed cross-entropy, decoder steps) of one pair (a conditional
+        LM: of one sequence, src its label or its features)."""
+        cfg = self.cfg
+        cell, L, H, Vt = cfg["cell"], cfg["layers"], cfg["H"], cfg["Vt"]
+        lstm = cell == "lstm"
+        if is_clm(cfg):
+            if cond(cfg) == "label":  # the row, by index (the batched path: F.embedding)
+                v = self.x("context/embedding")[int(src)].unsqueeze(0)
+            else:
+                v = src.to(self.dec_out.weight.dtype).unsqueeze(0)
+            mem = None
+            fin_h, fin_c = [v] * L, [v if lstm else None] * L
+        else:
+            mem, fin_h, fin_c = self.encode_alone(src)
+        like = fin_h[-1]
         hs, cs = [], []
         for k in range(L):
             if not use_init(cfg):
-                hs.append(mem.new_zeros(1, H))
-                cs.append(mem.new_zeros(1, H) if lstm else None)
-            elif D == 1:
+                hs.append(like.new_zeros(1, H))
+                cs.append(like.new_zeros(1, H) if lstm else None)
+            elif not bridged(cfg):
                 hs.append(fin_h[k])
                 cs.append(fin_c[k])
             else:
@@ -420,7 +539,7 @@ class S2S(nn.Module):
         ctx = fin_h[-1]
         ins = [Vt] + [int(v) for v in tgt]
         outs = [int(v) for v in tgt] + [Vt]
-        feed = mem.new_zeros(1, H)
+        feed = like.new_zeros(1, H)
         total = 0
         for t in range(len(ins)):
             parts = [self.dec_emb.weight[ins[t]].unsqueeze(0)]
@@ -501,6 +620,8 @@ def make_lengths(rng, n, hi, long_lo, long_hi):
 
 
 def make_split(cfg, rng, n):
+    if is_clm(cfg):
+        return make_clm_split(cfg, rng, n)
     while True:
         ls = make_lengths(rng, n, 12, 15, 18)
         lt = make_lengths(rng, n, 10, 12, 14)
@@ -518,11 +639,44 @@ def make_split(cfg, rng, n):
             "tgt_tokens": rng.integers(0, cfg["Vt"], size=sum(lt)).astype(np.int32)}
 
 
+def make_clm_split(cfg, rng, n):
+    """A conditional LM's sequences (recur-sequences fields): target lengths
+    as a pair split's, a label each (every label seen when n >= C; written
+    for features too, so the dataset is a classify one that --condition
+    features must override), and for features a context vector each."""
+    lt = make_lengths(rng, n, 10, 12, 14)
+    C = cfg.get("C", 3)
+    labels = rng.integers(0, C, size=n)
+    labels[:min(n, C)] = rng.permutation(C)[:n]
+    s = {"offsets": np.concatenate([[0], np.cumsum(lt)]).astype(np.int64),
+         "tokens": rng.integers(0, cfg["Vt"], size=sum(lt)).astype(np.int32),
+         "labels": labels.astype(np.int32)}
+    if cond(cfg) == "features":
+        s["context"] = rng.standard_normal((n, cfg["F"])).astype(np.float32)
+    return s
+
+
+def label_names(cfg):
+    return [f"label{c}" for c in range(cfg.get("C", 3))]
+
+
 def vocab_bytes(first, V):
     return np.frombuffer(bytes(range(ord(first), ord(first) + V)), dtype=np.uint8)
 
 
 def write_dataset(path, cfg, splits):
+    if is_clm(cfg):  # a "recur-sequences" file (io/seqdata.h), task classify
+        with h5py.File(path, "w") as f:
+            f.attrs["format"] = "recur-sequences"
+            f.attrs["version"] = 1
+            f.attrs["task"] = "classify"
+            for name, s in splits.items():
+                g = f.create_group(name)
+                for k, v in s.items():
+                    g.create_dataset(k, data=v)
+            f.create_dataset("vocab", data=vocab_bytes("A", cfg["Vt"]))
+            f.create_dataset("label_names", data=label_names(cfg), dtype=h5py.string_dtype("utf-8"))
+        return
     with h5py.File(path, "w") as f:
         f.attrs["format"] = "recur-pairs"
         f.attrs["version"] = 1
@@ -541,11 +695,15 @@ def write_checkpoint(path, cfg, params, with_vocab=False):
         a["version"] = 1
         a["cell"] = cfg["cell"]
         a["task"] = "seq2seq"
+        if is_clm(cfg):
+            a["condition"] = cond(cfg)
         a["vocab_size"] = cfg["Vt"]
         a["embed_size"] = cfg["E"]
         a["hidden_size"] = cfg["H"]
         a["num_layers"] = cfg["layers"]
-        a["src_vocab_size"] = cfg["Vs"]
+        a["src_vocab_size"] = cfg["C"] if cond(cfg) == "label" else 0 if is_clm(cfg) else cfg["Vs"]
+        if cond(cfg) == "features":
+            a["input_size"] = cfg["F"]
         a["bidirectional"] = int(cfg["bidirectional"])
         if cfg["bidirectional"]:
             a["merge"] = "concat"
@@ -554,13 +712,24 @@ def write_checkpoint(path, cfg, params, with_vocab=False):
         a["end"] = cfg["end"]
         for n in tensor_names(cfg):
             f.create_dataset("model/" + n, data=np.asarray(params[n], dtype=np.float32))
-        if with_vocab:
-            f.create_dataset("src_vocab", data=vocab_bytes("a", cfg["Vs"]))
+        if with_vocab:  # a conditional LM: the label names (label) or nothing (features) as /src_vocab
+            if cond(cfg) == "label":
+                f.create_dataset("src_vocab", data=label_names(cfg), dtype=h5py.string_dtype("utf-8"))
+            elif not is_clm(cfg):
+                f.create_dataset("src_vocab", data=vocab_bytes("a", cfg["Vs"]))
             f.create_dataset("tgt_vocab", data=vocab_bytes("A", cfg["Vt"]))
 
 
-def batch_of(split, idx):
-    """Pairs idx of a split as (sources, targets), lists of LongTensors."""
+def batch_of(cfg, split, idx):
+    """Pairs idx of a split as (sources, targets), lists of LongTensors; for
+    a conditional LM the "sources" are the sequences' labels (0-d
+    LongTensors) or context vectors (float64 [F])."""
+    if is_clm(cfg):
+        o = split["offsets"]
+        tgts = [torch.as_tensor(split["tokens"][o[i]:o[i + 1]].astype(np.int64)) for i in idx]
+        if cond(cfg) == "label":
+            return [torch.tensor(int(split["labels"][i])) for i in idx], tgts
+        return [torch.as_tensor(split["context"][i].astype(np.float64)) for i in idx], tgts
     so, to = split["src_offsets"], split["tgt_offsets"]
     srcs = [torch.as_tensor(split["src_tokens"][so[i]:so[i + 1]].astype(np.int64)) for i in idx]
     tgts = [torch.as_tensor(split["tgt_tokens"][to[i]:to[i + 1]].astype(np.int64)) for i in idx]
@@ -568,7 +737,7 @@ def batch_of(split, idx):
 
 
 def n_pairs(split):
-    return len(split["src_offsets"]) - 1
+    return len(split["src_offsets" if "src_offsets" in split else "offsets"]) - 1
 
 
 def batch_indices(n, B, step):
@@ -584,7 +753,7 @@ def batch_indices(n, B, step):
 def eval_loss(cfg, params, split, dtype):
     m = build(cfg, params, dtype)
     with torch.no_grad():
-        return float(m.loss(batch_of(split, range(n_pairs(split)))))
+        return float(m.loss(batch_of(cfg, split, range(n_pairs(split)))))
 
 
 def train(cfg, params, split, B, opt, lr, steps, dtype):
@@ -594,7 +763,7 @@ def train(cfg, params, split, B, opt, lr, steps, dtype):
     losses, norms, batches = [], [], []
     for s in range(steps):
         idx = batch_indices(n_pairs(split), B, s)
-        loss = m.loss(batch_of(split, idx))
+        loss = m.loss(batch_of(cfg, split, idx))
         o.zero_grad()
         loss.backward()
         gn = torch.norm(torch.stack([torch.norm(p.grad.detach(), 2) for p in ps]), 2)
@@ -627,10 +796,12 @@ def selfcheck_paths(cfg, params, split, B):
     m = build(cfg, params, torch.float64)
     worst = 0.0
     for idx in (batch_indices(n_pairs(split), B, 0), list(range(n_pairs(split)))):
-        batch = batch_of(split, idx)
-        ls, lt = [len(x) for x in batch[0]], [len(x) for x in batch[1]]
+        batch = batch_of(cfg, split, idx)
+        ls = [1] * len(idx) if is_clm(cfg) else [len(x) for x in batch[0]]
+        lt = [len(x) for x in batch[1]]
         if len(idx) == n_pairs(split):  # make_split's promise: ragged and unsorted
-            assert sorted(ls) != ls and sorted(lt) != lt and 1 in ls and 1 in lt, (ls, lt)
+            assert sorted(lt) != lt and 1 in lt, lt
+            assert is_clm(cfg) or (sorted(ls) != ls and 1 in ls), ls
         ref_loss, ref_g = loss_and_grads(m, batch, "batched")
         lo, gr = loss_and_grads(m, batch, "alone")
         d = abs(lo - ref_loss) / max(abs(ref_loss), 1e-30)
@@ -684,7 +855,7 @@ def run_case(cfg, ci, outdir, use64):
     rng = np.random.default_rng(9000 + ci)
     splits = {"train": make_split(cfg, rng, N_TRAIN), "val": make_split(cfg, rng, N_VAL)}
     write_dataset(os.path.join(d, "data.h5"), cfg, splits)
-    with_vocab = ci % 2 == 0
+    with_vocab = cfg.get("init_vocab", ci % 2 == 0)
     data_rel, init_rel = f"{name}/data.h5", f"{name}/init.h5"
 
     for attempt in range(MAX_SEED_TRIES):
@@ -693,18 +864,28 @@ def run_case(cfg, ci, outdir, use64):
         init = init_params(cfg, seed)
         write_checkpoint(os.path.join(d, "init.h5"), cfg, init, with_vocab)
         same = selfcheck_paths(cfg, init, splits["train"], cfg["runs"][0][1])
-        case = {"name": name, "seed": seed, "task": "seq2seq", "cell": cfg["cell"],
+        clm = is_clm(cfg)
+        if clm:
+            lengths = {s: {"target": np.diff(v["offsets"]).tolist(), "labels": v["labels"].tolist()}
+                       for s, v in splits.items()}
+        else:
+            lengths = {s: {"source": np.diff(v["src_offsets"]).tolist(),
+                           "target": np.diff(v["tgt_offsets"]).tolist()} for s, v in splits.items()}
+        case = {"name": name, "seed": seed, "task": "clm" if clm else "seq2seq", "cell": cfg["cell"],
                 "layers": cfg["layers"], "bidirectional": cfg["bidirectional"],
-                "attention": cfg["attention"], "context": cfg["context"], "end": cfg["end"],
-                "sizes": {k: cfg[k] for k in ("Vs", "Vt", "E", "H")},
-                "lengths": {s: {"source": np.diff(v["src_offsets"]).tolist(),
-                                "target": np.diff(v["tgt_offsets"]).tolist()}
-                            for s, v in splits.items()},
+                "condition": cond(cfg), "attention": cfg["attention"], "context": cfg["context"],
+                "end": cfg["end"],
+                "sizes": {k: cfg[k] for k in ("Vs", "C", "F", "Vt", "E", "H") if k in cfg},
+                "lengths": lengths,
                 "data": data_rel, "init": init_rel, "init_has_vocab": with_vocab,
                 "tensors": tensor_names(cfg),
                 "batched_vs_alone_max_diff": same, "eval": [], "runs": []}
-        lines.append(f"case {name} seq2seq {cfg['cell']} {cfg['layers']} {cfg['bidirectional']} "
-                     f"tokens - {data_rel} {init_rel}")
+        if clm:
+            lines.append(f"case {name} clm {cfg['cell']} {cfg['layers']} 0 {cond(cfg)} - {data_rel} "
+                         f"{init_rel}")
+        else:
+            lines.append(f"case {name} seq2seq {cfg['cell']} {cfg['layers']} {cfg['bidirectional']} "
+                         f"tokens - {data_rel} {init_rel}")
         for sname in ("train", "val"):
             ev = eval_loss(cfg, init, splits[sname], torch.float32)
             e = {"split": sname, "expected_loss": ev,
@@ -727,14 +908,16 @@ def run_case(cfg, ci, outdir, use64):
             run = f"{name}/{opt}"
             exp = f"{name}/expected_{opt}.h5"
             write_checkpoint(os.path.join(outdir, exp), cfg, final)
-            cli = ["train", "--data", data_rel, "--init", init_rel, "--steps", str(STEPS),
+            cli = ["train", "--data", data_rel] + (["--task", "lm"] if clm else []) + \
+                ["--init", init_rel, "--steps", str(STEPS),
                    "--no-shuffle", "--batch", str(B), "--optimizer", opt, "--lr", repr(lr),
                    "--clip", "0", "--out", "OUT.h5", "--metrics", "METRICS.jsonl"]
             tl = case["lengths"]["train"]
             r = {"name": run, "expected": exp, "args": cli, "batch": B, "steps": STEPS,
                  "batches_per_epoch": nb, "optimizer": opt, "lr": lr, "clip": 0.0,
                  "batches": batches,
-                 "batch_source_lengths": [[tl["source"][i] for i in b] for b in batches],
+                 **({} if clm else
+                    {"batch_source_lengths": [[tl["source"][i] for i in b] for b in batches]}),
                  "batch_target_lengths": [[tl["target"][i] for i in b] for b in batches],
                  "losses": losses, "grad_norms": norms}
             lines.append(f"train {run} {exp} {STEPS} {B} {opt} {lr!r} 0")
