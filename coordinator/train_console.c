@@ -99,6 +99,15 @@ static void show_sequence_start(console *c, const run *r) {
  * (source V=30, target V=72, E=64, 1234567 parameters), 2000 steps of 64 pairs on 2 rank(s), 1500 steps/epoch" */
 static void show_pairs_start(console *c, const run *r) {
     const model_config *m = &r->m.cfg;
+    if (m->condition) { /* "recur train: conditional LM on labels (C=6), lstm 2x256, context both, end eos (V=91, ...)" */
+        say(c, "recur train: conditional LM on %s (%s=%d), %s %dx%d, context %s, end %s (V=%d, E=%d, %zu parameters), "
+            "%ld steps of %d sequences on %d rank(s), %ld steps/epoch\n",
+            m->condition == COND_LABEL ? "labels" : "context features", m->condition == COND_LABEL ? "C" : "F",
+            m->condition == COND_LABEL ? m->src_vocab_size : m->input_size, cell_name(m->cell), m->num_layers,
+            m->hidden_size, context_name(m->context), end_name(m->end), m->vocab_size, m->embed_size,
+            r->m.num_params, r->o.steps, r->o.batch, r->comm.size, trainer_steps_per_epoch(&r->tr));
+        return;
+    }
     say(c, "recur train: seq2seq, %s %dx%d, %s encoder, attention %s, context %s, end %s (source V=%d, target V=%d, "
         "E=%d, %zu parameters), %ld steps of %d pairs on %d rank(s), %ld steps/epoch\n",
         cell_name(m->cell), m->num_layers, m->hidden_size, m->bidirectional ? "bidirectional" : "one-direction",
