@@ -11,6 +11,7 @@
 #include "../io/import_conllu.h"
 #include "../io/import_csv.h"
 #include "../io/import_pairs.h"
+#include "../io/import_synth.h"
 #include "../io/import_text.h"
 #include "../io/seqdata.h"
 #include "cli.h"
@@ -433,6 +434,57 @@ static int data_rows(int argc, char **argv) {
     return write_and_report(pos[2], &ds, what, &err) ? report_error("data", &err) : 0;
 }
 
+/* ---- synth ---------------------------------------------------------------------- */
+
+#define SYNTH_USAGE "adding|copy OUT.h5 --length T --count N [--val-fraction F] [--test-fraction F] [--seed N]"
+#define SYNTH_SYNOPSIS SYNTH_USAGE "\n\n" \
+    "The long-term-dependency benchmarks of reference §11 as sequence datasets, unnormalised.\n" \
+    "adding (regress): T steps of 2 features, a value from U[0,1) and a marker; one step of each half\n" \
+    "is marked; the target (one per sequence) is the sum of the two marked values.  Always predicting\n" \
+    "1 scores MSE 1/6.\n" \
+    "copy (tag): T + 20 steps over '_abcdefgh:': 10 symbols from a-h, T - 1 blanks, ':', 10 blanks;\n" \
+    "every step's label is '_' except the last 10, which repeat the 10 symbols.  Guessing blanks, then\n" \
+    "uniformly, costs 10 ln 8 / (T + 20) nats per step.\n" \
+    "The draws and the shuffled split come from --seed (default 1): the same flags, the same file."
+
+static int data_synth(int argc, char **argv) {
+    long length = 0, count = 0, seed = 1;
+    double val = 0, test = 0;
+    opt_spec tab[] = {
+        {"length", OPT_LONG, &length, "T", "steps between what matters (adding: the sequence; copy: T + 20 steps)", 1, 0, 0},
+        {"count", OPT_LONG, &count, "N", "sequences (required)", 1, 0, 0},
+        {"val-fraction", OPT_DOUBLE, &val, "F", "fraction of the sequences held out for validation", 0, 1, 0},
+        {"test-fraction", OPT_DOUBLE, &test, "F", "fraction of the sequences held out for testing", 0, 1, 0},
+        {"seed", OPT_LONG, &seed, "N", "seed of the draws and of the split", 0, 1, 0},
+    };
+    const int ntab = (int)(sizeof tab / sizeof tab[0]);
+    recur_err err = {0};
+    char *pos[3];
+    int npos, rc = cli_parse("data synth", SYNTH_SYNOPSIS, tab, ntab, argc, argv, pos, 3, &npos, &err);
+    if (rc) return rc > 0 ? 0 : report_error("data", &err);
+    if (check_positionals("synth", "adding|copy", SYNTH_USAGE, pos, npos, &err) || check_fractions(val, test, &err))
+        return report_error("data", &err);
+    synth_options o = {.length = length, .count = count, .val_fraction = val, .test_fraction = test,
+                       .seed = (uint64_t)seed};
+    if (synth_from_name(pos[1], &o.kind))
+        recur_fail(&err, RECUR_EXIT_USAGE, "expected adding or copy, found '%s': usage recur data synth " SYNTH_USAGE,
+                   pos[1]);
+    static const char *const required[] = {"length", "count"};
+    for (int i = 0; i < 2 && !err.code; i++)
+        if (!cli_find(tab, ntab, required[i])->set)
+            recur_fail(&err, RECUR_EXIT_USAGE, "--%s: required (usage recur data synth " SYNTH_USAGE ")", required[i]);
+    if (err.code || check_output_path(pos[2], "output", &err)) return report_error("data", &err);
+    seq_dataset ds;
+    if (import_synth(&o, &ds, &err)) return report_error("data", &err);
+    char what[256];
+    if (o.kind == SYNTH_ADDING)
+        snprintf(what, sizeof what, "the adding problem, T = %ld: 2 features per step, the sum of the two marked "
+                 "values per sequence (unnormalised)", length);
+    else
+        snprintf(what, sizeof what, "the copy task, T = %ld: %ld steps per sequence, 10 symbols", length, length + 20);
+    return write_and_report(pos[2], &ds, what, &err) ? report_error("data", &err) : 0;
+}
+
 /* ---- pairs ---------------------------------------------------------------------- */
 
 #define PAIRS_USAGE "FILE.tsv OUT.h5 [--tokens chars|words] [--src-tokens chars|words] [--tgt-tokens chars|words] " \
@@ -551,6 +603,7 @@ static const struct {
     {"csv", data_csv, "regress: sliding windows over the columns of a time series"},
     {"rows", data_rows, "classify: each CSV row read as R steps of F features"},
     {"pairs", data_pairs, "seq2seq: 'source<TAB>target' lines, a token per byte or per word on each side"},
+    {"synth", data_synth, "regress / tag: the adding problem or the copy task (long-term dependencies)"},
 };
 #define NKINDS (sizeof KINDS / sizeof KINDS[0])
 
@@ -592,7 +645,7 @@ int cmd_data(int argc, char **argv) {
             recur_fail(&err, RECUR_EXIT_USAGE, "unknown input kind '%s'; did you mean '%s'?", argv[i], suggest_best(&sg));
         else
             recur_fail(&err, RECUR_EXIT_USAGE,
-                       "unknown input kind '%s': expected text, labeled-text, conllu, csv, rows or pairs (recur data --help)",
+                       "unknown input kind '%s': expected text, labeled-text, conllu, csv, rows, pairs or synth (recur data --help)",
                        argv[i]);
         return report_error("data", &err);
     }

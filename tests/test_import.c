@@ -604,6 +604,69 @@ static void real_data(void **state) {
     seqdata_free(&ds);
 }
 
+/* recur data synth: the adding problem (two marked steps, one per half, the
+ * target their sum) and the copy task (the last 10 labels repeat the first
+ * 10 tokens after T - 1 blanks and the delimiter); the same seed, the same
+ * bytes; out-of-range flags are exit 2. */
+static void synth_tasks(void **state) {
+    (void)state;
+    char dir[4096], log[8192];
+    case_dir(dir, sizeof dir);
+    seq_dataset ds;
+    import_ok(dir, &ds, log, sizeof log, "synth adding out.h5 --length 7 --count 40 --val-fraction 0.25 --seed 4");
+    assert_non_null(strstr(log, "train 30 sequences (210 steps), val 10 (70 steps)"));
+    assert_true(ds.task == TASK_REGRESS && ds.input_size == 2 && ds.output_size == 1 && !ds.per_step);
+    assert_null(ds.feature_mean);
+    for (int s = 0; s < 2; s++) {
+        const seq_split *sp = &ds.split[s];
+        for (size_t i = 0; i < sp->n; i++) {
+            int marks[2] = {0, 0};
+            double sum = 0;
+            for (int t = 0; t < 7; t++) {
+                const float *x = sp->features + (sp->offsets[i] + t) * 2;
+                assert_true(x[0] >= 0 && x[0] < 1 && (x[1] == 0 || x[1] == 1));
+                if (x[1] == 1) marks[t >= 4]++, sum += x[0];
+            }
+            assert_true(marks[0] == 1 && marks[1] == 1);
+            assert_true(fabs(sp->seq_targets[i] - sum) < 1e-6);
+        }
+    }
+    seqdata_free(&ds);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' data synth adding a2.h5 --length 7 --count 40 "
+                            "--val-fraction 0.25 --seed 4 && cmp out.h5 a2.h5", dir, tu_recur()), 0);
+    assert_int_not_equal(tu_run(log, sizeof log, "cd '%s' && '%s' data synth adding a3.h5 --length 7 --count 40 "
+                                "--val-fraction 0.25 --seed 5 && cmp out.h5 a3.h5", dir, tu_recur()), 0);
+    import_ok(dir, &ds, log, sizeof log, "synth copy out.h5 --length 5 --count 12 --test-fraction 0.25");
+    assert_true(ds.task == TASK_TAG && ds.vocab_size == 10 && ds.num_classes == 10 && ds.per_step);
+    assert_memory_equal(ds.vocab, "_abcdefgh:", 10);
+    const seq_split *sp = &ds.split[SPLIT_TRAIN];
+    assert_int_equal(sp->total, 9 * 25);
+    for (size_t i = 0; i < sp->n; i++) {
+        const int32_t *x = sp->tokens + sp->offsets[i], *y = sp->step_labels + sp->offsets[i];
+        for (int t = 0; t < 25; t++) {
+            if (t < 10) assert_true(x[t] >= 1 && x[t] <= 8);
+            else assert_int_equal(x[t], t == 14 ? 9 : 0);
+            assert_int_equal(y[t], t < 15 ? 0 : x[t - 15]);
+        }
+    }
+    seqdata_free(&ds);
+    static const struct { const char *args, *phrase; } bad[] = {
+        {"adding x.h5 --length 1 --count 3", "--length: expected an integer in [2, 1000000], found 1"},
+        {"copy x.h5 --length 0 --count 3", "--length"},
+        {"adding x.h5 --length 5 --count 0", "--count"},
+        {"adding x.h5 --length 5", "--count: required"},
+        {"add x.h5 --length 5 --count 3", "expected adding or copy, found 'add'"},
+        {"copy x.h5 --length 5 --count 3 --val-fraction 0.7 --test-fraction 0.5", "fraction"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const int rc = tu_run(log, sizeof log, "cd '%s' && '%s' data synth %s", dir, tu_recur(), bad[i].args);
+        if (rc != 2 || !strstr(log, bad[i].phrase)) fail_msg("synth %s: exit %d: %s", bad[i].args, rc, log);
+        char x[4200];
+        snprintf(x, sizeof x, "%s/x.h5", dir);
+        assert_false(tu_exists(x)); /* nothing written */
+    }
+}
+
 static int group_setup(void **state) {
     (void)state;
     g_dir = tu_tmpdir();
@@ -628,6 +691,7 @@ int main(void) {
         cmocka_unit_test(csv_difference),
         cmocka_unit_test(csv_relative_log),
         cmocka_unit_test(rows_sequences),
+        cmocka_unit_test(synth_tasks),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(text_and_help),
         cmocka_unit_test(real_data),
