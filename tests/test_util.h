@@ -220,6 +220,20 @@ static inline int tu_step_losses(const char *dir, const char *name, double *loss
     return n;
 }
 
+/* DIR/A.jsonl and DIR/B.jsonl both hold `steps` step records whose losses
+ * agree within a relative 1e-5 (e.g. the same run under mpirun -np 1 and 2). */
+static inline void tu_same_step_losses(const char *dir, const char *a, const char *b, int steps) {
+    double la[64], lb[64];
+    assert_true(steps <= 64);
+    assert_int_equal(tu_step_losses(dir, a, la, 64), steps);
+    assert_int_equal(tu_step_losses(dir, b, lb, 64), steps);
+    for (int i = 0; i < steps; i++) {
+        const double d = la[i] - lb[i];
+        if (!((d < 0 ? -d : d) <= 1e-5 * (la[i] < 0 ? -la[i] : la[i])))
+            fail_msg("%s vs %s, step %d: loss %.9g vs %.9g", a, b, i + 1, la[i], lb[i]);
+    }
+}
+
 /* Runs a command (printf-style) in DIR: it must exit with `code` and say `phrase`. */
 static inline void tu_expect(const char *dir, int code, const char *phrase, const char *fmt, ...) {
     char cmd[8192], log[16384];
