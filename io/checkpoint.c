@@ -33,7 +33,7 @@ typedef enum {
     RULE_SIZE,      /* an integer in [1, INT_MAX] (model_config_validate judges further) */
     RULE_NATURAL,   /* an integer in [0, INT_MAX] (model_config_validate judges further) */
     RULE_FLAG,      /* 0 or 1 */
-    RULE_COUNT,     /* an integer >= 0 */
+    RULE_COUNT,     /* an integer in [0, 2^53]: counters that later grow by one and go through doubles */
     RULE_FLOAT,     /* any number */
 } attr_rule;
 
@@ -570,7 +570,7 @@ static int read_attr(walk *w, const char *obj, const attr_spec *a, attr_value *v
     case RULE_SIZE: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 1, INT_MAX, &v->i, &e); break;
     case RULE_NATURAL: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT_MAX, &v->i, &e); break;
     case RULE_FLAG: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, 1, &v->i, &e); break;
-    case RULE_COUNT: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, INT64_MAX, &v->i, &e); break;
+    case RULE_COUNT: rc = h5u_read_bounded_attr(w->file, w->path, obj, a->name, 0, (int64_t)1 << 53, &v->i, &e); break;
     case RULE_FLOAT: rc = h5u_read_float_attr(w->file, w->path, obj, a->name, &v->f, &e); break;
     }
     return rc ? fault(w, &e) : 0;
