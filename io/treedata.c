@@ -213,6 +213,18 @@ int treedata_check(const tree_dataset *ds, const char *path, int code, recur_err
     return check_all(ds, path, code, NULL, err);
 }
 
+int treedata_roots(tree_dataset *ds, const char *path, int code, recur_err *err) {
+    int32_t *roots[SPLIT_COUNT] = {NULL};
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        tree_split *sp = &ds->split[s];
+        free(sp->roots);
+        sp->roots = NULL;
+        if (sp->present && sp->n <= SEQ_MAX_STEPS && !(roots[s] = sp->roots = malloc((sp->n ? sp->n : 1) * sizeof *sp->roots)))
+            return recur_fail(err, RECUR_EXIT_FAIL, "%s: out of memory (%zu trees)", path, sp->n);
+    }
+    return check_all(ds, path, code, roots, err);
+}
+
 /* ---- writing ---------------------------------------------------------------------- */
 
 static int write_ints(hid_t file, const char *path, const char *g, const char *name, const int32_t *v, size_t n,
@@ -390,13 +402,7 @@ static int load_open(hid_t file, const char *path, void *ctx, recur_err *err) {
         if (!node_named && cn > ds->num_node_classes) ds->num_node_classes = cn;
         if (!root_named && cr > ds->num_root_classes) ds->num_root_classes = cr;
     }
-    int32_t *roots[SPLIT_COUNT] = {NULL};
-    for (int s = 0; s < SPLIT_COUNT; s++) {
-        tree_split *sp = &ds->split[s];
-        if (sp->present && !(roots[s] = sp->roots = malloc(sp->n * sizeof *sp->roots)))
-            return recur_fail(err, RECUR_EXIT_FAIL, "%s: out of memory (%zu trees)", path, sp->n);
-    }
-    return check_all(ds, path, RECUR_EXIT_INPUT, roots, err);
+    return treedata_roots(ds, path, RECUR_EXIT_INPUT, err);
 }
 
 void treedata_free(tree_dataset *ds) {

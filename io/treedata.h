@@ -93,6 +93,11 @@ int treedata_write(const char *path, const tree_dataset *ds, recur_err *err);
  * the exit code to report (RECUR_EXIT_FAIL for data recur built itself). */
 int treedata_check(const tree_dataset *ds, const char *path, int code, recur_err *err);
 
+/* treedata_check, then each split's roots (malloc'd, freed by
+ * treedata_free): what treedata_load does after reading, for a dataset built
+ * in memory (tree_bfs needs the roots). */
+int treedata_roots(tree_dataset *ds, const char *path, int code, recur_err *err);
+
 /* 1 when the file's root attribute format is "recur-trees", 0 when it is
  * another (or no) format, -1 with err when the file cannot be read at all. */
 int treedata_is_tree_file(const char *path, recur_err *err);
