@@ -1,8 +1,9 @@
 /* recur data KIND INPUT OUT.h5 - build a dataset: a token dataset from a text
  * file (text), a sequence dataset (io/seqdata.h) from labelled sentences
  * (labeled-text), a CoNLL-U treebank (conllu), a time series (csv) or rows of
- * numbers (rows), or a pair dataset (io/pairdata.h) from source<TAB>target
- * lines (pairs).  The parsing lives in io/import_*.c; here are the option
+ * numbers (rows), a pair dataset (io/pairdata.h) from source<TAB>target
+ * lines (pairs), or a tree dataset (io/treedata.h) from a treebank (conllu
+ * --trees) or labelled sentences (labeled-text --trees balanced).  The parsing lives in io/import_*.c; here are the option
  * tables, the checks of their values and the summary each kind prints. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,7 +715,7 @@ static const struct {
     const char *what;
 } KINDS[] = {
     {"text", data_text, "language model: a token dataset from a text file, a token per byte"},
-    {"labeled-text", data_labeled_text, "classify: 'sentence<TAB>label' lines, a token per byte or per word"},
+    {"labeled-text", data_labeled_text, "classify: 'sentence<TAB>label' lines, a token per byte or per word (--trees balanced: binary trees)"},
     {"conllu", data_conllu, "tag: CoNLL-U treebanks, a word per step tagged with its UPOS, XPOS or DEPREL (--trees: dependency trees)"},
     {"csv", data_csv, "regress: sliding windows over the columns of a time series"},
     {"rows", data_rows, "classify: each CSV row read as R steps of F features"},
