@@ -147,7 +147,7 @@ static int check_split(const tree_dataset *ds, int s, const char *path, int code
     if ((sp->root_labels != NULL) != (tr->root_labels != NULL))
         return recur_fail(err, code, "%s: %s: expected %s (as /train), found %s", path, rl,
                           tr->root_labels ? "root labels" : "none", sp->root_labels ? "root labels" : "none");
-    if (seqdata_check_offsets(path, to, sp->tree_offsets, sp->n, sp->nodes, tok, code, err) ||
+    if (seqdata_check_offsets_of(path, to, sp->tree_offsets, sp->n, sp->nodes, tok, "tree", "node", code, err) ||
         check_child_offsets(path, co, sp->child_offsets, sp->nodes, sp->edges, ch, code, err) ||
         seqdata_check_ints(path, tok, sp->tokens, sp->nodes, "a token", -1, ds->vocab_size, code, err) ||
         (sp->node_labels && seqdata_check_ints(path, nl, sp->node_labels, sp->nodes, "a node label (-1: none)", -1,
