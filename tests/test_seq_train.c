@@ -429,13 +429,12 @@ static void test_target_val_loss(void **s) {
     const double target = val[2] * (1 + 1e-4);
     snprintf(flag, sizeof flag, "--steps 60 --val-every 10 --target-val-loss %.9g", target);
     for (int np = 1; np <= 2; np++) {
-        char name[16], cmd[512];
+        char name[16];
         snprintf(name, sizeof name, "tv_np%d", np);
-        snprintf(cmd, sizeof cmd, "%s", flag);
         int rc = tu_run(log, sizeof log,
                         "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data reg.h5 --hidden 16 "
                         "--layers 1 --batch 16 --lr 0.02 --quiet --no-monitor --out %s.h5 --metrics %s.jsonl %s",
-                        dir, np, tu_recur(), name, name, cmd);
+                        dir, np, tu_recur(), name, name, flag);
         if (rc) fprintf(stderr, "%s\n", log);
         assert_int_equal(rc, 0);
         assert_int_equal(last_event(name, "end", rec, sizeof rec), 0);
@@ -445,7 +444,7 @@ static void test_target_val_loss(void **s) {
         assert_non_null(strstr(rec, "\"target_reached\":true"));
         assert_true(tu_json_number(rec, "val_loss") <= target);
         checkpoint_in ck;
-        char file[32];
+        char file[40];
         snprintf(file, sizeof file, "%s.h5", name);
         load(file, &ck);
         assert_int_equal(ck.step, step);
