@@ -27,6 +27,10 @@ typedef struct {
     NET_REAL *dx;       /* [rows, E]  grad w.r.t. x */
     NET_REAL *bias;     /* [G*H + H]  b_x + b_h, then (lstm) b_fx + b_fh */
     const tree_batch *b;/* the last forward's batch (borrowed: backward reads it) */
+    /* When set, told the shape of every product the engine runs (C [M x N]
+     * = op(A) op(B), K inner): recur bench replays them on SGEMM. */
+    void (*on_gemm)(void *ctx, int ta, int tb, int M, int N, int K);
+    void *on_gemm_ctx;
 } NET_SFX(tree_workspace);
 
 /* Buffers for batches of up to max_n trees, max_rows nodes and max_edges

@@ -31,6 +31,14 @@ RECUR_HOT static void rows_add(REAL *dst, const int32_t *di, const REAL *src, co
     }
 }
 
+/* Every product of the engine goes through here, so a caller can list what
+ * a step multiplies (w->on_gemm: recur bench replays the list on SGEMM). */
+static void tgemm(const tree_ws *w, int ta, int tb, int M, int N, int K, REAL beta, const REAL *A, int lda,
+                  const REAL *Bm, int ldb, REAL *C, int ldc) {
+    if (w->on_gemm && M > 0 && N > 0 && K > 0) w->on_gemm(w->on_gemm_ctx, ta, tb, M, N, K);
+    gemm(ta, tb, M, N, K, 1, A, lda, Bm, ldb, beta, C, ldc);
+}
+
 /* A tree model's tensors in an arena laid out as m->tensors (NULL where absent). */
 typedef struct { const REAL *emb, *wx, *bx, *wh, *bh, *fxw, *fxb, *fhw, *fhb, *rw, *rb, *nw, *nb; } tree_params;
 static tree_params tree_view(const model *m, const REAL *P) {
@@ -105,26 +113,27 @@ static void tree_level_forward(tree_ws *w, const tree_params *p, const tree_batc
     rows_add(x, NULL, p->emb, b->tokens + r0, M, E);
     memset(hs, 0, (size_t)M * H * sizeof(REAL));
     rows_add(w->hs, b->parent + e0, w->h, b->child + e0, K, H);
-    gemm(0, 1, M, GH, E, 1, x, E, p->wx, E, 0, w->xp + (size_t)r0 * GH, GH);
-    gemm(0, 1, M, GH, H, 1, hs, H, p->wh, H, 0, w->hp + (size_t)r0 * GH, GH);
+    tgemm(w, 0, 1, M, GH, E, 0, x, E, p->wx, E, w->xp + (size_t)r0 * GH, GH);
+    tgemm(w, 0, 1, M, GH, H, 0, hs, H, p->wh, H, w->hp + (size_t)r0 * GH, GH);
     if (w->cfg.cell != CELL_LSTM) {
         rnn_forward(M, H, 0, w->xp + (size_t)r0 * GH, w->hp + (size_t)r0 * GH, w->bias, w->gates + (size_t)r0 * GH,
                     w->h + (size_t)r0 * H);
         return;
     }
     REAL *hc = w->hc + (size_t)e0 * H;
-    gemm(0, 1, M, H, E, 1, x, E, p->fxw, E, 0, w->fx + (size_t)r0 * H, H);
+    tgemm(w, 0, 1, M, H, E, 0, x, E, p->fxw, E, w->fx + (size_t)r0 * H, H);
     memset(hc, 0, (size_t)K * H * sizeof(REAL));
     rows_add(hc, NULL, w->h, b->child + e0, K, H);
-    gemm(0, 1, K, H, H, 1, hc, H, p->fhw, H, 0, w->f + (size_t)e0 * H, H);
+    tgemm(w, 0, 1, K, H, H, 0, hc, H, p->fhw, H, w->f + (size_t)e0 * H, H);
     tree_lstm_forward(r0, M, e0, K, H, b->parent, b->child, w->xp, w->hp, w->bias, w->fx, w->gates, w->f, w->c, w->tc,
                       w->h);
 }
 
 /* Sets each row of a head's logits [N, O] to the bias, then adds X W^T. */
-static void tree_head_logits(REAL *out, const REAL *X, int N, int O, int H, const REAL *W, const REAL *bias) {
+static void tree_head_logits(const tree_ws *w, REAL *out, const REAL *X, int N, int O, int H, const REAL *W,
+                             const REAL *bias) {
     for (int r = 0; r < N; r++) memcpy(out + (size_t)r * O, bias, (size_t)O * sizeof(REAL));
-    gemm(0, 1, N, O, H, 1, X, H, W, H, 1, out, O);
+    tgemm(w, 0, 1, N, O, H, 1, X, H, W, H, out, O);
 }
 
 double SFX(tree_forward)(tree_ws *w, const model *m, const REAL *P, const tree_batch *b) {
@@ -142,11 +151,11 @@ double SFX(tree_forward)(tree_ws *w, const model *m, const REAL *P, const tree_b
     if (w->root_out) {
         memset(w->hroot, 0, (size_t)b->n * H * sizeof(REAL));
         rows_add(w->hroot, NULL, w->h, b->roots, b->n, H);
-        tree_head_logits(w->root_out, w->hroot, b->n, w->cfg.output_size, H, p.rw, p.rb);
+        tree_head_logits(w, w->root_out, w->hroot, b->n, w->cfg.output_size, H, p.rw, p.rb);
         loss += softmax_xent(w->root_out, b->root_labels, b->n, w->cfg.output_size);
     }
     if (w->node_out) {
-        tree_head_logits(w->node_out, w->h, b->rows, w->cfg.node_classes, H, p.nw, p.nb);
+        tree_head_logits(w, w->node_out, w->h, b->rows, w->cfg.node_classes, H, p.nw, p.nb);
         loss += softmax_xent(w->node_out, b->node_labels, b->rows, w->cfg.node_classes);
     }
     return loss;
@@ -155,17 +164,17 @@ double SFX(tree_forward)(tree_ws *w, const model *m, const REAL *P, const tree_b
 /* A head's backward over its N rows of input X: dlogits = scale (softmax -
  * onehot) in place (0 for unlabelled rows), its weight grads, and dX = dlogits
  * W (beta: 0 writes dX, 1 adds to it). */
-static void tree_head_backward(REAL *out, const int32_t *labels, const REAL *X, int N, int O, int H, const REAL *W,
-                               REAL *dW, REAL *db, REAL scale, REAL *dX, REAL beta) {
+static void tree_head_backward(const tree_ws *w, REAL *out, const int32_t *labels, const REAL *X, int N, int O,
+                               int H, const REAL *W, REAL *dW, REAL *db, REAL scale, REAL *dX, REAL beta) {
     for (int r = 0; r < N; r++) {
         REAL *z = out + (size_t)r * O;
         const int32_t y = labels[r];
         if (y >= 0) z[y] -= 1;
         for (int v = 0; v < O; v++) z[v] = y >= 0 ? z[v] * scale : 0;
     }
-    gemm(1, 0, O, H, N, 1, out, O, X, H, 1, dW, H);
+    tgemm(w, 1, 0, O, H, N, 1, out, O, X, H, dW, H);
     add_colsum(db, out, N, O);
-    gemm(0, 0, N, H, O, 1, out, O, W, H, beta, dX, H);
+    tgemm(w, 0, 0, N, H, O, beta, out, O, W, H, dX, H);
 }
 
 /* One level top-down (see the top of this file). */
@@ -180,23 +189,23 @@ static void tree_level_backward(tree_ws *w, const tree_params *p, const tree_par
                            w->df, w->fx);
     else
         rnn_backward(M, H, 0, w->dh + (size_t)r0 * H, w->gates + (size_t)r0 * GH, dA);
-    gemm(1, 0, GH, E, M, 1, dA, GH, x, E, 1, mut(g->wx), E);
-    gemm(1, 0, GH, H, M, 1, dA, GH, hs, H, 1, mut(g->wh), H);
+    tgemm(w, 1, 0, GH, E, M, 1, dA, GH, x, E, mut(g->wx), E);
+    tgemm(w, 1, 0, GH, H, M, 1, dA, GH, hs, H, mut(g->wh), H);
     add_colsum(mut(g->bx), dA, M, GH);
     add_colsum(mut(g->bh), dA, M, GH);
-    gemm(0, 0, M, E, GH, 1, dA, GH, p->wx, E, 0, dx, E);
+    tgemm(w, 0, 0, M, E, GH, 0, dA, GH, p->wx, E, dx, E);
     /* HS has served dW_h: its rows now take the grad w.r.t. HS, which every child gets. */
-    gemm(0, 0, M, H, GH, 1, dA, GH, p->wh, H, 0, hs, H);
+    tgemm(w, 0, 0, M, H, GH, 0, dA, GH, p->wh, H, hs, H);
     rows_add(w->dh, b->child + e0, w->hs, b->parent + e0, K, H);
     if (lstm) { /* w->fx: sum of df per node; w->df: per edge */
         const REAL *dfx = w->fx + (size_t)r0 * H;
         REAL *df = w->df + (size_t)e0 * H, *hc = w->hc + (size_t)e0 * H;
-        gemm(1, 0, H, E, M, 1, dfx, H, x, E, 1, mut(g->fxw), E);
+        tgemm(w, 1, 0, H, E, M, 1, dfx, H, x, E, mut(g->fxw), E);
         add_colsum(mut(g->fxb), dfx, M, H);
-        gemm(0, 0, M, E, H, 1, dfx, H, p->fxw, E, 1, dx, E);
-        gemm(1, 0, H, H, K, 1, df, H, hc, H, 1, mut(g->fhw), H);
+        tgemm(w, 0, 0, M, E, H, 1, dfx, H, p->fxw, E, dx, E);
+        tgemm(w, 1, 0, H, H, K, 1, df, H, hc, H, mut(g->fhw), H);
         add_colsum(mut(g->fhb), df, K, H);
-        gemm(0, 0, K, H, H, 1, df, H, p->fhw, H, 0, hc, H); /* HC has served dW_fh: now its grad */
+        tgemm(w, 0, 0, K, H, H, 0, df, H, p->fhw, H, hc, H); /* HC has served dW_fh: now its grad */
         rows_add(w->dh, b->child + e0, hc, NULL, K, H);
     }
     rows_add(mut(g->emb), b->tokens + r0, dx, NULL, M, E);
@@ -209,10 +218,10 @@ void SFX(tree_backward)(tree_ws *w, const model *m, const REAL *P, REAL *Gr, REA
     memset(w->dh, 0, (size_t)b->rows * H * sizeof(REAL));
     if (w->c) memset(w->dc, 0, (size_t)b->rows * H * sizeof(REAL));
     if (w->node_out)
-        tree_head_backward(w->node_out, b->node_labels, w->h, b->rows, w->cfg.node_classes, H, p.nw, mut(g.nw),
+        tree_head_backward(w, w->node_out, b->node_labels, w->h, b->rows, w->cfg.node_classes, H, p.nw, mut(g.nw),
                            mut(g.nb), scale, w->dh, 0);
     if (w->root_out) { /* hroot has served dW: it takes the roots' grads */
-        tree_head_backward(w->root_out, b->root_labels, w->hroot, b->n, w->cfg.output_size, H, p.rw, mut(g.rw),
+        tree_head_backward(w, w->root_out, b->root_labels, w->hroot, b->n, w->cfg.output_size, H, p.rw, mut(g.rw),
                            mut(g.rb), scale, w->hroot, 0);
         rows_add(w->dh, b->roots, w->hroot, NULL, b->n, H);
     }
