@@ -1,10 +1,12 @@
 /* recur data KIND INPUT OUT.h5 - build a dataset: a token dataset from a text
  * file (text), a sequence dataset (io/seqdata.h) from labelled sentences
  * (labeled-text), a CoNLL-U treebank (conllu), a time series (csv) or rows of
- * numbers (rows), or a pair dataset (io/pairdata.h) from source<TAB>target
- * lines (pairs).  The parsing lives in io/import_*.c; here are the option
+ * numbers (rows), a pair dataset (io/pairdata.h) from source<TAB>target
+ * lines (pairs), or a tree dataset (io/treedata.h) from a treebank (conllu
+ * --trees) or labelled sentences (labeled-text --trees balanced).  The parsing lives in io/import_*.c; here are the option
  * tables, the checks of their values and the summary each kind prints. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../io/dataset.h"
@@ -13,7 +15,9 @@
 #include "../io/import_pairs.h"
 #include "../io/import_synth.h"
 #include "../io/import_text.h"
+#include "../io/import_trees.h"
 #include "../io/seqdata.h"
+#include "../io/treedata.h"
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
@@ -82,11 +86,11 @@ static void print_summary(const char *path, const seq_dataset *ds, const char *w
 }
 
 /* "12 train, 3 val, 4 test": st->unknown of the splits present, from `first`. */
-static void unknown_counts(const seq_dataset *ds, const import_stats *st, int first, char *buf, size_t len) {
+static void unknown_counts(const int present[SPLIT_COUNT], const import_stats *st, int first, char *buf, size_t len) {
     size_t used = 0;
     buf[0] = 0;
     for (int s = first; s < SPLIT_COUNT && used < len; s++) {
-        if (!ds->split[s].present) continue;
+        if (!present[s]) continue;
         char n[32];
         with_commas(st->unknown[s], n, sizeof n);
         used += (size_t)snprintf(buf + used, len - used, "%s%s %s", used ? ", " : "", n, SEQ_SPLIT_NAMES[s]);
@@ -96,15 +100,20 @@ static void unknown_counts(const seq_dataset *ds, const import_stats *st, int fi
 /* "vocabulary 1,891 words (<unk> + the train split's words seen at least 2
  * times; <unk> tokens: 12 train, 3 val)", or "vocabulary 91 bytes (the train
  * split's)" and, with val or test, how many of their bytes became 0x1A. */
-static void describe_vocab(const seq_dataset *ds, const import_stats *st, const char *word, char *buf, size_t len) {
+static void describe_vocab(int vocab_size, const int present[SPLIT_COUNT], const import_stats *st, const char *word,
+                           char *buf, size_t len) {
     char V[32], unk[256];
-    with_commas((size_t)ds->vocab_size, V, sizeof V);
-    unknown_counts(ds, st, st->chars ? SPLIT_VAL : SPLIT_TRAIN, unk, sizeof unk);
+    with_commas((size_t)vocab_size, V, sizeof V);
+    unknown_counts(present, st, st->chars ? SPLIT_VAL : SPLIT_TRAIN, unk, sizeof unk);
     if (st->chars)
         snprintf(buf, len, "vocabulary %s bytes (the train split's)%s%s", V, unk[0] ? "; val/test bytes outside it, now 0x1A: " : "", unk);
     else
         snprintf(buf, len, "vocabulary %s %ss (<unk> + the train split's %ss seen at least %ld time%s; <unk> tokens: %s)",
                  V, word, word, st->min_count, st->min_count == 1 ? "" : "s", unk);
+}
+
+static void seq_present(const seq_dataset *ds, int present[SPLIT_COUNT]) {
+    for (int s = 0; s < SPLIT_COUNT; s++) present[s] = ds->split[s].present;
 }
 
 /* Writes the dataset an importer built (atomically: nothing at `out` on
@@ -113,6 +122,44 @@ static int write_and_report(const char *out, seq_dataset *ds, const char *what, 
     int rc = seqdata_write(out, ds, err);
     if (!rc) print_summary(out, ds, what);
     seqdata_free(ds);
+    return rc;
+}
+
+/* "recur data: wrote OUT (trees): train 1,602 trees (25,148 nodes, depth mean
+ * 5.1 / max 17), val ...; " then `what`.  Checks the trees and finds their
+ * roots (treedata_roots), writes atomically, frees the dataset. */
+static int write_trees_and_report(const char *out, tree_dataset *ds, const char *what, recur_err *err) {
+    int rc = treedata_roots(ds, out, RECUR_EXIT_FAIL, err) || treedata_write(out, ds, err) ? -1 : 0;
+    char line[2048];
+    size_t used = (size_t)snprintf(line, sizeof line, "recur data: wrote %s (trees):", out);
+    for (int s = 0; !rc && s < SPLIT_COUNT; s++) {
+        const tree_split *t = &ds->split[s];
+        if (!t->present || used >= sizeof line) continue;
+        size_t biggest = 0, sum = 0, max = 0;
+        for (size_t i = 0; i < t->n; i++)
+            if (tree_size(t, i) > biggest) biggest = tree_size(t, i);
+        int32_t *order = malloc(biggest * sizeof *order);
+        if (!order) {
+            rc = recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < t->n; i++) {
+            size_t d = tree_bfs(t, i, order, NULL);
+            sum += d;
+            if (d > max) max = d;
+        }
+        free(order);
+        char n[32], nodes[32];
+        with_commas(t->n, n, sizeof n);
+        with_commas(t->nodes, nodes, sizeof nodes);
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s %s %s %s%s nodes, depth mean %.1f / max %zu)",
+                                 s ? "," : "", SEQ_SPLIT_NAMES[s], n, s ? "(" : "trees (", nodes,
+                                 (double)sum / (double)t->n, max);
+    }
+    if (!rc && !ds->split[SPLIT_VAL].present && !ds->split[SPLIT_TEST].present && used < sizeof line)
+        used += (size_t)snprintf(line + used, sizeof line - used, " (no val or test split)");
+    if (!rc) fprintf(stderr, "%s; %s\n", line, what);
+    treedata_free(ds);
     return rc;
 }
 
@@ -182,7 +229,8 @@ static int data_text(int argc, char **argv) {
     "The split is shuffled from --seed: floor(F*n) sequences each for val and test, the rest train, input\n" \
     "order kept within each split (same input and flags: the same file, byte for byte)."
 
-#define LT_USAGE "FILE.tsv OUT.h5 [--tokens chars|words] [--min-count N] [--val-fraction F] [--test-fraction F] [--seed N]"
+#define LT_USAGE "FILE.tsv OUT.h5 [--tokens chars|words] [--min-count N] [--val-fraction F] [--test-fraction F] [--seed N] " \
+    "[--trees balanced]"
 #define LT_SYNOPSIS LT_USAGE "\n\n" \
     "A classify dataset from lines 'sentence<TAB>label' (LF or CRLF line ends, blank lines skipped).  The\n" \
     "label is what follows the last tab; spaces and tabs around sentence and label are dropped; an empty\n" \
@@ -197,10 +245,13 @@ static int data_text(int argc, char **argv) {
     "quotes, ellipsis, special spaces).  So \"Don't stop!\" is don, t, stop.  The text must be UTF-8.  The\n" \
     "vocabulary (/vocab_words) is <unk> (id 0), then the words seen at least --min-count times in the\n" \
     "train split, sorted by bytes; every other word is <unk>.  A sentence without a word is an error.\n" \
-    SPLIT_HELP "\nPrints what it wrote: sequences and steps per split, vocabulary, classes."
+    "--trees balanced: a tree dataset (format recur-trees) instead: a balanced binary tree over each\n" \
+    "sentence's tokens (the leaves, in order; internal nodes without a token, each over the left ceil(L/2)\n" \
+    "and the right floor(L/2) leaves of its span: depth ceil(log2 tokens)), the label as root label.\n" \
+    SPLIT_HELP "\nPrints what it wrote: sequences (trees) and steps (nodes) per split, vocabulary, classes."
 
 static int data_labeled_text(int argc, char **argv) {
-    char tokens[CLI_STR] = "chars";
+    char tokens[CLI_STR] = "chars", trees[CLI_STR] = "";
     long min_count = 1, seed = 1;
     double val = 0, test = 0;
     opt_spec tab[] = {
@@ -209,6 +260,7 @@ static int data_labeled_text(int argc, char **argv) {
         {"val-fraction", OPT_DOUBLE, &val, "F", "fraction of the sentences held out for validation", 0, 1, 0},
         {"test-fraction", OPT_DOUBLE, &test, "F", "fraction of the sentences held out for testing", 0, 1, 0},
         {"seed", OPT_LONG, &seed, "N", "seed of the shuffled split", 0, 1, 0},
+        {"trees", OPT_STR, trees, "KIND", "balanced: a tree dataset of balanced binary trees (see above)", 0, 0, 0},
     };
     const int ntab = (int)(sizeof tab / sizeof tab[0]);
     recur_err err = {0};
@@ -222,6 +274,8 @@ static int data_labeled_text(int argc, char **argv) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--tokens: expected chars or words, found '%s'", tokens);
     else if (!words && cli_find(tab, ntab, "min-count")->set)
         recur_fail(&err, RECUR_EXIT_USAGE, "--min-count: applies to --tokens words only (chars keep every train byte)");
+    else if (cli_find(tab, ntab, "trees")->set && strcmp(trees, "balanced"))
+        recur_fail(&err, RECUR_EXIT_USAGE, "--trees: expected balanced, found '%s'", trees);
     if (err.code || check_output_path(pos[2], "output", &err)) return report_error("data", &err);
 
     labeled_text_options o = {pos[1], words, min_count, val, test, (uint64_t)seed};
@@ -229,16 +283,27 @@ static int data_labeled_text(int argc, char **argv) {
     import_stats st;
     if (import_labeled_text(&o, &ds, &st, &err)) return report_error("data", &err);
     char vocab[512], what[700];
-    describe_vocab(&ds, &st, "word", vocab, sizeof vocab);
+    int present[SPLIT_COUNT];
+    seq_present(&ds, present);
+    describe_vocab(ds.vocab_size, present, &st, "word", vocab, sizeof vocab);
     snprintf(what, sizeof what, "%s; %d classes", vocab, ds.num_classes);
-    return write_and_report(pos[2], &ds, what, &err) ? report_error("data", &err) : 0;
+    if (!trees[0]) return write_and_report(pos[2], &ds, what, &err) ? report_error("data", &err) : 0;
+    tree_dataset td;
+    rc = import_trees_balanced(&ds, &td, &err);
+    seqdata_free(&ds);
+    if (!rc) {
+        strncat(what, " (root labels); balanced binary trees", sizeof what - strlen(what) - 1);
+        rc = write_trees_and_report(pos[2], &td, what, &err);
+    }
+    return rc ? report_error("data", &err) : 0;
 }
 
 /* ---- conllu --------------------------------------------------------------------- */
 
 #define CONLLU_USAGE \
     "(FILE.conllu OUT.h5 | OUT.h5 --split-files TRAIN.conllu,VAL.conllu,TEST.conllu) [--column upos|xpos|deprel] " \
-    "[--min-count N] [--val-fraction F] [--test-fraction F] [--seed N]"
+    "[--min-count N] [--val-fraction F] [--test-fraction F] [--seed N] " \
+    "[--trees [--node-label upos|xpos|deprel] [--root-label genre]]"
 #define CONLLU_SYNOPSIS CONLLU_USAGE "\n\n" \
     "A tag dataset from CoNLL-U: a sequence per sentence (sentences end at blank lines), a step per word\n" \
     "line; the token is the word's FORM (as written), its label the --column (as written: nmod:poss is one\n" \
@@ -248,7 +313,14 @@ static int data_labeled_text(int argc, char **argv) {
     "sorted by bytes; every other form is <unk>.\n" \
     "--split-files TRAIN,VAL,TEST takes each split from its own file (VAL or TEST may be empty or left\n" \
     "out: a.conllu,,b.conllu); otherwise the sentences of FILE.conllu are split:\n" \
-    SPLIT_HELP "\nPrints what it wrote: sequences and steps per split, vocabulary, tags."
+    SPLIT_HELP "\n" \
+    "--trees: a tree dataset (format recur-trees) instead, a dependency tree per sentence: a node per\n" \
+    "word (its FORM the token; IDs must count 1, 2, ...), its children the words whose HEAD it is, the\n" \
+    "word with HEAD 0 the root.  A HEAD outside the sentence, two roots, none or a cycle is an error\n" \
+    "naming the line.  --node-label upos|xpos|deprel labels every node with that column; --root-label\n" \
+    "genre labels each tree with the genre of its '# sent_id = ' comment (the id up to its first '-':\n" \
+    "weblog, email, ...; required before every sentence).  At least one of the two.\n" \
+    "Prints what it wrote: sequences (trees) and steps (nodes) per split, vocabulary, tags."
 
 /* "a.conllu,,b.conllu" into paths[TRAIN..TEST] (NULL when empty); copy holds the text. */
 static int parse_split_files(char *copy, const char *paths[SPLIT_COUNT], recur_err *err) {
@@ -266,8 +338,31 @@ static int parse_split_files(char *copy, const char *paths[SPLIT_COUNT], recur_e
     return 0;
 }
 
+/* `recur data conllu --trees`: import, describe, write. */
+static int conllu_trees(const conllu_options *o, const char *node_label, const char *out) {
+    recur_err err = {0};
+    tree_dataset ds;
+    import_stats st;
+    if (import_conllu_trees(o, &ds, &st, &err)) return report_error("data", &err);
+    int present[SPLIT_COUNT];
+    for (int s = 0; s < SPLIT_COUNT; s++) present[s] = ds.split[s].present;
+    char vocab[512], labels[256] = "", what[900];
+    describe_vocab(ds.vocab_size, present, &st, "form", vocab, sizeof vocab);
+    if (o->column >= 0) snprintf(labels, sizeof labels, "; %d %.8s node labels", ds.num_node_classes, node_label);
+    if (o->root_genre) {
+        size_t used = strlen(labels);
+        used += (size_t)snprintf(labels + used, sizeof labels - used, "; %d genres as root labels:", ds.num_root_classes);
+        for (int c = 0; c < ds.num_root_classes && used < sizeof labels; c++)
+            used += (size_t)snprintf(labels + used, sizeof labels - used, "%s %.20s", c ? "," : "",
+                                     ds.root_label_names[c]);
+    }
+    snprintf(what, sizeof what, "%s%s", vocab, labels);
+    return write_trees_and_report(out, &ds, what, &err) ? report_error("data", &err) : 0;
+}
+
 static int data_conllu(int argc, char **argv) {
-    char column[CLI_STR] = "upos", split_files[CLI_STR] = "";
+    char column[CLI_STR] = "upos", split_files[CLI_STR] = "", node_label[CLI_STR] = "", root_label[CLI_STR] = "";
+    int trees = 0;
     long min_count = 1, seed = 1;
     double val = 0, test = 0;
     opt_spec tab[] = {
@@ -277,6 +372,9 @@ static int data_conllu(int argc, char **argv) {
         {"val-fraction", OPT_DOUBLE, &val, "F", "without --split-files: fraction of the sentences for validation", 0, 1, 0},
         {"test-fraction", OPT_DOUBLE, &test, "F", "without --split-files: fraction of the sentences for testing", 0, 1, 0},
         {"seed", OPT_LONG, &seed, "N", "without --split-files: seed of the shuffled split", 0, 1, 0},
+        {"trees", OPT_FLAG, &trees, NULL, "a tree dataset of dependency trees (see above)", 0, 0, 0},
+        {"node-label", OPT_STR, node_label, "NAME", "--trees: every node's label, upos, xpos or deprel", 0, 0, 0},
+        {"root-label", OPT_STR, root_label, "genre", "--trees: each tree's label, the genre of its sent_id", 0, 0, 0},
     };
     const int ntab = (int)(sizeof tab / sizeof tab[0]);
     recur_err err = {0};
@@ -292,6 +390,22 @@ static int data_conllu(int argc, char **argv) {
     if (o.column < 0) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--column: expected upos, xpos or deprel, found '%s'", column);
         return report_error("data", &err);
+    }
+    o.trees = trees;
+    if (!trees && (node_label[0] || root_label[0]))
+        recur_fail(&err, RECUR_EXIT_USAGE, "--%s: applies to --trees only", node_label[0] ? "node-label" : "root-label");
+    else if (trees && cli_find(tab, ntab, "column")->set)
+        recur_fail(&err, RECUR_EXIT_USAGE, "--column: the tag of a tag dataset; with --trees, --node-label names it");
+    else if (trees && !node_label[0] && !root_label[0])
+        recur_fail(&err, RECUR_EXIT_USAGE, "--trees: expected --node-label upos|xpos|deprel, --root-label genre or both");
+    else if (node_label[0] && conllu_column_index(node_label) < 0)
+        recur_fail(&err, RECUR_EXIT_USAGE, "--node-label: expected upos, xpos or deprel, found '%s'", node_label);
+    else if (root_label[0] && strcmp(root_label, "genre"))
+        recur_fail(&err, RECUR_EXIT_USAGE, "--root-label: expected genre, found '%s'", root_label);
+    if (err.code) return report_error("data", &err);
+    if (trees) {
+        o.column = node_label[0] ? conllu_column_index(node_label) : -1;
+        o.root_genre = root_label[0] != 0;
     }
     if (from_files) {
         static const char *const split_flags[] = {"val-fraction", "test-fraction", "seed"};
@@ -311,9 +425,12 @@ static int data_conllu(int argc, char **argv) {
     if (check_output_path(out, "output", &err)) return report_error("data", &err);
     seq_dataset ds;
     import_stats st;
+    if (trees) return conllu_trees(&o, node_label, out);
     if (import_conllu(&o, &ds, &st, &err)) return report_error("data", &err);
     char vocab[512], what[700];
-    describe_vocab(&ds, &st, "form", vocab, sizeof vocab);
+    int present[SPLIT_COUNT];
+    seq_present(&ds, present);
+    describe_vocab(ds.vocab_size, present, &st, "form", vocab, sizeof vocab);
     snprintf(what, sizeof what, "%s; %d %.8s tags", vocab, ds.num_classes, column); /* column: upos, xpos or deprel */
     return write_and_report(out, &ds, what, &err) ? report_error("data", &err) : 0;
 }
@@ -598,8 +715,8 @@ static const struct {
     const char *what;
 } KINDS[] = {
     {"text", data_text, "language model: a token dataset from a text file, a token per byte"},
-    {"labeled-text", data_labeled_text, "classify: 'sentence<TAB>label' lines, a token per byte or per word"},
-    {"conllu", data_conllu, "tag: CoNLL-U treebanks, a word per step tagged with its UPOS, XPOS or DEPREL"},
+    {"labeled-text", data_labeled_text, "classify: 'sentence<TAB>label' lines, a token per byte or per word (--trees balanced: binary trees)"},
+    {"conllu", data_conllu, "tag: CoNLL-U treebanks, a word per step tagged with its UPOS, XPOS or DEPREL (--trees: dependency trees)"},
     {"csv", data_csv, "regress: sliding windows over the columns of a time series"},
     {"rows", data_rows, "classify: each CSV row read as R steps of F features"},
     {"pairs", data_pairs, "seq2seq: 'source<TAB>target' lines, a token per byte or per word on each side"},

@@ -7,7 +7,10 @@
  *                             classes or targets, per split sequences, steps,
  *                             lengths, label counts or target mean/std; a
  *                             pair dataset: vocabularies, per split pairs,
- *                             tokens and lengths of each side; any other
+ *                             tokens and lengths of each side; a tree
+ *                             dataset: vocabulary, label classes, per split
+ *                             trees, nodes, edges, leaves, depth, arity and
+ *                             label counts; any other
  *                             HDF5 file: what format it has
  * recur inspect --diff A B    per-tensor differences; --atol/--rtol make
  *                             "within tolerance" equal (exit 0 identical or
@@ -26,6 +29,7 @@
 #include "../io/inspect.h"
 #include "../io/pairdata.h"
 #include "../io/seqdata.h"
+#include "../io/treedata.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -921,6 +925,172 @@ static int pair_summary(const char *path, jw *w) {
     return 0;
 }
 
+/* ---- tree dataset summary ------------------------------------------------------ */
+
+typedef struct {
+    size_t leaves, max_arity, max_depth, unlabelled;
+    double mean_depth;          /* over trees */
+    size_t *node_counts;        /* [C] or NULL */
+    size_t *root_counts;        /* [Cr] or NULL */
+} tree_split_stats;
+
+static int tree_stats(const tree_dataset *ds, const tree_split *sp, tree_split_stats *st) {
+    memset(st, 0, sizeof *st);
+    size_t biggest = 0, depth_sum = 0;
+    for (size_t i = 0; i < sp->n; i++)
+        if (tree_size(sp, i) > biggest) biggest = tree_size(sp, i);
+    int32_t *order = malloc(biggest * sizeof *order);
+    if (ds->num_node_classes && sp->node_labels) st->node_counts = calloc((size_t)ds->num_node_classes, sizeof(size_t));
+    if (ds->num_root_classes && sp->root_labels) st->root_counts = calloc((size_t)ds->num_root_classes, sizeof(size_t));
+    if (!order || (ds->num_node_classes && sp->node_labels && !st->node_counts) ||
+        (ds->num_root_classes && sp->root_labels && !st->root_counts)) {
+        free(order);
+        return -1;
+    }
+    for (size_t i = 0; i < sp->n; i++) {
+        size_t d = tree_bfs(sp, i, order, NULL);
+        depth_sum += d;
+        if (d > st->max_depth) st->max_depth = d;
+        if (sp->root_labels) st->root_counts[sp->root_labels[i]]++;
+    }
+    for (size_t j = 0; j < sp->nodes; j++) {
+        size_t arity = (size_t)(sp->child_offsets[j + 1] - sp->child_offsets[j]);
+        if (!arity) st->leaves++;
+        if (arity > st->max_arity) st->max_arity = arity;
+        if (!sp->node_labels) continue;
+        if (sp->node_labels[j] < 0) st->unlabelled++;
+        else st->node_counts[sp->node_labels[j]]++;
+    }
+    st->mean_depth = (double)depth_sum / (double)sp->n;
+    free(order);
+    return 0;
+}
+
+static void tree_stats_free(tree_split_stats *st) {
+    free(st->node_counts);
+    free(st->root_counts);
+    memset(st, 0, sizeof *st);
+}
+
+/* "  node labels: DET 12, NOUN 30, ..." (names, else ids). */
+static void tree_counts_text(const char *what, const size_t *counts, int C, char *const *names) {
+    enum { SHOWN = 20 };
+    printf("  %s:", what);
+    for (int c = 0; c < C && c < SHOWN; c++) {
+        char cnt[32];
+        grouped(cnt, sizeof cnt, counts[c]);
+        if (names) printf("%s %.60s %s", c ? "," : "", names[c], cnt);
+        else printf("%s %d %s", c ? "," : "", c, cnt);
+    }
+    if (C > SHOWN) printf(", ... (%d more classes)", C - SHOWN);
+    printf("\n");
+}
+
+static void tree_split_text(const tree_dataset *ds, const char *name, const tree_split *sp, const tree_split_stats *st) {
+    char n[32], nodes[32], edges[32], leaves[32];
+    grouped(n, sizeof n, sp->n);
+    grouped(nodes, sizeof nodes, sp->nodes);
+    grouped(edges, sizeof edges, sp->edges);
+    grouped(leaves, sizeof leaves, st->leaves);
+    printf("%s: %s trees, %s nodes (%s leaves), %s edges, depth mean %.2f / max %zu, max arity %zu\n", name, n, nodes,
+           leaves, edges, st->mean_depth, st->max_depth, st->max_arity);
+    if (st->node_counts) {
+        char un[32];
+        grouped(un, sizeof un, st->unlabelled);
+        tree_counts_text("node labels", st->node_counts, ds->num_node_classes, ds->node_label_names);
+        printf("  unlabelled nodes (-1): %s\n", un);
+    }
+    if (st->root_counts) tree_counts_text("root labels", st->root_counts, ds->num_root_classes, ds->root_label_names);
+}
+
+static void tree_split_json(jw *w, const tree_dataset *ds, const char *name, const tree_split *sp,
+                            const tree_split_stats *st) {
+    jw_item_begin(w);
+    jw_str(w, "split", name);
+    jw_int(w, "trees", (long long)sp->n);
+    jw_int(w, "nodes", (long long)sp->nodes);
+    jw_int(w, "edges", (long long)sp->edges);
+    jw_int(w, "leaves", (long long)st->leaves);
+    jw_f64(w, "mean_depth", st->mean_depth);
+    jw_int(w, "max_depth", (long long)st->max_depth);
+    jw_int(w, "max_arity", (long long)st->max_arity);
+    char *a;
+    if (st->node_counts && (a = json_numbers(st->node_counts, NULL, (size_t)ds->num_node_classes))) {
+        jw_raw(w, "node_label_counts", a);
+        jw_int(w, "unlabelled_nodes", (long long)st->unlabelled);
+        free(a);
+    }
+    if (st->root_counts && (a = json_numbers(st->root_counts, NULL, (size_t)ds->num_root_classes))) {
+        jw_raw(w, "root_label_counts", a);
+        free(a);
+    }
+    jw_item_end(w);
+}
+
+/* An array of strings, on the summary's line also with --jsonl. */
+static void jw_names(jw *w, const char *key, char *const *names, int n) {
+    jw_key(w, key);
+    putchar('[');
+    for (int c = 0; c < n; c++) {
+        if (c) putchar(',');
+        jw_put_str(names[c]);
+    }
+    putchar(']');
+}
+
+/* w NULL: the text form.  The file is loaded (and so checked) whole. */
+static int tree_summary(const char *path, jw *w) {
+    recur_err err = {0};
+    tree_dataset ds;
+    if (treedata_load(path, &ds, &err)) return report_error("inspect", &err);
+    tree_split_stats st[SPLIT_COUNT] = {0};
+    int ok = 1;
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        if (ds.split[s].present && tree_stats(&ds, &ds.split[s], &st[s])) ok = 0;
+    if (!ok) {
+        for (int s = 0; s < SPLIT_COUNT; s++) tree_stats_free(&st[s]);
+        treedata_free(&ds);
+        recur_fail(&err, RECUR_EXIT_FAIL, "%s: out of memory", path);
+        return report_error("inspect", &err);
+    }
+    const tree_split *tr = &ds.split[SPLIT_TRAIN];
+    if (w) {
+        jw_str(w, "file", path);
+        jw_str(w, "format", TREE_FORMAT);
+        jw_int(w, "version", TREE_VERSION);
+        jw_int(w, "vocab_size", ds.vocab_size);
+        jw_str(w, "vocab_kind", ds.vocab_words ? "words" : "bytes");
+        jw_bool(w, "node_labels", tr->node_labels != NULL);
+        jw_int(w, "num_node_classes", ds.num_node_classes);
+        if (ds.node_label_names) jw_names(w, "node_label_names", ds.node_label_names, ds.num_node_classes);
+        jw_bool(w, "root_labels", tr->root_labels != NULL);
+        jw_int(w, "num_root_classes", ds.num_root_classes);
+        if (ds.root_label_names) jw_names(w, "root_label_names", ds.root_label_names, ds.num_root_classes);
+        jw_list_begin(w, "splits");
+        for (int s = 0; s < SPLIT_COUNT; s++)
+            if (ds.split[s].present) tree_split_json(w, &ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
+        jw_list_end(w);
+    } else {
+        printf("%s: recur-trees v1, tree dataset\n", path);
+        if (ds.vocab) {
+            char preview[1200];
+            vocab_preview(preview, sizeof preview, ds.vocab, ds.vocab_size);
+            printf("tokens: V = %d bytes: %s\n", ds.vocab_size, preview);
+        } else {
+            printf("tokens: V = %d words:", ds.vocab_size);
+            for (int i = 0; i < ds.vocab_size && i < 10; i++) printf("%s %.40s", i ? "," : "", ds.vocab_words[i]);
+            printf("%s\n", ds.vocab_size > 10 ? ", ..." : "");
+        }
+        if (tr->node_labels) printf("node labels: C = %d%s\n", ds.num_node_classes, ds.node_label_names ? " (named)" : "");
+        if (tr->root_labels) printf("root labels: Cr = %d%s\n", ds.num_root_classes, ds.root_label_names ? " (named)" : "");
+        for (int s = 0; s < SPLIT_COUNT; s++)
+            if (ds.split[s].present) tree_split_text(&ds, SEQ_SPLIT_NAMES[s], &ds.split[s], &st[s]);
+    }
+    for (int s = 0; s < SPLIT_COUNT; s++) tree_stats_free(&st[s]);
+    treedata_free(&ds);
+    return 0;
+}
+
 /* Checkpoint, token, sequence or pair dataset, or a message saying what else it is. */
 static int summary(const char *path, jw *w) {
     recur_err err = {0};
@@ -931,9 +1101,10 @@ static int summary(const char *path, jw *w) {
     if (kind == INSPECT_TOKENS) return dataset_summary(path, w);
     if (kind == INSPECT_SEQUENCES) return sequence_summary(path, w);
     if (kind == INSPECT_PAIRS) return pair_summary(path, w);
+    if (kind == INSPECT_TREES) return tree_summary(path, w);
     recur_fail(&err, RECUR_EXIT_INPUT, "%s: expected a recur checkpoint (format \"recur-checkpoint\"), token dataset "
-               "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\") or pair dataset (format "
-               "\"recur-pairs\"), found an HDF5 file with %s", path, what);
+               "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\"), pair dataset (format "
+               "\"recur-pairs\") or tree dataset (format \"recur-trees\"), found an HDF5 file with %s", path, what);
     return report_error("inspect", &err);
 }
 

@@ -41,6 +41,7 @@ typedef struct {
     char merge[CLI_STR], pooling[CLI_STR], task[CLI_STR], attention[CLI_STR], context[CLI_STR], end[CLI_STR];
     char condition[CLI_STR], scheduled_sampling[CLI_STR];
     double ss_k;
+    double target_val_loss;     /* > 0: end the run at the first validation at or below it */
     char recurrence[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     int bidirectional, no_shuffle, bidirectional_encoder, max_len;
@@ -73,6 +74,7 @@ typedef struct {
     long long val_predictions;
     const char *path;       /* checkpoint: the file; end: the last checkpoint */
     const char *message;    /* error */
+    int target_reached;     /* end: the last validation reached --target-val-loss */
 } train_record;
 
 /* The console's progress state (rank 0). */

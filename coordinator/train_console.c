@@ -161,6 +161,9 @@ void console_show(console *c, const run *r, const train_record *rec) {
         if (!c->quiet)
             say(c, "recur train: %ld steps in %.1f s (%.0f tok/s); checkpoint written to %s\n",
                 rec->step - r->first_step, rec->elapsed_s, rec->tokens_per_s, rec->path);
+        if (!c->quiet && rec->target_reached)
+            say(c, "recur train: validation loss %.6g reached --target-val-loss %g at step %ld\n", rec->val_loss,
+                r->o.target_val_loss, rec->step);
         break;
     case REC_INTERRUPTED:
         console_break(c);

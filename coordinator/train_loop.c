@@ -157,13 +157,14 @@ static int step_failed(run *r, const step_result *res, recur_err *err) {
  * state and a run dir also gets it as its newest ckpt-<step>.h5 (so `--resume
  * DIR` continues from there), except that a run stopped early does not write
  * the run dir's final.h5: its checkpoint is that ckpt-<step>.h5. */
-static int finish(run *r, int stopped, double t0, double val_loss, recur_err *err) {
+static int finish(run *r, int stopped, double t0, double val_loss, long validated_at, recur_err *err) {
     const train_opts *o = &r->o;
     const int out_is_final = rundir_is_final(o->run_dir, o->out);
     char last[CLI_STR + 32];
     snprintf(last, sizeof last, "%s", o->out);
     int rc;
-    if (has_validation(r) && !stopped && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
+    if (has_validation(r) && !stopped && validated_at != r->tr.step && (rc = validate(r, &val_loss, err)))
+        return failed(r, rc, err);
     if (!(stopped && out_is_final) && (rc = train_save(r, o->out, err))) return failed(r, rc, err);
     if (o->run_dir[0]) {
         if ((rc = train_save(r, NULL, err))) return failed(r, rc, err);
@@ -173,7 +174,7 @@ static int finish(run *r, int stopped, double t0, double val_loss, recur_err *er
     if (o->debug) console_print_phases(r, elapsed);
     record_emit(r, &(train_record){.kind = stopped ? REC_INTERRUPTED : REC_END, .step = r->tr.step,
                                    .elapsed_s = elapsed, .tokens_per_s = (double)(r->tr.tokens_seen - r->first_tokens) / elapsed,
-                                   .val_loss = val_loss, .path = last});
+                                   .val_loss = val_loss, .path = last, .target_reached = validated_at == r->tr.step});
     return 0;
 }
 
@@ -193,12 +194,16 @@ int train_loop(run *r, recur_err *err) {
         trainer_step(tr, (float)lr, train_signals_begin_step(tr->step + 1), &res);
         record_step(r, &res, lr, ts, now_seconds(), t0, tr->tokens_seen - tokens_before);
         if ((rc = step_failed(r, &res, err))) return failed(r, rc, err);
-        if (res.stop) return finish(r, 1, t0, val_loss, err);
-        if (validation_due(r) && (rc = validate(r, &val_loss, err))) return failed(r, rc, err);
+        if (res.stop) return finish(r, 1, t0, val_loss, -1, err);
+        if (validation_due(r)) {
+            if ((rc = validate(r, &val_loss, err))) return failed(r, rc, err);
+            /* Every rank holds the same reduced loss, so all of them stop here. */
+            if (r->o.target_val_loss > 0 && val_loss <= r->o.target_val_loss) return finish(r, 0, t0, val_loss, tr->step, err);
+        }
         if (checkpoint_due(r, &last_checkpoint_t)) {
             if ((rc = train_save(r, NULL, err))) return failed(r, rc, err);
             last_checkpoint_t = now_seconds();
         }
     }
-    return finish(r, 0, t0, val_loss, err);
+    return finish(r, 0, t0, val_loss, -1, err);
 }

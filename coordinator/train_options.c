@@ -74,6 +74,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"weight-decay", OPT_DOUBLE, &o->weight_decay, "W", "L2 weight decay added to the gradient", 0, 1, 0},
         {"clip", OPT_DOUBLE, &o->clip, "C", "clip the global gradient L2 norm to C (0 = off)", 0, 1, 0},
         {"val-every", OPT_LONG, &o->val_every, "N", "validation loss every N steps and at the end (0 = end only)", 0, 1, 0},
+        {"target-val-loss", OPT_DOUBLE, &o->target_val_loss, "X", "end the run early, with its final checkpoint, at the first validation (--val-every) whose loss is at or below X (0 = off)", 0, 1, 0},
         {"val-streams", OPT_INT, &o->val_streams, "S", "language model: streams for validation (see recur eval --help)", 1, 0, 0},
         {"log-every", OPT_LONG, &o->log_every, "N", "console progress line every N steps", 1, 0, 0},
         {"checkpoint-every", OPT_LONG, &o->checkpoint_every, "N", "checkpoint every N steps (to --run-dir, else --out; 0 = off)", 0, 1, 0},

@@ -130,6 +130,7 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
         json_num(j, "tokens_per_s", rec->tokens_per_s);
         json_num(j, "val_loss", rec->val_loss);
         json_str(j, "checkpoint", rec->path);
+        if (r->o.target_val_loss > 0) json_raw(j, "target_reached", rec->target_reached ? "true" : "false");
         for (int i = 0; i < PHASE_COUNT; i++) {
             char key[48];
             snprintf(key, sizeof key, "%s_s", PHASE_NAMES[i]);

@@ -24,6 +24,7 @@ static int classify(hid_t file, const char *path, void *ctx, recur_err *err) {
     else if (format && strcmp(format, "recur-tokens") == 0) q->kind = INSPECT_TOKENS;
     else if (format && strcmp(format, "recur-sequences") == 0) q->kind = INSPECT_SEQUENCES;
     else if (format && strcmp(format, "recur-pairs") == 0) q->kind = INSPECT_PAIRS;
+    else if (format && strcmp(format, "recur-trees") == 0) q->kind = INSPECT_TREES;
     else if (format) snprintf(q->what, q->len, "format \"%.200s\"", format);
     free(format);
     return 0;

@@ -11,7 +11,8 @@
 #include "h5util.h"
 
 /* What the root attribute `format` says a file is. */
-typedef enum { INSPECT_CHECKPOINT, INSPECT_TOKENS, INSPECT_SEQUENCES, INSPECT_PAIRS, INSPECT_OTHER } inspect_kind;
+typedef enum { INSPECT_CHECKPOINT, INSPECT_TOKENS, INSPECT_SEQUENCES, INSPECT_PAIRS, INSPECT_TREES,
+              INSPECT_OTHER } inspect_kind;
 
 /* Opens `path` (any HDF5 file) and classifies it.  For INSPECT_OTHER, `what`
  * describes the format found: "format \"x\"", "no 'format' attribute" or "a

@@ -138,11 +138,11 @@ static void elem_name(char *buf, size_t len, const char *name, size_t row, size_
     else snprintf(buf, len, "%s[%zu]", name, row);
 }
 
-/* Offsets of a split: offsets[0] = 0, each sequence at least one step,
- * offsets[n] = total (total: the steps of the split's inputs, named by
- * `total_from`). */
-static int check_offsets(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
-                         const char *total_from, int code, recur_err *err) {
+/* Offsets of a split: offsets[0] = 0, each item (a sequence, a tree) at least
+ * one unit (a step, a node), offsets[n] = total (total: the units of the
+ * split, named by `total_from`). */
+static int check_offsets_of(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
+                            const char *total_from, const char *item, const char *unit, int code, recur_err *err) {
     char field[200];
     if (o[0] != 0) {
         elem_name(field, sizeof field, name, 0, 0, 1);
@@ -152,21 +152,26 @@ static int check_offsets(const char *path, const char *name, const int64_t *o, s
         if (o[i] <= o[i - 1]) {
             elem_name(field, sizeof field, name, i, 0, 1);
             return fail(err, code, path, field,
-                        "expected >= %lld (offsets[%zu] = %lld, every sequence at least one step), found %lld",
-                        (long long)o[i - 1] + 1, i - 1, (long long)o[i - 1], (long long)o[i]);
+                        "expected >= %lld (offsets[%zu] = %lld, every %s at least one %s), found %lld",
+                        (long long)o[i - 1] + 1, i - 1, (long long)o[i - 1], item, unit, (long long)o[i]);
         }
         if ((uint64_t)o[i] > total) {
             elem_name(field, sizeof field, name, i, 0, 1);
-            return fail(err, code, path, field, "expected <= %zu (the steps in %s), found %lld", total, total_from,
-                        (long long)o[i]);
+            return fail(err, code, path, field, "expected <= %zu (the %ss in %s), found %lld", total, unit,
+                        total_from, (long long)o[i]);
         }
     }
     if ((uint64_t)o[n] != total) {
         elem_name(field, sizeof field, name, n, 0, 1);
-        return fail(err, code, path, field, "expected %zu (the steps in %s), found %lld", total, total_from,
+        return fail(err, code, path, field, "expected %zu (the %ss in %s), found %lld", total, unit, total_from,
                     (long long)o[n]);
     }
     return 0;
+}
+
+static int check_offsets(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
+                         const char *total_from, int code, recur_err *err) {
+    return check_offsets_of(path, name, o, n, total, total_from, "sequence", "step", code, err);
 }
 
 /* An integer value outside [lo, hi). */
@@ -1326,6 +1331,11 @@ int seqdata_guard_strings(hid_t file, const char *path, const char *const names[
 int seqdata_check_offsets(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
                           const char *total_from, int code, recur_err *err) {
     return check_offsets(path, name, o, n, total, total_from, code, err);
+}
+
+int seqdata_check_offsets_of(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
+                             const char *total_from, const char *item, const char *unit, int code, recur_err *err) {
+    return check_offsets_of(path, name, o, n, total, total_from, item, unit, code, err);
 }
 
 int seqdata_check_ints(const char *path, const char *name, const int32_t *v, size_t count, const char *what,

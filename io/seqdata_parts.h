@@ -62,6 +62,10 @@ int seqdata_guard_strings(hid_t file, const char *path, const char *const names[
  * (`total_from` names the array that holds them, "/train/src_tokens"). */
 int seqdata_check_offsets(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
                           const char *total_from, int code, recur_err *err);
+/* The same for other items than sequences: "every tree at least one node",
+ * "the nodes in ..." (item "tree", unit "node"). */
+int seqdata_check_offsets_of(const char *path, const char *name, const int64_t *o, size_t n, size_t total,
+                             const char *total_from, const char *item, const char *unit, int code, recur_err *err);
 /* Every v[i] in [lo, hi) (`what` names a value: "a token"). */
 int seqdata_check_ints(const char *path, const char *name, const int32_t *v, size_t count, const char *what,
                        int64_t lo, int64_t hi, int code, recur_err *err);

@@ -110,6 +110,28 @@ static void test_fuzz_pairs(void **state) {
     assert_int_equal(rc, 0);
 }
 
+/* The tree readers (recur-trees files: dependency and balanced binary trees)
+ * and the tree importers on a corpus of their own: TREES_FUZZ_COUNT mutants,
+ * default 40 (10 under asan), all clean. */
+static void test_fuzz_trees(void **state) {
+    (void)state;
+    static char out[1 << 16];
+    const char *n = getenv("TREES_FUZZ_COUNT"), *build = getenv("BUILD");
+    int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 10 : 40;
+    int rc = tu_run(out, sizeof out, "RECUR_PROBE_TIMEOUT=3 %s scripts/fuzz-inputs --recur '%s' --seed 8 --count %d "
+                    "--kinds trees --jobs 2 --timeout 30 --out '%s/fuzz-trees' --json", TU_PYTHON, tu_recur(), count,
+                    dir);
+    printf("%s", out);
+    const char *totals = strstr(out, "{\"ok\"");
+    assert_non_null(totals);
+    assert_int_equal((int)tu_json_number(totals, "SIGNAL"), 0);
+    assert_int_equal((int)tu_json_number(totals, "HANG"), 0);
+    assert_int_equal((int)tu_json_number(totals, "SANITIZER"), 0);
+    assert_int_equal((int)tu_json_number(totals, "BAD"), 0);
+    assert_true(tu_json_number(totals, "executions") >= 2 * count);
+    assert_int_equal(rc, 0);
+}
+
 /* ---- a file libhdf5 crashes on, under mpirun ---- */
 
 static double now_s(void) {
@@ -273,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_crash_under_mpirun),
         cmocka_unit_test(test_fuzz_corpus),
         cmocka_unit_test(test_fuzz_pairs),
+        cmocka_unit_test(test_fuzz_trees),
     };
     /* TEST_FILTER=test_nan* runs only the matching tests. */
     if (getenv("TEST_FILTER")) cmocka_set_test_filter(getenv("TEST_FILTER"));

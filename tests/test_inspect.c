@@ -332,8 +332,9 @@ static void test_inspect_dataset(void **state) {
                             "with h5py.File('plain.h5', 'w') as f: f['x'] = [1]\"", g_dir, TU_PYTHON), 0);
     assert_int_equal(inspect(out, sizeof out, "other.h5"), 3);
     assert_non_null(strstr(out, "other.h5: expected a recur checkpoint (format \"recur-checkpoint\"), token dataset "
-                                "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\") or pair "
-                                "dataset (format \"recur-pairs\"), found an HDF5 file with format \"something-else\""));
+                                "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\"), pair "
+                                "dataset (format \"recur-pairs\") or tree dataset (format \"recur-trees\"), found an "
+                                "HDF5 file with format \"something-else\""));
     assert_int_equal(inspect(out, sizeof out, "plain.h5 --json"), 3);
     assert_non_null(strstr(out, "found an HDF5 file with no 'format' attribute"));
     assert_null(strchr(out, '{'));

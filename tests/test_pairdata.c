@@ -882,7 +882,7 @@ static void test_inspect_json(void **state) {
     assert_non_null(strstr(out, "{\"split\":\"val\",\"pairs\":2,\"src_tokens\":5,\"tgt_tokens\":3,"));
 }
 
-/* A file of another format: the message names the four it could have been. */
+/* A file of another format: the message names the five it could have been. */
 static void test_inspect_other_format(void **state) {
     fixture *f = *state;
     char out[8192];
@@ -891,8 +891,9 @@ static void test_inspect_other_format(void **state) {
                             f->dir, TU_PYTHON), 0);
     assert_int_equal(tu_run(out, sizeof out, "cd '%s' && '%s' inspect other.h5", f->dir, tu_recur()), 3);
     assert_non_null(strstr(out, "other.h5: expected a recur checkpoint (format \"recur-checkpoint\"), token dataset "
-                                "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\") or pair "
-                                "dataset (format \"recur-pairs\"), found an HDF5 file with format \"recur-pair\""));
+                                "(format \"recur-tokens\"), sequence dataset (format \"recur-sequences\"), pair "
+                                "dataset (format \"recur-pairs\") or tree dataset (format \"recur-trees\"), found an "
+                                "HDF5 file with format \"recur-pair\""));
 }
 
 /* ---- the real data ------------------------------------------------------------ */

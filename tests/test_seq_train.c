@@ -406,6 +406,58 @@ static void test_mpirun_same_losses(void **s) {
     assert_true(tu_json_number(r1, "val_accuracy") == tu_json_number(r2, "val_accuracy"));
 }
 
+/* --target-val-loss ends the run at the first validation at or below it,
+ * with its checkpoint, on every rank alike; one out of reach changes nothing. */
+static void test_target_val_loss(void **s) {
+    (void)s;
+    char log[8192], rec[8192];
+    /* First the validation losses of a plain run, to pick a target it reaches midway. */
+    assert_int_equal(train("reg", "tv_all", "--steps 60 --val-every 10", log, sizeof log), 0);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/tv_all.jsonl", dir);
+    char *text = tu_slurp(path, NULL);
+    assert_non_null(text);
+    double val[8];
+    int nval = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, "\"event\":\"validation\"") && nval < 8) val[nval++] = tu_json_number(line, "val_loss");
+    free(text);
+    assert_int_equal(nval, 6); /* steps 10..50, and the end */
+    assert_true(val[2] < val[0]);
+    char flag[64];
+    /* A hair above step 30's loss: -np 2 sums the same losses in another order. */
+    const double target = val[2] * (1 + 1e-4);
+    snprintf(flag, sizeof flag, "--steps 60 --val-every 10 --target-val-loss %.9g", target);
+    for (int np = 1; np <= 2; np++) {
+        char name[16], cmd[512];
+        snprintf(name, sizeof name, "tv_np%d", np);
+        snprintf(cmd, sizeof cmd, "%s", flag);
+        int rc = tu_run(log, sizeof log,
+                        "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data reg.h5 --hidden 16 "
+                        "--layers 1 --batch 16 --lr 0.02 --quiet --no-monitor --out %s.h5 --metrics %s.jsonl %s",
+                        dir, np, tu_recur(), name, name, cmd);
+        if (rc) fprintf(stderr, "%s\n", log);
+        assert_int_equal(rc, 0);
+        assert_int_equal(last_event(name, "end", rec, sizeof rec), 0);
+        /* It stops at the first validation at or below the target: no later than step 30. */
+        const long step = (long)tu_json_number(rec, "step");
+        assert_true(step >= 10 && step <= 30 && step % 10 == 0);
+        assert_non_null(strstr(rec, "\"target_reached\":true"));
+        assert_true(tu_json_number(rec, "val_loss") <= target);
+        checkpoint_in ck;
+        char file[32];
+        snprintf(file, sizeof file, "%s.h5", name);
+        load(file, &ck);
+        assert_int_equal(ck.step, step);
+        checkpoint_in_free(&ck);
+    }
+    /* Out of reach: all 60 steps, and the end says it was not reached. */
+    assert_int_equal(train("reg", "tv_far", "--steps 60 --val-every 10 --target-val-loss 1e-12", log, sizeof log), 0);
+    assert_int_equal(last_event("tv_far", "end", rec, sizeof rec), 0);
+    assert_int_equal((int)tu_json_number(rec, "step"), 60);
+    assert_non_null(strstr(rec, "\"target_reached\":false"));
+}
+
 /* --no-shuffle: batch k of an epoch is sequences kB .. kB+B-1 in file order.
  * With a learning rate of 1e-30 the model does not move, so step k's loss is
  * the initial model's loss on those sequences, which eval measures on a
@@ -576,6 +628,7 @@ int main(void) {
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_tag),
         cmocka_unit_test(test_regress),
+        cmocka_unit_test(test_target_val_loss),
         cmocka_unit_test(test_regress_per_step_original_units),
         cmocka_unit_test(test_regress_log_targets),
         cmocka_unit_test(test_resume_is_exact),
