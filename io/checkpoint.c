@@ -126,9 +126,7 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
             snprintf(why, len, "task tree: its heads are num_root_classes and num_node_classes");
             return NONE;
         case R_ROOT_CLASSES:
-        case R_NODE_CLASSES:
-            snprintf(why, len, "task tree (0: no %s head)", a == R_ROOT_CLASSES ? "root" : "node");
-            return NEED;
+        case R_NODE_CLASSES: return MAY; /* 0 or absent: no such head (model_config_validate wants one) */
         default: break;
         }
     switch (a) {

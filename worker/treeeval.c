@@ -77,7 +77,8 @@ typedef struct {
     const tree_forest *f;
     tree_prediction_fn fn;
     void *ctx;
-    int32_t *row_of;  /* [largest batch's rows]: row of each node of the current tree */
+    int32_t *row_of;  /* [most nodes of a batch]: the row of each of the batch's nodes */
+    int32_t *slot;    /* [batch]: the slot of each of the batch's trees */
 } predict_ctx;
 
 static tree_prediction predict_one(const tree_workspace *w, char head, int r, int truth) {
@@ -87,23 +88,34 @@ static tree_prediction predict_one(const tree_workspace *w, char head, int r, in
     return (tree_prediction){.head = head, .label = y, .prob = p[y], .truth = truth};
 }
 
+/* The forest's tree holding node g (binary search in tree_offsets). */
+static size_t tree_of(const tree_forest *f, int64_t g) {
+    size_t lo = 0, hi = f->n;
+    while (hi - lo > 1) {
+        const size_t mid = (lo + hi) / 2;
+        if (f->tree_offsets[mid] <= g) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
 static int predict_batch(void *ctx, const tree_workspace *w, const tree_batch *b, double loss) {
     (void)loss;
     predict_ctx *c = ctx;
     const tree_forest *f = c->f;
-    /* b->source maps rows to forest nodes; inverted per batch (file order:
-     * the batch's trees are consecutive, their nodes from the lowest on). */
-    int64_t lo = b->source[b->roots[0]];
-    for (int r = 0; r < b->rows; r++) lo = b->source[r] < lo ? b->source[r] : lo;
-    for (int r = 0; r < b->rows; r++) c->row_of[b->source[r] - lo] = r;
+    /* The batch holds consecutive trees (file order), largest first: each
+     * tree's slot, and each node's row, by their offsets from the first. */
+    size_t first = f->n;
     for (int i = 0; i < b->n; i++) {
-        /* tree of root i: the forest tree holding its source node */
-        size_t t = 0, hi = f->n;
-        while (hi - t > 1) {
-            const size_t mid = (t + hi) / 2;
-            if (f->tree_offsets[mid] <= b->source[b->roots[i]]) t = mid;
-            else hi = mid;
-        }
+        const size_t t = tree_of(f, b->source[b->roots[i]]);
+        first = t < first ? t : first;
+    }
+    for (int i = 0; i < b->n; i++) c->slot[tree_of(f, b->source[b->roots[i]]) - first] = i;
+    const int64_t lo = f->tree_offsets[first];
+    for (int r = 0; r < b->rows; r++) c->row_of[b->source[r] - lo] = r;
+    for (int k = 0; k < b->n; k++) {
+        const size_t t = first + (size_t)k;
+        const int i = c->slot[k];
         const int64_t base = f->tree_offsets[t], size = f->tree_offsets[t + 1] - base;
         tree_prediction p;
         int rc;
@@ -129,9 +141,10 @@ int tree_predict(const model *m, const tree_forest *f, int batch, tree_predictio
         const int64_t nodes = f->tree_offsets[end] - f->tree_offsets[i];
         most = nodes > most ? nodes : most;
     }
-    predict_ctx c = {f, fn, ctx, malloc((size_t)most * sizeof(int32_t))};
-    if (!c.row_of) return recur_fail(err, RECUR_EXIT_FAIL, "out of memory");
-    const int rc = each_batch(m, f, batch, 1, 0, predict_batch, &c, err);
+    predict_ctx c = {f, fn, ctx, malloc((size_t)most * sizeof(int32_t)), malloc((size_t)batch * sizeof(int32_t))};
+    const int rc = !c.row_of || !c.slot ? recur_fail(err, RECUR_EXIT_FAIL, "out of memory")
+                                        : each_batch(m, f, batch, 1, 0, predict_batch, &c, err);
     free(c.row_of);
+    free(c.slot);
     return rc;
 }
