@@ -17,11 +17,23 @@ each tree (as treelstm.pytorch's ChildSumTreeLSTM):
 
 For each case it draws a forest (8 trees of 1..10 nodes, n-ary nodes up to
 4 children, nodes listed in random order so roots are not node 0, some
-internal nodes without a token, some unlabelled nodes and roots), random
+internal nodes without a token, some unlabelled nodes; roots are always
+labelled, as recur-trees requires: tests/test_tree_gradcheck.c covers
+unlabelled roots), random
 initial weights (torch's init), and runs 3 SGD steps (torch.optim.SGD, no
-clipping) on batches of 3 trees, float32 with one thread.  A case is only
+clipping) on batches of 3 trees as `recur train --no-shuffle --batch 3`
+cuts them (batch k of an epoch: trees 3k .. 3k+2 in file order, the last
+one short: [0 1 2] [3 4 5] [6 7]), float32 with one thread.  A case is only
 shipped if the float32 results are within half the C test's tolerances of
 the same run in float64 (else another seed is drawn).
+
+Each case also gets OUTDIR/<case>/data.h5, the forest as a "recur-trees"
+dataset (/train, and the same trees as /val; a character /vocab; label
+names so the class counts are the model's), and OUTDIR/<case>/init.h5, the
+initial weights as a "recur-checkpoint" (task tree), for
+  recur eval  --model init.h5 --data data.h5 --split val --json
+  recur train --data data.h5 --init init.h5 --steps 3 --no-shuffle --batch 3
+              --optimizer sgd --lr LR --clip 0
 
 OUTDIR/cases.txt, whitespace separated, numbers by repr() (exact):
   case <name> <rnn_tanh|lstm> <V> <E> <H> <Cr> <Cn> <lr> <steps>
@@ -29,6 +41,7 @@ OUTDIR/cases.txt, whitespace separated, numbers by repr() (exact):
   tree_offsets <n+1 ints> / child_offsets <nodes+1> / children <edges> /
   tokens <nodes> / node_labels <nodes> / root_labels <n> / roots <n>
   init <tensor name> <count> <values...>      (recur's names, e.g. tree/ioux/weight)
+  eval <loss>                                 (the initial weights, every tree)
   batch <step> <count> <tree ids...>
   loss <step> <loss>                          (before that step's update)
   final <tensor name> <count> <values...>
@@ -37,6 +50,8 @@ OUTDIR/cases.txt, whitespace separated, numbers by repr() (exact):
 import os
 import sys
 
+import h5py
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -175,15 +190,18 @@ def run(case, seed, dtype):
     name, cell, V, E, H, Cr, Cn, lr = case
     g = torch.Generator().manual_seed(seed)
     trees = [random_tree(g, V, Cr, Cn) for _ in range(NTREES)]
-    trees[1]["root_label"] = -1 if Cr else trees[1]["root_label"]  # an unlabelled root
     torch.manual_seed(seed)
     model = TreeModel(cell, V, E, H, Cr, Cn)
     init = {k: v.detach().clone() for k, v in model.state_dict().items()}
     model = model.to(dtype)
+    with torch.no_grad():
+        eval_loss = float(model.loss(trees))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     batches, losses = [], []
+    per_epoch = (NTREES + BATCH - 1) // BATCH
     for s in range(STEPS):
-        ids = [(s * BATCH + i) % NTREES for i in range(BATCH)]
+        k = s % per_epoch
+        ids = list(range(k * BATCH, min(NTREES, k * BATCH + BATCH)))
         batches.append(ids)
         opt.zero_grad()
         loss = model.loss([trees[i] for i in ids])
@@ -192,10 +210,12 @@ def run(case, seed, dtype):
         opt.step()
     final = {k: v.detach().to(torch.float32 if dtype == torch.float32 else torch.float64).clone()
              for k, v in model.state_dict().items()}
-    return trees, model, init, batches, losses, final
+    return trees, model, init, batches, losses, final, eval_loss
 
 
 def well_conditioned(r32, r64):
+    if abs(r32[6] - r64[6]) > CONDITION_MARGIN * LOSS_RTOL * abs(r64[6]):
+        return False
     for a, b in zip(r32[4], r64[4]):
         if abs(a - b) > CONDITION_MARGIN * LOSS_RTOL * abs(b):
             return False
@@ -204,6 +224,53 @@ def well_conditioned(r32, r64):
         if ((a.double() - b).abs() > CONDITION_MARGIN * (W_ATOL + W_RTOL * b.abs())).any():
             return False
     return True
+
+
+def forest_arrays(trees):
+    tree_off, child_off, children, tokens, labels = [0], [0], [], [], []
+    for t in trees:
+        for kids in t["children"]:
+            children += kids
+            child_off.append(len(children))
+        tokens += t["tokens"]
+        labels += t["node_labels"]
+        tree_off.append(len(tokens))
+    return tree_off, child_off, children, tokens, labels
+
+
+def write_files(d, case, trees, init):
+    """d/data.h5 (recur-trees) and d/init.h5 (recur-checkpoint) for the CLI half of the test."""
+    name, cell, V, E, H, Cr, Cn, lr = case
+    os.makedirs(d, exist_ok=True)
+    tree_off, child_off, children, tokens, labels = forest_arrays(trees)
+    with h5py.File(os.path.join(d, "data.h5"), "w") as f:
+        f.attrs["format"] = "recur-trees"
+        f.attrs["version"] = 1
+        f["vocab"] = np.frombuffer(bytes(range(ord("a"), ord("a") + V)), dtype=np.uint8)
+        names = h5py.string_dtype()
+        if Cr:
+            f["root_label_names"] = np.array(["r%d" % i for i in range(Cr)], dtype=object).astype(names)
+        if Cn:
+            f["node_label_names"] = np.array(["n%d" % i for i in range(Cn)], dtype=object).astype(names)
+        for split in ("train", "val"):
+            f[split + "/tree_offsets"] = np.array(tree_off, dtype=np.int64)
+            f[split + "/child_offsets"] = np.array(child_off, dtype=np.int64)
+            f[split + "/children"] = np.array(children, dtype=np.int32)
+            f[split + "/tokens"] = np.array(tokens, dtype=np.int32)
+            if Cn:
+                f[split + "/node_labels"] = np.array(labels, dtype=np.int32)
+            if Cr:
+                f[split + "/root_labels"] = np.array([t["root_label"] for t in trees], dtype=np.int32)
+    with h5py.File(os.path.join(d, "init.h5"), "w") as f:
+        a = f.attrs
+        a["format"] = "recur-checkpoint"
+        a["version"] = 1
+        a["cell"] = cell
+        a["task"] = "tree"
+        a["vocab_size"], a["embed_size"], a["hidden_size"], a["num_layers"] = V, E, H, 1
+        a["num_root_classes"], a["num_node_classes"] = Cr, Cn
+        for k, v in init.items():
+            f["model/" + recur_name(k)] = v.numpy().astype(np.float32)
 
 
 def ints(tag, xs):
@@ -229,23 +296,18 @@ def main():
                 break
         else:
             sys.exit("%s: no seed gives a float32 truth within %g of the tolerances" % (case[0], CONDITION_MARGIN))
-        trees, model, init, batches, losses, final = r32
+        trees, model, init, batches, losses, final, eval_loss = r32
         name, cell, V, E, H, Cr, Cn, lr = case
+        write_files(os.path.join(out, name), case, trees, init)
         lines.append("case %s %s %d %d %d %d %d %r %d" % (name, cell, V, E, H, Cr, Cn, lr, STEPS))
-        tree_off, child_off, children, tokens, labels = [0], [0], [], [], []
-        for t in trees:
-            for kids in t["children"]:
-                children += kids
-                child_off.append(len(children))
-            tokens += t["tokens"]
-            labels += t["node_labels"]
-            tree_off.append(len(tokens))
+        tree_off, child_off, children, tokens, labels = forest_arrays(trees)
         lines.append("forest %d %d %d" % (len(trees), len(tokens), len(children)))
         lines += [ints("tree_offsets", tree_off), ints("child_offsets", child_off), ints("children", children),
                   ints("tokens", tokens), ints("node_labels", labels),
                   ints("root_labels", [t["root_label"] for t in trees]), ints("roots", [t["root"] for t in trees])]
         for k in tensors_in_order(model, cell):
             lines.append(floats("init", recur_name(k), init[k]))
+        lines.append("eval %r" % eval_loss)
         for s, (ids, loss) in enumerate(zip(batches, losses)):
             lines.append("batch %d %d %s" % (s, len(ids), " ".join(map(str, ids))))
             lines.append("loss %d %r" % (s, loss))
