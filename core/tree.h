@@ -73,8 +73,6 @@ int tree_batch_build(tree_batch *b, const tree_forest *f, const int64_t *ids, in
 void tree_batch_free(tree_batch *b);
 /* What a batch's loss is averaged over: labelled roots plus labelled nodes. */
 long tree_batch_count(const tree_batch *b);
-/* Nodes of trees ids[0..count-1] (for balancing shards and sizing workspaces). */
-int64_t tree_forest_nodes(const tree_forest *f, const int64_t *ids, int count);
 
 #define NET_REAL float
 #define NET_SFX(name) name##_f32

@@ -23,12 +23,6 @@ void tree_batch_free(tree_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-int64_t tree_forest_nodes(const tree_forest *f, const int64_t *ids, int count) {
-    int64_t total = 0;
-    for (int i = 0; i < count; i++) total += f->tree_offsets[ids[i] + 1] - f->tree_offsets[ids[i]];
-    return total;
-}
-
 long tree_batch_count(const tree_batch *b) {
     long count = 0;
     for (int i = 0; i < b->n; i++) count += b->root_labels[i] >= 0;

@@ -10,16 +10,16 @@ typedef struct {
     NET_REAL *arena;              /* every NET_REAL buffer below is a view into this */
     /* Forward (kept for backward). */
     NET_REAL *x;      /* [rows, E]    embedded tokens (0 for no token) */
-    NET_REAL *hs;     /* [rows, H]    sum of the children's h */
+    NET_REAL *hs;     /* [rows, H]    sum of the children's h; backward, once a level's dW_h is done: its grad */
     NET_REAL *xp;     /* [rows, G*H]  W_x x; backward: the grad of the node block's pre-activations */
-    NET_REAL *hp;     /* [rows, G*H]  W_h hs; backward: the grad w.r.t. hs (first H columns) */
+    NET_REAL *hp;     /* [rows, G*H]  W_h hs */
     NET_REAL *gates;  /* [rows, G*H]  post-activations (rnn_tanh: h; lstm: i, o, u) */
     NET_REAL *h;      /* [rows, H] */
     NET_REAL *c, *tc; /* [rows, H]    lstm: cell state and tanh(c); NULL otherwise */
     NET_REAL *fx;     /* [rows, H]    lstm: W_fx x; backward: sum over the node's children of df */
-    NET_REAL *hc;     /* [edges, H]   lstm: the child's h, per edge */
+    NET_REAL *hc;     /* [edges, H]   lstm: the child's h, per edge; backward, once dW_fh is done: its grad */
     NET_REAL *f;      /* [edges, H]   lstm: W_fh h_child, then the forget gate */
-    NET_REAL *df;     /* [edges, H]   lstm: grad of the forget gate's pre-activation; then of hc */
+    NET_REAL *df;     /* [edges, H]   lstm: grad of the forget gate's pre-activation */
     NET_REAL *hroot;  /* [n, H]       the roots' h: the root head's input; backward: its grad */
     NET_REAL *root_out; /* [n, Cr]    softmax, then its grad; NULL without a root head */
     NET_REAL *node_out; /* [rows, Cn] the same for every node; NULL without a node head */
