@@ -73,10 +73,16 @@ int treebatch_init(treebatch *tb, const tree_forest *f, const model_config *cfg,
     for (size_t i = 0; i < n; i++) all[i] = (plan_key){tb->size[i], (int32_t)i, (int32_t)i};
     plan_sort(all, n);
     long rows = 0;
-    for (int i = 0; i < tb->max_n; i++) rows += all[i].cost;
+    for (int i = 0; i < tb->max_n; i++) rows += all[i].cost, tb->ids[i] = all[i].id;
     free(all);
     tb->max_rows = (int)rows;
     tb->max_edges = (int)rows; /* a tree of k nodes has k - 1 edges */
+    /* The largest batch there can be, built once: every later batch fits its
+     * room (no tree has fewer than one node), so treebatch_fill never allocates. */
+    if (tree_batch_build(&tb->b, f, tb->ids, tb->max_n, 0, cfg, err)) {
+        treebatch_free(tb);
+        return -1;
+    }
     return 0;
 }
 
@@ -99,6 +105,7 @@ void treebatch_fill(treebatch *tb, long step) {
     tb->global_count = labelled > 0 ? (double)labelled : 1;
     for (int i = 0; i < mine; i++) tb->ids[i] = tb->mine[i];
     recur_err err = {0};
-    /* Every tree passed the builder's checks in treebatch_init: this cannot fail. */
+    /* Every tree passed the builder's checks in treebatch_init, which also
+     * made room for the largest batch: this neither fails nor allocates. */
     if (tree_batch_build(&tb->b, tb->f, tb->ids, mine, 0, &tb->cfg, &err)) abort();
 }
