@@ -31,12 +31,15 @@
     "--val-streams apply to language models (token datasets); --bidirectional, --merge, --pooling and\n" \
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
     "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
-    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction."
+    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction.\n\n" \
+    "A tree dataset (format recur-trees: recur data conllu --trees, labeled-text --trees balanced) trains\n" \
+    "a recursive net over each tree (--tree-cell tanh|lstm, --embed, --hidden; one layer) with a root\n" \
+    "and/or a node head from the dataset's labels; --batch counts trees, /val is scored for validation."
 
 static int build_table(train_opts *o, opt_spec *t) {
     opt_spec rows[] = {
         {"config", OPT_STR, o->config, "FILE", "INI file with any of these keys (flags override it)", 0, 0, 0},
-        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text; /val_tokens for validation) or sequence dataset (/val)", 0, 0, 0},
+        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text; /val_tokens for validation), sequence, pair or tree dataset (/val)", 0, 0, 0},
         {"init", OPT_STR, o->init, "CKPT.h5", "start from this checkpoint's weights instead of a fresh model", 0, 0, 0},
         {"out", OPT_STR, o->out, "OUT.h5", "checkpoint written at the end, and on SIGTERM/SIGINT", 0, 0, 0},
         {"resume", OPT_STR, o->resume, "CKPT|DIR", "continue a run exactly from a checkpoint (or a run dir's latest)", 0, 0, 0},
@@ -64,7 +67,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
         {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
-        {"batch", OPT_INT, &o->batch, "B", "parallel streams (language model), or sequences per step (sequence tasks)", 1, 0, 0},
+        {"batch", OPT_INT, &o->batch, "B", "parallel streams (language model), or sequences (pairs, trees) per step", 1, 0, 0},
         {"no-shuffle", OPT_FLAG, &o->no_shuffle, NULL, "sequence tasks: batch k of an epoch is sequences kB..kB+B-1 in file order", 0, 0, 0},
         {"bptt", OPT_INT, &o->bptt, "K", "language model: truncated-BPTT window (steps per update)", 1, 0, 0},
         {"steps", OPT_LONG, &o->steps, "S", "the run's total number of updates", 1, 0, 0},
