@@ -15,12 +15,11 @@
 #include "../core/rng.h"
 #include "../worker/comm.h"
 #include "../worker/trainer.h"
+#include "bench.h"
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
 #include "json.h"
-
-typedef struct { int ta, tb, M, N, K, reps; } gemm_shape;
 
 /* The GEMMs of one training step, in the order core/net_impl.h issues them,
  * for a batch of n sequences with bs[t] of them active at step t (a stream
@@ -71,14 +70,13 @@ static int step_gemms(const model_config *c, const int32_t *bs, int T, int n, ge
     return k;
 }
 
-static double list_flops(const gemm_shape *g, int n) {
+double list_flops(const gemm_shape *g, int n) {
     double f = 0;
     for (int i = 0; i < n; i++) f += 2.0 * g[i].M * g[i].N * g[i].K * g[i].reps;
     return f;
 }
 
-/* Runs the list once; returns its floating-point operations. */
-static double run_gemms(const gemm_shape *g, int n, float *A, float *Bm, float *C) {
+double run_gemms(const gemm_shape *g, int n, float *A, float *Bm, float *C) {
     double flops = 0;
     for (int i = 0; i < n; i++) {
         const gemm_shape *s = &g[i];
@@ -235,22 +233,23 @@ static int current_gemms(const trainer *tr, const model_config *cfg, gemm_shape 
 int cmd_bench(int argc, char **argv) {
     char cell[CLI_STR] = "lstm", task[CLI_STR] = "lm", recurrence[CLI_STR] = "hidden";
     int layers = 2, hidden = 512, embed = 64, vocab = 65, batch = 64, bptt = 64, as_json = 0;
-    int bidirectional = 0, classes = 0, min_len = 20, max_len = 200;
+    int bidirectional = 0, classes = 0, min_len = 20, max_len = 200, one_node = 0;
     double seconds = 5;
     opt_spec tab[] = {
         {"cell", OPT_STR, cell, "C", "rnn_tanh | rnn_relu | lstm | gru | lbr_gru", 0, 0, 0},
-        {"task", OPT_STR, task, "T", "lm (stream windows) | classify | tag (packed sequences)", 0, 0, 0},
+        {"task", OPT_STR, task, "T", "lm (stream windows) | classify | tag (packed sequences) | tree (parse trees)", 0, 0, 0},
         {"layers", OPT_INT, &layers, "L", "layers", 1, 0, 0},
         {"hidden", OPT_INT, &hidden, "H", "hidden size (per direction)", 1, 0, 0},
         {"bidirectional", OPT_FLAG, &bidirectional, NULL, "both directions (classify, tag)", 0, 0, 0},
         {"recurrence", OPT_STR, recurrence, "hidden|output", "tag, rnn_tanh/rnn_relu: output-to-hidden recurrence, teacher-forced (see recur train)", 0, 0, 0},
         {"embed", OPT_INT, &embed, "E", "embedding size", 1, 0, 0},
         {"vocab", OPT_INT, &vocab, "V", "vocabulary size", 1, 0, 0},
-        {"classes", OPT_INT, &classes, "C", "classes (classify: 2, tag: 17 when 0)", 0, 0, 0},
+        {"classes", OPT_INT, &classes, "C", "classes (classify: 2, tag: 17, tree: 5 for roots and nodes when 0)", 0, 0, 0},
         {"batch", OPT_INT, &batch, "B", "streams (lm) or sequences", 1, 0, 0},
         {"bptt", OPT_INT, &bptt, "K", "window (lm)", 1, 0, 0},
-        {"min-len", OPT_INT, &min_len, "N", "shortest sequence (classify, tag)", 1, 0, 0},
-        {"max-len", OPT_INT, &max_len, "N", "longest sequence (classify, tag)", 1, 0, 0},
+        {"min-len", OPT_INT, &min_len, "N", "shortest sequence (classify, tag); fewest leaves (tree)", 1, 0, 0},
+        {"max-len", OPT_INT, &max_len, "N", "longest sequence (classify, tag); most leaves (tree)", 1, 0, 0},
+        {"one-node", OPT_FLAG, &one_node, NULL, "tree: one node at a time instead of level-wise batches", 0, 0, 0},
         {"seconds", OPT_DOUBLE, &seconds, "S", "measuring time (split between recur and SGEMM)", 1, 0, 0},
         {"json", OPT_FLAG, &as_json, NULL, "one JSON line", 0, 0, 0},
     };
@@ -264,7 +263,18 @@ int cmd_bench(int argc, char **argv) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--cell: unknown cell '%s'", cell);
         return report_error("bench", &err);
     }
-    if (task_from_name(task, &cfg.task) || cfg.task == TASK_REGRESS) {
+    if (strcmp(task, "tree") == 0) {
+        if (min_len > max_len) {
+            recur_fail(&err, RECUR_EXIT_USAGE, "--min-len %d is above --max-len %d", min_len, max_len);
+            return report_error("bench", &err);
+        }
+        cfg.task = TASK_TREE;
+        cfg.num_layers = 1;
+        cfg.output_size = cfg.node_classes = classes ? classes : 5;
+        if (model_config_validate(&cfg, "bench", &err)) return report_error("bench", &err);
+        return bench_tree(&cfg, batch, min_len, max_len, one_node, seconds, as_json);
+    }
+    if (task_from_name(task, &cfg.task) || cfg.task == TASK_REGRESS || cfg.task >= TASK_SEQ2SEQ) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--task: expected lm, classify or tag, found '%s'", task);
         return report_error("bench", &err);
     }

@@ -9,11 +9,13 @@
 #include "../io/dataset.h"
 #include "../io/pairdata.h"
 #include "../io/seqdata.h"
+#include "../io/treedata.h"
 #include "../worker/decode.h"
 #include "../worker/evaluate.h"
 #include "../worker/paireval.h"
 #include "../worker/pairmetrics.h"
 #include "../worker/seqeval.h"
+#include "../worker/treeeval.h"
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
@@ -48,7 +50,10 @@
     "sequence dataset as a seq2seq model is on pairs, and also with every sequence given the wrong\n" \
     "context: `wrong_context_loss` / `wrong_context_perplexity` average the loss over every other\n" \
     "label (condition label), or give each sequence the context of the sequence n/2 places on\n" \
-    "(condition features).  The model uses its context when the right one scores better."
+    "(condition features).  The model uses its context when the right one scores better.\n\n" \
+    "Tree dataset (recur-trees, a tree model): `loss` is the mean cross-entropy over the labelled\n" \
+    "roots and nodes (as in training), `accuracy` the fraction of root labels predicted (of node\n" \
+    "labels when the dataset has no root labels or the model no root head); --batch counts trees."
 
 /* 1 for the validation split, 0 for the training split, -1 for neither.
  * The split names are what users think in; the dataset names are what the
@@ -133,6 +138,43 @@ static int eval_sequences(const char *model_path, const char *data_path, const c
     seq_scores_free(&fr);
     checkpoint_in_free(&ck);
     seqdata_free(&ds);
+    return rc;
+}
+
+/* Trees: loss over the labelled roots and nodes, accuracy on the root labels
+ * (the node labels when the dataset has none, or the model no root head). */
+static int eval_trees(const char *model_path, const char *data_path, const char *split, int batch, int as_json,
+                      recur_err *err) {
+    checkpoint_in ck = {0};
+    tree_dataset ds = {0};
+    tree_scores sc;
+    int which, rc = seqtask_load_trees(model_path, data_path, split, &ck, &ds, &which, err);
+    const tree_forest f = rc ? (tree_forest){0} : seqtask_forest(&ds.split[which]);
+    if (!rc) rc = tree_evaluate(&ck.m, &f, batch, 1, 0, &sc, err);
+    if (!rc) {
+        tree_scores_finish(&sc);
+        const char *on = tree_accuracy_on_roots(&ck.m.cfg, &f) ? "roots" : "nodes";
+        if (as_json) {
+            json_line j;
+            json_begin(&j);
+            json_num(&j, "loss", sc.loss);
+            json_num(&j, "accuracy", sc.accuracy);
+            json_str(&j, "accuracy_on", on);
+            json_int(&j, "predictions", (long long)sc.sum[TS_SCORED]);
+            json_int(&j, "labelled", (long long)sc.sum[TS_COUNT]);
+            json_int(&j, "trees", (long long)f.n);
+            json_int(&j, "nodes", (long long)f.tree_offsets[f.n]);
+            json_str(&j, "task", "tree");
+            json_str(&j, "split", SEQ_SPLIT_NAMES[which]);
+            printf("%s\n", json_end(&j));
+        } else {
+            printf("loss %.6f nats over %.0f labelled roots and nodes; accuracy %.4f over %.0f %s (%zu trees, split "
+                   "%s)\n", sc.loss, sc.sum[TS_COUNT], sc.accuracy, sc.sum[TS_SCORED], on, f.n,
+                   SEQ_SPLIT_NAMES[which]);
+        }
+    }
+    checkpoint_in_free(&ck);
+    treedata_free(&ds);
     return rc;
 }
 
@@ -306,6 +348,16 @@ int cmd_eval(int argc, char **argv) {
     if (decode[0]) {
         recur_fail(&err, RECUR_EXIT_USAGE, "--decode: applies to pair datasets (seq2seq); %s is not one: drop it", data_path);
         return report_error("eval", &err);
+    }
+    const int trees = treedata_is_tree_file(data_path, &err);
+    if (trees < 0) return report_error("eval", &err);
+    if (trees) {
+        if (cli_find(tab, n, "streams")->set) {
+            recur_fail(&err, RECUR_EXIT_USAGE, "--streams: applies to token datasets; %s is a tree dataset: drop it",
+                       data_path);
+            return report_error("eval", &err);
+        }
+        return eval_trees(model_path, data_path, split, batch, as_json, &err) ? report_error("eval", &err) : 0;
     }
     const int sequences = seqdata_is_sequence_file(data_path, &err);
     if (sequences < 0) return report_error("eval", &err);

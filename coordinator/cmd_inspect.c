@@ -369,6 +369,13 @@ static void model_text(const model_config *c) {
         s2s_text(c);
         return;
     }
+    if (c->task == TASK_TREE) { /* core/tree.h */
+        printf("task: tree, %s over the children's summed states; root head %d classes, node head %d classes "
+               "(0: none)\n", c->cell == CELL_LSTM ? "child-sum Tree-LSTM" : "h = tanh(W_ih x + U sum h_k)",
+               c->output_size, c->node_classes);
+        printf("inputs: tokens, vocab %d, embed %d (0 for a node without a token)\n", c->vocab_size, c->embed_size);
+        return;
+    }
     const char *per = c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step) ? "per step" : "per sequence";
     if (c->task == TASK_LM) printf("task: lm, the next token at every step (%d outputs)\n", c->vocab_size);
     else if (c->task == TASK_REGRESS) printf("task: regress, %d output(s) %s", c->output_size, per);
@@ -429,11 +436,15 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
     if (c->bidirectional) jw_str(w, "merge", merge_text(c->merge));
     if (c->task == TASK_CLASSIFY || c->task == TASK_TAG) jw_int(w, "num_classes", c->output_size);
     if (c->task == TASK_REGRESS) jw_int(w, "output_size", c->output_size);
-    if (c->task != TASK_LM && c->task != TASK_SEQ2SEQ) jw_bool(w, "per_step", c->task == TASK_TAG || c->per_step);
+    if (c->task != TASK_LM && c->task != TASK_SEQ2SEQ && c->task != TASK_TREE) jw_bool(w, "per_step", c->task == TASK_TAG || c->per_step);
     if (pools(c)) jw_str(w, "pooling", pooling_name(c->pooling));
     if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
         jw_str(w, "recurrence", recurrence_name(c->recurrence));
     if (c->task == TASK_SEQ2SEQ) s2s_json(w, ck);
+    if (c->task == TASK_TREE) {
+        jw_int(w, "num_root_classes", c->output_size);
+        jw_int(w, "num_node_classes", c->node_classes);
+    }
     jw_int(w, "parameters", (long long)m->num_params);
     if (ck->has_progress) {
         jw_int(w, "step", ck->step);

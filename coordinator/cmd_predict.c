@@ -1,6 +1,7 @@
 /* recur predict - a sequence model's predictions on a split of a sequence
  * dataset, as CSV: one row per sequence (classify, regress per sequence) or
- * per step (tag, regress per step), in file order.  Written atomically: a
+ * per step (tag, regress per step), in file order; a tree model's per tree
+ * (root head) and per node (node head).  Written atomically: a
  * temp file next to the output, fsync, rename, fsync of the directory. */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,9 @@
 
 #include "../io/checkpoint.h"
 #include "../io/seqdata.h"
+#include "../io/treedata.h"
 #include "../worker/seqeval.h"
+#include "../worker/treeeval.h"
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
@@ -31,7 +34,12 @@
     "input token (word, or character; bytes outside printable ASCII as \\xNN; empty for feature\n" \
     "inputs).  Regression values are in the dataset's original units (normalisation, --difference\n" \
     "and --log undone).  The model must have been trained for the dataset's task, inputs and\n" \
-    "outputs.  The file appears complete or not at all."
+    "outputs.  The file appears complete or not at all.\n\n" \
+    "Tree dataset (recur-trees, a tree model): one row per tree for the root head (node = the root's\n" \
+    "index in its tree), then one per node for the node head, in file order:\n" \
+    "  tree,node,head,token,label,label_name,prob,true\n" \
+    "head is root or node, token the node's token (empty without one), true the dataset's label\n" \
+    "(-1: none)."
 
 typedef struct {
     FILE *f;
@@ -142,30 +150,119 @@ static void sync_dir(const char *path) {
     close(fd);
 }
 
-static int write_predictions(const checkpoint_in *ck, const seq_dataset *ds, int which, int batch, const char *out,
-                             long *rows, recur_err *err) {
+/* What fills the CSV file: its header and rows into f; non-zero on failure
+ * (> 0: a write to f failed, errno-style in *failed). */
+typedef int (*csv_fill)(void *ctx, FILE *f, int *failed, recur_err *err);
+
+/* `out` written atomically: a temp file next to it, filled, fsync, rename,
+ * fsync of the directory. */
+static int write_csv(const char *out, csv_fill fill, void *ctx, recur_err *err) {
     char tmp[CLI_STR + 64], copy[CLI_STR], dir_copy[CLI_STR];
     snprintf(copy, sizeof copy, "%s", out);
     snprintf(dir_copy, sizeof dir_copy, "%s", out);
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dirname(dir_copy), basename(copy), (long)getpid());
-    writer w = {.ds = ds, .sp = &ds->split[which], .task = ck->m.cfg.task, .K = ck->m.cfg.output_size};
-    if (!(w.f = fopen(tmp, "w")))
-        return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --out: cannot create a file next to it: %s", out, strerror(errno));
-    header(&w);
-    int rc = seq_predict(&ck->m, ds, which, batch, row, &w, err);
-    if (rc > 0 || (!rc && (fflush(w.f) || ferror(w.f) || fsync(fileno(w.f))))) {
-        const int why = w.failed ? w.failed : errno;
+    FILE *f = fopen(tmp, "w");
+    if (!f) return recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --out: cannot create a file next to it: %s", out, strerror(errno));
+    int failed = 0, rc = fill(ctx, f, &failed, err);
+    if (rc > 0 || (!rc && (fflush(f) || ferror(f) || fsync(fileno(f))))) {
+        const int why = failed ? failed : errno;
         rc = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --out: write failed: %s", out, strerror(why));
     }
-    if (fclose(w.f) && !rc) rc = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --out: write failed: %s", out, strerror(errno));
+    if (fclose(f) && !rc) rc = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --out: write failed: %s", out, strerror(errno));
     if (!rc && rename(tmp, out)) rc = recur_fail(err, RECUR_EXIT_OUTPUT, "%s: --out: cannot replace: %s", out, strerror(errno));
     if (rc) {
         unlink(tmp);
         return -1;
     }
     sync_dir(out);
-    *rows = w.rows;
     return 0;
+}
+
+typedef struct {
+    writer w;
+    const checkpoint_in *ck;
+    int which, batch;
+} seq_fill_ctx;
+
+static int fill_sequences(void *ctx, FILE *f, int *failed, recur_err *err) {
+    seq_fill_ctx *c = ctx;
+    c->w.f = f;
+    header(&c->w);
+    const int rc = seq_predict(&c->ck->m, c->w.ds, c->which, c->batch, row, &c->w, err);
+    *failed = c->w.failed;
+    return rc;
+}
+
+static int write_predictions(const checkpoint_in *ck, const seq_dataset *ds, int which, int batch, const char *out,
+                             long *rows, recur_err *err) {
+    seq_fill_ctx c = {.w = {.ds = ds, .sp = &ds->split[which], .task = ck->m.cfg.task, .K = ck->m.cfg.output_size},
+                      .ck = ck, .which = which, .batch = batch};
+    if (write_csv(out, fill_sequences, &c, err)) return -1;
+    *rows = c.w.rows;
+    return 0;
+}
+
+/* ---- trees: tree,node,head,token,label,label_name,prob,true ---- */
+
+typedef struct {
+    FILE *f;
+    const tree_dataset *ds;
+    const tree_split *sp;
+    const checkpoint_in *ck;
+    int batch, failed;
+    long rows;
+} tree_writer;
+
+static int tree_row(void *ctx, const tree_prediction *p) {
+    tree_writer *w = ctx;
+    const int32_t tok = w->sp->tokens[w->sp->tree_offsets[p->tree] + p->node];
+    char **names = p->head == 'r' ? w->ds->root_label_names : w->ds->node_label_names;
+    fprintf(w->f, "%ld,%ld,%s,", p->tree, p->node, p->head == 'r' ? "root" : "node");
+    if (tok >= 0 && w->ds->vocab_words) {
+        csv_field(w->f, w->ds->vocab_words[tok]);
+    } else if (tok >= 0 && w->ds->vocab) {
+        const unsigned char ch = w->ds->vocab[tok];
+        char buf[8];
+        if (ch >= 0x20 && ch < 0x7f) snprintf(buf, sizeof buf, "%c", ch);
+        else snprintf(buf, sizeof buf, "\\x%02x", ch);
+        csv_field(w->f, buf);
+    }
+    fprintf(w->f, ",%d,", p->label);
+    if (names) csv_field(w->f, names[p->label]);
+    else fprintf(w->f, "%d", p->label);
+    fprintf(w->f, ",%.6g,%d\n", p->prob, p->truth);
+    w->rows++;
+    if (ferror(w->f)) {
+        w->failed = errno ? errno : EIO;
+        return 1;
+    }
+    return 0;
+}
+
+static int fill_trees(void *ctx, FILE *f, int *failed, recur_err *err) {
+    tree_writer *w = ctx;
+    w->f = f;
+    fputs("tree,node,head,token,label,label_name,prob,true\n", f);
+    const tree_forest forest = seqtask_forest(w->sp);
+    const int rc = tree_predict(&w->ck->m, &forest, w->batch, tree_row, w, err);
+    *failed = w->failed;
+    return rc;
+}
+
+/* A tree model's predictions: a row for each tree's root head, then one per node. */
+static int predict_trees(const char *model_path, const char *data_path, const char *split, int batch, const char *out,
+                         int quiet, recur_err *err) {
+    checkpoint_in ck = {0};
+    tree_dataset ds = {0};
+    int which, rc = seqtask_load_trees(model_path, data_path, split, &ck, &ds, &which, err);
+    tree_writer w = {.ds = &ds, .sp = &ds.split[which], .ck = &ck, .batch = batch};
+    if (!rc) rc = write_csv(out, fill_trees, &w, err);
+    if (!rc && !quiet)
+        fprintf(stderr, "recur predict: %ld rows for %zu trees of split %s written to %s\n", w.rows, ds.split[which].n,
+                SEQ_SPLIT_NAMES[which], out);
+    checkpoint_in_free(&ck);
+    treedata_free(&ds);
+    return rc;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -193,6 +290,9 @@ int cmd_predict(int argc, char **argv) {
         return report_error("predict", &err);
     }
     if (check_output_path(out, "--out", &err)) return report_error("predict", &err);
+    const int trees = treedata_is_tree_file(data_path, &err);
+    if (trees < 0) return report_error("predict", &err);
+    if (trees) return predict_trees(model_path, data_path, split, batch, out, quiet, &err) ? report_error("predict", &err) : 0;
     const int sequences = seqdata_is_sequence_file(data_path, &err);
     if (sequences < 0) return report_error("predict", &err);
     if (!sequences) {

@@ -31,6 +31,10 @@ static const char *task_words(task_kind task, int per_step) {
 }
 
 static void describe(task_kind task, int per_step, int V, int F, int O, char *buf, size_t len) {
+    if (task == TASK_TREE) { /* F: the node classes */
+        snprintf(buf, len, "trees, V=%d, %d root classes, %d node classes", V, O, F);
+        return;
+    }
     if (task == TASK_SEQ2SEQ) { /* F: the source vocabulary */
         snprintf(buf, len, "seq2seq, source V=%d, target V=%d", F, V);
         return;
@@ -54,7 +58,9 @@ void seqtask_describe_model(const model_config *cfg, char *buf, size_t len) {
         return;
     }
     describe(cfg->task, cfg->per_step, cfg->vocab_size,
-             cfg->task == TASK_SEQ2SEQ ? cfg->src_vocab_size : cfg->input_size, cfg->output_size, buf, len);
+             cfg->task == TASK_SEQ2SEQ ? cfg->src_vocab_size : cfg->task == TASK_TREE ? cfg->node_classes
+                                                                                     : cfg->input_size,
+             cfg->output_size, buf, len);
 }
 
 void seqtask_describe_data(const seq_dataset *ds, char *buf, size_t len) {
@@ -140,6 +146,45 @@ int seqtask_longest_target(const pair_dataset *ds) {
     return most > (1u << 16) ? 1 << 16 : (int)most;
 }
 
+int seqtask_tree_cell_from_name(const char *name, cell_kind *out) {
+    if (!strcmp(name, "tanh")) *out = CELL_RNN_TANH;
+    else if (!strcmp(name, "lstm")) *out = CELL_LSTM;
+    else return -1;
+    return 0;
+}
+
+const char *seqtask_tree_cell_name(cell_kind cell) { return cell == CELL_RNN_TANH ? "tanh" : cell_name(cell); }
+
+tree_forest seqtask_forest(const tree_split *s) {
+    if (!s->present) return (tree_forest){0};
+    return (tree_forest){.n = s->n, .tree_offsets = s->tree_offsets, .child_offsets = s->child_offsets,
+                         .children = s->children, .tokens = s->tokens, .node_labels = s->node_labels,
+                         .root_labels = s->root_labels, .roots = s->roots};
+}
+
+void seqtask_config_from_trees(model_config *cfg, const tree_dataset *ds) {
+    cfg->task = TASK_TREE;
+    cfg->vocab_size = ds->vocab_size;
+    cfg->output_size = ds->num_root_classes;
+    cfg->node_classes = ds->num_node_classes;
+    cfg->num_layers = 1;
+}
+
+int seqtask_check_fit_trees(const model_config *cfg, const char *model_path, const char *role, const tree_dataset *ds,
+                            const char *data_path, recur_err *err) {
+    char data[160];
+    snprintf(data, sizeof data, "trees, V=%d, %d root classes, %d node classes", ds->vocab_size, ds->num_root_classes,
+             ds->num_node_classes);
+    const int roots = ds->num_root_classes && cfg->output_size, nodes = ds->num_node_classes && cfg->node_classes;
+    const char *why = cfg->task != TASK_TREE                                    ? "a task the checkpoint was not trained for"
+                      : cfg->vocab_size != ds->vocab_size                       ? "the vocabulary sizes differ"
+                      : roots && cfg->output_size != ds->num_root_classes       ? "the root classes differ"
+                      : nodes && cfg->node_classes != ds->num_node_classes      ? "the node classes differ"
+                      : !roots && !nodes ? "none of the model's heads has labels in the dataset"
+                                         : NULL;
+    return why ? mismatch(cfg, model_path, role, data, data_path, why, err) : 0;
+}
+
 /* The split a sequence command names: train, val or test. */
 int seqtask_split_from_name(const char *name) {
     for (int i = 0; i < SPLIT_COUNT; i++)
@@ -163,3 +208,17 @@ int seqtask_load(const char *model_path, const char *data_path, const char *spli
     return 0;
 }
 
+
+int seqtask_load_trees(const char *model_path, const char *data_path, const char *split_name, checkpoint_in *ck,
+                       tree_dataset *ds, int *which, recur_err *err) {
+    *which = seqtask_split_from_name(split_name);
+    if (*which < 0)
+        return recur_fail(err, RECUR_EXIT_USAGE, "--split: expected train, val or test, found '%s'", split_name);
+    if (checkpoint_load(model_path, ck, err) || treedata_load(data_path, ds, err)) return -1;
+    if (seqtask_check_fit_trees(&ck->m.cfg, model_path, "--model", ds, data_path, err)) return -1;
+    const tree_split *sp = &ds->split[*which];
+    if (!sp->present || sp->n == 0)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: group '/%s': expected for --split %s, found none", data_path,
+                          SEQ_SPLIT_NAMES[*which], SEQ_SPLIT_NAMES[*which]);
+    return 0;
+}

@@ -9,9 +9,11 @@
 
 #include "../core/error.h"
 #include "../core/model.h"
+#include "../core/tree.h"
 #include "../io/checkpoint.h"
 #include "../io/pairdata.h"
 #include "../io/seqdata.h"
+#include "../io/treedata.h"
 
 /* "concat" / "sum". */
 const char *seqtask_merge_name(merge_kind m);
@@ -48,6 +50,21 @@ int seqtask_check_fit_pairs(const model_config *cfg, const char *model_path, con
 /* The longest target of any split (--end length's default --max-len). */
 int seqtask_longest_target(const pair_dataset *ds);
 
+/* Trees (core/tree.h): --tree-cell tanh is cell rnn_tanh (the child-sum
+ * recursive net), lstm the child-sum Tree-LSTM. */
+int seqtask_tree_cell_from_name(const char *name, cell_kind *out);
+const char *seqtask_tree_cell_name(cell_kind cell);
+/* A split of a tree dataset as core/tree.h reads it (n = 0 when absent). */
+tree_forest seqtask_forest(const tree_split *s);
+/* A tree model's shape from a tree dataset: vocabulary, root and node
+ * classes (0 for labels the dataset does not have). */
+void seqtask_config_from_trees(model_config *cfg, const tree_dataset *ds);
+/* seqtask_check_fit for a tree dataset: a tree model of its vocabulary, with
+ * a head for some labels the dataset has, of the dataset's classes (a head
+ * without labels in the dataset is allowed: it scores nothing). */
+int seqtask_check_fit_trees(const model_config *cfg, const char *model_path, const char *role, const tree_dataset *ds,
+                            const char *data_path, recur_err *err);
+
 /* SPLIT_TRAIN, SPLIT_VAL or SPLIT_TEST for "train", "val", "test"; -1 otherwise. */
 int seqtask_split_from_name(const char *name);
 
@@ -57,5 +74,10 @@ int seqtask_split_from_name(const char *name);
  * frees *ck and *ds (checkpoint_in_free, seqdata_free; both start zeroed). */
 int seqtask_load(const char *model_path, const char *data_path, const char *split_name, checkpoint_in *ck,
                  seq_dataset *ds, int *which, recur_err *err);
+
+/* The same for a tree dataset (seqtask_check_fit_trees); on failure the
+ * caller still frees *ck and *ds (checkpoint_in_free, treedata_free). */
+int seqtask_load_trees(const char *model_path, const char *data_path, const char *split_name, checkpoint_in *ck,
+                       tree_dataset *ds, int *which, recur_err *err);
 
 #endif

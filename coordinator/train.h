@@ -27,6 +27,7 @@
 #include "../io/dataset.h"
 #include "../io/pairdata.h"
 #include "../io/seqdata.h"
+#include "../io/treedata.h"
 #include "../worker/comm.h"
 #include "../worker/trainer.h"
 #include "cli.h"
@@ -39,7 +40,7 @@ typedef struct {
     char config[CLI_STR], data[CLI_STR], init[CLI_STR], out[CLI_STR], metrics[CLI_STR], resume[CLI_STR];
     char run_dir[CLI_STR], cell[CLI_STR], optimizer[CLI_STR], lr_schedule[CLI_STR], monitor[CLI_STR];
     char merge[CLI_STR], pooling[CLI_STR], task[CLI_STR], attention[CLI_STR], context[CLI_STR], end[CLI_STR];
-    char condition[CLI_STR], scheduled_sampling[CLI_STR];
+    char condition[CLI_STR], scheduled_sampling[CLI_STR], tree_cell[CLI_STR];
     double ss_k;
     double target_val_loss;     /* > 0: end the run at the first validation at or below it */
     char recurrence[CLI_STR];
@@ -48,8 +49,9 @@ typedef struct {
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
     double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes, stall_timeout, dropout;
     int data_from_checkpoint;   /* --data came from the --resume checkpoint's config */
-    int sequences;              /* --data is a sequence dataset (recur-sequences): 1, or a pair dataset
-                                 * (recur-pairs, seq2seq): 2; found while parsing */
+    int sequences;              /* --data is a sequence dataset (recur-sequences): 1, a pair dataset
+                                 * (recur-pairs, seq2seq): 2, or a tree dataset (recur-trees): 3; found
+                                 * while parsing */
     int conditional;            /* --task lm on a sequence dataset: the condition_kind (sequences is then 2) */
 } train_opts;
 
@@ -109,6 +111,8 @@ typedef struct {
     token_dataset_info info;          /* language model: the token dataset */
     seq_dataset seq;                  /* sequence tasks (o.sequences 1): the whole dataset, on every rank */
     pair_dataset pairs;               /* seq2seq (o.sequences 2): the whole dataset, on every rank */
+    tree_dataset trees;               /* trees (o.sequences 3): the whole dataset, on every rank */
+    tree_forest forest[SPLIT_COUNT];  /* its splits as the engine reads them (seqtask_forest) */
     int32_t *tokens, *val_tokens;
     size_t stream_len, val_stream_len;
     int val_streams;                  /* per rank */

@@ -24,7 +24,8 @@ static int write_checkpoint(run *r, const char *path, recur_err *err) {
         const int to_run_dir = !path && r->o.run_dir[0] &&
                                !rundir_checkpoint_path(r->o.run_dir, r->tr.step, in_run_dir, sizeof in_run_dir);
         if (!path) path = to_run_dir ? in_run_dir : r->o.out;
-        const uint8_t *vocab = r->o.sequences == 2 ? NULL /* seq2seq: both vocabularies, below */
+        const uint8_t *vocab = r->o.sequences == 3 ? r->trees.vocab /* character vocabularies only */
+                               : r->o.sequences == 2 ? NULL /* seq2seq: both vocabularies, below */
                                : r->o.sequences ? r->seq.vocab /* character vocabularies only */
                                : r->info.vocab_size == r->m.cfg.vocab_size ? r->info.vocab : NULL;
         checkpoint_out ck = {

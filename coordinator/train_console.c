@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../worker/treeeval.h"
 #include "common.h"
 #include "seqtask.h"
 #include "terminal.h"
@@ -95,6 +96,16 @@ static void show_sequence_start(console *c, const run *r) {
         m->output_size, r->m.num_params, r->o.steps, r->o.batch, r->comm.size, trainer_steps_per_epoch(&r->tr));
 }
 
+/* "recur train: tree, lstm H=150 (V=1000, E=300, root C=5, node C=5, 123 parameters), 200 steps of 25
+ * trees on 2 rank(s), 34 steps/epoch" */
+static void show_tree_start(console *c, const run *r) {
+    const model_config *m = &r->m.cfg;
+    say(c, "recur train: tree, %s H=%d (V=%d, E=%d, root C=%d, node C=%d, %zu parameters), %ld steps of %d trees on "
+        "%d rank(s), %ld steps/epoch\n", seqtask_tree_cell_name(m->cell), m->hidden_size, m->vocab_size,
+        m->embed_size, m->output_size, m->node_classes, r->m.num_params, r->o.steps, r->o.batch, r->comm.size,
+        trainer_steps_per_epoch(&r->tr));
+}
+
 /* "recur train: seq2seq, lstm 2x256, bidirectional encoder, attention additive, context init, end eos
  * (source V=30, target V=72, E=64, 1234567 parameters), 2000 steps of 64 pairs on 2 rank(s), 1500 steps/epoch" */
 static void show_pairs_start(console *c, const run *r) {
@@ -122,6 +133,10 @@ void console_show(console *c, const run *r, const train_record *rec) {
         /* Even with --quiet (which a resumed run inherits): where the run's state came from. */
         if (r->resuming) say(c, "recur train: resuming from %s at step %ld of %ld\n", r->o.resume, r->first_step, r->o.steps);
         if (c->quiet) break;
+        if (r->o.sequences == 3) {
+            show_tree_start(c, r);
+            break;
+        }
         if (r->o.sequences == 2) {
             show_pairs_start(c, r);
             break;
@@ -148,6 +163,9 @@ void console_show(console *c, const run *r, const train_record *rec) {
         else if (m->cfg.task == TASK_SEQ2SEQ)
             say(c, "step %ld | validation loss %.4f per target token (teacher-forced) | next-token accuracy %.4f\n",
                 rec->step, rec->val_loss, rec->val_accuracy);
+        else if (m->cfg.task == TASK_TREE)
+            say(c, "step %ld | validation loss %.4f | %s accuracy %.4f\n", rec->step, rec->val_loss,
+                tree_accuracy_on_roots(&m->cfg, &r->forest[SPLIT_VAL]) ? "root" : "node", rec->val_accuracy);
         else if (m->cfg.task == TASK_REGRESS)
             say(c, "step %ld | validation loss %.4f | rmse %.6g, mae %.6g (original units)\n", rec->step, rec->val_loss,
                 rec->val_rmse, rec->val_mae);

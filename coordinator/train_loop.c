@@ -8,6 +8,7 @@
 #include "../worker/evaluate.h"
 #include "../worker/paireval.h"
 #include "../worker/seqeval.h"
+#include "../worker/treeeval.h"
 #include "commands.h"
 #include "common.h"
 #include "train.h"
@@ -85,8 +86,24 @@ static int validate_pairs(run *r, double *val_loss, recur_err *err) {
     return 0;
 }
 
+/* Trees: the loss over the val split's labelled roots and nodes, and the
+ * accuracy on its root labels (node labels when it has no root labels). */
+static int validate_trees(run *r, double *val_loss, recur_err *err) {
+    tree_scores sc;
+    int rc = tree_evaluate(&r->m, &r->forest[SPLIT_VAL], r->o.batch, r->comm.size, r->comm.rank, &sc, err);
+    if ((rc = train_agree(r, rc, err))) return rc;
+    if (r->comm.size > 1) comm_sum_doubles(sc.sum, TREE_SUMS);
+    tree_scores_finish(&sc);
+    *val_loss = sc.loss;
+    record_emit(r, &(train_record){.kind = REC_VALIDATION, .step = r->tr.step, .val_loss = sc.loss,
+                                   .val_accuracy = sc.accuracy, .val_macro_f1 = NAN, .val_rmse = NAN, .val_mae = NAN,
+                                   .val_mse = NAN, .val_predictions = (long long)sc.sum[TS_SCORED]});
+    return 0;
+}
+
 /* The held-out loss over every rank's validation streams (sequence tasks: the val split). */
 static int validate(run *r, double *val_loss, recur_err *err) {
+    if (r->o.sequences == 3) return validate_trees(r, val_loss, err);
     if (r->o.sequences == 2) return validate_pairs(r, val_loss, err);
     if (r->o.sequences) return validate_sequences(r, val_loss, err);
     eval_result ev;
@@ -102,6 +119,7 @@ static int validate(run *r, double *val_loss, recur_err *err) {
 
 /* The dataset has a validation split (the run scores it at the end, and every --val-every steps). */
 static int has_validation(const run *r) {
+    if (r->o.sequences == 3) return r->forest[SPLIT_VAL].n > 0;
     if (r->o.sequences == 2) return r->pairs.split[SPLIT_VAL].present && r->pairs.split[SPLIT_VAL].n > 0;
     if (r->o.sequences) return r->seq.split[SPLIT_VAL].present && r->seq.split[SPLIT_VAL].n > 0;
     return r->val_streams > 0;

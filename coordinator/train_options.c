@@ -31,12 +31,15 @@
     "--val-streams apply to language models (token datasets); --bidirectional, --merge, --pooling and\n" \
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
     "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
-    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction."
+    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction.\n\n" \
+    "A tree dataset (format recur-trees: recur data conllu --trees, labeled-text --trees balanced) trains\n" \
+    "a recursive net over each tree (--tree-cell tanh|lstm, --embed, --hidden; one layer) with a root\n" \
+    "and/or a node head from the dataset's labels; --batch counts trees, /val is scored for validation."
 
 static int build_table(train_opts *o, opt_spec *t) {
     opt_spec rows[] = {
         {"config", OPT_STR, o->config, "FILE", "INI file with any of these keys (flags override it)", 0, 0, 0},
-        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text; /val_tokens for validation) or sequence dataset (/val)", 0, 0, 0},
+        {"data", OPT_STR, o->data, "D.h5", "token dataset (recur data text; /val_tokens for validation), sequence, pair or tree dataset (/val)", 0, 0, 0},
         {"init", OPT_STR, o->init, "CKPT.h5", "start from this checkpoint's weights instead of a fresh model", 0, 0, 0},
         {"out", OPT_STR, o->out, "OUT.h5", "checkpoint written at the end, and on SIGTERM/SIGINT", 0, 0, 0},
         {"resume", OPT_STR, o->resume, "CKPT|DIR", "continue a run exactly from a checkpoint (or a run dir's latest)", 0, 0, 0},
@@ -45,6 +48,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"checkpoint-minutes", OPT_DOUBLE, &o->checkpoint_minutes, "M", "also checkpoint every M minutes (0 = off)", 0, 1, 0},
         {"metrics", OPT_STR, o->metrics, "M.jsonl", "JSON lines, one per step plus events (truncated at start)", 0, 0, 0},
         {"cell", OPT_STR, o->cell, "C", "rnn_tanh | rnn_relu | lstm | gru | lbr_gru (fresh model)", 0, 0, 0},
+        {"tree-cell", OPT_STR, o->tree_cell, "tanh|lstm", "tree datasets: the child-sum recursive net h = tanh(W x + U sum h_k) or the child-sum Tree-LSTM (fresh model)", 0, 0, 0},
         {"embed", OPT_INT, &o->embed, "E", "embedding size (fresh model with token inputs)", 1, 0, 0},
         {"hidden", OPT_INT, &o->hidden, "H", "hidden size (fresh model)", 1, 0, 0},
         {"layers", OPT_INT, &o->layers, "L", "stacked layers (fresh model)", 1, 0, 0},
@@ -63,7 +67,7 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
         {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
-        {"batch", OPT_INT, &o->batch, "B", "parallel streams (language model), or sequences per step (sequence tasks)", 1, 0, 0},
+        {"batch", OPT_INT, &o->batch, "B", "parallel streams (language model), or sequences (pairs, trees) per step", 1, 0, 0},
         {"no-shuffle", OPT_FLAG, &o->no_shuffle, NULL, "sequence tasks: batch k of an epoch is sequences kB..kB+B-1 in file order", 0, 0, 0},
         {"bptt", OPT_INT, &o->bptt, "K", "language model: truncated-BPTT window (steps per update)", 1, 0, 0},
         {"steps", OPT_LONG, &o->steps, "S", "the run's total number of updates", 1, 0, 0},
@@ -97,6 +101,7 @@ static int build_table(train_opts *o, opt_spec *t) {
 static void defaults(train_opts *o) {
     memset(o, 0, sizeof *o);
     strcpy(o->cell, "lstm");
+    strcpy(o->tree_cell, "lstm");
     strcpy(o->optimizer, "adam");
     strcpy(o->merge, "concat");
     strcpy(o->pooling, "last");
@@ -222,6 +227,7 @@ static int peek_resume(void *ctx, const char *where, const char *key, const char
 typedef struct {
     int sequences;          /* format recur-sequences */
     int pairs;              /* format recur-pairs */
+    int trees;              /* format recur-trees */
     int task_known;         /* its task attribute names a sequence task */
     task_kind task;
     int per_step, features; /* /train/targets or a tag dataset; /train/features */
@@ -236,6 +242,7 @@ static int read_kind(hid_t file, const char *path, void *ctx, recur_err *err) {
     if (h5u_read_format(file, &fmt, found, sizeof found)) return 0; /* the dataset's own reader says what is wrong */
     k->sequences = fmt && !strcmp(fmt, "recur-sequences");
     k->pairs = fmt && !strcmp(fmt, "recur-pairs");
+    k->trees = fmt && !strcmp(fmt, TREE_FORMAT);
     free(fmt);
     if (!k->sequences || h5u_read_str_attr(file, path, "/", "task", NULL, &task, &ignored)) return 0;
     k->task_known = !task_from_name(task, &k->task) && k->task != TASK_LM;
@@ -272,8 +279,24 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
     data_kind k = {0};
     recur_err ignored = {0};
     if (h5u_with_file(o->data, read_kind, &k, &ignored)) return 0; /* unreadable: train_setup_dataset says so */
-    o->sequences = k.pairs ? 2 : k.sequences;
+    o->sequences = k.pairs ? 2 : k.trees ? 3 : k.sequences;
     static const char *const LM_ONLY[] = {"bptt", "val-streams"};
+    cell_kind tk;
+    if (seqtask_tree_cell_from_name(o->tree_cell, &tk))
+        return cli_fail_option(tab, n, "tree-cell", err, "expected tanh or lstm, found '%s'", o->tree_cell);
+    if (!k.trees && given_here(tab, n, cli_given, "tree-cell", config))
+        return cli_fail_option(tab, n, "tree-cell", err, "applies to tree datasets (recur-trees); %s is not one: drop "
+                               "it", o->data);
+    if (k.trees) { /* one layer over token embeddings; every sequence-model option is refused by name */
+        static const char *const NOT_TREES[] = {"bptt", "val-streams", "bidirectional", "merge", "pooling", "cell",
+                                                "layers", "recurrence", "condition", "dropout"};
+        for (size_t i = 0; i < sizeof NOT_TREES / sizeof NOT_TREES[0]; i++)
+            if (given_here(tab, n, cli_given, NOT_TREES[i], config))
+                return cli_fail_option(tab, n, NOT_TREES[i], err, "does not apply to a tree model (%s is a tree "
+                                       "dataset: --tree-cell tanh|lstm, --embed, --hidden; one layer, no dropout): "
+                                       "drop it", o->data);
+        o->layers = 1; /* what the model has (and the stored config says) */
+    }
     static const char *const SEQ_ONLY[] = {"bidirectional", "merge", "pooling", "no-shuffle"};
     static const char *const S2S_ONLY[] = {"bidirectional-encoder", "attention", "context", "end", "max-len",
                                            "scheduled-sampling", "ss-k"};
@@ -311,10 +334,14 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
         o->conditional = ck;
         o->sequences = 2;
     }
-    const char *kind = clm ? "lm" : k.pairs ? "seq2seq" : k.sequences ? (k.task_known ? task_name(k.task) : "") : "lm";
+    const char *kind = clm ? "lm" : k.pairs ? "seq2seq" : k.trees ? "tree"
+                       : k.sequences ? (k.task_known ? task_name(k.task) : "") : "lm";
     if (o->task[0] && kind[0] && strcmp(o->task, kind) != 0)
         return cli_fail_option(tab, n, "task", err, "%s is a %s dataset (%s): it trains task %s, not '%s'", o->data,
-                               k.pairs ? "pair" : k.sequences ? "sequence" : "token", k.pairs ? "recur-pairs" : k.sequences ? "recur-sequences" : "recur-tokens", kind, o->task);
+                               k.pairs ? "pair" : k.trees ? "tree" : k.sequences ? "sequence" : "token",
+                               k.pairs ? "recur-pairs" : k.trees ? TREE_FORMAT : k.sequences ? "recur-sequences"
+                                                                                              : "recur-tokens",
+                               kind, o->task);
     if (!k.pairs && !clm)
         for (size_t i = 0; i < sizeof S2S_ONLY / sizeof S2S_ONLY[0]; i++)
             if (given_here(tab, n, cli_given, S2S_ONLY[i], config))
@@ -355,6 +382,8 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
         if (given_here(tab, n, cli_given, "pooling", config))
             return cli_fail_option(tab, n, "pooling", err, "applies to per-sequence heads; a seq2seq decoder reads every step: drop it");
         if (o->bidirectional_encoder) o->bidirectional = 1;
+    } else if (k.trees) {
+        /* checked above */
     } else if (k.sequences) {
         for (size_t i = 0; i < sizeof LM_ONLY / sizeof LM_ONLY[0]; i++)
             if (given_here(tab, n, cli_given, LM_ONLY[i], config))
@@ -507,14 +536,19 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     if (!resume[0] && !o->init[0] && check_fresh_shape(o, tab, n, err)) return -1;
     /* With --init, --seed still orders the sequences and draws dropout masks. */
     const int seed_used = o->sequences || o->dropout > 0;
-    const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", "recurrence",
+    const char *shape[] = {"cell", "tree-cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", "recurrence",
                            "bidirectional-encoder", "attention", "context", "condition", "end", "max-len",
                            seed_used ? NULL : "seed"};
     if (resume[0]) {
         /* Flags may not contradict the checkpoint being resumed. */
         const model_config *mc = &ck->m.cfg;
         char given[128] = "";
-        if (cli_given[cli_find(tab, n, "cell") - tab] && strcmp(cli.cell, cell_name(mc->cell)))
+        cell_kind tree_cell = CELL_LSTM;
+        seqtask_tree_cell_from_name(cli.tree_cell, &tree_cell);
+        if (mc->task == TASK_TREE && cli_given[cli_find(tab, n, "tree-cell") - tab] && tree_cell != mc->cell)
+            snprintf(given, sizeof given, "--tree-cell %.20s (it is %s)", cli.tree_cell,
+                     seqtask_tree_cell_name(mc->cell));
+        else if (cli_given[cli_find(tab, n, "cell") - tab] && strcmp(cli.cell, cell_name(mc->cell)))
             snprintf(given, sizeof given, "--cell %.20s (it is %s)", cli.cell, cell_name(mc->cell));
         else if (cli_given[cli_find(tab, n, "embed") - tab] && cli.embed != mc->embed_size)
             snprintf(given, sizeof given, "--embed %d (it is %d)", cli.embed, mc->embed_size);
@@ -618,7 +652,9 @@ int train_setup_options(run *r, int argc, char **argv, recur_err *err) {
  * passes over it).  Resuming, the total must lie beyond the checkpoint: say
  * what to pass instead of silently doing nothing. */
 int train_resolve_budget(run *r, recur_err *err) {
-    const size_t n_seq = r->o.sequences == 2 ? r->pairs.split[SPLIT_TRAIN].n : r->seq.split[SPLIT_TRAIN].n;
+    const size_t n_seq = r->o.sequences == 3   ? r->trees.split[SPLIT_TRAIN].n
+                         : r->o.sequences == 2 ? r->pairs.split[SPLIT_TRAIN].n
+                                               : r->seq.split[SPLIT_TRAIN].n;
     const size_t B = (size_t)r->o.batch;
     const long per_epoch = r->o.sequences ? (long)((n_seq + B - 1) / B) : (long)(r->stream_len / (size_t)r->o.bptt);
     if (r->o.epochs > 0) r->sched.total = r->o.steps = r->o.epochs * per_epoch;

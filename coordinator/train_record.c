@@ -67,7 +67,13 @@ static void render_json(const run *r, const train_record *rec, json_line *j) {
         json_int(j, "embed_size", c->embed_size);
         json_int(j, "hidden_size", c->hidden_size);
         json_int(j, "num_layers", c->num_layers);
-        if (r->o.sequences == 2) {
+        if (r->o.sequences == 3) {
+            json_str(j, "task", task_name(c->task));
+            json_str(j, "tree_cell", seqtask_tree_cell_name(c->cell));
+            json_int(j, "num_root_classes", c->output_size);
+            json_int(j, "num_node_classes", c->node_classes);
+            json_int(j, "train_trees", (long long)r->trees.split[SPLIT_TRAIN].n);
+        } else if (r->o.sequences == 2) {
             json_str(j, "task", task_name(c->task));
             json_int(j, "src_vocab_size", c->src_vocab_size);
             json_int(j, "bidirectional", c->bidirectional);

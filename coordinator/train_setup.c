@@ -49,7 +49,8 @@ int train_setup_outputs(run *r, recur_err *err) {
  * machine, a moved file, an old checkpoint's relative path): say where it
  * came from and how to give another. */
 int train_setup_dataset(run *r, recur_err *err) {
-    int rc = r->o.sequences == 2 ? pairdata_open(r->o.data, r->o.conditional, &r->pairs, err)
+    int rc = r->o.sequences == 3 ? treedata_load(r->o.data, &r->trees, err)
+             : r->o.sequences == 2 ? pairdata_open(r->o.data, r->o.conditional, &r->pairs, err)
              : r->o.sequences    ? seqdata_load(r->o.data, &r->seq, err)
                                  : dataset_probe(r->o.data, &r->info, err);
     if (rc && r->o.data_from_checkpoint && access(r->o.data, R_OK) != 0) {
@@ -57,12 +58,14 @@ int train_setup_dataset(run *r, recur_err *err) {
         recur_fail(err, RECUR_EXIT_INPUT, "%s: cannot open for reading: %s (the dataset path stored in %s; pass --data to use another)",
                    r->o.data, strerror(why), r->o.resume);
     }
+    for (int k = 0; k < SPLIT_COUNT && r->o.sequences == 3 && !rc; k++) r->forest[k] = seqtask_forest(&r->trees.split[k]);
     return train_agree(r, rc, err);
 }
 
 /* A model from a checkpoint (--init, --resume) must suit the dataset: the
  * task it was trained for, its inputs and outputs. */
 static int check_fit(const run *r, const model_config *cfg, const char *path, const char *role, recur_err *err) {
+    if (r->o.sequences == 3) return seqtask_check_fit_trees(cfg, path, role, &r->trees, r->o.data, err);
     if (r->o.sequences == 2) return seqtask_check_fit_pairs(cfg, path, role, &r->pairs, r->o.data, err);
     if (r->o.sequences) return seqtask_check_fit(cfg, path, role, &r->seq, r->o.data, err);
     if (cfg->task != TASK_LM) return seqtask_check_fit_tokens(cfg, path, role, r->info.vocab_size, r->o.data, err);
@@ -84,6 +87,11 @@ static void fresh_config(const run *r, model_config *cfg) {
     cfg->hidden_size = o->hidden;
     cfg->num_layers = o->layers;
     if (!o->sequences) return;
+    if (o->sequences == 3) {
+        seqtask_tree_cell_from_name(o->tree_cell, &cfg->cell);
+        seqtask_config_from_trees(cfg, &r->trees);
+        return;
+    }
     if (o->sequences == 2) {
         cfg->task = TASK_SEQ2SEQ;
         cfg->vocab_size = r->pairs.tgt.size;
@@ -215,7 +223,11 @@ int train_setup_trainer(run *r, recur_err *err) {
     oc.momentum = (float)r->o.momentum;
     oc.weight_decay = (float)r->o.weight_decay;
     int st = optim_create(&r->opt, &oc, r->m.num_params, err);
-    if (!st && r->o.sequences == 2) {
+    if (!st && r->o.sequences == 3) {
+        st = trainer_init_trees(&r->tr, &r->m, &r->opt, &r->forest[SPLIT_TRAIN], r->o.batch, r->comm.size,
+                                r->comm.rank, !r->o.no_shuffle, (uint64_t)r->o.seed, r->o.clip, err);
+        r->have_trainer = !st;
+    } else if (!st && r->o.sequences == 2) {
         st = trainer_init_pairs(&r->tr, &r->m, &r->opt, &r->pairs, r->o.batch, r->comm.size, r->comm.rank,
                                 !r->o.no_shuffle, (uint64_t)r->o.seed, (float)r->o.dropout, r->o.clip, err);
         r->have_trainer = !st;
@@ -248,6 +260,7 @@ void train_free(run *r) {
     dataset_info_free(&r->info);
     seqdata_free(&r->seq);
     pairdata_free(&r->pairs);
+    treedata_free(&r->trees);
     free(r->tokens);
     free(r->val_tokens);
     free(r->states);
@@ -281,9 +294,11 @@ static int gradcheck_streams(run *r, gradcheck_result *g, recur_err *err) {
 /* --gradcheck: every rank checks on (a corner of) its own first batch. */
 int train_gradcheck(run *r, recur_err *err) {
     gradcheck_result g;
-    if (r->o.sequences == 2)
-        return train_agree(r, recur_fail(err, RECUR_EXIT_USAGE, "--gradcheck: not available for seq2seq models here "
-                                         "(tests/test_s2s_gradcheck.c checks every seq2seq configuration)"), err);
+    if (r->o.sequences >= 2)
+        return train_agree(r, recur_fail(err, RECUR_EXIT_USAGE, "--gradcheck: not available for %s models here "
+                                         "(tests/test_%s_gradcheck.c checks every configuration)",
+                                         r->o.sequences == 3 ? "tree" : "seq2seq",
+                                         r->o.sequences == 3 ? "tree" : "s2s"), err);
     int rc = r->o.sequences ? gradcheck_sequences(r, &g, err) : gradcheck_streams(r, &g, err);
     if (!rc && g.worst_rel > 1e-4)
         rc = recur_fail(err, RECUR_EXIT_FAIL, "gradcheck: relative error %.3g at %s exceeds 1e-4", g.worst_rel, g.worst_at);

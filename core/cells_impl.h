@@ -1,7 +1,8 @@
 /* cells_impl.h - the element-wise gate math of each cell, forward and
- * backward, for one time step of B rows.  Included by lm_impl.h (REAL, EXP,
- * TANH defined there).  The recurrent GEMMs around these live in lm_impl.h;
- * here is only what happens to each unit, fused in one loop per step.
+ * backward, for one time step of B rows (or one level of a tree batch).
+ * Included by net_impl.h (REAL, EXP, TANH defined there).  The GEMMs around
+ * these live in net_impl.h and tree_impl.h (whose rnn_tanh cell is
+ * rnn_forward/rnn_backward below); here is only what happens to each unit, fused in one loop per step.
  *
  * Conventions, per row b and unit j (G*H gate columns, PyTorch order):
  *   xp : input projection  W_ih x                [B, G*H]
@@ -219,6 +220,84 @@ RECUR_HOT static void gru_backward_gates(int B, int H, const REAL *drh, const RE
             REAL r = gr[j];
             xr[j] = d[j] * hpv[j] * r * ((REAL)1 - r);
             dp[j] += d[j] * r;
+        }
+    }
+}
+
+/* ---- child-sum Tree-LSTM (i,o,u; tree.h): the nodes r0 .. r0+B-1 of one
+ * level and the edges e0 .. e0+NE-1 from them to their children.  Buffers
+ * are whole-batch ([rows, ...] and [edges, H]), indexed by row and edge:
+ * a node's children live in lower levels of the same c. ---- */
+RECUR_HOT static void tree_lstm_forward(int r0, int B, int e0, int NE, int H, const int32_t *parent,
+                                        const int32_t *child, const REAL *xp, const REAL *hp, const REAL *bias,
+                                        const REAL *fx, REAL *gates, REAL *f, REAL *c, REAL *tc, REAL *h) {
+    const int G = 3;
+    for (int b = r0; b < r0 + B; b++) {
+        const REAL *restrict xi = GATE(xp, 0), *restrict xo = GATE(xp, 1), *restrict xu = GATE(xp, 2);
+        const REAL *restrict ri = GATE(hp, 0), *restrict ro = GATE(hp, 1), *restrict ru = GATE(hp, 2);
+        const REAL *restrict bi = bias, *restrict bo = bias + H, *restrict bu = bias + 2 * H;
+        REAL *restrict gi = GATE(gates, 0), *restrict go = GATE(gates, 1), *restrict gu = GATE(gates, 2);
+        REAL *restrict cb = ROW(c, H);
+        UNITS {
+            REAL i = sigm(xi[j] + ri[j] + bi[j]), o = sigm(xo[j] + ro[j] + bo[j]), u = TANH(xu[j] + ru[j] + bu[j]);
+            gi[j] = i; go[j] = o; gu[j] = u;
+            cb[j] = i * u;
+        }
+    }
+    /* f_jk = sigm(W_fx x_j + b_fx + W_fh h_k + b_fh) (f holds W_fh h_k), c_j += f_jk c_k */
+    const REAL *restrict bf = bias + G * H;
+    for (int e = e0; e < e0 + NE; e++) {
+        const REAL *restrict xf = fx + (size_t)parent[e] * H, *restrict ck = c + (size_t)child[e] * H;
+        REAL *restrict fe = f + (size_t)e * H, *restrict cp = c + (size_t)parent[e] * H;
+        UNITS {
+            REAL g = sigm(xf[j] + fe[j] + bf[j]);
+            fe[j] = g;
+            cp[j] += g * ck[j];
+        }
+    }
+    for (int b = r0; b < r0 + B; b++) {
+        const REAL *restrict go = GATE(gates, 1), *restrict cb = ROW(c, H);
+        REAL *restrict t = ROW(tc, H), *restrict hb = ROW(h, H);
+        UNITS {
+            t[j] = TANH(cb[j]);
+            hb[j] = go[j] * t[j];
+        }
+    }
+}
+
+/* dh, dc: the grads w.r.t. the level's h and c from its parents and heads
+ * (dc is replaced by the total grad w.r.t. c, and the children's rows get
+ * dc_j f_jk added).  Writes the grads of the i,o,u pre-activations (dxp),
+ * of each forget gate's (df) and their sum per node (dfx). */
+RECUR_HOT static void tree_lstm_backward(int r0, int B, int e0, int NE, int H, const int32_t *parent,
+                                         const int32_t *child, const REAL *dh, const REAL *gates, const REAL *tc,
+                                         const REAL *c, const REAL *f, REAL *dc, REAL *dxp, REAL *df, REAL *dfx) {
+    const int G = 3;
+    for (int b = r0; b < r0 + B; b++) {
+        const REAL *restrict gi = GATE(gates, 0), *restrict go = GATE(gates, 1), *restrict gu = GATE(gates, 2);
+        const REAL *restrict t = ROW(tc, H), *restrict d = ROW(dh, H);
+        REAL *restrict dcb = ROW(dc, H), *restrict sf = ROW(dfx, H);
+        REAL *restrict di = GATE(dxp, 0), *restrict dout = GATE(dxp, 1), *restrict du = GATE(dxp, 2);
+        UNITS {
+            REAL i = gi[j], o = go[j], u = gu[j];
+            REAL dct = dcb[j] + d[j] * o * ((REAL)1 - t[j] * t[j]);
+            dcb[j] = dct;
+            di[j] = dct * u * i * ((REAL)1 - i);
+            dout[j] = d[j] * t[j] * o * ((REAL)1 - o);
+            du[j] = dct * i * ((REAL)1 - u * u);
+            sf[j] = 0;
+        }
+    }
+    for (int e = e0; e < e0 + NE; e++) {
+        const REAL *restrict dcp = dc + (size_t)parent[e] * H, *restrict ck = c + (size_t)child[e] * H;
+        const REAL *restrict fe = f + (size_t)e * H;
+        REAL *restrict dfe = df + (size_t)e * H, *restrict dck = dc + (size_t)child[e] * H;
+        REAL *restrict sf = dfx + (size_t)parent[e] * H;
+        UNITS {
+            REAL g = fe[j];
+            dfe[j] = dcp[j] * ck[j] * g * ((REAL)1 - g);
+            dck[j] += dcp[j] * g;
+            sf[j] += dfe[j];
         }
     }
 }

@@ -13,7 +13,7 @@ static const int CELL_GATES[CELL_COUNT] = {1, 1, 4, 3, 3};
 const char *cell_name(cell_kind cell) { return (unsigned)cell < CELL_COUNT ? CELL_NAMES[cell] : "?"; }
 int cell_gates(cell_kind cell) { return CELL_GATES[cell]; }
 
-static const char *const TASK_NAMES[TASK_COUNT] = {"lm", "classify", "tag", "regress", "seq2seq"};
+static const char *const TASK_NAMES[TASK_COUNT] = {"lm", "classify", "tag", "regress", "seq2seq", "tree"};
 static const char *const ATTENTION_NAMES[ATTN_COUNT] = {"none", "dot", "general", "additive"};
 static const char *const CONTEXT_NAMES[4] = {"?", "init", "input", "both"};
 static const char *const END_NAMES[END_COUNT] = {"eos", "stop-bit", "length"};
@@ -115,6 +115,24 @@ static int s2s_validate(const model_config *c, const char *src, recur_err *err) 
     return 0;
 }
 
+/* Trees: one layer of rnn_tanh or lstm over token embeddings, one or both heads. */
+static int tree_validate(const model_config *c, const char *src, recur_err *err) {
+    if (c->cell != CELL_RNN_TANH && c->cell != CELL_LSTM)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: a tree model's cell is rnn_tanh or lstm, found %s", src,
+                          cell_name(c->cell));
+    if (c->input_size || c->num_layers != 1 || c->bidirectional || c->recurrence != RECURRENCE_HIDDEN)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: a tree model reads tokens through one layer "
+                          "(found input_size %d, num_layers %d, bidirectional %d, recurrence %s)", src,
+                          c->input_size, c->num_layers, c->bidirectional, recurrence_name(c->recurrence));
+    if (c->node_classes < 0 || c->node_classes > 1 << 24)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'node_classes': expected an integer in [0, %d], found %d",
+                          src, 1 << 24, c->node_classes);
+    if (c->output_size < 1 && c->node_classes < 1)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: a tree model needs root classes (output_size) or node classes "
+                          "(node_classes), found neither", src);
+    return 0;
+}
+
 const char *model_output_recurrence_refusal(const model_config *c) {
 #define NO_STEPS ": there is no per-step output to feed back (tag or per-step regress)"
     if (c->task == TASK_LM) return "task lm" NO_STEPS;
@@ -164,7 +182,11 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'recurrence': output is refused: %s", src,
                           model_output_recurrence_refusal(c));
     if (c->task == TASK_SEQ2SEQ) return s2s_validate(c, src, err);
-    if (c->task != TASK_LM && c->output_size < 1)
+    if (c->task == TASK_TREE) return tree_validate(c, src, err);
+    if (c->node_classes)
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'node_classes': a tree model's, found %d for task %s", src,
+                          c->node_classes, task_name(c->task));
+    if (c->task != TASK_LM && c->task != TASK_TREE && c->output_size < 1)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': expected an integer >= 1 for task %s, found %d", src,
                           c->task == TASK_REGRESS ? "output_size" : "num_classes", task_name(c->task), c->output_size);
     return 0;
@@ -297,6 +319,46 @@ static void create_s2s(model *m, size_t *off) {
     m->ix = x->dec; /* the model's own index: what generic code (e.g. inspect) reads */
 }
 
+/* A tree model (tree.h): embedding/weight, the cell under tree/ (rnn_tanh:
+ * nn.RNNCell's weight_ih, weight_hh, bias_ih, bias_hh; lstm: the Linear
+ * layers ioux, iouh, fx, fh of the child-sum Tree-LSTM of Tai et al. 2015, as
+ * in treelstm.pytorch), then root/ and node/ heads (Linear H -> classes). */
+static void create_tree(model *m, size_t *off) {
+    const model_config *c = &m->cfg;
+    const size_t H = c->hidden_size, E = c->embed_size, G = c->cell == CELL_LSTM ? 3 : 1;
+    tree_index *x = &m->tree;
+    *x = (tree_index){.fx_w = -1, .fx_b = -1, .fh_w = -1, .fh_b = -1, .root_w = -1, .root_b = -1, .node_w = -1,
+                      .node_b = -1};
+    x->embedding = add_tensor(m, off, "embedding/weight", c->vocab_size, E);
+    if (c->cell == CELL_LSTM) {
+        x->wx = add_tensor(m, off, "tree/ioux/weight", G * H, E);
+        x->bx = add_tensor(m, off, "tree/ioux/bias", G * H, 0);
+        x->wh = add_tensor(m, off, "tree/iouh/weight", G * H, H);
+        x->bh = add_tensor(m, off, "tree/iouh/bias", G * H, 0);
+        x->fx_w = add_tensor(m, off, "tree/fx/weight", H, E);
+        x->fx_b = add_tensor(m, off, "tree/fx/bias", H, 0);
+        x->fh_w = add_tensor(m, off, "tree/fh/weight", H, H);
+        x->fh_b = add_tensor(m, off, "tree/fh/bias", H, 0);
+    } else {
+        x->wx = add_tensor(m, off, "tree/weight_ih", H, E);
+        x->wh = add_tensor(m, off, "tree/weight_hh", H, H);
+        x->bx = add_tensor(m, off, "tree/bias_ih", H, 0);
+        x->bh = add_tensor(m, off, "tree/bias_hh", H, 0);
+    }
+    if (c->output_size) {
+        x->root_w = add_tensor(m, off, "root/weight", c->output_size, H);
+        x->root_b = add_tensor(m, off, "root/bias", c->output_size, 0);
+    }
+    if (c->node_classes) {
+        x->node_w = add_tensor(m, off, "node/weight", c->node_classes, H);
+        x->node_b = add_tensor(m, off, "node/bias", c->node_classes, 0);
+    }
+    /* What generic code (inspect, the table policy) reads. */
+    m->ix.embedding = x->embedding;
+    m->ix.head_weight = m->ix.head_bias = m->ix.w_oh = -1;
+    for (int l = 0; l < RECUR_MAX_LAYERS; l++) m->ix.layer[l][0] = m->ix.layer[l][1] = (layer_index){-1, -1, -1, -1};
+}
+
 /* The head: head/weight and head/bias.  seq2seq: create_s2s. */
 int model_create(model *m, const model_config *cfg, recur_err *err) {
     memset(m, 0, sizeof *m);
@@ -305,6 +367,8 @@ int model_create(model *m, const model_config *cfg, recur_err *err) {
     size_t off = 0;
     if (cfg->task == TASK_SEQ2SEQ) {
         create_s2s(m, &off);
+    } else if (cfg->task == TASK_TREE) {
+        create_tree(m, &off);
     } else {
         add_stack(m, &off, "", cfg, &m->ix);
         const size_t O = cfg->output_size ? (size_t)cfg->output_size : (size_t)cfg->vocab_size;
@@ -351,14 +415,17 @@ void model_init_random(model *m, uint64_t seed) {
      * nn.Linear U(-1/sqrt(in), 1/sqrt(in)) (the language model's head: in = H). */
     const float k_rnn = 1.0f / sqrtf((float)m->cfg.hidden_size);
     const float k_head = 1.0f / sqrtf((float)model_layer_input(&m->cfg, m->cfg.num_layers));
-    const int s2s = m->cfg.task == TASK_SEQ2SEQ;
+    /* seq2seq and trees: embeddings N(0,1), rnn/ as torch's RNNs, every
+     * other tensor as a Linear of its fan-in (a bias or vector: the width of
+     * the weight it sits beside).  A tree's rnn_tanh cell is thereby
+     * nn.RNNCell's init only for E = H; the reference tests load the weights. */
+    const int s2s = m->cfg.task == TASK_SEQ2SEQ || m->cfg.task == TASK_TREE;
     for (int i = 0; i < m->num_tensors; i++) {
         const tensor_info *t = &m->tensors[i];
         float *x = m->params + t->offset;
         int is_embedding = i == m->ix.embedding, is_head = i == m->ix.head_weight || i == m->ix.head_bias;
         float k = is_head ? k_head : k_rnn;
-        if (s2s) { /* embeddings N(0,1), rnn/ as torch's RNNs, every other tensor as a Linear of its fan-in
-                    * (a bias or vector: the width of the weight it sits beside) */
+        if (s2s) {
             is_embedding = strstr(t->name, "embedding/") != NULL;
             const size_t fan_in = t->ndim == 2 ? t->shape[1] : t[-1].ndim == 2 ? t[-1].shape[1] : t[-1].shape[0];
             if (!strstr(t->name, "/rnn/")) k = 1.0f / sqrtf((float)fan_in);

@@ -45,6 +45,7 @@ typedef enum {
     TASK_TAG,        /* one label per step (softmax over C) */
     TASK_REGRESS,    /* K floats per step (per_step) or per sequence (pooled), mean squared error */
     TASK_SEQ2SEQ,    /* encoder-decoder: target tokens given a source sequence (seq2seq.h) */
+    TASK_TREE,       /* recursive net over trees (tree.h): a root and/or a node classification head */
     TASK_COUNT
 } task_kind;
 
@@ -120,6 +121,9 @@ typedef struct {
     int context;          /* CONTEXT_* bits, at least one */
     end_kind end;
     int max_len;          /* END_LENGTH: the length head's classes are 1..max_len */
+    /* trees (tree.h): cell rnn_tanh (child-sum recursive net) or lstm (child-sum
+     * Tree-LSTM), one layer; output_size = Cr root classes (0: no root head): */
+    int node_classes;     /* Cn: the node head's classes (0: no node head) */
     /* Internal, never stored: */
     int extra_input;  /* width appended to layer 0's input (seq2seq's decoder: context, input feeding) */
     int headless;     /* internal, never stored: a stack without a head (seq2seq's encoder, net.h) */
@@ -154,6 +158,18 @@ typedef struct {
     int len_w, len_b;               /* (max_len, Cw), (max_len) */
 } s2s_index;
 
+/* A tree model's tensors (tree.h); -1 where absent.  The node block (G*H
+ * rows: rnn_tanh G = 1, lstm G = 3 for i,o,u) reads the node's input x and its
+ * children's summed states; the LSTM's forget gate (H rows) is per child. */
+typedef struct {
+    int embedding;              /* (V, E) */
+    int wx, bx, wh, bh;         /* rnn_tanh: tree/weight_ih (H, E), bias_ih, weight_hh (H, H), bias_hh;
+                                 * lstm: tree/ioux/weight (3H, E), ioux/bias, iouh/weight (3H, H), iouh/bias */
+    int fx_w, fx_b, fh_w, fh_b; /* lstm: tree/fx/weight (H, E), fx/bias, tree/fh/weight (H, H), fh/bias */
+    int root_w, root_b;         /* root/weight (Cr, H), root/bias */
+    int node_w, node_b;         /* node/weight (Cn, H), node/bias */
+} tree_index;
+
 /* One named tensor of the arena.  `name` is relative to the checkpoint's
  * /model group, e.g. "rnn/weight_ih_l0". */
 typedef struct {
@@ -171,6 +187,7 @@ typedef struct {
     float *grads;        /* same layout */
     tensor_index ix;
     s2s_index s2s;       /* TASK_SEQ2SEQ */
+    tree_index tree;     /* TASK_TREE */
     int num_tensors;
     tensor_info tensors[RECUR_MAX_TENSORS];
 } model;

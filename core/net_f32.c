@@ -10,3 +10,4 @@
 #include "fastmath.h"
 #include "net_impl.h"
 #include "seq2seq_impl.h"
+#include "tree_impl.h"

@@ -8,3 +8,4 @@
 #include <stdint.h>
 #include "net_impl.h"
 #include "seq2seq_impl.h"
+#include "tree_impl.h"

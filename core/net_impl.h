@@ -626,14 +626,16 @@ static void split_grad(workspace *w, int l, REAL *const *dys) {
 /* ---- the head ---- */
 
 /* Softmax cross-entropy of rows [N, O] (probs holds the logits on entry, the
- * softmax on exit).  Returns the summed loss. */
+ * softmax on exit).  Returns the summed loss; a negative target (a tree's
+ * unlabelled node) adds none. */
 RECUR_HOT static double softmax_xent(REAL *probs, const int32_t *targets, int N, int O) {
     double total = 0.0;
     for (int r = 0; r < N; r++) {
         REAL *z = probs + (size_t)r * O;
         REAL mx = z[0];
         for (int v = 1; v < O; v++) mx = z[v] > mx ? z[v] : mx;
-        REAL zt = targets ? z[targets[r]] : 0;
+        const int32_t y = targets ? targets[r] : -1;
+        REAL zt = y >= 0 ? z[y] : 0;
         REAL s = 0;
         for (int v = 0; v < O; v++) {
             z[v] = EXP(z[v] - mx);
@@ -641,7 +643,7 @@ RECUR_HOT static double softmax_xent(REAL *probs, const int32_t *targets, int N,
         }
         const REAL inv = (REAL)1 / s;
         for (int v = 0; v < O; v++) z[v] *= inv;
-        if (targets) total += (double)mx + log((double)s) - (double)zt;
+        if (y >= 0) total += (double)mx + log((double)s) - (double)zt;
     }
     return total;
 }

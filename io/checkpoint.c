@@ -54,7 +54,7 @@ typedef struct {
 enum {
     R_FORMAT, R_VERSION, R_CELL, R_TASK, R_CONDITION, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
     R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_RECURRENCE, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN,
-    N_ROOT
+    R_ROOT_CLASSES, R_NODE_CLASSES, N_ROOT
 };
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
@@ -69,6 +69,7 @@ static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"src_vocab_size", RULE_SIZE, NULL, 0},
     {"attention", RULE_ATTENTION, NULL, 0},     {"context", RULE_CONTEXT, NULL, 0},
     {"end", RULE_END, NULL, 0},                 {"max_len", RULE_SIZE, NULL, 0},
+    {"num_root_classes", RULE_NATURAL, NULL, 0}, {"num_node_classes", RULE_NATURAL, NULL, 0},
 };
 
 /* What the contract asks of a root attribute, given the ones before it. */
@@ -91,6 +92,7 @@ static const unsigned ROOT_DEPS[N_ROOT] = {
     [R_RECURRENCE] = BIT(R_TASK) | BIT(R_PER_STEP),
     [R_SRC_VOCAB] = BIT(R_TASK) | BIT(R_CONDITION), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
     [R_END] = BIT(R_TASK),       [R_MAX_LEN] = BIT(R_TASK) | BIT(R_END),
+    [R_ROOT_CLASSES] = BIT(R_TASK), [R_NODE_CLASSES] = BIT(R_TASK),
 };
 
 static int per_sequence_head(const model_config *c) {
@@ -108,10 +110,31 @@ static int per_step_sequence_head(const model_config *c) {
 static presence root_presence(const model_config *c, int a, char *why, size_t len, int64_t *fixed) {
     const char *task = task_name(c->task);
     const int classes = c->task == TASK_CLASSIFY || c->task == TASK_TAG, s2s = c->task == TASK_SEQ2SEQ;
+    const int tree = c->task == TASK_TREE;
     why[0] = 0;
     *fixed = 0;
+    if (tree) /* a tree model reads tokens through one layer, its heads sized by the last two */
+        switch (a) {
+        case R_INPUT:
+        case R_BIDIR:
+            snprintf(why, len, "task tree: one layer over token embeddings");
+            return ZERO;
+        case R_CLASSES:
+        case R_OUTPUTS:
+        case R_PER_STEP:
+        case R_POOLING:
+            snprintf(why, len, "task tree: its heads are num_root_classes and num_node_classes");
+            return NONE;
+        case R_ROOT_CLASSES:
+        case R_NODE_CLASSES: return MAY; /* 0 or absent: no such head (model_config_validate wants one) */
+        default: break;
+        }
     switch (a) {
     case R_TASK: return MAY;
+    case R_ROOT_CLASSES:
+    case R_NODE_CLASSES:
+        snprintf(why, len, "task %s: %s is a tree model's", task, ROOT_ATTRS[a].name);
+        return NONE;
     case R_CONDITION:
         if (s2s) return MAY;
         snprintf(why, len, "task %s: condition is a seq2seq model's", task);
@@ -229,6 +252,8 @@ static int64_t root_get(const model_config *c, int a) {
     case R_CONTEXT: return c->context - 1; /* the index of its name: CONTEXT_INIT (1) is "init" */
     case R_END: return c->end;
     case R_MAX_LEN: return c->max_len;
+    case R_ROOT_CLASSES: return c->output_size;
+    case R_NODE_CLASSES: return c->node_classes;
     default: return 0;
     }
 }
@@ -255,6 +280,8 @@ static void root_set(model_config *c, int a, int64_t v) {
     case R_CONTEXT: c->context = (int)v + 1; break;
     case R_END: c->end = (end_kind)v; break;
     case R_MAX_LEN: c->max_len = (int)v; break;
+    case R_ROOT_CLASSES: c->output_size = (int)v; break;
+    case R_NODE_CLASSES: c->node_classes = (int)v; break;
     default: break;
     }
 }
@@ -291,6 +318,7 @@ static void canonical_config(model_config *c) {
         c->end = END_EOS;
     }
     if (c->task != TASK_SEQ2SEQ || c->end != END_LENGTH) c->max_len = 0;
+    if (c->task != TASK_TREE) c->node_classes = 0;
 }
 
 /* /optimizer: kind, step, then the hyper-parameters in the order of the

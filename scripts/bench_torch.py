@@ -9,6 +9,14 @@ carried and detached between steps; each step is zero_grad, forward, backward,
 clip_grad_norm_(..., 1.0), SGD step.  After a short warm-up it times whole
 steps for at least --seconds and prints one JSON line.
 
+--task tree (issue 11 section 2): the per-node recursive module of
+tests/torch_tree_reference.py (child-sum Tree-LSTM with treelstm.pytorch's
+Linear layers, or nn.RNNCell over the child sum), --batch random binary parse
+trees of --min-len..--max-len leaves (internal nodes without a token), root and
+node heads of --classes classes; each step zero_grad, the mean cross-entropy
+over every node and root, backward, clip_grad_norm_(..., 1.0), SGD.
+tokens_per_s = nodes_per_s.
+
 --task classify | tag (issue 9's sequence rows): B sequences a batch, lengths
 drawn uniformly from --min-len..--max-len (random tokens, random labels), on
 PyTorch's packed path:
@@ -296,13 +304,89 @@ def main_seq(a):
     }
 
 
+# --------------------------------------------------------------------------
+# --task tree: the per-node recursive module of tests/torch_tree_reference.py
+# --------------------------------------------------------------------------
+def random_parse_tree(gen, V, C, min_len, max_len):
+    """k leaves with tokens, merged by random adjacent pairs (as recur bench --task tree)."""
+    k = int(torch.randint(min_len, max_len + 1, (1,), generator=gen))
+    children, front = [[] for _ in range(k)], list(range(k))
+    while len(front) > 1:
+        p = int(torch.randint(0, len(front) - 1, (1,), generator=gen))
+        children.append([front[p], front[p + 1]])
+        front[p:p + 2] = [len(children) - 1]
+    n = len(children)
+    tokens = torch.randint(0, V, (k,), generator=gen).tolist() + [-1] * (n - k)
+    return {"children": children, "tokens": tokens, "root": front[0],
+            "node_labels": torch.randint(0, C, (n,), generator=gen).tolist(),
+            "root_label": int(torch.randint(0, C, (1,), generator=gen))}
+
+
+def main_tree(a):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+    from torch_tree_reference import TreeModel
+    gen = torch.Generator().manual_seed(a.seed)
+    model = TreeModel(a.cell, a.vocab, a.embed, a.hidden, a.classes, a.classes)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    pool = [[random_parse_tree(gen, a.vocab, a.classes, a.min_len, a.max_len) for _ in range(a.batch)]
+            for _ in range(POOL)]
+    H, E, C = a.hidden, a.embed, a.classes
+    G = 3 if a.cell == "lstm" else 1
+
+    def flops(trees):  # the model's products per node and per edge (as recur counts them), training = 3x forward
+        f = 0
+        for t in trees:
+            n, edges = len(t["children"]), sum(len(c) for c in t["children"])
+            f += n * 2 * (G * H * (E + H) + (H * E if G == 3 else 0) + H * C) + edges * (2 * H * H if G == 3 else 0)
+            f += 2 * H * C
+        return 3 * f
+
+    step_i = 0
+
+    def step():
+        nonlocal step_i
+        trees = pool[step_i % POOL]
+        step_i += 1
+        opt.zero_grad(set_to_none=True)
+        loss = model.loss(trees)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return sum(len(t["children"]) for t in trees), flops(trees)
+
+    for _ in range(max(0, a.warmup)):
+        step()
+    sg_before = sgemm_gflops()
+    steps = nodes = fl = 0
+    t0 = time.perf_counter()
+    while True:
+        n, f = step()
+        steps += 1
+        nodes += n
+        fl += f
+        elapsed = time.perf_counter() - t0
+        if elapsed >= a.seconds and steps >= 2:
+            break
+    sgemm = 0.5 * (sg_before + sgemm_gflops())
+    gflops = fl / elapsed / 1e9
+    return {"impl": "pytorch", "task": "tree", "cell": a.cell, "path": "per-node recursion", "hidden": H,
+            "embed": E, "vocab": a.vocab, "classes": C, "batch": a.batch, "min_len": a.min_len,
+            "max_len": a.max_len, "steps": steps, "nodes": nodes, "seconds": round(elapsed, 4),
+            "nodes_per_s": round(nodes / elapsed, 1), "tokens_per_s": round(nodes / elapsed, 1),
+            "gflops": round(gflops, 3), "sgemm_gflops": round(sgemm, 3),
+            "sgemm_fraction": round(gflops / sgemm, 4), "threads": torch.get_num_threads(),
+            "torch": torch.__version__}
+
+
 def main():
     ap = parser(__doc__, seconds=5.0)
     ap.formatter_class = argparse.RawDescriptionHelpFormatter
     ap.epilog = "\n".join(__doc__.split("\n")[2:])
-    ap.add_argument("--task", choices=["lm", "classify", "tag"], default="lm",
+    ap.add_argument("--task", choices=["lm", "classify", "tag", "tree"], default="lm",
                     help="lm: TBPTT language model (default); classify / tag: packed ragged "
-                         "batches of --batch sequences")
+                         "batches of --batch sequences; tree: --batch parse trees of --min-len.."
+                         "--max-len leaves, per-node recursive module (tests/torch_tree_reference.py)")
+    ap.add_argument("--one-node", action="store_true", help=argparse.SUPPRESS)  # recur's path flag; PyTorch has one
     ap.add_argument("--bidirectional", action="store_true", help="classify/tag: D = 2")
     ap.add_argument("--recurrence", choices=["hidden", "output"], default="hidden",
                     help="tag, rnn_tanh: output = output-to-hidden recurrence, teacher-forced (no W_hh)")
@@ -326,7 +410,7 @@ def main():
 
     single_thread()
     torch.manual_seed(a.seed)
-    rec = main_lm(a) if a.task == "lm" else main_seq(a)
+    rec = main_lm(a) if a.task == "lm" else main_tree(a) if a.task == "tree" else main_seq(a)
     if a.task == "lm" and a.malloc != "default":
         rec["malloc"] = a.malloc
     print(json.dumps(rec), flush=True)

@@ -134,7 +134,8 @@ int reducer_init(grad_reducer *r, const model *m, recur_err *err) {
     const model_config *c = &m->cfg;
     const tensor_info *T = m->tensors;
     int n = 0, first, last;
-    if (c->task == TASK_SEQ2SEQ) { /* reduced once backward is over (trainer.c): the whole arena, one bucket */
+    if (c->task == TASK_SEQ2SEQ || c->task == TASK_TREE) { /* reduced once backward is over (trainer.c): the whole
+                                                             * arena, one bucket */
         r->first_tensor[0] = 0;
         r->offset[0] = 0;
         r->count[0] = m->num_params;

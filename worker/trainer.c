@@ -142,6 +142,30 @@ int trainer_init_pairs(trainer *tr, model *m, optimizer *opt, const pair_dataset
     return 0;
 }
 
+int trainer_init_trees(trainer *tr, model *m, optimizer *opt, const tree_forest *f, int batch, int ranks, int rank,
+                       int shuffle, uint64_t seed, double clip, recur_err *err) {
+    memset(tr, 0, sizeof *tr);
+    tr->m = m;
+    tr->opt = opt;
+    tr->clip = clip;
+    tr->ranks = ranks;
+    tr->rank = rank;
+    tr->seed = seed;
+    tr->sequences = 3;
+    if (treebatch_init(&tr->trees, f, &m->cfg, batch, ranks, rank, shuffle, seed, err)) return -1;
+    const treebatch *tb = &tr->trees;
+    if (tree_workspace_create(&tr->tws, &m->cfg, tb->max_n, tb->max_rows, tb->max_edges, err)) {
+        treebatch_free(&tr->trees);
+        return -1;
+    }
+    /* The reducer starts once backward is over (one bucket: a tree model is small). */
+    if (ranks > 1 && reducer_init(&tr->reducer, m, err)) {
+        trainer_free(tr);
+        return -1;
+    }
+    return 0;
+}
+
 int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err) {
     tr->seed = seed;
     if (dropout == tr->ws.dropout) return 0;
@@ -156,7 +180,8 @@ int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *er
 }
 
 long trainer_steps_per_epoch(const trainer *tr) {
-    return tr->sequences == 2 ? tr->pairs.batches_per_epoch
+    return tr->sequences == 3 ? tr->trees.batches_per_epoch
+           : tr->sequences == 2 ? tr->pairs.batches_per_epoch
            : tr->sequences    ? tr->seqs.batches_per_epoch
                               : tr->data.steps_per_epoch;
 }
@@ -167,6 +192,8 @@ void trainer_free(trainer *tr) {
     seqbatch_free(&tr->seqs);
     pairbatch_free(&tr->pairs);
     s2s_workspace_free(&tr->s2s);
+    treebatch_free(&tr->trees);
+    tree_workspace_free(&tr->tws);
     reducer_free(&tr->reducer);
 }
 
@@ -185,6 +212,16 @@ static double run_batch(trainer *tr, step_result *res, double *count, long *glob
     model *m = tr->m;
     const uint64_t seed = step_seed(tr);
     double loss = 0;
+    if (tr->sequences == 3) {
+        treebatch_fill(&tr->trees, tr->step);
+        *count = tr->trees.global_count;
+        *global_steps = tr->trees.global_nodes;
+        if (tr->trees.b.n == 0) return *t_fwd = seconds(), 0;
+        loss = tree_forward(&tr->tws, m, m->params, &tr->trees.b);
+        *t_fwd = seconds();
+        tree_backward(&tr->tws, m, m->params, m->grads, (float)(1.0 / *count));
+        return loss;
+    }
     if (tr->sequences == 2) {
         pairbatch_fill(&tr->pairs, tr->step);
         s2s_batch b = pairbatch_batch(&tr->pairs);
@@ -237,7 +274,7 @@ void trainer_step(trainer *tr, float lr, int stop_local, step_result *res) {
     long global_steps;
     const double t0 = seconds();
     double sums[3] = {run_batch(tr, res, &count, &global_steps, &t1), stop_local ? 1.0 : 0.0, 0};
-    if (tr->sequences == 2 && tr->ranks > 1) reducer_tensors_ready(&tr->reducer, 0, m->num_tensors - 1);
+    if (tr->sequences >= 2 && tr->ranks > 1) reducer_tensors_ready(&tr->reducer, 0, m->num_tensors - 1);
     double t2 = seconds();
     if (tr->debug && !res->bad[0]) check_arena(tr, m->grads, "backward", "gradient", res);
     if (tr->ranks > 1) {

@@ -12,6 +12,7 @@
 #include "comm.h"
 #include "pairbatch.h"
 #include "seqbatch.h"
+#include "treebatch.h"
 
 enum { PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_OPTIMIZER, PHASE_COUNT };
 extern const char *const PHASE_NAMES[PHASE_COUNT];
@@ -21,11 +22,14 @@ typedef struct {
     optimizer *opt;
     net_workspace ws;
     int sequences;          /* 0: token streams (batcher `data`); 1: whole sequences (seqbatch `seqs`);
-                             * 2: (source, target) pairs (pairbatch `pairs`, workspace `s2s`) */
+                             * 2: (source, target) pairs (pairbatch `pairs`, workspace `s2s`);
+                             * 3: trees (treebatch `trees`, workspace `tws`) */
     batcher data;
     seqbatch seqs;
     pairbatch pairs;
     s2s_workspace s2s;
+    treebatch trees;
+    tree_workspace tws;
     uint64_t seed;          /* dropout masks: from (seed, step, rank) */
     float sample_prob;      /* seq2seq: scheduled sampling's chance of feeding the model's own sample (the caller
                              * sets it before each step; 0 = teacher forcing) */
@@ -59,6 +63,10 @@ int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_data
 /* seq2seq: batches of `batch` pairs of the train split (pairbatch.h). */
 int trainer_init_pairs(trainer *tr, model *m, optimizer *opt, const pair_dataset *ds, int batch, int ranks, int rank,
                        int shuffle, uint64_t seed, float dropout, double clip, recur_err *err);
+/* Trees: batches of `batch` trees (global, split among ranks by node count)
+ * of the forest `f` (the train split), checked against the model here. */
+int trainer_init_trees(trainer *tr, model *m, optimizer *opt, const tree_forest *f, int batch, int ranks, int rank,
+                       int shuffle, uint64_t seed, double clip, recur_err *err);
 /* Language model: turns on dropout (trainer_init leaves it off); masks are
  * drawn from (seed, step, rank).  Call before the first step. */
 int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err);
