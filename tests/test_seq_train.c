@@ -424,7 +424,7 @@ static void test_target_val_loss(void **s) {
     free(text);
     assert_int_equal(nval, 6); /* steps 10..50, and the end */
     assert_true(val[2] < val[0]);
-    char flag[64];
+    char flag[128];
     /* A hair above step 30's loss: -np 2 sums the same losses in another order. */
     const double target = val[2] * (1 + 1e-4);
     snprintf(flag, sizeof flag, "--steps 60 --val-every 10 --target-val-loss %.9g", target);
