@@ -429,7 +429,7 @@ static void test_target_val_loss(void **s) {
     const double target = val[2] * (1 + 1e-4);
     snprintf(flag, sizeof flag, "--steps 60 --val-every 10 --target-val-loss %.9g", target);
     for (int np = 1; np <= 2; np++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "tv_np%d", np);
         int rc = tu_run(log, sizeof log,
                         "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data reg.h5 --hidden 16 "
