@@ -131,6 +131,24 @@ const char *model_output_recurrence_refusal(const model_config *c) {
     return NULL;
 }
 
+/* Skip connections in time and residual connections between layers
+ * (reference §9) are added to the hidden-to-hidden engine of the sequence
+ * models; seq2seq's step-by-step decoder and output recurrence have neither. */
+const char *model_shortcut_refusal(const model_config *c, const char **field) {
+    *field = c->skip ? "skip" : "residual";
+    if (!c->skip && !c->residual) return NULL;
+    if (c->task == TASK_SEQ2SEQ) return "task seq2seq: skip and residual connections are the sequence engine's "
+                                        "(lm, classify, tag, regress)";
+    if (c->recurrence == RECURRENCE_OUTPUT)
+        return "recurrence output: skip and residual connections need the hidden-to-hidden recurrence";
+    if (c->skip == 1) return "skip 1 is the hidden-to-hidden connection itself: expected 0 (none) or K >= 2";
+    *field = "residual";
+    if (c->residual && c->num_layers < 2)
+        return "1 layer: a residual connection adds a layer's input to its output between stacked layers "
+               "(layers >= 2)";
+    return NULL;
+}
+
 int model_config_validate(const model_config *c, const char *src, recur_err *err) {
     const int tokens = c->input_size == 0 || c->task == TASK_SEQ2SEQ; /* seq2seq: input_size is the context's */
     /* Upper bounds keep every product well inside size_t and int. */
@@ -142,6 +160,8 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
         {"num_layers", c->num_layers, 1, RECUR_MAX_LAYERS},
         {"bidirectional", c->bidirectional, 0, 1},
         {"output_size", c->output_size, 0, 1 << 24},
+        {"skip", c->skip, 0, 1 << 16},
+        {"residual", c->residual, 0, 1},
     };
     if ((unsigned)c->cell >= CELL_COUNT)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'cell': expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru", src);
@@ -163,6 +183,8 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
     if (c->recurrence == RECURRENCE_OUTPUT && model_output_recurrence_refusal(c))
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'recurrence': output is refused: %s", src,
                           model_output_recurrence_refusal(c));
+    const char *field, *why = model_shortcut_refusal(c, &field);
+    if (why) return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': %s", src, field, why);
     if (c->task == TASK_SEQ2SEQ) return s2s_validate(c, src, err);
     if (c->task != TASK_LM && c->output_size < 1)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': expected an integer >= 1 for task %s, found %d", src,
@@ -190,8 +212,9 @@ static int add_tensor(model *m, size_t *off, const char *name, size_t rows, size
 /* A stack's tensors under `prefix`: PyTorch's names embedding/weight,
  * rnn/<weight|bias>_<ih|hh>_l<k>[_reverse] (nn.LSTM's state_dict, in its
  * order).  Output recurrence: no _hh tensors, and rnn/weight_oh (H, O) after
- * layer 0's (its gradient is final with theirs).  The head is added by the
- * caller. */
+ * layer 0's (its gradient is final with theirs).  Skip connections:
+ * rnn/weight_skip_l<k>[_reverse] (G*H, H) after each direction's four.  The
+ * head is added by the caller. */
 static void add_stack(model *m, size_t *off, const char *prefix, const model_config *cfg, tensor_index *ix) {
     const size_t H = cfg->hidden_size, G = cell_gates(cfg->cell);
     char name[48];
@@ -199,7 +222,7 @@ static void add_stack(model *m, size_t *off, const char *prefix, const model_con
     ix->embedding = cfg->input_size ? -1 : add_tensor(m, off, name, cfg->vocab_size, cfg->embed_size);
     static const char *const KIND[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     const int fed = cfg->recurrence == RECURRENCE_OUTPUT;
-    for (int l = 0; l < RECUR_MAX_LAYERS; l++) ix->layer[l][0] = ix->layer[l][1] = (layer_index){-1, -1, -1, -1};
+    for (int l = 0; l < RECUR_MAX_LAYERS; l++) ix->layer[l][0] = ix->layer[l][1] = (layer_index){-1, -1, -1, -1, -1};
     ix->w_oh = -1;
     for (int l = 0; l < cfg->num_layers; l++) {
         for (int d = 0; d <= cfg->bidirectional; d++) {
@@ -211,7 +234,12 @@ static void add_stack(model *m, size_t *off, const char *prefix, const model_con
                 snprintf(name, sizeof name, "%srnn/%s_l%d%s", prefix, KIND[k], l, d ? "_reverse" : "");
                 at[k] = add_tensor(m, off, name, G * H, cols[k]);
             }
-            ix->layer[l][d] = (layer_index){at[0], at[1], at[2], at[3]};
+            int skip = -1;
+            if (cfg->skip) {
+                snprintf(name, sizeof name, "%srnn/weight_skip_l%d%s", prefix, l, d ? "_reverse" : "");
+                skip = add_tensor(m, off, name, G * H, H);
+            }
+            ix->layer[l][d] = (layer_index){at[0], at[1], at[2], at[3], skip};
         }
         if (fed && l == 0) {
             snprintf(name, sizeof name, "%srnn/weight_oh", prefix);
@@ -259,7 +287,7 @@ static void create_s2s(model *m, size_t *off) {
     if (cfg->condition == COND_NONE) add_stack(m, off, "encoder/", &enc, &x->enc);
     else {
         tensor_index none = {.embedding = -1, .head_weight = -1, .head_bias = -1};
-        for (int l = 0; l < RECUR_MAX_LAYERS; l++) none.layer[l][0] = none.layer[l][1] = (layer_index){-1, -1, -1, -1};
+        for (int l = 0; l < RECUR_MAX_LAYERS; l++) none.layer[l][0] = none.layer[l][1] = (layer_index){-1, -1, -1, -1, -1};
         x->enc = none;
     }
     if (cfg->condition == COND_LABEL) x->ctx_embedding = add_tensor(m, off, "context/embedding", cfg->src_vocab_size, H);
@@ -327,8 +355,8 @@ void model_layer_tensors(const model *m, int l, int *first, int *last) {
     *last = l == 0 && m->ix.w_oh >= 0 ? m->ix.w_oh : *first;
     for (int d = 0; d <= m->cfg.bidirectional; d++) {
         const layer_index *x = &m->ix.layer[l][d];
-        const int at[4] = {x->w_ih, x->w_hh, x->b_ih, x->b_hh};
-        for (int k = 0; k < 4; k++) *last = at[k] > *last ? at[k] : *last;
+        const int at[5] = {x->w_ih, x->w_hh, x->b_ih, x->b_hh, x->w_skip};
+        for (int k = 0; k < 5; k++) *last = at[k] > *last ? at[k] : *last;
     }
 }
 

@@ -112,6 +112,9 @@ typedef struct {
     int per_step;     /* regress: a target per step (1) or per sequence (0); tag/lm: 1; classify: 0 */
     pooling_kind pooling; /* per-sequence heads */
     recurrence_kind recurrence; /* hidden (W_hh) or output (W_oh y_{t-1}; see recurrence_kind) */
+    /* Shortcuts of a deep RNN (reference §9; 0 = none, the model as before): */
+    int skip;         /* K >= 2: every layer direction adds W_skip h_{t-K} to its gate pre-activations */
+    int residual;     /* 1: layer l >= 1's output += its input (model_layer_output) */
     /* seq2seq (vocab_size is the target side's; encoder and decoder share
      * cell, E, H and L; the encoder may be bidirectional): */
     int src_vocab_size;   /* Vs (COND_LABEL: C); input_size is F with COND_FEATURES */
@@ -130,11 +133,16 @@ int model_config_validate(const model_config *cfg, const char *source, recur_err
 /* NULL when cfg may have output-to-hidden recurrence, else why not
  * ("cell lstm: ..."): what validate, the checkpoint reader and the CLI say. */
 const char *model_output_recurrence_refusal(const model_config *cfg);
+/* NULL when cfg may have its skip and residual settings, else why not, with
+ * *field set to the one refused ("skip" or "residual"): what validate, the
+ * checkpoint reader and the CLI say. */
+const char *model_shortcut_refusal(const model_config *cfg, const char **field);
 
 /* Where each tensor sits in model.tensors, resolved BY NAME once in
  * model_create (so nothing outside model.c depends on the order tensors are
  * registered in).  -1 for a tensor the model does not have. */
-typedef struct { int w_ih, w_hh, b_ih, b_hh; } layer_index; /* (G*H, in), (G*H, H), (G*H), (G*H); hh: -1 with output recurrence */
+typedef struct { int w_ih, w_hh, b_ih, b_hh, w_skip; } layer_index; /* (G*H, in), (G*H, H), (G*H), (G*H), (G*H, H);
+                                                                      * hh: -1 with output recurrence; skip: -1 without */
 typedef struct {
     int embedding;                                  /* (V, E); -1 with feature inputs */
     layer_index layer[RECUR_MAX_LAYERS][2];         /* [l][0] forward, [l][1] reverse ("..._reverse") */

@@ -12,6 +12,9 @@ typedef struct {
     NET_REAL *hprev_buf, *cprev_buf; /* [rows, H] where hprev/cprev live when they do not alias */
     NET_REAL *gates; /* [rows, G*H]   post-activation gate values (rnn: h itself) */
     NET_REAL *aux;   /* [rows, H]     lstm: tanh(c); lbr_gru: W_hn h + b_hn; gru: r*h */
+    NET_REAL *hskip; /* [rows, H]     skip K: the state K steps back each row read (0: none); else NULL */
+    NET_REAL *res;   /* [rows, H]     residual, layer l >= 1: y + this direction's share of the layer's
+                      *               input, what the layer passes up (net_impl.h); else NULL */
 } NET_SFX(net_dir_acts);
 
 typedef struct {
@@ -49,6 +52,7 @@ typedef struct {
     NET_REAL *dh, *dh_next;    /* [n, H] grad w.r.t. h_t, and w.r.t. h_{t-1} being built */
     NET_REAL *dc;              /* [n, H] LSTM cell-state grad carried backwards */
     NET_REAL *drh;             /* [n, H] textbook GRU: grad w.r.t. r*h */
+    NET_REAL *dskip;           /* [rows, H] skip K: grad w.r.t. each row's state from the step K later; else NULL */
     NET_REAL *state_h;         /* [L, n, H] state carried from window to window (stream windows) */
     NET_REAL *state_c;         /* [L, n, H] LSTM only, else NULL */
     float dropout;             /* probability of dropping a unit in training (0: off; eval, sample) */

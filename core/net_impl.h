@@ -41,6 +41,20 @@
  * rows at once (fed_rows_forward), and its backward one element-wise pass
  * (fed_backward) before the same weight-gradient GEMMs as every layer.
  * Free-running evaluation goes step by step (fed_forward_free).
+ *
+ * Shortcuts of a deep RNN (reference §9), both off by default:
+ *   skip K : W_skip h_{t-K} joins the input projection of step t (it is one
+ *            more input of the gates), one GEMM per step over the rows whose
+ *            sequence was running K steps back; the others, and every row of
+ *            the first K steps of a window (a carried state is not kept K
+ *            steps deep), read zeros.  Backward adds W_skip^T dxp of step t
+ *            to the grad of step t-K's outputs (dskip), which the loop reaches
+ *            later; dW_skip is one GEMM after it.
+ *   residual: layer l >= 1 passes up y + its input (direction d adds its
+ *            columns of the input: concat, or all of them for the forward
+ *            direction with sum), in `res`; y itself stays the recurrent and
+ *            carried state.  Backward adds the grad w.r.t. res to the grad
+ *            w.r.t. the layer's input.
  */
 #include <cblas.h>
 #include <math.h>
@@ -99,12 +113,13 @@ static void rec_mul_w(const workspace *w, const rg_packed *p, int M, const REAL 
 }
 
 /* The four tensors of layer l, direction d, in an arena laid out as m->tensors. */
-typedef struct { const REAL *w_ih, *w_hh, *b_ih, *b_hh; } layer_params;
+typedef struct { const REAL *w_ih, *w_hh, *b_ih, *b_hh, *w_skip; } layer_params;
 static layer_params layer_view(const model *m, const REAL *P, int l, int d) {
     const layer_index *x = &m->ix.layer[l][d];
     const tensor_info *t = m->tensors;
     return (layer_params){P + t[x->w_ih].offset, x->w_hh >= 0 ? P + t[x->w_hh].offset : NULL, P + t[x->b_ih].offset,
-                          x->b_hh >= 0 ? P + t[x->b_hh].offset : NULL}; /* no _hh: output recurrence */
+                          x->b_hh >= 0 ? P + t[x->b_hh].offset : NULL, /* no _hh: output recurrence */
+                          x->w_skip >= 0 ? P + t[x->w_skip].offset : NULL};
 }
 static REAL *mut(const REAL *p) { return (REAL *)(uintptr_t)p; }
 
@@ -146,6 +161,7 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
     const size_t G = w->G, GH = G * H, R = max_rows, N = max_n, D = w->D, O = net_head_out(cfg);
     const int lstm = cfg->cell == CELL_LSTM, lbr = cfg->cell == CELL_LBR_GRU;
     const int per_row = net_per_row(cfg), fed = cfg->recurrence == RECURRENCE_OUTPUT;
+    const size_t skip = cfg->skip ? 1 : 0, res = cfg->residual ? 1 : 0;
     w->fed = fed;
     size_t maxw = X0;
     for (int l = 1; l <= (int)L; l++) maxw = maxw > (size_t)model_layer_input(cfg, l) ? maxw : (size_t)model_layer_input(cfg, l);
@@ -154,8 +170,8 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
 
     /* Every buffer's size, then carve them from one arena in the same order. */
     size_t total = R * X0 + (table ? V * GH : 0);
-    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H;
-    total += L * D * per_dir;
+    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H + skip * R * H;
+    total += L * D * per_dir + res * (L - 1) * D * R * H + skip * R * H;
     for (int l = 1; l <= (int)L; l++) {
         const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
         total += rows * width * (dropout > 0 ? 2 : 1); /* xin (+ mask): sized whether or not used */
@@ -198,7 +214,10 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
             }
             a->gates = TAKE(R * GH);
             a->aux = TAKE(R * H);
+            a->hskip = skip ? TAKE(R * H) : NULL;
+            a->res = res && l > 0 ? TAKE(R * H) : NULL;
         }
+    w->dskip = skip ? TAKE(R * H) : NULL;
     for (int l = 1; l <= (int)L; l++) {
         const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
         w->xin[l] = TAKE(rows * width);
@@ -435,6 +454,37 @@ static void recurrent_weight_grads(const workspace *w, const layer_params *lg, c
     add_colsum(mut(lg->b_hh), dhp, rows, GH);
 }
 
+/* The step whose outputs step t's skip connection reads in direction d
+ * (t-K forward, t+K reverse), or -1. */
+static inline int skip_step(const workspace *w, int d, int t) {
+    const int s = d == 0 ? t - w->cfg.skip : t + w->cfg.skip;
+    return s >= 0 && s < w->T ? s : -1;
+}
+
+/* Rows of step t that have a state K steps back: slots below bs of that step. */
+static inline int skip_rows(const workspace *w, int d, int t) {
+    const int s = skip_step(w, d, t);
+    return s < 0 ? 0 : w->bs[s] < w->bs[t] ? w->bs[s] : w->bs[t];
+}
+
+/* Step t's skip connection: its rows of a->hskip get the states K steps back
+ * (zeros where there is none), and xt [bs[t], G*H] += hskip W_skip^T. */
+static void skip_forward(workspace *w, const layer_params *lp, dir_acts *a, int d, int t, REAL *xt) {
+    const int H = w->H, GH = w->G * H, M = w->bs[t], from = skip_rows(w, d, t);
+    REAL *hs = a->hskip + (size_t)w->off[t] * H;
+    if (from) memcpy(hs, a->y + (size_t)w->off[skip_step(w, d, t)] * H, (size_t)from * H * sizeof(REAL));
+    memset(hs + (size_t)from * H, 0, (size_t)(M - from) * H * sizeof(REAL));
+    gemm(0, 1, from, GH, H, 1, hs, H, lp->w_skip, H, 1, xt, GH);
+}
+
+/* Backward of skip_forward for step t given its dxt: the grad w.r.t. the
+ * outputs K steps back gets dxt W_skip (added to their dh when the loop
+ * reaches that step). */
+static void skip_backward(workspace *w, const layer_params *lp, int d, int t, const REAL *dxt) {
+    const int H = w->H, GH = w->G * H, from = skip_rows(w, d, t);
+    if (from) gemm(0, 0, from, H, GH, 1, dxt, GH, lp->w_skip, H, 1, w->dskip + (size_t)w->off[skip_step(w, d, t)] * H, H);
+}
+
 /* One direction of layer l over the batch from its input projection in
  * w->xp; results land in w->layer[l][d].  h0/c0: initial state rows by slot
  * (NULL = zeros). */
@@ -457,8 +507,10 @@ static void recur_forward(workspace *w, const layer_params *lp, int l, int d, co
     layer_bias(w, lp, w->bias);
     for (int s = 0; s < T; s++) {
         const int t = d == 0 ? s : T - 1 - s;
+        REAL *xt = w->xp + (size_t)w->off[t] * GH;
         if (!alias) gather_prev(w, a, d, t, h0, c0);
-        step_forward(w, w->pack_fwd[l][d], lp, w->bias, a, w->xp + (size_t)w->off[t] * GH, (size_t)w->off[t], w->bs[t]);
+        if (lp->w_skip) skip_forward(w, lp, a, d, t, xt);
+        step_forward(w, w->pack_fwd[l][d], lp, w->bias, a, xt, (size_t)w->off[t], w->bs[t]);
     }
 }
 
@@ -475,6 +527,7 @@ static void recur_backward(workspace *w, const layer_params *lp, const layer_par
 #ifdef USE_RGEMM
     if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 1);
 #endif
+    if (lp->w_skip) memset(w->dskip, 0, (size_t)w->rows * H * sizeof(REAL));
     int M_prev = 0; /* rows of dh_next (and dc) holding a grad from the step handled before */
     for (int s = T - 1; s >= 0; s--) {
         const int t = d == 0 ? s : T - 1 - s, M = w->bs[t];
@@ -489,14 +542,49 @@ static void recur_backward(workspace *w, const layer_params *lp, const layer_par
         M_prev = M;
         const REAL *dy = w->dy[d] + r0 * H;
         for (size_t i = 0; i < (size_t)M * H; i++) w->dh[i] = dy[i] + w->dh_next[i];
+        if (lp->w_skip)
+            for (size_t i = 0; i < (size_t)M * H; i++) w->dh[i] += w->dskip[r0 * H + i];
         /* The initial state gets no gradient (detached, or zeros): none needed for the first step. */
         step_backward(w, w->pack_bwd[l][d], lp, a, r0, M, w->dh, w->dc, w->xp + r0 * GH, w->dhp + r0 * GH, w->dh_next,
                       w->drh, pred_step(w, d, t) >= 0);
+        if (lp->w_skip) skip_backward(w, lp, d, t, w->xp + r0 * GH);
     }
     recurrent_weight_grads(w, lg, a, w->dhp, w->rows);
+    if (lg->w_skip) gemm(1, 0, GH, H, w->rows, 1, w->xp, GH, a->hskip, H, 1, mut(lg->w_skip), H);
 }
 
 /* ---- merging the outputs below into the next input ---- */
+
+/* What direction d of layer l passes up: its outputs, or with a residual
+ * connection (l >= 1) its outputs plus its share of the layer's input. */
+static const REAL *layer_out(const workspace *w, int l, int d) {
+    const dir_acts *a = &w->layer[l][d];
+    return a->res ? a->res : a->y;
+}
+
+/* The first column of a layer's input that direction d's residual share
+ * starts at (H columns), or -1: concat gives each direction its own
+ * columns; sum adds the whole input once, to the forward direction. */
+static int residual_column(const workspace *w, int d) { return w->cfg.merge == MERGE_SUM && d > 0 ? -1 : d * w->H; }
+
+/* res = y + share of X (layer l's input [rows, width]) for every direction. */
+static void residual_forward(workspace *w, int l, const REAL *X) {
+    const int H = w->H, width = input_width(w, l);
+    for (int d = 0; d < w->D; d++) {
+        dir_acts *a = &w->layer[l][d];
+        const int col = residual_column(w, d);
+        for (size_t r = 0; r < (size_t)w->rows; r++)
+            for (int j = 0; j < H; j++) a->res[r * H + j] = a->y[r * H + j] + (col < 0 ? 0 : X[r * width + col + j]);
+    }
+}
+
+/* Backward of direction d's share: dX (layer l's input grad) += w->dy[d]. */
+static void residual_backward(workspace *w, int l, int d, REAL *dX) {
+    const int H = w->H, width = input_width(w, l), col = residual_column(w, d);
+    if (col < 0) return;
+    for (size_t r = 0; r < (size_t)w->rows; r++)
+        for (int j = 0; j < H; j++) dX[r * width + col + j] += w->dy[d][r * H + j];
+}
 
 /* Inverted dropout masks for input l of this batch: 0 or 1/(1-p), drawn from
  * the batch's seed and l alone (so a resumed run draws the same ones). */
@@ -519,7 +607,7 @@ static void pool_sequences(workspace *w) {
     REAL *X = w->xin[L];
     memset(X, 0, (size_t)n * width * sizeof(REAL));
     for (int d = 0; d < D; d++) {
-        const REAL *y = w->layer[L - 1][d].y;
+        const REAL *y = layer_out(w, L - 1, d);
         for (int s = 0; s < n; s++) {
             REAL *x = X + (size_t)s * width + (concat ? d * H : 0);
             const int len = w->len[s];
@@ -579,7 +667,7 @@ static void unpool_sequences(workspace *w, const REAL *dX, REAL *const *dys) {
  * direction's y below. */
 static const REAL *merged_input(workspace *w, int l, const net_batch *b) {
     const int L = w->cfg.num_layers, H = w->H, width = input_width(w, l);
-    if (!needs_merge(w, l)) return w->layer[l - 1][0].y;
+    if (!needs_merge(w, l)) return layer_out(w, l - 1, 0);
     const int per_seq = l == L && !net_per_row(&w->cfg);
     const size_t rows = per_seq ? (size_t)w->n : (size_t)w->rows;
     REAL *X = w->xin[l];
@@ -588,9 +676,9 @@ static const REAL *merged_input(workspace *w, int l, const net_batch *b) {
     } else if (w->cfg.merge == MERGE_CONCAT || w->D == 1) {
         for (int d = 0; d < w->D; d++)
             for (size_t r = 0; r < rows; r++)
-                memcpy(X + r * width + (size_t)d * H, w->layer[l - 1][d].y + r * H, (size_t)H * sizeof(REAL));
+                memcpy(X + r * width + (size_t)d * H, layer_out(w, l - 1, d) + r * H, (size_t)H * sizeof(REAL));
     } else {
-        const REAL *f = w->layer[l - 1][0].y, *g = w->layer[l - 1][1].y;
+        const REAL *f = layer_out(w, l - 1, 0), *g = layer_out(w, l - 1, 1);
         for (size_t i = 0; i < rows * H; i++) X[i] = f[i] + g[i];
     }
     if (w->mask[l] && w->dropout > 0) {
@@ -823,6 +911,7 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
             const REAL *c0 = carry && w->state_c ? w->state_c + l * nH : NULL;
             recur_forward(w, &lp, l, d, h0, c0);
         }
+        if (w->layer[l][0].res) residual_forward(w, l, X);
         if (carry) { /* the last step's outputs are the next window's initial state */
             const dir_acts *a = &w->layer[l][0];
             const size_t last = (size_t)w->off[w->T - 1] * H, bytes = (size_t)w->n * H * sizeof(REAL);
@@ -880,7 +969,7 @@ static void head_backward(workspace *w, const model *m, const REAL *P, REAL *Gr,
         }
     }
     const int in = input_width(w, L);
-    const REAL *X = needs_merge(w, L) ? w->xin[L] : w->layer[L - 1][0].y;
+    const REAL *X = needs_merge(w, L) ? w->xin[L] : layer_out(w, L - 1, 0);
     gemm(1, 0, O, in, N, 1, w->out, O, X, in, 1, dWh, in);
     add_colsum(dbh, w->out, N, O);
     gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, needs_merge(w, L) ? w->dx : w->dy[0], in);
@@ -900,7 +989,7 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
 
     for (int l = L - 1; l >= 0; l--) {
         const int lin = input_width(w, l), merge = l > 0 && needs_merge(w, l);
-        const REAL *Xl = l == 0 ? w->x0 : merge ? w->xin[l] : w->layer[l - 1][0].y;
+        const REAL *Xl = l == 0 ? w->x0 : merge ? w->xin[l] : layer_out(w, l - 1, 0);
         REAL *dX = merge || l == 0 ? w->dx : w->dy_below[0];
         for (int d = 0; d < w->D; d++) {
             const layer_params lp = layer_view(m, P, l, d), lg = layer_view(m, Gr, l, d);
@@ -914,6 +1003,7 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
             add_colsum(mut(lg.b_ih), w->xp, R, GH);
             if (l > 0 || !w->cfg.input_size) /* no grad w.r.t. features */
                 gemm(0, 0, R, lin, GH, 1, w->xp, GH, lp.w_ih, lin, d > 0 ? 1 : 0, dX, lin);
+            if (w->layer[l][d].res) residual_backward(w, l, d, dX);
         }
         int first, last;
         model_layer_tensors(m, l, &first, &last);
