@@ -381,6 +381,9 @@ static void model_text(const model_config *c) {
                c->task == TASK_TAG ? "label" : "target vector");
     else if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
         printf("recurrence: hidden (W_hh)\n");
+    if (c->skip)
+        printf("skip: %d (every layer direction adds W_skip h_{t-%d}: rnn/weight_skip_l{k})\n", c->skip, c->skip);
+    if (c->residual) printf("residual: every layer above the first adds its input to its output\n");
 }
 
 /* In the pair dataset part below: a vocabulary's kind, size and first symbols. */
@@ -429,6 +432,8 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
     if (pools(c)) jw_str(w, "pooling", pooling_name(c->pooling));
     if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
         jw_str(w, "recurrence", recurrence_name(c->recurrence));
+    if (c->skip) jw_int(w, "skip", c->skip); /* the shortcuts of a deep RNN, when on */
+    if (c->residual) jw_bool(w, "residual", 1);
     if (c->task == TASK_SEQ2SEQ) s2s_json(w, ck);
     jw_int(w, "parameters", (long long)m->num_params);
     if (ck->has_progress) {
@@ -1175,6 +1180,8 @@ static void architecture_differences(const model_config *a, const model_config *
         {"hidden_size", a->hidden_size, b->hidden_size, 1},
         {"num_layers", a->num_layers, b->num_layers, 1},
         {"bidirectional", a->bidirectional, b->bidirectional, 1},
+        {"skip", a->skip, b->skip, 1},
+        {"residual", a->residual, b->residual, 1},
     };
     if (ta != tb) {
         snprintf(p, sizeof p, "inputs %s vs %s", ta ? "tokens" : "features", tb ? "tokens" : "features");

@@ -31,7 +31,9 @@
     "--val-streams apply to language models (token datasets); --bidirectional, --merge, --pooling and\n" \
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
     "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
-    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction."
+    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction;\n" \
+    "--skip and --residual to every model but seq2seq (and conditional language models) and --recurrence\n" \
+    "output; --residual to two layers or more."
 
 static int build_table(train_opts *o, opt_spec *t) {
     opt_spec rows[] = {
@@ -60,6 +62,8 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
         {"max-len", OPT_INT, &o->max_len, "N", "seq2seq --end length: longest length the head predicts (0 = the data's longest target)", 0, 1, 0},
         {"recurrence", OPT_STR, o->recurrence, "hidden|output", "what feeds the next step: the hidden state (W_hh), or the previous step's output, the label (tag) or target vector (per-step regress), with no W_hh: teacher-forced, a whole window at once (rnn_tanh, rnn_relu; one direction)", 0, 0, 0},
+        {"skip", OPT_INT, &o->skip, "K", "skip connections in time: every layer also reads its state K >= 2 steps back, W_skip h_{t-K} (zeros before step K of a sequence or window; 0 = off)", 0, 1, 0},
+        {"residual", OPT_FLAG, &o->residual, NULL, "residual connections: every layer above the first adds its input to its output", 0, 0, 0},
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
         {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
@@ -384,6 +388,16 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
         const char *why = model_output_recurrence_refusal(&want);
         if (why) return cli_fail_option(tab, n, "recurrence", err, "output: %s", why);
     }
+    if (!model_given && (o->skip || o->residual)) {
+        const model_config want = {.task = k.pairs || clm ? TASK_SEQ2SEQ : k.sequences ? k.task : TASK_LM,
+                                   .recurrence = rk, .num_layers = o->layers, .skip = o->skip,
+                                   .residual = o->residual};
+        const char *field, *why = model_shortcut_refusal(&want, &field);
+        if (why && want.task == TASK_SEQ2SEQ && clm)
+            why = "a conditional language model runs on the seq2seq decoder: skip and residual connections are the "
+                  "sequence engine's (lm on a token dataset, classify, tag, regress)";
+        if (why) return cli_fail_option(tab, n, field, err, "%s", why);
+    }
     return 0;
 }
 
@@ -395,6 +409,7 @@ static int check_fresh_shape(const train_opts *o, const opt_spec *tab, int n, re
         {"embed", o->embed, offsetof(model_config, embed_size)},
         {"hidden", o->hidden, offsetof(model_config, hidden_size)},
         {"layers", o->layers, offsetof(model_config, num_layers)},
+        {"skip", o->skip, offsetof(model_config, skip)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         model_config one = {.cell = CELL_LSTM, .vocab_size = 1, .embed_size = 1, .hidden_size = 1, .num_layers = 1};
@@ -507,6 +522,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     /* With --init, --seed still orders the sequences and draws dropout masks. */
     const int seed_used = o->sequences || o->dropout > 0;
     const char *shape[] = {"cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", "recurrence",
+                           "skip", "residual",
                            "bidirectional-encoder", "attention", "context", "condition", "end", "max-len",
                            seed_used ? NULL : "seed"};
     if (resume[0]) {
@@ -529,6 +545,10 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             snprintf(given, sizeof given, "--pooling %.20s (it is %s)", cli.pooling, pooling_name(mc->pooling));
         else if (cli_given[cli_find(tab, n, "recurrence") - tab] && strcmp(cli.recurrence, recurrence_name(mc->recurrence)))
             snprintf(given, sizeof given, "--recurrence %.20s (it is %s)", cli.recurrence, recurrence_name(mc->recurrence));
+        else if (cli_given[cli_find(tab, n, "skip") - tab] && cli.skip != mc->skip)
+            snprintf(given, sizeof given, "--skip %d (it is %d)", cli.skip, mc->skip);
+        else if (cli_given[cli_find(tab, n, "residual") - tab] && cli.residual != mc->residual)
+            snprintf(given, sizeof given, "--residual (it has none)");
         else if (cli_given[cli_find(tab, n, "optimizer") - tab] && ok != ck->opt.cfg.kind)
             snprintf(given, sizeof given, "--optimizer %.20s (it is %s)", cli.optimizer, optim_name(ck->opt.cfg.kind));
         else if (cli_given[cli_find(tab, n, "init") - tab])
@@ -549,6 +569,8 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             {"pooling", mc->task != TASK_LM && !net_per_row(mc) && strcmp(o->pooling, pooling_name(mc->pooling)) != 0,
              pooling_name(mc->pooling), 0},
             {"recurrence", strcmp(o->recurrence, recurrence_name(mc->recurrence)) != 0, recurrence_name(mc->recurrence), 0},
+            {"skip", o->skip != mc->skip, NULL, mc->skip},
+            {"residual", o->residual != mc->residual, mc->residual ? "true" : "false", 0},
             {"optimizer", ok != ck->opt.cfg.kind, optim_name(ck->opt.cfg.kind), 0},
             {"init", o->init[0] != 0, NULL, 0},
         };

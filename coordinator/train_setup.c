@@ -83,6 +83,8 @@ static void fresh_config(const run *r, model_config *cfg) {
     cfg->embed_size = o->embed;
     cfg->hidden_size = o->hidden;
     cfg->num_layers = o->layers;
+    cfg->skip = o->skip;
+    cfg->residual = o->residual;
     if (!o->sequences) return;
     if (o->sequences == 2) {
         cfg->task = TASK_SEQ2SEQ;

@@ -54,7 +54,7 @@ typedef struct {
 enum {
     R_FORMAT, R_VERSION, R_CELL, R_TASK, R_CONDITION, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
     R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_RECURRENCE, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN,
-    N_ROOT
+    R_SKIP, R_RESIDUAL, N_ROOT
 };
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
@@ -69,6 +69,7 @@ static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"src_vocab_size", RULE_SIZE, NULL, 0},
     {"attention", RULE_ATTENTION, NULL, 0},     {"context", RULE_CONTEXT, NULL, 0},
     {"end", RULE_END, NULL, 0},                 {"max_len", RULE_SIZE, NULL, 0},
+    {"skip", RULE_NATURAL, NULL, 0},            {"residual", RULE_FLAG, NULL, 0},
 };
 
 /* What the contract asks of a root attribute, given the ones before it. */
@@ -91,6 +92,7 @@ static const unsigned ROOT_DEPS[N_ROOT] = {
     [R_RECURRENCE] = BIT(R_TASK) | BIT(R_PER_STEP),
     [R_SRC_VOCAB] = BIT(R_TASK) | BIT(R_CONDITION), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
     [R_END] = BIT(R_TASK),       [R_MAX_LEN] = BIT(R_TASK) | BIT(R_END),
+    [R_SKIP] = BIT(R_TASK),      [R_RESIDUAL] = BIT(R_TASK),
 };
 
 static int per_sequence_head(const model_config *c) {
@@ -194,6 +196,11 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
         snprintf(why, len, c->condition == COND_LABEL ? "condition label: the number of labels"
                                                       : "task seq2seq: the source vocabulary");
         return NEED;
+    case R_SKIP:
+    case R_RESIDUAL:
+        if (!s2s) return MAY; /* model_config_validate judges them against the rest (model_shortcut_refusal) */
+        snprintf(why, len, "task seq2seq: %s connections are the sequence engine's", ROOT_ATTRS[a].name);
+        return NONE;
     case R_MAX_LEN:
         if (!s2s) snprintf(why, len, "task %s: max_len is a seq2seq model's", task);
         else if (c->end != END_LENGTH) snprintf(why, len, "end %s: only a length head has max_len", end_name(c->end));
@@ -229,6 +236,8 @@ static int64_t root_get(const model_config *c, int a) {
     case R_CONTEXT: return c->context - 1; /* the index of its name: CONTEXT_INIT (1) is "init" */
     case R_END: return c->end;
     case R_MAX_LEN: return c->max_len;
+    case R_SKIP: return c->skip;
+    case R_RESIDUAL: return c->residual;
     default: return 0;
     }
 }
@@ -255,6 +264,8 @@ static void root_set(model_config *c, int a, int64_t v) {
     case R_CONTEXT: c->context = (int)v + 1; break;
     case R_END: c->end = (end_kind)v; break;
     case R_MAX_LEN: c->max_len = (int)v; break;
+    case R_SKIP: c->skip = (int)v; break;
+    case R_RESIDUAL: c->residual = (int)v; break;
     default: break;
     }
 }
@@ -262,7 +273,8 @@ static void root_set(model_config *c, int a, int64_t v) {
 /* Whether the writer stores attribute `a` for `c`: what applies, plus 0 for
  * vocab_size, embed_size (feature models) and bidirectional (language
  * models), so readers that expect them find them; input_size only for
- * feature models, recurrence only for output recurrence. */
+ * feature models, recurrence only for output recurrence, skip and residual
+ * only when on. */
 static int root_written(const model_config *c, int a) {
     char why[160];
     int64_t fixed;
@@ -270,6 +282,7 @@ static int root_written(const model_config *c, int a) {
     if (a == R_INPUT) return c->input_size > 0;
     if (a == R_CONDITION) return c->condition != COND_NONE; /* seq2seq files from before it stay as they were */
     if (a == R_RECURRENCE) return c->recurrence != RECURRENCE_HIDDEN; /* files of hidden models stay as they were */
+    if (a == R_SKIP || a == R_RESIDUAL) return root_get(c, a) != 0;     /* so do files without shortcuts */
     return p == NEED || p == MAY || p == ZERO;
 }
 
@@ -822,6 +835,7 @@ static int refuse_extra(walk *w, const model *m) {
         {c->recurrence == RECURRENCE_OUTPUT, "/model/rnn/weight_hh_l0",
          "recurrence output: no hidden-to-hidden connection"},
         {c->recurrence == RECURRENCE_HIDDEN, "/model/rnn/weight_oh", "recurrence hidden or absent: no output feedback"},
+        {!c->skip, "/model/rnn/weight_skip_l0", "skip 0 or absent: no skip connections"},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0] && !stop(w, rc); i++) {
@@ -855,7 +869,8 @@ static u64 stack_floats(const model_config *c) {
     const u64 H = (unsigned)c->hidden_size, G = (unsigned)cell_gates(c->cell), D = c->bidirectional ? 2 : 1;
     u64 floats = c->input_size ? 0 : (u64)(unsigned)c->vocab_size * (unsigned)c->embed_size;
     const u64 hh = c->recurrence == RECURRENCE_OUTPUT ? 0 : H + 1; /* W_hh and b_hh per gate row */
-    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + 1 + hh);
+    const u64 skip = c->skip ? H : 0; /* W_skip per gate row */
+    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + 1 + hh + skip);
     return floats;
 }
 
