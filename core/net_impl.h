@@ -55,6 +55,18 @@
  *            direction with sum), in `res`; y itself stays the recurrent and
  *            carried state.  Backward adds the grad w.r.t. res to the grad
  *            w.r.t. the layer's input.
+ *
+ * Deep transition (depth D >= 1, width W): one MLP mechanism (mlp_forward,
+ * mlp_backward, mlp_weight_grads) on three paths.  input -> hidden: the
+ * layer's input rows go through it before the input projection (all rows
+ * at once; no token table then).  hidden -> hidden: inside the step loop,
+ * h_{t-1} goes through it before W_hh (the textbook GRU's W_hn reads it
+ * applied to r*h); backward keeps each row's pre-activation grads (da) so
+ * its weight grads are one GEMM per layer after the loop, as W_hh's.  The
+ * recurrent products then go through cblas (packing is for W_hh of H
+ * columns).  hidden -> output: the head's input goes through it.  Dropout
+ * masks after each MLP layer (training) come from the batch's seed, the
+ * path, layer, direction and MLP layer alone.
  */
 #include <cblas.h>
 #include <math.h>
@@ -69,6 +81,7 @@
 
 typedef SFX(net_workspace) workspace;
 typedef SFX(net_dir_acts) dir_acts;
+typedef SFX(net_mlp_acts) mlp_acts;
 
 /* Row-major C = alpha * op(A) op(B) + beta * C. */
 static inline void gemm(int ta, int tb, int M, int N, int K, REAL alpha, const REAL *A, int lda, const REAL *Bm,
@@ -113,13 +126,32 @@ static void rec_mul_w(const workspace *w, const rg_packed *p, int M, const REAL 
 }
 
 /* The four tensors of layer l, direction d, in an arena laid out as m->tensors. */
-typedef struct { const REAL *w_ih, *w_hh, *b_ih, *b_hh, *w_skip; } layer_params;
+/* A deep transition's weights: layer k maps `in` (k = 0) or W columns to W. */
+typedef struct {
+    int depth, width, in; /* depth 0: no MLP */
+    const REAL *A[RECUR_MAX_TRANSITION], *c[RECUR_MAX_TRANSITION];
+} mlp_params;
+static mlp_params mlp_view(const model *m, const REAL *P, int first, int in) {
+    mlp_params p = {first >= 0 ? m->cfg.transition_depth : 0, m->cfg.transition_width, in, {NULL}, {NULL}};
+    for (int k = 0; k < p.depth; k++) {
+        p.A[k] = P + m->tensors[first + 2 * k].offset;
+        p.c[k] = P + m->tensors[first + 2 * k + 1].offset;
+    }
+    return p;
+}
+
+typedef struct {
+    const REAL *w_ih, *w_hh, *b_ih, *b_hh, *w_skip;
+    mlp_params ih, hh; /* deep transition (depth 0: none) */
+} layer_params;
 static layer_params layer_view(const model *m, const REAL *P, int l, int d) {
     const layer_index *x = &m->ix.layer[l][d];
     const tensor_info *t = m->tensors;
     return (layer_params){P + t[x->w_ih].offset, x->w_hh >= 0 ? P + t[x->w_hh].offset : NULL, P + t[x->b_ih].offset,
                           x->b_hh >= 0 ? P + t[x->b_hh].offset : NULL, /* no _hh: output recurrence */
-                          x->w_skip >= 0 ? P + t[x->w_skip].offset : NULL};
+                          x->w_skip >= 0 ? P + t[x->w_skip].offset : NULL,
+                          mlp_view(m, P, x->mlp_ih, model_layer_input(&m->cfg, l)),
+                          mlp_view(m, P, x->mlp_hh, m->cfg.hidden_size)};
 }
 static REAL *mut(const REAL *p) { return (REAL *)(uintptr_t)p; }
 
@@ -128,6 +160,98 @@ RECUR_HOT static void add_colsum(REAL *dst, const REAL *rows, int nrows, int nco
         const REAL *x = rows + (size_t)r * ncols;
         for (int j = 0; j < ncols; j++) dst[j] += x[j];
     }
+}
+
+/* ---- deep transition: one MLP mechanism for its three paths ---- */
+
+/* Inverted dropout multipliers, 0 or 1/(1-p), from a seed and a stream
+ * number alone (so a resumed run draws the same ones). */
+static void fill_mask(REAL *m, size_t count, float p, uint64_t seed, uint64_t stream) {
+    rng_state r;
+    rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * stream));
+    const REAL keep = (REAL)1 / (REAL)(1 - p);
+    for (size_t i = 0; i < count; i++) m[i] = rng_uniform(&r) < p ? 0 : keep;
+}
+
+enum { PATH_IH = 1, PATH_HH, PATH_RH, PATH_HEAD }; /* the MLPs' mask streams */
+
+/* The masks of an MLP over `rows` rows for this batch (training with dropout only). */
+static void mlp_masks(const workspace *w, const mlp_params *p, const mlp_acts *a, int path, int l, int d, int rows) {
+    if (!a->mask || !(w->dropout > 0)) return;
+    for (int k = 0; k < p->depth; k++)
+        fill_mask(a->mask + k * a->stride, (size_t)rows * p->width, w->dropout, w->dropout_seed,
+                  ((uint64_t)path << 32) + ((uint64_t)(l * 2 + d) << 8) + (uint64_t)k + 1);
+}
+
+/* The output rows of the MLP (its last layer's), [rows, W]. */
+static REAL *mlp_out(const mlp_params *p, const mlp_acts *a) { return a->z + (size_t)(p->depth - 1) * a->stride; }
+
+/* Rows r0 .. r0+M-1: z_k = tanh(A_k z_{k-1} + c_k) * mask_k, z_{-1} = X [M,
+ * in] (leading dimension ldx, its row 0 is row r0).  Returns the output rows. */
+static const REAL *mlp_forward(const workspace *w, const mlp_params *p, const mlp_acts *a, const REAL *X, int ldx,
+                               size_t r0, int M) {
+    const int W = p->width;
+    const REAL *in = X;
+    int ld = ldx, cols = p->in;
+    for (int k = 0; k < p->depth; k++) {
+        REAL *z = a->z + k * a->stride + r0 * W;
+        const REAL *mk = a->mask && w->dropout > 0 ? a->mask + k * a->stride + r0 * W : NULL;
+        for (int r = 0; r < M; r++) memcpy(z + (size_t)r * W, p->c[k], (size_t)W * sizeof(REAL));
+        gemm(0, 1, M, W, cols, 1, in, ld, p->A[k], cols, 1, z, W);
+        for (size_t i = 0; i < (size_t)M * W; i++) z[i] = TANH(z[i]) * (mk ? mk[i] : 1);
+        in = z;
+        ld = cols = W;
+    }
+    return in;
+}
+
+/* Backward of mlp_forward over rows r0 .. r0+M-1.  On entry block depth-1 of
+ * da (laid out as a->z) holds the grad w.r.t. the output rows; on exit each
+ * block k holds the grad w.r.t. layer k's pre-activation (mlp_weight_grads
+ * reads them), and dX [M, in] (leading dimension lddx; NULL: not wanted) is
+ * set to, or with `accumulate` added, the grad w.r.t. X. */
+static void mlp_backward(const workspace *w, const mlp_params *p, const mlp_acts *a, REAL *da, REAL *dX, int lddx,
+                         int accumulate, size_t r0, int M) {
+    const int W = p->width;
+    for (int k = p->depth - 1; k >= 0; k--) {
+        REAL *g = da + k * a->stride + r0 * W;
+        const REAL *z = a->z + k * a->stride + r0 * W;
+        const REAL *mk = a->mask && w->dropout > 0 ? a->mask + k * a->stride + r0 * W : NULL;
+        for (size_t i = 0; i < (size_t)M * W; i++) {
+            const REAL keep = mk ? mk[i] : 1, t = keep != 0 ? z[i] / keep : 0; /* t: the tanh before the mask */
+            g[i] *= keep * ((REAL)1 - t * t);
+        }
+        if (k > 0) gemm(0, 0, M, W, W, 1, g, W, p->A[k], W, 0, da + (k - 1) * a->stride + r0 * W, W);
+        else if (dX) gemm(0, 0, M, p->in, W, 1, g, W, p->A[0], p->in, accumulate ? 1 : 0, dX, lddx);
+    }
+}
+
+/* The MLP's weight and bias grads (g: its view of the gradient arena) over
+ * `rows` rows, from mlp_backward's da and the inputs X [rows, in]. */
+static void mlp_weight_grads(const mlp_params *g, const mlp_acts *a, const REAL *da, const REAL *X, int ldx, int rows) {
+    const int W = g->width;
+    for (int k = 0; k < g->depth; k++) {
+        const REAL *in = k ? a->z + (k - 1) * a->stride : X;
+        const int cols = k ? W : g->in, ld = k ? W : ldx;
+        gemm(1, 0, W, cols, rows, 1, da + k * a->stride, W, in, ld, 1, (REAL *)(uintptr_t)g->A[k], cols);
+        add_colsum((REAL *)(uintptr_t)g->c[k], da + k * a->stride, rows, W);
+    }
+}
+
+/* A whole path at once (input -> hidden, hidden -> output): masks, then the
+ * MLP over rows 0 .. rows-1 of X.  Returns its output rows [rows, W]. */
+static const REAL *mlp_path_forward(const workspace *w, const mlp_params *p, const mlp_acts *a, int path, int l, int d,
+                                    const REAL *X, int ldx, int rows) {
+    mlp_masks(w, p, a, path, l, d, rows);
+    return mlp_forward(w, p, a, X, ldx, 0, rows);
+}
+
+/* Its backward, the grad w.r.t. its output being in the last block of
+ * w->da: the grad w.r.t. X into dX (as mlp_backward) and the weight grads. */
+static void mlp_path_backward(const workspace *w, const mlp_params *p, const mlp_params *g, const mlp_acts *a,
+                              const REAL *X, int ldx, REAL *dX, int accumulate, int rows) {
+    mlp_backward(w, p, a, w->da, dX, ldx, accumulate, 0, rows);
+    mlp_weight_grads(g, a, w->da, X, ldx, rows);
 }
 
 
@@ -162,16 +286,24 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
     const int lstm = cfg->cell == CELL_LSTM, lbr = cfg->cell == CELL_LBR_GRU;
     const int per_row = net_per_row(cfg), fed = cfg->recurrence == RECURRENCE_OUTPUT;
     const size_t skip = cfg->skip ? 1 : 0, res = cfg->residual ? 1 : 0;
+    /* Deep transition: per layer direction the MLPs on the input and on
+     * h_{t-1} (the textbook GRU: also on r*h), the head's, each with masks
+     * under dropout, and the grads of one (two) at a time. */
+    const size_t DT = (size_t)cfg->transition_depth, TW = DT ? (size_t)cfg->transition_width : 0;
+    const size_t mlp_copies = (dropout > 0 ? 2 : 1), n_hidden_mlps = cfg->cell == CELL_GRU ? 3 : 2;
     w->fed = fed;
     size_t maxw = X0;
     for (int l = 1; l <= (int)L; l++) maxw = maxw > (size_t)model_layer_input(cfg, l) ? maxw : (size_t)model_layer_input(cfg, l);
     const size_t OR = per_row ? R : N; /* rows of the head */
-    const int table = V && V <= R;
+    const int table = V && V <= R && !DT; /* the input MLP is per row, not per token */
 
     /* Every buffer's size, then carve them from one arena in the same order. */
     size_t total = R * X0 + (table ? V * GH : 0);
-    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H + skip * R * H;
+    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H + skip * R * H +
+                           n_hidden_mlps * mlp_copies * DT * R * TW;
+    const size_t RN = R > N ? R : N;
     total += L * D * per_dir + res * (L - 1) * D * R * H + skip * R * H;
+    total += mlp_copies * DT * OR * TW + (n_hidden_mlps - 1) * DT * RN * TW;
     for (int l = 1; l <= (int)L; l++) {
         const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
         total += rows * width * (dropout > 0 ? 2 : 1); /* xin (+ mask): sized whether or not used */
@@ -216,8 +348,16 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
             a->aux = TAKE(R * H);
             a->hskip = skip ? TAKE(R * H) : NULL;
             a->res = res && l > 0 ? TAKE(R * H) : NULL;
+            mlp_acts *paths[3] = {&a->ih, &a->hh, &a->rh};
+            for (size_t k = 0; DT && k < n_hidden_mlps; k++)
+                *paths[k] = (mlp_acts){TAKE(DT * R * TW), dropout > 0 ? TAKE(DT * R * TW) : NULL, R * TW};
         }
     w->dskip = skip ? TAKE(R * H) : NULL;
+    if (DT) {
+        w->head_mlp = (mlp_acts){TAKE(DT * OR * TW), dropout > 0 ? TAKE(DT * OR * TW) : NULL, OR * TW};
+        w->da = TAKE(DT * RN * TW);
+        w->da2 = n_hidden_mlps == 3 ? TAKE(DT * RN * TW) : NULL;
+    }
     for (int l = 1; l <= (int)L; l++) {
         const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
         w->xin[l] = TAKE(rows * width);
@@ -388,14 +528,18 @@ static void step_forward(workspace *w, const rg_packed *pk, const layer_params *
     const cell_kind cell = w->cfg.cell;
     const REAL *h_prev = a->hprev + r0 * H;
     REAL *h = a->y + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
+    /* What W_hh reads: h_{t-1}, or its deep transition (K columns). */
+    const int K = lp->hh.depth ? lp->hh.width : H;
+    const REAL *hin = lp->hh.depth ? mlp_forward(w, &lp->hh, &a->hh, h_prev, H, r0, M) : h_prev;
     if (cell == CELL_GRU) {
-        rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, 2 * H, H, w->hp, GH);
+        rec_mul_wt(w, &pk[0], M, hin, K, lp->w_hh, 2 * H, K, w->hp, GH);
         gru_forward_gates(M, H, xt, w->hp, bias, h_prev, gates, aux);
-        rec_mul_wt(w, &pk[1], M, aux, H, lp->w_hh + 2 * (size_t)H * H, H, H, w->hp + 2 * H, GH);
+        const REAL *rin = lp->hh.depth ? mlp_forward(w, &lp->hh, &a->rh, aux, H, r0, M) : aux;
+        rec_mul_wt(w, &pk[1], M, rin, K, lp->w_hh + 2 * (size_t)H * K, H, K, w->hp + 2 * H, GH);
         gru_forward_candidate(M, H, xt, w->hp, bias, h_prev, gates, h);
         return;
     }
-    rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, GH, H, w->hp, GH);
+    rec_mul_wt(w, &pk[0], M, hin, K, lp->w_hh, GH, K, w->hp, GH);
     switch (cell) {
     case CELL_RNN_TANH:
     case CELL_RNN_RELU: rnn_forward(M, H, cell == CELL_RNN_RELU, xt, w->hp, bias, gates, h); break;
@@ -410,31 +554,50 @@ static void step_forward(workspace *w, const rg_packed *pk, const layer_params *
  * the one for step t-1).  Writes this step's rows of dxp (dxt) and dhp (dht),
  * and, when need_prev, the grad w.r.t. h_{t-1} into dh_prev [M, H] (scratch
  * otherwise).  drh: [M, H] scratch for the textbook GRU. */
+/* The grad w.r.t. what n rows Wn of W_hh read at this step, from the
+ * grads dpre [M, n] (leading dimension G*H) of their pre-activations: dh
+ * [M, H] = (or with `accumulate` +=) dpre Wn when they read h (or r*h)
+ * itself, when `need`; through the deep transition whose activations are ma
+ * otherwise: its pre-activation grads go to rows r0.. of da (always: its
+ * weight grads need them), and dh gets the grad w.r.t. its input when `need`. */
+static void rec_input_grad(workspace *w, const rg_packed *p, const layer_params *lp, const mlp_acts *ma, REAL *da,
+                           size_t r0, int M, const REAL *dpre, const REAL *Wn, int n, int accumulate, REAL *dh,
+                           int need) {
+    const int H = w->H, GH = w->G * H;
+    if (!lp->hh.depth) {
+        if (need) rec_mul_w(w, p, M, dpre, GH, Wn, n, H, accumulate, dh, H);
+        return;
+    }
+    const int K = lp->hh.width;
+    rec_mul_w(w, p, M, dpre, GH, Wn, n, K, 0, da + (size_t)(lp->hh.depth - 1) * ma->stride + r0 * K, K);
+    mlp_backward(w, &lp->hh, ma, da, need ? dh : NULL, H, accumulate, r0, M);
+}
+
 static void step_backward(workspace *w, const rg_packed *pk, const layer_params *lp, const dir_acts *a, size_t r0,
                           int M, const REAL *dh, REAL *dc, REAL *dxt, REAL *dht, REAL *dh_prev, REAL *drh,
                           int need_prev) {
-    const int H = w->H, GH = w->G * H;
+    const int H = w->H, GH = w->G * H, K = lp->hh.depth ? lp->hh.width : H;
     const cell_kind cell = w->cfg.cell;
     const REAL *h_prev = a->hprev + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
     switch (cell) {
     case CELL_RNN_TANH:
     case CELL_RNN_RELU:
         rnn_backward(M, H, cell == CELL_RNN_RELU, dh, gates, dxt);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dxt, lp->w_hh, GH, 0, dh_prev, need_prev);
         break;
     case CELL_LSTM:
         lstm_backward(M, H, dh, gates, aux, a->cprev + r0 * H, dc, dxt);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dxt, lp->w_hh, GH, 0, dh_prev, need_prev);
         break;
     case CELL_LBR_GRU:
         lbr_gru_backward(M, H, dh, gates, aux, h_prev, dxt, dht, dh_prev);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dht, GH, lp->w_hh, GH, H, 1, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dht, lp->w_hh, GH, 1, dh_prev, need_prev);
         break;
     case CELL_GRU:
         gru_backward_candidate(M, H, dh, gates, h_prev, dxt, dh_prev);
-        rec_mul_w(w, &pk[1], M, dxt + 2 * H, GH, lp->w_hh + 2 * (size_t)H * H, H, H, 0, drh, H);
+        rec_input_grad(w, &pk[1], lp, &a->rh, w->da2, r0, M, dxt + 2 * H, lp->w_hh + 2 * (size_t)H * K, H, 0, drh, 1);
         gru_backward_gates(M, H, drh, gates, h_prev, dxt, dh_prev);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, 2 * H, H, 1, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dxt, lp->w_hh, 2 * H, 1, dh_prev, need_prev);
         break;
     default: break;
     }
@@ -444,14 +607,19 @@ static void step_backward(workspace *w, const rg_packed *pk, const layer_params 
  * `rows` rows of a batch, from its dhp: one GEMM per matrix. */
 static void recurrent_weight_grads(const workspace *w, const layer_params *lg, const dir_acts *a, const REAL *dhp,
                                    int rows) {
-    const int H = w->H, GH = w->G * H;
+    const int H = w->H, GH = w->G * H, dt = lg->hh.depth > 0, K = dt ? lg->hh.width : H;
+    const REAL *hin = dt ? mlp_out(&lg->hh, &a->hh) : a->hprev; /* what W_hh read */
     if (w->cfg.cell == CELL_GRU) {
-        gemm(1, 0, 2 * H, H, rows, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
-        gemm(1, 0, H, H, rows, 1, dhp + 2 * H, GH, a->aux, H, 1, mut(lg->w_hh) + 2 * (size_t)H * H, H);
+        gemm(1, 0, 2 * H, K, rows, 1, dhp, GH, hin, K, 1, mut(lg->w_hh), K);
+        gemm(1, 0, H, K, rows, 1, dhp + 2 * H, GH, dt ? mlp_out(&lg->hh, &a->rh) : a->aux, K, 1,
+             mut(lg->w_hh) + 2 * (size_t)H * K, K);
     } else {
-        gemm(1, 0, GH, H, rows, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
+        gemm(1, 0, GH, K, rows, 1, dhp, GH, hin, K, 1, mut(lg->w_hh), K);
     }
     add_colsum(mut(lg->b_hh), dhp, rows, GH);
+    if (!dt) return;
+    mlp_weight_grads(&lg->hh, &a->hh, w->da, a->hprev, H, rows);
+    if (w->cfg.cell == CELL_GRU) mlp_weight_grads(&lg->hh, &a->rh, w->da2, a->aux, H, rows);
 }
 
 /* The step whose outputs step t's skip connection reads in direction d
@@ -505,6 +673,8 @@ static void recur_forward(workspace *w, const layer_params *lp, int l, int d, co
     if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 0);
 #endif
     layer_bias(w, lp, w->bias);
+    mlp_masks(w, &lp->hh, &a->hh, PATH_HH, l, d, w->rows);
+    if (w->cfg.cell == CELL_GRU) mlp_masks(w, &lp->hh, &a->rh, PATH_RH, l, d, w->rows);
     for (int s = 0; s < T; s++) {
         const int t = d == 0 ? s : T - 1 - s;
         REAL *xt = w->xp + (size_t)w->off[t] * GH;
@@ -589,12 +759,7 @@ static void residual_backward(workspace *w, int l, int d, REAL *dX) {
 /* Inverted dropout masks for input l of this batch: 0 or 1/(1-p), drawn from
  * the batch's seed and l alone (so a resumed run draws the same ones). */
 static void draw_mask(workspace *w, int l, uint64_t seed, size_t count) {
-    rng_state r;
-    rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(l + 1)));
-    const float p = w->dropout;
-    const REAL keep = (REAL)1 / (REAL)(1 - p);
-    REAL *m = w->mask[l];
-    for (size_t i = 0; i < count; i++) m[i] = rng_uniform(&r) < p ? 0 : keep;
+    fill_mask(w->mask[l], count, w->dropout, seed, (uint64_t)(l + 1));
 }
 
 /* The rows a per-sequence head reads, pooled into xin[L] [n, width]:
@@ -713,6 +878,16 @@ static void split_grad(workspace *w, int l, REAL *const *dys) {
 
 /* ---- the head ---- */
 
+/* The head's MLP (deep output; depth 0: none), reading the head's input. */
+static mlp_params head_mlp_view(const workspace *w, const model *m, const REAL *P) {
+    return mlp_view(m, P, m->ix.head_mlp, input_width(w, w->cfg.num_layers));
+}
+
+/* The width of what head/weight reads: its input, or its MLP's output. */
+static int head_width(const workspace *w) {
+    return w->cfg.transition_depth ? w->cfg.transition_width : input_width(w, w->cfg.num_layers);
+}
+
 /* Softmax cross-entropy of rows [N, O] (probs holds the logits on entry, the
  * softmax on exit).  Returns the summed loss. */
 RECUR_HOT static double softmax_xent(REAL *probs, const int32_t *targets, int N, int O) {
@@ -749,7 +924,7 @@ static double squared_error(const REAL *pred, const float *targets, size_t count
  * labels or targets (whole-batch arrays; NULL: no loss). */
 static double head_forward(workspace *w, const model *m, const REAL *P, const REAL *X, size_t r0, int N,
                            const int32_t *labels, const float *targets) {
-    const int O = net_head_out(&w->cfg), in = input_width(w, w->cfg.num_layers);
+    const int O = net_head_out(&w->cfg), in = head_width(w);
     const REAL *Wh = P + m->tensors[m->ix.head_weight].offset, *bh = P + m->tensors[m->ix.head_bias].offset;
     REAL *out = w->out + r0 * O;
     for (int r = 0; r < N; r++) memcpy(out + (size_t)r * O, bh, (size_t)O * sizeof(REAL));
@@ -886,8 +1061,9 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
 
 #ifdef USE_RGEMM
     /* Packing costs about one step's product: worth it over a real batch. */
-    w->use_packed = w->T >= 8 && R >= 64 && !w->no_packing;
+    w->use_packed = w->T >= 8 && R >= 64 && !w->no_packing && !w->cfg.transition_depth;
 #endif
+    w->dropout_seed = b->dropout_seed;
     w->used_table = w->table && w->table_policy >= 0 && (w->table_policy > 0 || 2 * w->cfg.vocab_size <= R);
     if (!w->used_table) load_inputs(w, m, P, b);
     if (w->fed) {
@@ -902,6 +1078,9 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
         for (int d = 0; d < w->D; d++) {
             const layer_params lp = layer_view(m, P, l, d);
             if (l == 0 && w->used_table) table_projection(w, m, P, &lp);
+            else if (lp.ih.depth) /* the deep transition's output is what W_ih reads */
+                input_projection(w, &lp, mlp_path_forward(w, &lp.ih, &w->layer[l][d].ih, PATH_IH, l, d, X, in, R),
+                                 lp.ih.width);
             else input_projection(w, &lp, X, in);
             if (w->fed) { /* every row at once: nothing waits for the step before */
                 fed_rows_forward(w, m, P, l, 0, R);
@@ -925,6 +1104,8 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
         return 0;
     }
     w->out_rows = net_per_row(&w->cfg) ? R : w->n;
+    const mlp_params hm = head_mlp_view(w, m, P);
+    if (hm.depth) X = mlp_path_forward(w, &hm, &w->head_mlp, PATH_HEAD, L, 0, X, hm.in, w->out_rows);
     return head_forward(w, m, P, X, 0, w->out_rows, b->labels, b->targets);
 }
 
@@ -968,13 +1149,23 @@ static void head_backward(workspace *w, const model *m, const REAL *P, REAL *Gr,
             for (int v = 0; v < O; v++) z[v] *= scale;
         }
     }
-    const int in = input_width(w, L);
+    const int in = input_width(w, L), hin = head_width(w);
     const REAL *X = needs_merge(w, L) ? w->xin[L] : layer_out(w, L - 1, 0);
-    gemm(1, 0, O, in, N, 1, w->out, O, X, in, 1, dWh, in);
+    REAL *dX = needs_merge(w, L) ? w->dx : w->dy[0];
+    const mlp_params hm = head_mlp_view(w, m, P), hg = head_mlp_view(w, m, Gr);
+    const REAL *Xh = hm.depth ? mlp_out(&hm, &w->head_mlp) : X; /* what head/weight read */
+    gemm(1, 0, O, hin, N, 1, w->out, O, Xh, hin, 1, dWh, hin);
     add_colsum(dbh, w->out, N, O);
-    gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, needs_merge(w, L) ? w->dx : w->dy[0], in);
+    if (hm.depth) {
+        gemm(0, 0, N, hin, O, 1, w->out, O, Wh, hin, 0, w->da + (size_t)(hm.depth - 1) * w->head_mlp.stride, hin);
+        mlp_path_backward(w, &hm, &hg, &w->head_mlp, X, in, dX, 0, N);
+    } else {
+        gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, dX, in);
+    }
     split_grad(w, L, w->dy);
-    ready(w, m->ix.head_weight, m->ix.head_bias);
+    int first, last;
+    model_head_tensors(m, &first, &last);
+    ready(w, first, last);
 }
 
 void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, const net_batch *b, REAL scale) {
@@ -999,10 +1190,17 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
                 table_backward(w, m, P, Gr, &lp, &lg);
                 continue;
             }
-            gemm(1, 0, GH, lin, R, 1, w->xp, GH, Xl, lin, 1, mut(lg.w_ih), lin);
+            const mlp_acts *ma = &w->layer[l][d].ih;
+            const int cin = lp.ih.depth ? lp.ih.width : lin; /* what W_ih read: Xl or its deep transition */
+            gemm(1, 0, GH, cin, R, 1, w->xp, GH, lp.ih.depth ? mlp_out(&lp.ih, ma) : Xl, cin, 1, mut(lg.w_ih), cin);
             add_colsum(mut(lg.b_ih), w->xp, R, GH);
-            if (l > 0 || !w->cfg.input_size) /* no grad w.r.t. features */
-                gemm(0, 0, R, lin, GH, 1, w->xp, GH, lp.w_ih, lin, d > 0 ? 1 : 0, dX, lin);
+            REAL *dXl = l > 0 || !w->cfg.input_size ? dX : NULL; /* no grad w.r.t. features */
+            if (lp.ih.depth) {
+                gemm(0, 0, R, cin, GH, 1, w->xp, GH, lp.w_ih, cin, 0, w->da + (size_t)(lp.ih.depth - 1) * ma->stride, cin);
+                mlp_path_backward(w, &lp.ih, &lg.ih, ma, Xl, lin, dXl, d > 0, R);
+            } else if (dXl) {
+                gemm(0, 0, R, lin, GH, 1, w->xp, GH, lp.w_ih, lin, d > 0 ? 1 : 0, dXl, lin);
+            }
             if (w->layer[l][d].res) residual_backward(w, l, d, dX);
         }
         int first, last;

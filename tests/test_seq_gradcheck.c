@@ -8,10 +8,11 @@
  * And: a packed batch gives the same loss and gradients as each of its
  * sequences run alone.
  *
- * The shortcuts of a deep RNN (reference §9: skip connections in time,
- * residual connections between layers) through the same checks, for every
- * cell, alone and together, with both directions, every head, ragged and
- * uniform batches and dropout. */
+ * The deep RNNs of reference §9 through the same checks, for every cell:
+ * deep transition (an MLP of depth 1 or 2 on the input, on h_{t-1} and
+ * before the head), skip connections in time and residual connections
+ * between layers, alone and together, with both directions, every head,
+ * ragged and uniform batches and dropout (inside the transitions too). */
 #include "test_util.h"
 #include "fd_check.h"
 
@@ -35,6 +36,7 @@ typedef struct {
     int layers;
     int skip, residual; /* model_config's */
     int uniform;        /* every sequence TMAX long (batch_sizes NULL, the language model's windows) */
+    int depth, width;   /* deep transition */
 } seq_case;
 
 typedef struct {
@@ -68,7 +70,7 @@ static model_config config_of(const seq_case *c) {
     model_config cfg = {.cell = c->cell, .hidden_size = H, .num_layers = c->layers, .task = c->task,
                         .bidirectional = c->bidirectional, .merge = c->merge, .pooling = c->pooling,
                         .per_step = c->task == TASK_REGRESS ? c->per_step : 0, .skip = c->skip,
-                        .residual = c->residual};
+                        .residual = c->residual, .transition_depth = c->depth, .transition_width = c->width};
     if (c->features) cfg.input_size = F;
     else cfg.vocab_size = V, cfg.embed_size = E;
     cfg.output_size = c->task == TASK_REGRESS ? K : C;
@@ -191,33 +193,47 @@ static const char *const CELLS[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "g
 /* Each head in one configuration per cell; directions, merges, inputs and
  * dropout vary across them. */
 static const seq_case HEADS[] = {
-    {"classify/last/bi-concat/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0},
-    {"classify/mean/uni/features/dropout", 0, TASK_CLASSIFY, 1, 0, MERGE_CONCAT, POOL_MEAN, 0, 0.3f, 2, 0, 0, 0},
-    {"classify/max/bi-sum/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 0, 0, 0},
-    {"classify/max/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MAX, 0, 0, 2, 0, 0, 0},
-    {"tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 0, 0, 0},
-    {"tag/bi-sum/features", 0, TASK_TAG, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2, 0, 0, 0},
-    {"regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2, 0, 0, 0},
-    {"regress-seq/last/bi-concat/features", 0, TASK_REGRESS, 1, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0},
-    {"lm-shaped tag/uni/tokens", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0},
+    {"classify/last/bi-concat/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"classify/mean/uni/features/dropout", 0, TASK_CLASSIFY, 1, 0, MERGE_CONCAT, POOL_MEAN, 0, 0.3f, 2, 0, 0, 0, 0, 0},
+    {"classify/max/bi-sum/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"classify/max/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MAX, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 0, 0, 0, 0, 0},
+    {"tag/bi-sum/features", 0, TASK_TAG, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2, 0, 0, 0, 0, 0},
+    {"regress-seq/last/bi-concat/features", 0, TASK_REGRESS, 1, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"lm-shaped tag/uni/tokens", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
 };
 
 /* Skip connections (K = 2, 3: rows whose sequence began fewer than K steps
  * back, or, in reverse, ends sooner, read zeros), residual connections (2-3
  * layers) and both. */
 static const seq_case SHORTCUTS[] = {
-    {"skip2/tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 2, 0, 0},
-    {"skip3/classify/max/bi-sum/features", 0, TASK_CLASSIFY, 1, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 3, 0, 0},
-    {"skip2/regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2, 2, 0, 0},
-    {"skip3/lm-shaped tag/uni/tokens/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 3, 0, 1},
-    {"residual/tag/bi-sum/tokens/dropout/3 layers", 0, TASK_TAG, 0, 1, MERGE_SUM, POOL_LAST, 0, 0.25f, 3, 0, 1, 0},
-    {"residual/classify/mean/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MEAN, 0, 0, 2, 0, 1, 0},
-    {"residual/regress-seq/last/uni/features/uniform", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 1, 1},
+    {"skip2/tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 2, 0, 0, 0, 0},
+    {"skip3/classify/max/bi-sum/features", 0, TASK_CLASSIFY, 1, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 3, 0, 0, 0, 0},
+    {"skip2/regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2, 2, 0, 0, 0, 0},
+    {"skip3/lm-shaped tag/uni/tokens/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 3, 0, 1, 0, 0},
+    {"residual/tag/bi-sum/tokens/dropout/3 layers", 0, TASK_TAG, 0, 1, MERGE_SUM, POOL_LAST, 0, 0.25f, 3, 0, 1, 0, 0, 0},
+    {"residual/classify/mean/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MEAN, 0, 0, 2, 0, 1, 0, 0, 0},
+    {"residual/regress-seq/last/uni/features/uniform", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 1, 1, 0, 0},
     {"skip2+residual/classify/max/bi-concat/dropout/3 layers", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_MAX, 0, 0.3f,
-     3, 2, 1, 0},
-    {"skip3+residual/regress-seq/last/bi-sum/features", 0, TASK_REGRESS, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2, 3, 1, 0},
+     3, 2, 1, 0, 0, 0},
+    {"skip3+residual/regress-seq/last/bi-sum/features", 0, TASK_REGRESS, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2, 3, 1, 0, 0, 0},
     {"skip2+residual/lm-shaped tag/uni/tokens/dropout/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0.2f,
-     2, 2, 1, 1},
+     2, 2, 1, 1, 0, 0},
+};
+
+/* Deep transition (depth, width), alone and with the shortcuts. */
+static const seq_case TRANSITIONS[] = {
+    {"dt1/tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 0, 0, 0, 1, 3},
+    {"dt2/classify/max/bi-sum/features", 0, TASK_CLASSIFY, 1, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 0, 0, 0, 2, 5},
+    {"dt2/regress-step/uni/features/dropout", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0.2f, 2, 0, 0, 0, 2, 3},
+    {"dt1/lm-shaped tag/uni/tokens/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 1, 1, 4},
+    {"dt2+skip2+residual/classify/mean/bi-concat/dropout/3 layers", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_MEAN, 0,
+     0.3f, 3, 2, 1, 0, 2, 3},
+    {"dt1+skip3/regress-seq/last/bi-concat/features", 0, TASK_REGRESS, 1, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 3, 0, 0,
+     1, 5},
+    {"dt2+residual/lm-shaped tag/uni/tokens/dropout/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0.2f, 2, 0,
+     1, 1, 2, 4},
 };
 
 static void run_cases(const seq_case *cases, size_t count, cell_kind cell, void (*check)(const seq_case *)) {
@@ -237,6 +253,9 @@ static void run_heads(cell_kind cell, void (*check)(const seq_case *)) {
 static void run_shortcuts(cell_kind cell, void (*check)(const seq_case *)) {
     run_cases(SHORTCUTS, sizeof SHORTCUTS / sizeof SHORTCUTS[0], cell, check);
 }
+static void run_transitions(cell_kind cell, void (*check)(const seq_case *)) {
+    run_cases(TRANSITIONS, sizeof TRANSITIONS / sizeof TRANSITIONS[0], cell, check);
+}
 
 #define CELL_TESTS(name, cell)                                                             \
     static void test_grad_##name(void **s) { (void)s; run_heads(cell, check_case); }        \
@@ -248,6 +267,11 @@ static void run_shortcuts(cell_kind cell, void (*check)(const seq_case *)) {
     static void test_shortcut_packed_##name(void **s) {                                    \
         (void)s;                                                                           \
         run_shortcuts(cell, check_packing_nodrop);                                         \
+    }                                                                                      \
+    static void test_transition_grad_##name(void **s) { (void)s; run_transitions(cell, check_case); } \
+    static void test_transition_packed_##name(void **s) {                                  \
+        (void)s;                                                                           \
+        run_transitions(cell, check_packing_nodrop);                                       \
     }
 
 /* Dropout masks are drawn per batch shape, so packed-vs-alone runs without it. */
@@ -268,7 +292,7 @@ CELL_TESTS(lbr_gru, CELL_LBR_GRU)
 static void test_dropout_masks(void **s) {
     (void)s;
     recur_err err = {0};
-    const seq_case c = {"", CELL_LSTM, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.5f, 2, 0, 0, 0};
+    const seq_case c = {"", CELL_LSTM, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.5f, 2, 0, 0, 0, 0, 0};
     model_config cfg = config_of(&c);
     model m;
     assert_int_equal(model_create(&m, &cfg, &err), 0);
@@ -311,6 +335,11 @@ int main(void) {
         cmocka_unit_test(test_shortcut_grad_lbr_gru),    cmocka_unit_test(test_shortcut_packed_rnn_tanh),
         cmocka_unit_test(test_shortcut_packed_rnn_relu), cmocka_unit_test(test_shortcut_packed_lstm),
         cmocka_unit_test(test_shortcut_packed_gru),      cmocka_unit_test(test_shortcut_packed_lbr_gru),
+        cmocka_unit_test(test_transition_grad_rnn_tanh),   cmocka_unit_test(test_transition_grad_rnn_relu),
+        cmocka_unit_test(test_transition_grad_lstm),       cmocka_unit_test(test_transition_grad_gru),
+        cmocka_unit_test(test_transition_grad_lbr_gru),    cmocka_unit_test(test_transition_packed_rnn_tanh),
+        cmocka_unit_test(test_transition_packed_rnn_relu), cmocka_unit_test(test_transition_packed_lstm),
+        cmocka_unit_test(test_transition_packed_gru),      cmocka_unit_test(test_transition_packed_lbr_gru),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
