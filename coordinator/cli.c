@@ -275,7 +275,7 @@ void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o
  * (0 or false): a run without them stores the very config text (and writes
  * the very checkpoint bytes) it did before they existed; absent reads as off. */
 static int dump_only_when_on(const opt_spec *o) {
-    static const char *const NEWER[] = {"skip", "residual"};
+    static const char *const NEWER[] = {"skip", "residual", "transition-depth", "transition-width"};
     for (size_t i = 0; i < sizeof NEWER / sizeof NEWER[0]; i++)
         if (!strcmp(o->name, NEWER[i])) return *(const int *)o->target == 0; /* OPT_INT and OPT_FLAG: an int */
     return 0;

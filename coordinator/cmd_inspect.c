@@ -384,6 +384,9 @@ static void model_text(const model_config *c) {
     if (c->skip)
         printf("skip: %d (every layer direction adds W_skip h_{t-%d}: rnn/weight_skip_l{k})\n", c->skip, c->skip);
     if (c->residual) printf("residual: every layer above the first adds its input to its output\n");
+    if (c->transition_depth)
+        printf("deep transition: depth %d, width %d (MLPs on every layer's input, on h_{t-1} before W_hh, and "
+               "before the head: rnn/transition_*, head/transition_*)\n", c->transition_depth, c->transition_width);
 }
 
 /* In the pair dataset part below: a vocabulary's kind, size and first symbols. */
@@ -434,6 +437,10 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
         jw_str(w, "recurrence", recurrence_name(c->recurrence));
     if (c->skip) jw_int(w, "skip", c->skip); /* the shortcuts of a deep RNN, when on */
     if (c->residual) jw_bool(w, "residual", 1);
+    if (c->transition_depth) {
+        jw_int(w, "transition_depth", c->transition_depth);
+        jw_int(w, "transition_width", c->transition_width);
+    }
     if (c->task == TASK_SEQ2SEQ) s2s_json(w, ck);
     jw_int(w, "parameters", (long long)m->num_params);
     if (ck->has_progress) {
@@ -1182,6 +1189,8 @@ static void architecture_differences(const model_config *a, const model_config *
         {"bidirectional", a->bidirectional, b->bidirectional, 1},
         {"skip", a->skip, b->skip, 1},
         {"residual", a->residual, b->residual, 1},
+        {"transition_depth", a->transition_depth, b->transition_depth, 1},
+        {"transition_width", a->transition_width, b->transition_width, 1},
     };
     if (ta != tb) {
         snprintf(p, sizeof p, "inputs %s vs %s", ta ? "tokens" : "features", tb ? "tokens" : "features");

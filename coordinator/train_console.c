@@ -77,10 +77,12 @@ static void show_step(console *c, const run *r, const train_record *rec) {
     c->window_tokens = 0;
 }
 
-/* ", skip 3, residual": the shortcuts of a deep RNN, or "". */
+/* ", deep transition 2x64, skip 3, residual": what makes it a deep RNN (reference §9), or "". */
 static const char *shortcut_text(const model_config *m, char *buf, size_t len) {
     buf[0] = 0;
-    if (m->skip) snprintf(buf, len, ", skip %d", m->skip);
+    if (m->transition_depth)
+        snprintf(buf, len, ", deep transition %dx%d", m->transition_depth, m->transition_width);
+    if (m->skip) snprintf(buf + strlen(buf), len - strlen(buf), ", skip %d", m->skip);
     if (m->residual) snprintf(buf + strlen(buf), len - strlen(buf), ", residual");
     return buf;
 }
@@ -89,7 +91,7 @@ static const char *shortcut_text(const model_config *m, char *buf, size_t len) {
  * 200 steps of 32 sequences on 2 rank(s), 25 steps/epoch" */
 static void show_sequence_start(console *c, const run *r) {
     const model_config *m = &r->m.cfg;
-    char shape[128] = "", sizes[96], shortcuts[48];
+    char shape[160] = "", sizes[96], shortcuts[80];
     if (m->bidirectional) snprintf(shape, sizeof shape, " bidirectional %s", seqtask_merge_name(m->merge));
     if (!net_per_row(m)) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", pooling %s", pooling_name(m->pooling));
     if (m->recurrence == RECURRENCE_OUTPUT)
@@ -139,7 +141,7 @@ void console_show(console *c, const run *r, const train_record *rec) {
             show_sequence_start(c, r);
             break;
         }
-        char shortcuts[48];
+        char shortcuts[80];
         say(c,
             "recur train: %s %dx%d%s (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
             "on %d rank(s), %ld steps/epoch\n",

@@ -85,6 +85,8 @@ static void fresh_config(const run *r, model_config *cfg) {
     cfg->num_layers = o->layers;
     cfg->skip = o->skip;
     cfg->residual = o->residual;
+    cfg->transition_depth = o->transition_depth;
+    cfg->transition_width = o->transition_depth ? o->transition_width : 0; /* resolved by train_options.c */
     if (!o->sequences) return;
     if (o->sequences == 2) {
         cfg->task = TASK_SEQ2SEQ;
