@@ -233,8 +233,8 @@ static void mlp_weight_grads(const mlp_params *g, const mlp_acts *a, const REAL 
     for (int k = 0; k < g->depth; k++) {
         const REAL *in = k ? a->z + (k - 1) * a->stride : X;
         const int cols = k ? W : g->in, ld = k ? W : ldx;
-        gemm(1, 0, W, cols, rows, 1, da + k * a->stride, W, in, ld, 1, (REAL *)(uintptr_t)g->A[k], cols);
-        add_colsum((REAL *)(uintptr_t)g->c[k], da + k * a->stride, rows, W);
+        gemm(1, 0, W, cols, rows, 1, da + k * a->stride, W, in, ld, 1, mut(g->A[k]), cols);
+        add_colsum(mut(g->c[k]), da + k * a->stride, rows, W);
     }
 }
 
