@@ -121,6 +121,15 @@ static void test_checkpoint_and_inspect(void **s) {
            "'model/rnn/weight_skip_l0' in f, 'model/head/transition_d0' in f, "
            "any(k in c for k in ('skip =', 'residual =', 'transition-')))\"%s", "plain", "");
     assert_non_null(strstr(out, "False False False False"));
+    /* Off given explicitly is off: the same checkpoint, byte for byte (config text included). */
+    for (int i = 0; i < 2; i++) {
+        const char *flags = i ? "--cell lstm --embed 8 --steps 1 --skip 0 --transition-depth 0"
+                              : "--cell lstm --embed 8 --steps 1";
+        if (train("copy", "zz", flags, log, sizeof log))
+            fail_msg("%s", log);
+        if (!i) run_ok(out, sizeof out, "mv %s.h5 %s.h5", "zz", "z0");
+    }
+    run_ok(out, sizeof out, "cmp %s.h5 %s.h5", "z0", "zz");
     run_ok(out, sizeof out, "'%s' inspect --json %s.h5", tu_recur(), "plain");
     assert_null(strstr(out, "\"skip\""));
     assert_null(strstr(out, "\"residual\""));
@@ -153,6 +162,11 @@ static void test_every_task_trains(void **s) {
         const double loss = tu_json_number(out, "loss");
         if (!isfinite(loss) || loss <= 0) fail_msg("eval %s: %s", runs[i].out, out);
     }
+    /* A language model with a deep transition samples; one with skip connections is refused. */
+    if (tu_run(out, sizeof out, "cd '%s' && '%s' sample --model lmdt.h5 --len 20 --seed 1", dir, tu_recur()))
+        fail_msg("sample lmdt: %s", out);
+    int rc = tu_run(out, sizeof out, "cd '%s' && '%s' sample --model lm.h5 --len 20 --seed 1", dir, tu_recur());
+    if (rc != 3 || !strstr(out, "skip 3: sampling feeds one token per window")) fail_msg("sample lm: exit %d: %s", rc, out);
 }
 
 /* ---- resume ------------------------------------------------------------------------------ */
