@@ -130,6 +130,8 @@ static void test_checkpoint_and_inspect(void **s) {
         if (!i) run_ok(out, sizeof out, "mv %s.h5 %s.h5", "zz", "z0");
     }
     run_ok(out, sizeof out, "cmp %s.h5 %s.h5", "z0", "zz");
+    tu_run(out, sizeof out, "cd '%s' && '%s' inspect --diff sr.h5 plain.h5", dir, tu_recur());
+    assert_non_null(strstr(out, "skip 2 vs 0; residual 1 vs 0; transition_depth 2 vs 0; transition_width 8 vs 0"));
     run_ok(out, sizeof out, "'%s' inspect --json %s.h5", tu_recur(), "plain");
     assert_null(strstr(out, "\"skip\""));
     assert_null(strstr(out, "\"residual\""));
