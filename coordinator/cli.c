@@ -271,6 +271,16 @@ void cli_usage(FILE *f, const char *cmd, const char *synopsis, const opt_spec *o
     fprintf(f, "  %-26s %s\n", "--help", "this text");
 }
 
+/* Options added after checkpoints stored their config, left out while off
+ * (0 or false): a run without them stores the very config text (and writes
+ * the very checkpoint bytes) it did before they existed; absent reads as off. */
+static int dump_only_when_on(const opt_spec *o) {
+    static const char *const NEWER[] = {"skip", "residual", "transition-depth", "transition-width"};
+    for (size_t i = 0; i < sizeof NEWER / sizeof NEWER[0]; i++)
+        if (!strcmp(o->name, NEWER[i])) return *(const int *)o->target == 0; /* OPT_INT and OPT_FLAG: an int */
+    return 0;
+}
+
 void cli_dump(const opt_spec *o, int n, char *buf, size_t len) {
     size_t used = 0;
     buf[0] = 0;
@@ -286,6 +296,7 @@ void cli_dump(const opt_spec *o, int n, char *buf, size_t len) {
         case OPT_FLAG: snprintf(v, sizeof v, "%s", *(const int *)o[i].target ? "true" : "false"); break;
         }
         if (o[i].type == OPT_STR && !v[0]) continue;
+        if (dump_only_when_on(&o[i])) continue;
         used += (size_t)snprintf(buf + used, len - used, "%s = %s\n", o[i].name, v);
     }
 }

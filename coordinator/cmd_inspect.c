@@ -392,6 +392,12 @@ static void model_text(const model_config *c) {
                c->task == TASK_TAG ? "label" : "target vector");
     else if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
         printf("recurrence: hidden (W_hh)\n");
+    if (c->skip)
+        printf("skip: %d (every layer direction adds W_skip h_{t-%d}: rnn/weight_skip_l{k})\n", c->skip, c->skip);
+    if (c->residual) printf("residual: every layer above the first adds its input to its output\n");
+    if (c->transition_depth)
+        printf("deep transition: depth %d, width %d (MLPs on every layer's input, on h_{t-1} before W_hh, and "
+               "before the head: rnn/transition_*, head/transition_*)\n", c->transition_depth, c->transition_width);
 }
 
 /* In the pair dataset part below: a vocabulary's kind, size and first symbols. */
@@ -440,6 +446,12 @@ static void summary_json(jw *w, const char *path, const checkpoint_in *ck, const
     if (pools(c)) jw_str(w, "pooling", pooling_name(c->pooling));
     if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
         jw_str(w, "recurrence", recurrence_name(c->recurrence));
+    if (c->skip) jw_int(w, "skip", c->skip); /* the shortcuts of a deep RNN, when on */
+    if (c->residual) jw_bool(w, "residual", 1);
+    if (c->transition_depth) {
+        jw_int(w, "transition_depth", c->transition_depth);
+        jw_int(w, "transition_width", c->transition_width);
+    }
     if (c->task == TASK_SEQ2SEQ) s2s_json(w, ck);
     if (c->task == TASK_TREE) {
         jw_int(w, "num_root_classes", c->output_size);
@@ -1357,6 +1369,10 @@ static void architecture_differences(const model_config *a, const model_config *
         {"hidden_size", a->hidden_size, b->hidden_size, 1},
         {"num_layers", a->num_layers, b->num_layers, 1},
         {"bidirectional", a->bidirectional, b->bidirectional, 1},
+        {"skip", a->skip, b->skip, 1},
+        {"residual", a->residual, b->residual, 1},
+        {"transition_depth", a->transition_depth, b->transition_depth, 1},
+        {"transition_width", a->transition_width, b->transition_width, 1},
     };
     if (ta != tb) {
         snprintf(p, sizeof p, "inputs %s vs %s", ta ? "tokens" : "features", tb ? "tokens" : "features");

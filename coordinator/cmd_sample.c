@@ -325,6 +325,11 @@ int cmd_sample(int argc, char **argv) {
                    ck.m.cfg.task == TASK_SEQ2SEQ ? "seq2seq: recur generate" : "sequence tasks: recur predict");
         goto fail;
     }
+    if (ck.m.cfg.skip) { /* it reads the state K steps back, which each window starts at zero (net_impl.h) */
+        recur_fail(&err, RECUR_EXIT_INPUT, "%s: skip %d: sampling feeds one token per window, so the skip connections "
+                   "would always read zeros (a window's first K steps do); not supported", model_path, ck.m.cfg.skip);
+        goto fail;
+    }
     if (!(vocab = resolve_vocab(&ck, model_path, data_path, &ds, &err)) ||
         generator_init(&g, &ck, vocab, &err) || prime_model(&g, prime, &u, &err))
         goto fail;

@@ -46,6 +46,8 @@ typedef struct {
     char recurrence[CLI_STR];
     int embed, hidden, layers, batch, bptt, val_streams, quiet, keep, debug, gradcheck, no_monitor;
     int bidirectional, no_shuffle, bidirectional_encoder, max_len;
+    int skip, residual;         /* shortcuts of a deep RNN (model_config's) */
+    int transition_depth, transition_width; /* deep transition (model_config's; width 0 = --hidden) */
     long steps, epochs, seed, val_every, log_every, checkpoint_every, warmup, lr_decay_every;
     double lr, momentum, weight_decay, clip, lr_min, lr_decay, checkpoint_minutes, stall_timeout, dropout;
     int data_from_checkpoint;   /* --data came from the --resume checkpoint's config */

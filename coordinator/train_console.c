@@ -78,15 +78,26 @@ static void show_step(console *c, const run *r, const train_record *rec) {
     c->window_tokens = 0;
 }
 
+/* ", deep transition 2x64, skip 3, residual": what makes it a deep RNN (reference §9), or "". */
+static const char *shortcut_text(const model_config *m, char *buf, size_t len) {
+    buf[0] = 0;
+    if (m->transition_depth)
+        snprintf(buf, len, ", deep transition %dx%d", m->transition_depth, m->transition_width);
+    if (m->skip) snprintf(buf + strlen(buf), len - strlen(buf), ", skip %d", m->skip);
+    if (m->residual) snprintf(buf + strlen(buf), len - strlen(buf), ", residual");
+    return buf;
+}
+
 /* "recur train: classify, lstm 2x64 bidirectional concat, pooling last (V=50, E=16, C=3, 12345 parameters),
  * 200 steps of 32 sequences on 2 rank(s), 25 steps/epoch" */
 static void show_sequence_start(console *c, const run *r) {
     const model_config *m = &r->m.cfg;
-    char shape[96] = "", sizes[96];
+    char shape[160] = "", sizes[96], shortcuts[80];
     if (m->bidirectional) snprintf(shape, sizeof shape, " bidirectional %s", seqtask_merge_name(m->merge));
     if (!net_per_row(m)) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", pooling %s", pooling_name(m->pooling));
     if (m->recurrence == RECURRENCE_OUTPUT)
         snprintf(shape + strlen(shape), sizeof shape - strlen(shape), ", output-to-hidden recurrence");
+    snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s", shortcut_text(m, shortcuts, sizeof shortcuts));
     if (m->input_size) snprintf(sizes, sizeof sizes, "F=%d", m->input_size);
     else snprintf(sizes, sizeof sizes, "V=%d, E=%d", m->vocab_size, m->embed_size);
     say(c, "recur train: %s%s, %s %dx%d%s (%s, %s=%d, %zu parameters), %ld steps of %d sequences on %d rank(s), "
@@ -145,10 +156,12 @@ void console_show(console *c, const run *r, const train_record *rec) {
             show_sequence_start(c, r);
             break;
         }
+        char shortcuts[80];
         say(c,
-            "recur train: %s %dx%d (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
+            "recur train: %s %dx%d%s (E=%d, V=%d, %zu parameters), %ld steps of %d streams x %d = %ld tokens "
             "on %d rank(s), %ld steps/epoch\n",
-            cell_name(m->cfg.cell), m->cfg.num_layers, m->cfg.hidden_size, m->cfg.embed_size, m->cfg.vocab_size,
+            cell_name(m->cfg.cell), m->cfg.num_layers, m->cfg.hidden_size,
+            shortcut_text(&m->cfg, shortcuts, sizeof shortcuts), m->cfg.embed_size, m->cfg.vocab_size,
             m->num_params, r->o.steps, r->o.batch, r->o.bptt, (long)r->o.batch * r->o.bptt, r->comm.size,
             r->tr.data.steps_per_epoch);
         break;

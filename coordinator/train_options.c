@@ -31,7 +31,10 @@
     "--val-streams apply to language models (token datasets); --bidirectional, --merge, --pooling and\n" \
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
     "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
-    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction.\n\n" \
+    "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction;\n" \
+    "--skip, --residual and --transition-depth to every model but seq2seq (and conditional language\n" \
+    "models), trees and --recurrence output; --residual to two layers or more; --transition-width with\n" \
+    "--transition-depth.\n\n" \
     "A tree dataset (format recur-trees: recur data conllu --trees, labeled-text --trees balanced) trains\n" \
     "a recursive net over each tree (--tree-cell tanh|lstm, --embed, --hidden; one layer) with a root\n" \
     "and/or a node head from the dataset's labels; --batch counts trees, /val is scored for validation."
@@ -64,8 +67,12 @@ static int build_table(train_opts *o, opt_spec *t) {
         {"end", OPT_STR, o->end, "E", "seq2seq: how outputs end: eos (a token) | stop-bit (a sigmoid per step) | length (predicted first)", 0, 0, 0},
         {"max-len", OPT_INT, &o->max_len, "N", "seq2seq --end length: longest length the head predicts (0 = the data's longest target)", 0, 1, 0},
         {"recurrence", OPT_STR, o->recurrence, "hidden|output", "what feeds the next step: the hidden state (W_hh), or the previous step's output, the label (tag) or target vector (per-step regress), with no W_hh: teacher-forced, a whole window at once (rnn_tanh, rnn_relu; one direction)", 0, 0, 0},
+        {"skip", OPT_INT, &o->skip, "K", "skip connections in time: every layer also reads its state K >= 2 steps back, W_skip h_{t-K} (zeros before step K of a sequence or window; 0 = off)", 0, 1, 0},
+        {"transition-depth", OPT_INT, &o->transition_depth, "D", "deep transition (DT-RNN, DOT-RNN): an MLP of D layers (Linear + tanh, up to 4) on every layer's input, on h_{t-1} before W_hh, and before the head (0 = off)", 0, 1, 0},
+        {"transition-width", OPT_INT, &o->transition_width, "W", "--transition-depth: the width of its MLPs (0 = --hidden)", 0, 1, 0},
+        {"residual", OPT_FLAG, &o->residual, NULL, "residual connections: every layer above the first adds its input to its output", 0, 0, 0},
         {"pooling", OPT_STR, o->pooling, "last|mean|max", "per-sequence heads: the top layer's last state (both directions), or mean/max over steps", 0, 0, 0},
-        {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head", 0, 1, 0},
+        {"dropout", OPT_DOUBLE, &o->dropout, "P", "inverted dropout in [0, 1) on the inputs of every layer above the first and of the head, and after every deep-transition layer", 0, 1, 0},
         {"seed", OPT_LONG, &o->seed, "N", "seed of the fresh model's initialisation, the sequences' shuffle and dropout masks", 0, 1, 0},
         {"batch", OPT_INT, &o->batch, "B", "parallel streams (language model), or sequences (pairs, trees) per step", 1, 0, 0},
         {"no-shuffle", OPT_FLAG, &o->no_shuffle, NULL, "sequence tasks: batch k of an epoch is sequences kB..kB+B-1 in file order", 0, 0, 0},
@@ -289,7 +296,8 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
                                "it", o->data);
     if (k.trees) { /* one layer over token embeddings; every sequence-model option is refused by name */
         static const char *const NOT_TREES[] = {"bptt", "val-streams", "bidirectional", "merge", "pooling", "cell",
-                                                "layers", "recurrence", "condition", "dropout"};
+                                                "layers", "recurrence", "condition", "dropout", "skip", "residual",
+                                                "transition-depth", "transition-width"};
         for (size_t i = 0; i < sizeof NOT_TREES / sizeof NOT_TREES[0]; i++)
             if (given_here(tab, n, cli_given, NOT_TREES[i], config))
                 return cli_fail_option(tab, n, NOT_TREES[i], err, "does not apply to a tree model (%s is a tree "
@@ -414,6 +422,36 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
         const char *why = model_output_recurrence_refusal(&want);
         if (why) return cli_fail_option(tab, n, "recurrence", err, "output: %s", why);
     }
+    if (!model_given && !o->transition_depth && given_here(tab, n, cli_given, "transition-width", config))
+        return cli_fail_option(tab, n, "transition-width", err, "applies to --transition-depth D >= 1: drop it or add "
+                               "--transition-depth");
+    if (!model_given && o->transition_depth > RECUR_MAX_TRANSITION)
+        return cli_fail_option(tab, n, "transition-depth", err, "expected an integer in [0, %d], found %d",
+                               RECUR_MAX_TRANSITION, o->transition_depth);
+    if (!model_given && o->transition_width > 1 << 16)
+        return cli_fail_option(tab, n, "transition-width", err, "expected an integer in [0, %d], found %d", 1 << 16,
+                               o->transition_width);
+    if (!model_given && o->transition_depth) {
+        if (!o->transition_width) o->transition_width = o->hidden; /* resolved: the stored config says what ran */
+        const model_config want = {.task = k.pairs || clm ? TASK_SEQ2SEQ : k.sequences ? k.task : TASK_LM,
+                                   .recurrence = rk, .transition_depth = o->transition_depth,
+                                   .transition_width = o->transition_width};
+        const char *field, *why = model_transition_refusal(&want, &field);
+        if (why && want.task == TASK_SEQ2SEQ && clm)
+            why = "a conditional language model runs on the seq2seq decoder: a deep transition is the sequence "
+                  "engine's (lm on a token dataset, classify, tag, regress)";
+        if (why) return cli_fail_option(tab, n, "transition-depth", err, "%s", why);
+    }
+    if (!model_given && (o->skip || o->residual)) {
+        const model_config want = {.task = k.pairs || clm ? TASK_SEQ2SEQ : k.sequences ? k.task : TASK_LM,
+                                   .recurrence = rk, .num_layers = o->layers, .skip = o->skip,
+                                   .residual = o->residual};
+        const char *field, *why = model_shortcut_refusal(&want, &field);
+        if (why && want.task == TASK_SEQ2SEQ && clm)
+            why = "a conditional language model runs on the seq2seq decoder: skip and residual connections are the "
+                  "sequence engine's (lm on a token dataset, classify, tag, regress)";
+        if (why) return cli_fail_option(tab, n, field, err, "%s", why);
+    }
     return 0;
 }
 
@@ -425,6 +463,7 @@ static int check_fresh_shape(const train_opts *o, const opt_spec *tab, int n, re
         {"embed", o->embed, offsetof(model_config, embed_size)},
         {"hidden", o->hidden, offsetof(model_config, hidden_size)},
         {"layers", o->layers, offsetof(model_config, num_layers)},
+        {"skip", o->skip, offsetof(model_config, skip)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         model_config one = {.cell = CELL_LSTM, .vocab_size = 1, .embed_size = 1, .hidden_size = 1, .num_layers = 1};
@@ -537,6 +576,7 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
     /* With --init, --seed still orders the sequences and draws dropout masks. */
     const int seed_used = o->sequences || o->dropout > 0;
     const char *shape[] = {"cell", "tree-cell", "embed", "hidden", "layers", "bidirectional", "merge", "pooling", "recurrence",
+                           "skip", "residual", "transition-depth", "transition-width",
                            "bidirectional-encoder", "attention", "context", "condition", "end", "max-len",
                            seed_used ? NULL : "seed"};
     if (resume[0]) {
@@ -564,6 +604,14 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             snprintf(given, sizeof given, "--pooling %.20s (it is %s)", cli.pooling, pooling_name(mc->pooling));
         else if (cli_given[cli_find(tab, n, "recurrence") - tab] && strcmp(cli.recurrence, recurrence_name(mc->recurrence)))
             snprintf(given, sizeof given, "--recurrence %.20s (it is %s)", cli.recurrence, recurrence_name(mc->recurrence));
+        else if (cli_given[cli_find(tab, n, "skip") - tab] && cli.skip != mc->skip)
+            snprintf(given, sizeof given, "--skip %d (it is %d)", cli.skip, mc->skip);
+        else if (cli_given[cli_find(tab, n, "residual") - tab] && cli.residual != mc->residual)
+            snprintf(given, sizeof given, "--residual (it has none)");
+        else if (cli_given[cli_find(tab, n, "transition-depth") - tab] && cli.transition_depth != mc->transition_depth)
+            snprintf(given, sizeof given, "--transition-depth %d (it is %d)", cli.transition_depth, mc->transition_depth);
+        else if (cli_given[cli_find(tab, n, "transition-width") - tab] && cli.transition_width != mc->transition_width)
+            snprintf(given, sizeof given, "--transition-width %d (it is %d)", cli.transition_width, mc->transition_width);
         else if (cli_given[cli_find(tab, n, "optimizer") - tab] && ok != ck->opt.cfg.kind)
             snprintf(given, sizeof given, "--optimizer %.20s (it is %s)", cli.optimizer, optim_name(ck->opt.cfg.kind));
         else if (cli_given[cli_find(tab, n, "init") - tab])
@@ -584,6 +632,10 @@ static int parse_options(train_opts *o, opt_spec *tab, int *ntab, int argc, char
             {"pooling", mc->task != TASK_LM && !net_per_row(mc) && strcmp(o->pooling, pooling_name(mc->pooling)) != 0,
              pooling_name(mc->pooling), 0},
             {"recurrence", strcmp(o->recurrence, recurrence_name(mc->recurrence)) != 0, recurrence_name(mc->recurrence), 0},
+            {"skip", o->skip != mc->skip, NULL, mc->skip},
+            {"residual", o->residual != mc->residual, mc->residual ? "true" : "false", 0},
+            {"transition-depth", o->transition_depth != mc->transition_depth, NULL, mc->transition_depth},
+            {"transition-width", o->transition_width != mc->transition_width, NULL, mc->transition_width},
             {"optimizer", ok != ck->opt.cfg.kind, optim_name(ck->opt.cfg.kind), 0},
             {"init", o->init[0] != 0, NULL, 0},
         };

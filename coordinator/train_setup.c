@@ -86,6 +86,10 @@ static void fresh_config(const run *r, model_config *cfg) {
     cfg->embed_size = o->embed;
     cfg->hidden_size = o->hidden;
     cfg->num_layers = o->layers;
+    cfg->skip = o->skip;
+    cfg->residual = o->residual;
+    cfg->transition_depth = o->transition_depth;
+    cfg->transition_width = o->transition_depth ? o->transition_width : 0; /* resolved by train_options.c */
     if (!o->sequences) return;
     if (o->sequences == 3) {
         seqtask_tree_cell_from_name(o->tree_cell, &cfg->cell);

@@ -149,6 +149,37 @@ const char *model_output_recurrence_refusal(const model_config *c) {
     return NULL;
 }
 
+/* Skip connections in time and residual connections between layers
+ * (reference §9) are added to the hidden-to-hidden engine of the sequence
+ * models; seq2seq's step-by-step decoder and output recurrence have neither. */
+const char *model_shortcut_refusal(const model_config *c, const char **field) {
+    *field = c->skip ? "skip" : "residual";
+    if (!c->skip && !c->residual) return NULL;
+    if (c->task == TASK_SEQ2SEQ) return "task seq2seq: skip and residual connections are the sequence engine's "
+                                        "(lm, classify, tag, regress)";
+    if (c->recurrence == RECURRENCE_OUTPUT)
+        return "recurrence output: skip and residual connections need the hidden-to-hidden recurrence";
+    if (c->skip == 1) return "skip 1 is the hidden-to-hidden connection itself: expected 0 (none) or K >= 2";
+    *field = "residual";
+    if (c->residual && c->num_layers < 2)
+        return "1 layer: a residual connection adds a layer's input to its output between stacked layers "
+               "(layers >= 2)";
+    return NULL;
+}
+
+const char *model_transition_refusal(const model_config *c, const char **field) {
+    *field = "transition_depth";
+    if (!c->transition_depth) {
+        *field = "transition_width";
+        return c->transition_width ? "a width without transition_depth: the deep transition is off" : NULL;
+    }
+    if (c->task == TASK_SEQ2SEQ) return "task seq2seq: a deep transition is the sequence engine's (lm, classify, tag, "
+                                        "regress)";
+    if (c->recurrence == RECURRENCE_OUTPUT)
+        return "recurrence output: a deep transition is on the hidden-to-hidden recurrence's paths";
+    return NULL;
+}
+
 int model_config_validate(const model_config *c, const char *src, recur_err *err) {
     const int tokens = c->input_size == 0 || c->task == TASK_SEQ2SEQ; /* seq2seq: input_size is the context's */
     /* Upper bounds keep every product well inside size_t and int. */
@@ -160,6 +191,10 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
         {"num_layers", c->num_layers, 1, RECUR_MAX_LAYERS},
         {"bidirectional", c->bidirectional, 0, 1},
         {"output_size", c->output_size, 0, 1 << 24},
+        {"skip", c->skip, 0, 1 << 16},
+        {"residual", c->residual, 0, 1},
+        {"transition_depth", c->transition_depth, 0, RECUR_MAX_TRANSITION},
+        {"transition_width", c->transition_width, c->transition_depth ? 1 : 0, 1 << 16},
     };
     if ((unsigned)c->cell >= CELL_COUNT)
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'cell': expected one of rnn_tanh, rnn_relu, lstm, gru, lbr_gru", src);
@@ -181,6 +216,10 @@ int model_config_validate(const model_config *c, const char *src, recur_err *err
     if (c->recurrence == RECURRENCE_OUTPUT && model_output_recurrence_refusal(c))
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: field 'recurrence': output is refused: %s", src,
                           model_output_recurrence_refusal(c));
+    const char *field, *why = model_shortcut_refusal(c, &field);
+    if (why) return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': %s", src, field, why);
+    if ((why = model_transition_refusal(c, &field)))
+        return recur_fail(err, RECUR_EXIT_INPUT, "%s: field '%s': %s", src, field, why);
     if (c->task == TASK_SEQ2SEQ) return s2s_validate(c, src, err);
     if (c->task == TASK_TREE) return tree_validate(c, src, err);
     if (c->node_classes)
@@ -209,11 +248,33 @@ static int add_tensor(model *m, size_t *off, const char *name, size_t rows, size
     return m->num_tensors++;
 }
 
+/* A layer direction the model does not have (every tensor absent). */
+static const layer_index NO_LAYER = {-1, -1, -1, -1, -1, -1, -1};
+
+/* A deep transition's MLP: weight and bias of each of its layers, named
+ * <stem>_d<k>[<suffix>]/weight, .../bias; the first one's index. */
+static int add_mlp(model *m, size_t *off, const model_config *cfg, const char *stem, const char *suffix, size_t in) {
+    char name[48];
+    const size_t W = (size_t)cfg->transition_width;
+    const int first = m->num_tensors;
+    for (int k = 0; k < cfg->transition_depth; k++) {
+        /* Stems and suffixes are ours and short: a name never reaches 48 bytes. */
+        if (snprintf(name, sizeof name, "%s_d%d%s/weight", stem, k, suffix) >= (int)sizeof name) abort();
+        add_tensor(m, off, name, W, k ? W : in);
+        if (snprintf(name, sizeof name, "%s_d%d%s/bias", stem, k, suffix) >= (int)sizeof name) abort();
+        add_tensor(m, off, name, W, 0);
+    }
+    return first;
+}
+
 /* A stack's tensors under `prefix`: PyTorch's names embedding/weight,
  * rnn/<weight|bias>_<ih|hh>_l<k>[_reverse] (nn.LSTM's state_dict, in its
  * order).  Output recurrence: no _hh tensors, and rnn/weight_oh (H, O) after
- * layer 0's (its gradient is final with theirs).  The head is added by the
- * caller. */
+ * layer 0's (its gradient is final with theirs).  Skip connections:
+ * rnn/weight_skip_l<k>[_reverse] (G*H, H) after each direction's four.  Deep
+ * transition: then rnn/transition_ih_l<k>_d<j>[_reverse]/weight, bias and
+ * rnn/transition_hh_l<k>_d<j>[_reverse]/..., j = 0..depth-1.  The head is
+ * added by the caller. */
 static void add_stack(model *m, size_t *off, const char *prefix, const model_config *cfg, tensor_index *ix) {
     const size_t H = cfg->hidden_size, G = cell_gates(cfg->cell);
     char name[48];
@@ -221,11 +282,13 @@ static void add_stack(model *m, size_t *off, const char *prefix, const model_con
     ix->embedding = cfg->input_size ? -1 : add_tensor(m, off, name, cfg->vocab_size, cfg->embed_size);
     static const char *const KIND[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     const int fed = cfg->recurrence == RECURRENCE_OUTPUT;
-    for (int l = 0; l < RECUR_MAX_LAYERS; l++) ix->layer[l][0] = ix->layer[l][1] = (layer_index){-1, -1, -1, -1};
+    for (int l = 0; l < RECUR_MAX_LAYERS; l++)
+        ix->layer[l][0] = ix->layer[l][1] = NO_LAYER;
     ix->w_oh = -1;
+    const size_t W = (size_t)cfg->transition_width, dt = cfg->transition_depth > 0;
     for (int l = 0; l < cfg->num_layers; l++) {
         for (int d = 0; d <= cfg->bidirectional; d++) {
-            const size_t cols[4] = {(size_t)model_layer_input(cfg, l), H, 0, 0};
+            const size_t cols[4] = {dt ? W : (size_t)model_layer_input(cfg, l), dt ? W : H, 0, 0};
             int at[4];
             for (int k = 0; k < 4; k++) {
                 at[k] = -1;
@@ -233,14 +296,27 @@ static void add_stack(model *m, size_t *off, const char *prefix, const model_con
                 snprintf(name, sizeof name, "%srnn/%s_l%d%s", prefix, KIND[k], l, d ? "_reverse" : "");
                 at[k] = add_tensor(m, off, name, G * H, cols[k]);
             }
-            ix->layer[l][d] = (layer_index){at[0], at[1], at[2], at[3]};
+            int skip = -1;
+            if (cfg->skip) {
+                snprintf(name, sizeof name, "%srnn/weight_skip_l%d%s", prefix, l, d ? "_reverse" : "");
+                skip = add_tensor(m, off, name, G * H, H);
+            }
+            int mlp_ih = -1, mlp_hh = -1;
+            if (dt) {
+                char stem[48];
+                snprintf(stem, sizeof stem, "%srnn/transition_ih_l%d", prefix, l);
+                mlp_ih = add_mlp(m, off, cfg, stem, d ? "_reverse" : "", (size_t)model_layer_input(cfg, l));
+                snprintf(stem, sizeof stem, "%srnn/transition_hh_l%d", prefix, l);
+                mlp_hh = add_mlp(m, off, cfg, stem, d ? "_reverse" : "", H);
+            }
+            ix->layer[l][d] = (layer_index){at[0], at[1], at[2], at[3], skip, mlp_ih, mlp_hh};
         }
         if (fed && l == 0) {
             snprintf(name, sizeof name, "%srnn/weight_oh", prefix);
             ix->w_oh = add_tensor(m, off, name, H, (size_t)cfg->output_size);
         }
     }
-    ix->head_weight = ix->head_bias = -1;
+    ix->head_weight = ix->head_bias = ix->head_mlp = -1;
 }
 
 void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *dec) {
@@ -280,8 +356,8 @@ static void create_s2s(model *m, size_t *off) {
     x->ctx_embedding = -1;
     if (cfg->condition == COND_NONE) add_stack(m, off, "encoder/", &enc, &x->enc);
     else {
-        tensor_index none = {.embedding = -1, .head_weight = -1, .head_bias = -1};
-        for (int l = 0; l < RECUR_MAX_LAYERS; l++) none.layer[l][0] = none.layer[l][1] = (layer_index){-1, -1, -1, -1};
+        tensor_index none = {.embedding = -1, .head_weight = -1, .head_bias = -1, .head_mlp = -1};
+        for (int l = 0; l < RECUR_MAX_LAYERS; l++) none.layer[l][0] = none.layer[l][1] = NO_LAYER;
         x->enc = none;
     }
     if (cfg->condition == COND_LABEL) x->ctx_embedding = add_tensor(m, off, "context/embedding", cfg->src_vocab_size, H);
@@ -356,7 +432,7 @@ static void create_tree(model *m, size_t *off) {
     /* What generic code (inspect, the table policy) reads. */
     m->ix.embedding = x->embedding;
     m->ix.head_weight = m->ix.head_bias = m->ix.w_oh = -1;
-    for (int l = 0; l < RECUR_MAX_LAYERS; l++) m->ix.layer[l][0] = m->ix.layer[l][1] = (layer_index){-1, -1, -1, -1};
+    for (int l = 0; l < RECUR_MAX_LAYERS; l++) m->ix.layer[l][0] = m->ix.layer[l][1] = NO_LAYER;
 }
 
 /* The head: head/weight and head/bias.  seq2seq: create_s2s. */
@@ -372,7 +448,11 @@ int model_create(model *m, const model_config *cfg, recur_err *err) {
     } else {
         add_stack(m, &off, "", cfg, &m->ix);
         const size_t O = cfg->output_size ? (size_t)cfg->output_size : (size_t)cfg->vocab_size;
-        const size_t in = (size_t)model_layer_input(cfg, cfg->num_layers);
+        size_t in = (size_t)model_layer_input(cfg, cfg->num_layers);
+        if (cfg->transition_depth) { /* deep output: head/transition_d<k>/weight, bias, then the head on W */
+            m->ix.head_mlp = add_mlp(m, &off, cfg, "head/transition", "", in);
+            in = (size_t)cfg->transition_width;
+        }
         m->ix.head_weight = add_tensor(m, &off, "head/weight", O, in);
         m->ix.head_bias = add_tensor(m, &off, "head/bias", O, 0);
     }
@@ -391,9 +471,15 @@ void model_layer_tensors(const model *m, int l, int *first, int *last) {
     *last = l == 0 && m->ix.w_oh >= 0 ? m->ix.w_oh : *first;
     for (int d = 0; d <= m->cfg.bidirectional; d++) {
         const layer_index *x = &m->ix.layer[l][d];
-        const int at[4] = {x->w_ih, x->w_hh, x->b_ih, x->b_hh};
-        for (int k = 0; k < 4; k++) *last = at[k] > *last ? at[k] : *last;
+        const int mlp_last = x->mlp_hh >= 0 ? x->mlp_hh + 2 * m->cfg.transition_depth - 1 : -1;
+        const int at[6] = {x->w_ih, x->w_hh, x->b_ih, x->b_hh, x->w_skip, mlp_last};
+        for (int k = 0; k < 6; k++) *last = at[k] > *last ? at[k] : *last;
     }
+}
+
+void model_head_tensors(const model *m, int *first, int *last) {
+    *first = m->ix.head_mlp >= 0 ? m->ix.head_mlp : m->ix.head_weight;
+    *last = m->ix.head_bias;
 }
 
 void model_free(model *m) {
@@ -425,7 +511,10 @@ void model_init_random(model *m, uint64_t seed) {
         float *x = m->params + t->offset;
         int is_embedding = i == m->ix.embedding, is_head = i == m->ix.head_weight || i == m->ix.head_bias;
         float k = is_head ? k_head : k_rnn;
-        if (s2s) {
+        if (m->cfg.transition_depth && (is_head || strstr(t->name, "transition_")))
+            k = 1.0f / sqrtf((float)(t->ndim == 2 ? t->shape[1] : t[-1].shape[1])); /* a Linear of its fan-in */
+        if (s2s) { /* embeddings N(0,1), rnn/ as torch's RNNs, every other tensor as a Linear of its fan-in
+                    * (a bias or vector: the width of the weight it sits beside) */
             is_embedding = strstr(t->name, "embedding/") != NULL;
             const size_t fan_in = t->ndim == 2 ? t->shape[1] : t[-1].ndim == 2 ? t[-1].shape[1] : t[-1].shape[0];
             if (!strstr(t->name, "/rnn/")) k = 1.0f / sqrtf((float)fan_in);

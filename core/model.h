@@ -19,9 +19,16 @@
 #include "error.h"
 
 #define RECUR_MAX_LAYERS 16
+/* Deep transition (model_config.transition_depth): at most this many layers per MLP. */
+#define RECUR_MAX_TRANSITION 4
 /* seq2seq: two embeddings, 8 per encoder layer, 4 per decoder layer, 4 per
- * bridge layer, attention (5), three heads (2 each). */
-#define RECUR_MAX_TENSORS (2 + 16 * RECUR_MAX_LAYERS + 11)
+ * bridge layer, attention (5), three heads (2 each).  The sequence models:
+ * the embedding, per layer direction 5 (with skip) and two MLPs of 2 per
+ * layer, the head's MLP and the head. */
+#define RECUR_MAX_TENSORS_S2S (2 + 16 * RECUR_MAX_LAYERS + 11)
+#define RECUR_MAX_TENSORS_SEQ (1 + 2 * RECUR_MAX_LAYERS * (5 + 4 * RECUR_MAX_TRANSITION) + 2 * RECUR_MAX_TRANSITION + 2)
+#define RECUR_MAX_TENSORS \
+    (RECUR_MAX_TENSORS_S2S > RECUR_MAX_TENSORS_SEQ ? RECUR_MAX_TENSORS_S2S : RECUR_MAX_TENSORS_SEQ)
 
 typedef enum {
     CELL_RNN_TANH = 0,
@@ -113,6 +120,16 @@ typedef struct {
     int per_step;     /* regress: a target per step (1) or per sequence (0); tag/lm: 1; classify: 0 */
     pooling_kind pooling; /* per-sequence heads */
     recurrence_kind recurrence; /* hidden (W_hh) or output (W_oh y_{t-1}; see recurrence_kind) */
+    /* Shortcuts of a deep RNN (reference §9; 0 = none, the model as before): */
+    int skip;         /* K >= 2: every layer direction adds W_skip h_{t-K} to its gate pre-activations */
+    int residual;     /* 1: layer l >= 1's output += its input */
+    /* Deep transition (DT-RNN / DOT-RNN, Pascanu et al. 2014; 0 = none): an
+     * MLP of transition_depth layers (Linear + tanh, transition_width wide)
+     * on each path of every recurrent layer direction: the input before
+     * W_ih, h_{t-1} before W_hh (so both are (G*H, W)), and the top layer's
+     * output before the head (whose weight is then (O, W)). */
+    int transition_depth; /* 0..RECUR_MAX_TRANSITION */
+    int transition_width; /* W >= 1 with a depth, else 0 */
     /* seq2seq (vocab_size is the target side's; encoder and decoder share
      * cell, E, H and L; the encoder may be bidirectional): */
     int src_vocab_size;   /* Vs (COND_LABEL: C); input_size is F with COND_FEATURES */
@@ -134,15 +151,25 @@ int model_config_validate(const model_config *cfg, const char *source, recur_err
 /* NULL when cfg may have output-to-hidden recurrence, else why not
  * ("cell lstm: ..."): what validate, the checkpoint reader and the CLI say. */
 const char *model_output_recurrence_refusal(const model_config *cfg);
+/* NULL when cfg may have its skip and residual settings, else why not, with
+ * *field set to the one refused ("skip" or "residual"): what validate, the
+ * checkpoint reader and the CLI say. */
+const char *model_shortcut_refusal(const model_config *cfg, const char **field);
 
 /* Where each tensor sits in model.tensors, resolved BY NAME once in
  * model_create (so nothing outside model.c depends on the order tensors are
  * registered in).  -1 for a tensor the model does not have. */
-typedef struct { int w_ih, w_hh, b_ih, b_hh; } layer_index; /* (G*H, in), (G*H, H), (G*H), (G*H); hh: -1 with output recurrence */
+typedef struct {
+    int w_ih, w_hh, b_ih, b_hh; /* (G*H, in or W), (G*H, H or W), (G*H), (G*H); hh: -1 with output recurrence */
+    int w_skip;                 /* (G*H, H); -1 without skip */
+    int mlp_ih, mlp_hh;         /* deep transition: the first of the MLP's tensors, weight then bias per
+                                 * layer k: (W, in or W), (W); mlp_hh's input is H.  -1 without */
+} layer_index;
 typedef struct {
     int embedding;                                  /* (V, E); -1 with feature inputs */
     layer_index layer[RECUR_MAX_LAYERS][2];         /* [l][0] forward, [l][1] reverse ("..._reverse") */
-    int head_weight, head_bias;                     /* (O, head input), (O); -1 in a headless stack */
+    int head_weight, head_bias;                     /* (O, head input or W), (O); -1 in a headless stack */
+    int head_mlp;                                   /* deep output: the first of its MLP's tensors (before the head's); or -1 */
     int w_oh;                                       /* output recurrence: (H, O) "rnn/weight_oh", after layer 0's; else -1 */
 } tensor_index;
 
@@ -215,6 +242,11 @@ int model_s2s_outputs(const model_config *cfg);
  * whenever that vector is not already one layer's state). */
 int model_s2s_context_width(const model_config *cfg);
 int model_s2s_bridged(const model_config *cfg);
+/* The head's tensors (its MLP's too) are m->tensors[*first .. *last]. */
+void model_head_tensors(const model *m, int *first, int *last);
+/* NULL when cfg may have its deep transition, else why not (*field names
+ * "transition_depth" or "transition_width"). */
+const char *model_transition_refusal(const model_config *cfg, const char **field);
 /* Layer l's input width: E or F for l = 0, else H or 2H (bidirectional concat). */
 int model_layer_input(const model_config *cfg, int l);
 

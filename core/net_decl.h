@@ -2,6 +2,14 @@
  * net.h with NET_REAL (float or double) and NET_SFX (name suffixer) defined;
  * do not include directly. */
 
+/* A deep transition's MLP over the rows of a batch: the output of its layer
+ * k (after tanh and dropout) is z + k*stride [rows, W]; mask the same (NULL
+ * without dropout).  Unused (NULL) without a deep transition. */
+typedef struct {
+    NET_REAL *z, *mask;
+    size_t stride;
+} NET_SFX(net_mlp_acts);
+
 /* One direction of one layer.  Rows are the batch's packed rows (net.h). */
 typedef struct {
     NET_REAL *hbuf;  /* [n + rows, H] block 0 = initial state, then the outputs: y = hbuf + n*H */
@@ -12,6 +20,11 @@ typedef struct {
     NET_REAL *hprev_buf, *cprev_buf; /* [rows, H] where hprev/cprev live when they do not alias */
     NET_REAL *gates; /* [rows, G*H]   post-activation gate values (rnn: h itself) */
     NET_REAL *aux;   /* [rows, H]     lstm: tanh(c); lbr_gru: W_hn h + b_hn; gru: r*h */
+    NET_REAL *hskip; /* [rows, H]     skip K: the state K steps back each row read (0: none); else NULL */
+    NET_REAL *res;   /* [rows, H]     residual, layer l >= 1: y + this direction's share of the layer's
+                      *               input, what the layer passes up (net_impl.h); else NULL */
+    NET_SFX(net_mlp_acts) ih, hh; /* deep transition: on the input, on h_{t-1} (every row's) */
+    NET_SFX(net_mlp_acts) rh;     /* deep transition, textbook GRU: on r*h, what its W_hn reads */
 } NET_SFX(net_dir_acts);
 
 typedef struct {
@@ -49,6 +62,11 @@ typedef struct {
     NET_REAL *dh, *dh_next;    /* [n, H] grad w.r.t. h_t, and w.r.t. h_{t-1} being built */
     NET_REAL *dc;              /* [n, H] LSTM cell-state grad carried backwards */
     NET_REAL *drh;             /* [n, H] textbook GRU: grad w.r.t. r*h */
+    NET_REAL *dskip;           /* [rows, H] skip K: grad w.r.t. each row's state from the step K later; else NULL */
+    NET_SFX(net_mlp_acts) head_mlp; /* deep output: the MLP between the top layer and the head */
+    NET_REAL *da, *da2;        /* deep transition: [depth, max(rows, n), W] grads of an MLP's pre-activations
+                                * (da2: the textbook GRU's second use of its hidden MLP); else NULL */
+    uint64_t dropout_seed;     /* the last forward's (the deep transitions draw their masks from it) */
     NET_REAL *state_h;         /* [L, n, H] state carried from window to window (stream windows) */
     NET_REAL *state_c;         /* [L, n, H] LSTM only, else NULL */
     float dropout;             /* probability of dropping a unit in training (0: off; eval, sample) */

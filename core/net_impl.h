@@ -41,6 +41,32 @@
  * rows at once (fed_rows_forward), and its backward one element-wise pass
  * (fed_backward) before the same weight-gradient GEMMs as every layer.
  * Free-running evaluation goes step by step (fed_forward_free).
+ *
+ * Shortcuts of a deep RNN (reference §9), both off by default:
+ *   skip K : W_skip h_{t-K} joins the input projection of step t (it is one
+ *            more input of the gates), one GEMM per step over the rows whose
+ *            sequence was running K steps back; the others, and every row of
+ *            the first K steps of a window (a carried state is not kept K
+ *            steps deep), read zeros.  Backward adds W_skip^T dxp of step t
+ *            to the grad of step t-K's outputs (dskip), which the loop reaches
+ *            later; dW_skip is one GEMM after it.
+ *   residual: layer l >= 1 passes up y + its input (direction d adds its
+ *            columns of the input: concat, or all of them for the forward
+ *            direction with sum), in `res`; y itself stays the recurrent and
+ *            carried state.  Backward adds the grad w.r.t. res to the grad
+ *            w.r.t. the layer's input.
+ *
+ * Deep transition (depth D >= 1, width W): one MLP mechanism (mlp_forward,
+ * mlp_backward, mlp_weight_grads) on three paths.  input -> hidden: the
+ * layer's input rows go through it before the input projection (all rows
+ * at once; no token table then).  hidden -> hidden: inside the step loop,
+ * h_{t-1} goes through it before W_hh (the textbook GRU's W_hn reads it
+ * applied to r*h); backward keeps each row's pre-activation grads (da) so
+ * its weight grads are one GEMM per layer after the loop, as W_hh's.  The
+ * recurrent products then go through cblas (packing is for W_hh of H
+ * columns).  hidden -> output: the head's input goes through it.  Dropout
+ * masks after each MLP layer (training) come from the batch's seed, the
+ * path, layer, direction and MLP layer alone.
  */
 #include <cblas.h>
 #include <math.h>
@@ -55,6 +81,7 @@
 
 typedef SFX(net_workspace) workspace;
 typedef SFX(net_dir_acts) dir_acts;
+typedef SFX(net_mlp_acts) mlp_acts;
 
 /* Row-major C = alpha * op(A) op(B) + beta * C. */
 static inline void gemm(int ta, int tb, int M, int N, int K, REAL alpha, const REAL *A, int lda, const REAL *Bm,
@@ -99,12 +126,32 @@ static void rec_mul_w(const workspace *w, const rg_packed *p, int M, const REAL 
 }
 
 /* The four tensors of layer l, direction d, in an arena laid out as m->tensors. */
-typedef struct { const REAL *w_ih, *w_hh, *b_ih, *b_hh; } layer_params;
+/* A deep transition's weights: layer k maps `in` (k = 0) or W columns to W. */
+typedef struct {
+    int depth, width, in; /* depth 0: no MLP */
+    const REAL *A[RECUR_MAX_TRANSITION], *c[RECUR_MAX_TRANSITION];
+} mlp_params;
+static mlp_params mlp_view(const model *m, const REAL *P, int first, int in) {
+    mlp_params p = {first >= 0 ? m->cfg.transition_depth : 0, m->cfg.transition_width, in, {NULL}, {NULL}};
+    for (int k = 0; k < p.depth; k++) {
+        p.A[k] = P + m->tensors[first + 2 * k].offset;
+        p.c[k] = P + m->tensors[first + 2 * k + 1].offset;
+    }
+    return p;
+}
+
+typedef struct {
+    const REAL *w_ih, *w_hh, *b_ih, *b_hh, *w_skip;
+    mlp_params ih, hh; /* deep transition (depth 0: none) */
+} layer_params;
 static layer_params layer_view(const model *m, const REAL *P, int l, int d) {
     const layer_index *x = &m->ix.layer[l][d];
     const tensor_info *t = m->tensors;
     return (layer_params){P + t[x->w_ih].offset, x->w_hh >= 0 ? P + t[x->w_hh].offset : NULL, P + t[x->b_ih].offset,
-                          x->b_hh >= 0 ? P + t[x->b_hh].offset : NULL}; /* no _hh: output recurrence */
+                          x->b_hh >= 0 ? P + t[x->b_hh].offset : NULL, /* no _hh: output recurrence */
+                          x->w_skip >= 0 ? P + t[x->w_skip].offset : NULL,
+                          mlp_view(m, P, x->mlp_ih, model_layer_input(&m->cfg, l)),
+                          mlp_view(m, P, x->mlp_hh, m->cfg.hidden_size)};
 }
 static REAL *mut(const REAL *p) { return (REAL *)(uintptr_t)p; }
 
@@ -113,6 +160,98 @@ RECUR_HOT static void add_colsum(REAL *dst, const REAL *rows, int nrows, int nco
         const REAL *x = rows + (size_t)r * ncols;
         for (int j = 0; j < ncols; j++) dst[j] += x[j];
     }
+}
+
+/* ---- deep transition: one MLP mechanism for its three paths ---- */
+
+/* Inverted dropout multipliers, 0 or 1/(1-p), from a seed and a stream
+ * number alone (so a resumed run draws the same ones). */
+static void fill_mask(REAL *m, size_t count, float p, uint64_t seed, uint64_t stream) {
+    rng_state r;
+    rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * stream));
+    const REAL keep = (REAL)1 / (REAL)(1 - p);
+    for (size_t i = 0; i < count; i++) m[i] = rng_uniform(&r) < p ? 0 : keep;
+}
+
+enum { PATH_IH = 1, PATH_HH, PATH_RH, PATH_HEAD }; /* the MLPs' mask streams */
+
+/* The masks of an MLP over `rows` rows for this batch (training with dropout only). */
+static void mlp_masks(const workspace *w, const mlp_params *p, const mlp_acts *a, int path, int l, int d, int rows) {
+    if (!a->mask || !(w->dropout > 0)) return;
+    for (int k = 0; k < p->depth; k++)
+        fill_mask(a->mask + k * a->stride, (size_t)rows * p->width, w->dropout, w->dropout_seed,
+                  ((uint64_t)path << 32) + ((uint64_t)(l * 2 + d) << 8) + (uint64_t)k + 1);
+}
+
+/* The output rows of the MLP (its last layer's), [rows, W]. */
+static REAL *mlp_out(const mlp_params *p, const mlp_acts *a) { return a->z + (size_t)(p->depth - 1) * a->stride; }
+
+/* Rows r0 .. r0+M-1: z_k = tanh(A_k z_{k-1} + c_k) * mask_k, z_{-1} = X [M,
+ * in] (leading dimension ldx, its row 0 is row r0).  Returns the output rows. */
+static const REAL *mlp_forward(const workspace *w, const mlp_params *p, const mlp_acts *a, const REAL *X, int ldx,
+                               size_t r0, int M) {
+    const int W = p->width;
+    const REAL *in = X;
+    int ld = ldx, cols = p->in;
+    for (int k = 0; k < p->depth; k++) {
+        REAL *z = a->z + k * a->stride + r0 * W;
+        const REAL *mk = a->mask && w->dropout > 0 ? a->mask + k * a->stride + r0 * W : NULL;
+        for (int r = 0; r < M; r++) memcpy(z + (size_t)r * W, p->c[k], (size_t)W * sizeof(REAL));
+        gemm(0, 1, M, W, cols, 1, in, ld, p->A[k], cols, 1, z, W);
+        for (size_t i = 0; i < (size_t)M * W; i++) z[i] = TANH(z[i]) * (mk ? mk[i] : 1);
+        in = z;
+        ld = cols = W;
+    }
+    return in;
+}
+
+/* Backward of mlp_forward over rows r0 .. r0+M-1.  On entry block depth-1 of
+ * da (laid out as a->z) holds the grad w.r.t. the output rows; on exit each
+ * block k holds the grad w.r.t. layer k's pre-activation (mlp_weight_grads
+ * reads them), and dX [M, in] (leading dimension lddx; NULL: not wanted) is
+ * set to, or with `accumulate` added, the grad w.r.t. X. */
+static void mlp_backward(const workspace *w, const mlp_params *p, const mlp_acts *a, REAL *da, REAL *dX, int lddx,
+                         int accumulate, size_t r0, int M) {
+    const int W = p->width;
+    for (int k = p->depth - 1; k >= 0; k--) {
+        REAL *g = da + k * a->stride + r0 * W;
+        const REAL *z = a->z + k * a->stride + r0 * W;
+        const REAL *mk = a->mask && w->dropout > 0 ? a->mask + k * a->stride + r0 * W : NULL;
+        for (size_t i = 0; i < (size_t)M * W; i++) {
+            const REAL keep = mk ? mk[i] : 1, t = keep != 0 ? z[i] / keep : 0; /* t: the tanh before the mask */
+            g[i] *= keep * ((REAL)1 - t * t);
+        }
+        if (k > 0) gemm(0, 0, M, W, W, 1, g, W, p->A[k], W, 0, da + (k - 1) * a->stride + r0 * W, W);
+        else if (dX) gemm(0, 0, M, p->in, W, 1, g, W, p->A[0], p->in, accumulate ? 1 : 0, dX, lddx);
+    }
+}
+
+/* The MLP's weight and bias grads (g: its view of the gradient arena) over
+ * `rows` rows, from mlp_backward's da and the inputs X [rows, in]. */
+static void mlp_weight_grads(const mlp_params *g, const mlp_acts *a, const REAL *da, const REAL *X, int ldx, int rows) {
+    const int W = g->width;
+    for (int k = 0; k < g->depth; k++) {
+        const REAL *in = k ? a->z + (k - 1) * a->stride : X;
+        const int cols = k ? W : g->in, ld = k ? W : ldx;
+        gemm(1, 0, W, cols, rows, 1, da + k * a->stride, W, in, ld, 1, mut(g->A[k]), cols);
+        add_colsum(mut(g->c[k]), da + k * a->stride, rows, W);
+    }
+}
+
+/* A whole path at once (input -> hidden, hidden -> output): masks, then the
+ * MLP over rows 0 .. rows-1 of X.  Returns its output rows [rows, W]. */
+static const REAL *mlp_path_forward(const workspace *w, const mlp_params *p, const mlp_acts *a, int path, int l, int d,
+                                    const REAL *X, int ldx, int rows) {
+    mlp_masks(w, p, a, path, l, d, rows);
+    return mlp_forward(w, p, a, X, ldx, 0, rows);
+}
+
+/* Its backward, the grad w.r.t. its output being in the last block of
+ * w->da: the grad w.r.t. X into dX (as mlp_backward) and the weight grads. */
+static void mlp_path_backward(const workspace *w, const mlp_params *p, const mlp_params *g, const mlp_acts *a,
+                              const REAL *X, int ldx, REAL *dX, int accumulate, int rows) {
+    mlp_backward(w, p, a, w->da, dX, ldx, accumulate, 0, rows);
+    mlp_weight_grads(g, a, w->da, X, ldx, rows);
 }
 
 
@@ -146,16 +285,25 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
     const size_t G = w->G, GH = G * H, R = max_rows, N = max_n, D = w->D, O = net_head_out(cfg);
     const int lstm = cfg->cell == CELL_LSTM, lbr = cfg->cell == CELL_LBR_GRU;
     const int per_row = net_per_row(cfg), fed = cfg->recurrence == RECURRENCE_OUTPUT;
+    const size_t skip = cfg->skip ? 1 : 0, res = cfg->residual ? 1 : 0;
+    /* Deep transition: per layer direction the MLPs on the input and on
+     * h_{t-1} (the textbook GRU: also on r*h), the head's, each with masks
+     * under dropout, and the grads of one (two) at a time. */
+    const size_t DT = (size_t)cfg->transition_depth, TW = DT ? (size_t)cfg->transition_width : 0;
+    const size_t mlp_copies = (dropout > 0 ? 2 : 1), n_hidden_mlps = cfg->cell == CELL_GRU ? 3 : 2;
     w->fed = fed;
     size_t maxw = X0;
     for (int l = 1; l <= (int)L; l++) maxw = maxw > (size_t)model_layer_input(cfg, l) ? maxw : (size_t)model_layer_input(cfg, l);
     const size_t OR = per_row ? R : N; /* rows of the head */
-    const int table = V && V <= R;
+    const int table = V && V <= R && !DT; /* the input MLP is per row, not per token */
 
     /* Every buffer's size, then carve them from one arena in the same order. */
     size_t total = R * X0 + (table ? V * GH : 0);
-    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H;
-    total += L * D * per_dir;
+    const size_t per_dir = ((N + R) * H + R * H) * (lstm ? 2 : 1) + R * GH + R * H + skip * R * H +
+                           n_hidden_mlps * mlp_copies * DT * R * TW;
+    const size_t RN = R > N ? R : N;
+    total += L * D * per_dir + res * (L - 1) * D * R * H + skip * R * H;
+    total += mlp_copies * DT * OR * TW + (n_hidden_mlps - 1) * DT * RN * TW;
     for (int l = 1; l <= (int)L; l++) {
         const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
         total += rows * width * (dropout > 0 ? 2 : 1); /* xin (+ mask): sized whether or not used */
@@ -198,7 +346,18 @@ int SFX(net_workspace_create)(workspace *w, const model_config *cfg, int max_n, 
             }
             a->gates = TAKE(R * GH);
             a->aux = TAKE(R * H);
+            a->hskip = skip ? TAKE(R * H) : NULL;
+            a->res = res && l > 0 ? TAKE(R * H) : NULL;
+            mlp_acts *paths[3] = {&a->ih, &a->hh, &a->rh};
+            for (size_t k = 0; DT && k < n_hidden_mlps; k++)
+                *paths[k] = (mlp_acts){TAKE(DT * R * TW), dropout > 0 ? TAKE(DT * R * TW) : NULL, R * TW};
         }
+    w->dskip = skip ? TAKE(R * H) : NULL;
+    if (DT) {
+        w->head_mlp = (mlp_acts){TAKE(DT * OR * TW), dropout > 0 ? TAKE(DT * OR * TW) : NULL, OR * TW};
+        w->da = TAKE(DT * RN * TW);
+        w->da2 = n_hidden_mlps == 3 ? TAKE(DT * RN * TW) : NULL;
+    }
     for (int l = 1; l <= (int)L; l++) {
         const size_t rows = l == (int)L ? OR : R, width = model_layer_input(cfg, l);
         w->xin[l] = TAKE(rows * width);
@@ -369,14 +528,18 @@ static void step_forward(workspace *w, const rg_packed *pk, const layer_params *
     const cell_kind cell = w->cfg.cell;
     const REAL *h_prev = a->hprev + r0 * H;
     REAL *h = a->y + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
+    /* What W_hh reads: h_{t-1}, or its deep transition (K columns). */
+    const int K = lp->hh.depth ? lp->hh.width : H;
+    const REAL *hin = lp->hh.depth ? mlp_forward(w, &lp->hh, &a->hh, h_prev, H, r0, M) : h_prev;
     if (cell == CELL_GRU) {
-        rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, 2 * H, H, w->hp, GH);
+        rec_mul_wt(w, &pk[0], M, hin, K, lp->w_hh, 2 * H, K, w->hp, GH);
         gru_forward_gates(M, H, xt, w->hp, bias, h_prev, gates, aux);
-        rec_mul_wt(w, &pk[1], M, aux, H, lp->w_hh + 2 * (size_t)H * H, H, H, w->hp + 2 * H, GH);
+        const REAL *rin = lp->hh.depth ? mlp_forward(w, &lp->hh, &a->rh, aux, H, r0, M) : aux;
+        rec_mul_wt(w, &pk[1], M, rin, K, lp->w_hh + 2 * (size_t)H * K, H, K, w->hp + 2 * H, GH);
         gru_forward_candidate(M, H, xt, w->hp, bias, h_prev, gates, h);
         return;
     }
-    rec_mul_wt(w, &pk[0], M, h_prev, H, lp->w_hh, GH, H, w->hp, GH);
+    rec_mul_wt(w, &pk[0], M, hin, K, lp->w_hh, GH, K, w->hp, GH);
     switch (cell) {
     case CELL_RNN_TANH:
     case CELL_RNN_RELU: rnn_forward(M, H, cell == CELL_RNN_RELU, xt, w->hp, bias, gates, h); break;
@@ -391,31 +554,50 @@ static void step_forward(workspace *w, const rg_packed *pk, const layer_params *
  * the one for step t-1).  Writes this step's rows of dxp (dxt) and dhp (dht),
  * and, when need_prev, the grad w.r.t. h_{t-1} into dh_prev [M, H] (scratch
  * otherwise).  drh: [M, H] scratch for the textbook GRU. */
+/* The grad w.r.t. what n rows Wn of W_hh read at this step, from the
+ * grads dpre [M, n] (leading dimension G*H) of their pre-activations: dh
+ * [M, H] = (or with `accumulate` +=) dpre Wn when they read h (or r*h)
+ * itself, when `need`; through the deep transition whose activations are ma
+ * otherwise: its pre-activation grads go to rows r0.. of da (always: its
+ * weight grads need them), and dh gets the grad w.r.t. its input when `need`. */
+static void rec_input_grad(workspace *w, const rg_packed *p, const layer_params *lp, const mlp_acts *ma, REAL *da,
+                           size_t r0, int M, const REAL *dpre, const REAL *Wn, int n, int accumulate, REAL *dh,
+                           int need) {
+    const int H = w->H, GH = w->G * H;
+    if (!lp->hh.depth) {
+        if (need) rec_mul_w(w, p, M, dpre, GH, Wn, n, H, accumulate, dh, H);
+        return;
+    }
+    const int K = lp->hh.width;
+    rec_mul_w(w, p, M, dpre, GH, Wn, n, K, 0, da + (size_t)(lp->hh.depth - 1) * ma->stride + r0 * K, K);
+    mlp_backward(w, &lp->hh, ma, da, need ? dh : NULL, H, accumulate, r0, M);
+}
+
 static void step_backward(workspace *w, const rg_packed *pk, const layer_params *lp, const dir_acts *a, size_t r0,
                           int M, const REAL *dh, REAL *dc, REAL *dxt, REAL *dht, REAL *dh_prev, REAL *drh,
                           int need_prev) {
-    const int H = w->H, GH = w->G * H;
+    const int H = w->H, GH = w->G * H, K = lp->hh.depth ? lp->hh.width : H;
     const cell_kind cell = w->cfg.cell;
     const REAL *h_prev = a->hprev + r0 * H, *gates = a->gates + r0 * GH, *aux = a->aux + r0 * H;
     switch (cell) {
     case CELL_RNN_TANH:
     case CELL_RNN_RELU:
         rnn_backward(M, H, cell == CELL_RNN_RELU, dh, gates, dxt);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dxt, lp->w_hh, GH, 0, dh_prev, need_prev);
         break;
     case CELL_LSTM:
         lstm_backward(M, H, dh, gates, aux, a->cprev + r0 * H, dc, dxt);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, GH, H, 0, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dxt, lp->w_hh, GH, 0, dh_prev, need_prev);
         break;
     case CELL_LBR_GRU:
         lbr_gru_backward(M, H, dh, gates, aux, h_prev, dxt, dht, dh_prev);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dht, GH, lp->w_hh, GH, H, 1, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dht, lp->w_hh, GH, 1, dh_prev, need_prev);
         break;
     case CELL_GRU:
         gru_backward_candidate(M, H, dh, gates, h_prev, dxt, dh_prev);
-        rec_mul_w(w, &pk[1], M, dxt + 2 * H, GH, lp->w_hh + 2 * (size_t)H * H, H, H, 0, drh, H);
+        rec_input_grad(w, &pk[1], lp, &a->rh, w->da2, r0, M, dxt + 2 * H, lp->w_hh + 2 * (size_t)H * K, H, 0, drh, 1);
         gru_backward_gates(M, H, drh, gates, h_prev, dxt, dh_prev);
-        if (need_prev) rec_mul_w(w, &pk[0], M, dxt, GH, lp->w_hh, 2 * H, H, 1, dh_prev, H);
+        rec_input_grad(w, &pk[0], lp, &a->hh, w->da, r0, M, dxt, lp->w_hh, 2 * H, 1, dh_prev, need_prev);
         break;
     default: break;
     }
@@ -425,14 +607,50 @@ static void step_backward(workspace *w, const rg_packed *pk, const layer_params 
  * `rows` rows of a batch, from its dhp: one GEMM per matrix. */
 static void recurrent_weight_grads(const workspace *w, const layer_params *lg, const dir_acts *a, const REAL *dhp,
                                    int rows) {
-    const int H = w->H, GH = w->G * H;
+    const int H = w->H, GH = w->G * H, dt = lg->hh.depth > 0, K = dt ? lg->hh.width : H;
+    const REAL *hin = dt ? mlp_out(&lg->hh, &a->hh) : a->hprev; /* what W_hh read */
     if (w->cfg.cell == CELL_GRU) {
-        gemm(1, 0, 2 * H, H, rows, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
-        gemm(1, 0, H, H, rows, 1, dhp + 2 * H, GH, a->aux, H, 1, mut(lg->w_hh) + 2 * (size_t)H * H, H);
+        gemm(1, 0, 2 * H, K, rows, 1, dhp, GH, hin, K, 1, mut(lg->w_hh), K);
+        gemm(1, 0, H, K, rows, 1, dhp + 2 * H, GH, dt ? mlp_out(&lg->hh, &a->rh) : a->aux, K, 1,
+             mut(lg->w_hh) + 2 * (size_t)H * K, K);
     } else {
-        gemm(1, 0, GH, H, rows, 1, dhp, GH, a->hprev, H, 1, mut(lg->w_hh), H);
+        gemm(1, 0, GH, K, rows, 1, dhp, GH, hin, K, 1, mut(lg->w_hh), K);
     }
     add_colsum(mut(lg->b_hh), dhp, rows, GH);
+    if (!dt) return;
+    mlp_weight_grads(&lg->hh, &a->hh, w->da, a->hprev, H, rows);
+    if (w->cfg.cell == CELL_GRU) mlp_weight_grads(&lg->hh, &a->rh, w->da2, a->aux, H, rows);
+}
+
+/* The step whose outputs step t's skip connection reads in direction d
+ * (t-K forward, t+K reverse), or -1. */
+static inline int skip_step(const workspace *w, int d, int t) {
+    const int s = d == 0 ? t - w->cfg.skip : t + w->cfg.skip;
+    return s >= 0 && s < w->T ? s : -1;
+}
+
+/* Rows of step t that have a state K steps back: slots below bs of that step. */
+static inline int skip_rows(const workspace *w, int d, int t) {
+    const int s = skip_step(w, d, t);
+    return s < 0 ? 0 : w->bs[s] < w->bs[t] ? w->bs[s] : w->bs[t];
+}
+
+/* Step t's skip connection: its rows of a->hskip get the states K steps back
+ * (zeros where there is none), and xt [bs[t], G*H] += hskip W_skip^T. */
+static void skip_forward(workspace *w, const layer_params *lp, dir_acts *a, int d, int t, REAL *xt) {
+    const int H = w->H, GH = w->G * H, M = w->bs[t], from = skip_rows(w, d, t);
+    REAL *hs = a->hskip + (size_t)w->off[t] * H;
+    if (from) memcpy(hs, a->y + (size_t)w->off[skip_step(w, d, t)] * H, (size_t)from * H * sizeof(REAL));
+    memset(hs + (size_t)from * H, 0, (size_t)(M - from) * H * sizeof(REAL));
+    gemm(0, 1, from, GH, H, 1, hs, H, lp->w_skip, H, 1, xt, GH);
+}
+
+/* Backward of skip_forward for step t given its dxt: the grad w.r.t. the
+ * outputs K steps back gets dxt W_skip (added to their dh when the loop
+ * reaches that step). */
+static void skip_backward(workspace *w, const layer_params *lp, int d, int t, const REAL *dxt) {
+    const int H = w->H, GH = w->G * H, from = skip_rows(w, d, t);
+    if (from) gemm(0, 0, from, H, GH, 1, dxt, GH, lp->w_skip, H, 1, w->dskip + (size_t)w->off[skip_step(w, d, t)] * H, H);
 }
 
 /* One direction of layer l over the batch from its input projection in
@@ -455,10 +673,14 @@ static void recur_forward(workspace *w, const layer_params *lp, int l, int d, co
     if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 0);
 #endif
     layer_bias(w, lp, w->bias);
+    mlp_masks(w, &lp->hh, &a->hh, PATH_HH, l, d, w->rows);
+    if (w->cfg.cell == CELL_GRU) mlp_masks(w, &lp->hh, &a->rh, PATH_RH, l, d, w->rows);
     for (int s = 0; s < T; s++) {
         const int t = d == 0 ? s : T - 1 - s;
+        REAL *xt = w->xp + (size_t)w->off[t] * GH;
         if (!alias) gather_prev(w, a, d, t, h0, c0);
-        step_forward(w, w->pack_fwd[l][d], lp, w->bias, a, w->xp + (size_t)w->off[t] * GH, (size_t)w->off[t], w->bs[t]);
+        if (lp->w_skip) skip_forward(w, lp, a, d, t, xt);
+        step_forward(w, w->pack_fwd[l][d], lp, w->bias, a, xt, (size_t)w->off[t], w->bs[t]);
     }
 }
 
@@ -475,6 +697,7 @@ static void recur_backward(workspace *w, const layer_params *lp, const layer_par
 #ifdef USE_RGEMM
     if (w->use_packed) pack_layer(w, l, d, lp->w_hh, 1);
 #endif
+    if (lp->w_skip) memset(w->dskip, 0, (size_t)w->rows * H * sizeof(REAL));
     int M_prev = 0; /* rows of dh_next (and dc) holding a grad from the step handled before */
     for (int s = T - 1; s >= 0; s--) {
         const int t = d == 0 ? s : T - 1 - s, M = w->bs[t];
@@ -489,24 +712,54 @@ static void recur_backward(workspace *w, const layer_params *lp, const layer_par
         M_prev = M;
         const REAL *dy = w->dy[d] + r0 * H;
         for (size_t i = 0; i < (size_t)M * H; i++) w->dh[i] = dy[i] + w->dh_next[i];
+        if (lp->w_skip)
+            for (size_t i = 0; i < (size_t)M * H; i++) w->dh[i] += w->dskip[r0 * H + i];
         /* The initial state gets no gradient (detached, or zeros): none needed for the first step. */
         step_backward(w, w->pack_bwd[l][d], lp, a, r0, M, w->dh, w->dc, w->xp + r0 * GH, w->dhp + r0 * GH, w->dh_next,
                       w->drh, pred_step(w, d, t) >= 0);
+        if (lp->w_skip) skip_backward(w, lp, d, t, w->xp + r0 * GH);
     }
     recurrent_weight_grads(w, lg, a, w->dhp, w->rows);
+    if (lg->w_skip) gemm(1, 0, GH, H, w->rows, 1, w->xp, GH, a->hskip, H, 1, mut(lg->w_skip), H);
 }
 
 /* ---- merging the outputs below into the next input ---- */
 
+/* What direction d of layer l passes up: its outputs, or with a residual
+ * connection (l >= 1) its outputs plus its share of the layer's input. */
+static const REAL *layer_out(const workspace *w, int l, int d) {
+    const dir_acts *a = &w->layer[l][d];
+    return a->res ? a->res : a->y;
+}
+
+/* The first column of a layer's input that direction d's residual share
+ * starts at (H columns), or -1: concat gives each direction its own
+ * columns; sum adds the whole input once, to the forward direction. */
+static int residual_column(const workspace *w, int d) { return w->cfg.merge == MERGE_SUM && d > 0 ? -1 : d * w->H; }
+
+/* res = y + share of X (layer l's input [rows, width]) for every direction. */
+static void residual_forward(workspace *w, int l, const REAL *X) {
+    const int H = w->H, width = input_width(w, l);
+    for (int d = 0; d < w->D; d++) {
+        dir_acts *a = &w->layer[l][d];
+        const int col = residual_column(w, d);
+        for (size_t r = 0; r < (size_t)w->rows; r++)
+            for (int j = 0; j < H; j++) a->res[r * H + j] = a->y[r * H + j] + (col < 0 ? 0 : X[r * width + col + j]);
+    }
+}
+
+/* Backward of direction d's share: dX (layer l's input grad) += w->dy[d]. */
+static void residual_backward(workspace *w, int l, int d, REAL *dX) {
+    const int H = w->H, width = input_width(w, l), col = residual_column(w, d);
+    if (col < 0) return;
+    for (size_t r = 0; r < (size_t)w->rows; r++)
+        for (int j = 0; j < H; j++) dX[r * width + col + j] += w->dy[d][r * H + j];
+}
+
 /* Inverted dropout masks for input l of this batch: 0 or 1/(1-p), drawn from
  * the batch's seed and l alone (so a resumed run draws the same ones). */
 static void draw_mask(workspace *w, int l, uint64_t seed, size_t count) {
-    rng_state r;
-    rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(l + 1)));
-    const float p = w->dropout;
-    const REAL keep = (REAL)1 / (REAL)(1 - p);
-    REAL *m = w->mask[l];
-    for (size_t i = 0; i < count; i++) m[i] = rng_uniform(&r) < p ? 0 : keep;
+    fill_mask(w->mask[l], count, w->dropout, seed, (uint64_t)(l + 1));
 }
 
 /* The rows a per-sequence head reads, pooled into xin[L] [n, width]:
@@ -519,7 +772,7 @@ static void pool_sequences(workspace *w) {
     REAL *X = w->xin[L];
     memset(X, 0, (size_t)n * width * sizeof(REAL));
     for (int d = 0; d < D; d++) {
-        const REAL *y = w->layer[L - 1][d].y;
+        const REAL *y = layer_out(w, L - 1, d);
         for (int s = 0; s < n; s++) {
             REAL *x = X + (size_t)s * width + (concat ? d * H : 0);
             const int len = w->len[s];
@@ -579,7 +832,7 @@ static void unpool_sequences(workspace *w, const REAL *dX, REAL *const *dys) {
  * direction's y below. */
 static const REAL *merged_input(workspace *w, int l, const net_batch *b) {
     const int L = w->cfg.num_layers, H = w->H, width = input_width(w, l);
-    if (!needs_merge(w, l)) return w->layer[l - 1][0].y;
+    if (!needs_merge(w, l)) return layer_out(w, l - 1, 0);
     const int per_seq = l == L && !net_per_row(&w->cfg);
     const size_t rows = per_seq ? (size_t)w->n : (size_t)w->rows;
     REAL *X = w->xin[l];
@@ -588,9 +841,9 @@ static const REAL *merged_input(workspace *w, int l, const net_batch *b) {
     } else if (w->cfg.merge == MERGE_CONCAT || w->D == 1) {
         for (int d = 0; d < w->D; d++)
             for (size_t r = 0; r < rows; r++)
-                memcpy(X + r * width + (size_t)d * H, w->layer[l - 1][d].y + r * H, (size_t)H * sizeof(REAL));
+                memcpy(X + r * width + (size_t)d * H, layer_out(w, l - 1, d) + r * H, (size_t)H * sizeof(REAL));
     } else {
-        const REAL *f = w->layer[l - 1][0].y, *g = w->layer[l - 1][1].y;
+        const REAL *f = layer_out(w, l - 1, 0), *g = layer_out(w, l - 1, 1);
         for (size_t i = 0; i < rows * H; i++) X[i] = f[i] + g[i];
     }
     if (w->mask[l] && w->dropout > 0) {
@@ -624,6 +877,16 @@ static void split_grad(workspace *w, int l, REAL *const *dys) {
 }
 
 /* ---- the head ---- */
+
+/* The head's MLP (deep output; depth 0: none), reading the head's input. */
+static mlp_params head_mlp_view(const workspace *w, const model *m, const REAL *P) {
+    return mlp_view(m, P, m->ix.head_mlp, input_width(w, w->cfg.num_layers));
+}
+
+/* The width of what head/weight reads: its input, or its MLP's output. */
+static int head_width(const workspace *w) {
+    return w->cfg.transition_depth ? w->cfg.transition_width : input_width(w, w->cfg.num_layers);
+}
 
 /* Softmax cross-entropy of rows [N, O] (probs holds the logits on entry, the
  * softmax on exit).  Returns the summed loss; a negative target (a tree's
@@ -663,7 +926,7 @@ static double squared_error(const REAL *pred, const float *targets, size_t count
  * labels or targets (whole-batch arrays; NULL: no loss). */
 static double head_forward(workspace *w, const model *m, const REAL *P, const REAL *X, size_t r0, int N,
                            const int32_t *labels, const float *targets) {
-    const int O = net_head_out(&w->cfg), in = input_width(w, w->cfg.num_layers);
+    const int O = net_head_out(&w->cfg), in = head_width(w);
     const REAL *Wh = P + m->tensors[m->ix.head_weight].offset, *bh = P + m->tensors[m->ix.head_bias].offset;
     REAL *out = w->out + r0 * O;
     for (int r = 0; r < N; r++) memcpy(out + (size_t)r * O, bh, (size_t)O * sizeof(REAL));
@@ -800,8 +1063,9 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
 
 #ifdef USE_RGEMM
     /* Packing costs about one step's product: worth it over a real batch. */
-    w->use_packed = w->T >= 8 && R >= 64 && !w->no_packing;
+    w->use_packed = w->T >= 8 && R >= 64 && !w->no_packing && !w->cfg.transition_depth;
 #endif
+    w->dropout_seed = b->dropout_seed;
     w->used_table = w->table && w->table_policy >= 0 && (w->table_policy > 0 || 2 * w->cfg.vocab_size <= R);
     if (!w->used_table) load_inputs(w, m, P, b);
     if (w->fed) {
@@ -816,6 +1080,9 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
         for (int d = 0; d < w->D; d++) {
             const layer_params lp = layer_view(m, P, l, d);
             if (l == 0 && w->used_table) table_projection(w, m, P, &lp);
+            else if (lp.ih.depth) /* the deep transition's output is what W_ih reads */
+                input_projection(w, &lp, mlp_path_forward(w, &lp.ih, &w->layer[l][d].ih, PATH_IH, l, d, X, in, R),
+                                 lp.ih.width);
             else input_projection(w, &lp, X, in);
             if (w->fed) { /* every row at once: nothing waits for the step before */
                 fed_rows_forward(w, m, P, l, 0, R);
@@ -825,6 +1092,7 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
             const REAL *c0 = carry && w->state_c ? w->state_c + l * nH : NULL;
             recur_forward(w, &lp, l, d, h0, c0);
         }
+        if (w->layer[l][0].res) residual_forward(w, l, X);
         if (carry) { /* the last step's outputs are the next window's initial state */
             const dir_acts *a = &w->layer[l][0];
             const size_t last = (size_t)w->off[w->T - 1] * H, bytes = (size_t)w->n * H * sizeof(REAL);
@@ -838,6 +1106,8 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
         return 0;
     }
     w->out_rows = net_per_row(&w->cfg) ? R : w->n;
+    const mlp_params hm = head_mlp_view(w, m, P);
+    if (hm.depth) X = mlp_path_forward(w, &hm, &w->head_mlp, PATH_HEAD, L, 0, X, hm.in, w->out_rows);
     return head_forward(w, m, P, X, 0, w->out_rows, b->labels, b->targets);
 }
 
@@ -881,13 +1151,23 @@ static void head_backward(workspace *w, const model *m, const REAL *P, REAL *Gr,
             for (int v = 0; v < O; v++) z[v] *= scale;
         }
     }
-    const int in = input_width(w, L);
-    const REAL *X = needs_merge(w, L) ? w->xin[L] : w->layer[L - 1][0].y;
-    gemm(1, 0, O, in, N, 1, w->out, O, X, in, 1, dWh, in);
+    const int in = input_width(w, L), hin = head_width(w);
+    const REAL *X = needs_merge(w, L) ? w->xin[L] : layer_out(w, L - 1, 0);
+    REAL *dX = needs_merge(w, L) ? w->dx : w->dy[0];
+    const mlp_params hm = head_mlp_view(w, m, P), hg = head_mlp_view(w, m, Gr);
+    const REAL *Xh = hm.depth ? mlp_out(&hm, &w->head_mlp) : X; /* what head/weight read */
+    gemm(1, 0, O, hin, N, 1, w->out, O, Xh, hin, 1, dWh, hin);
     add_colsum(dbh, w->out, N, O);
-    gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, needs_merge(w, L) ? w->dx : w->dy[0], in);
+    if (hm.depth) {
+        gemm(0, 0, N, hin, O, 1, w->out, O, Wh, hin, 0, w->da + (size_t)(hm.depth - 1) * w->head_mlp.stride, hin);
+        mlp_path_backward(w, &hm, &hg, &w->head_mlp, X, in, dX, 0, N);
+    } else {
+        gemm(0, 0, N, in, O, 1, w->out, O, Wh, in, 0, dX, in);
+    }
     split_grad(w, L, w->dy);
-    ready(w, m->ix.head_weight, m->ix.head_bias);
+    int first, last;
+    model_head_tensors(m, &first, &last);
+    ready(w, first, last);
 }
 
 void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, const net_batch *b, REAL scale) {
@@ -902,7 +1182,7 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
 
     for (int l = L - 1; l >= 0; l--) {
         const int lin = input_width(w, l), merge = l > 0 && needs_merge(w, l);
-        const REAL *Xl = l == 0 ? w->x0 : merge ? w->xin[l] : w->layer[l - 1][0].y;
+        const REAL *Xl = l == 0 ? w->x0 : merge ? w->xin[l] : layer_out(w, l - 1, 0);
         REAL *dX = merge || l == 0 ? w->dx : w->dy_below[0];
         for (int d = 0; d < w->D; d++) {
             const layer_params lp = layer_view(m, P, l, d), lg = layer_view(m, Gr, l, d);
@@ -912,10 +1192,18 @@ void SFX(net_backward)(workspace *w, const model *m, const REAL *P, REAL *Gr, co
                 table_backward(w, m, P, Gr, &lp, &lg);
                 continue;
             }
-            gemm(1, 0, GH, lin, R, 1, w->xp, GH, Xl, lin, 1, mut(lg.w_ih), lin);
+            const mlp_acts *ma = &w->layer[l][d].ih;
+            const int cin = lp.ih.depth ? lp.ih.width : lin; /* what W_ih read: Xl or its deep transition */
+            gemm(1, 0, GH, cin, R, 1, w->xp, GH, lp.ih.depth ? mlp_out(&lp.ih, ma) : Xl, cin, 1, mut(lg.w_ih), cin);
             add_colsum(mut(lg.b_ih), w->xp, R, GH);
-            if (l > 0 || !w->cfg.input_size) /* no grad w.r.t. features */
-                gemm(0, 0, R, lin, GH, 1, w->xp, GH, lp.w_ih, lin, d > 0 ? 1 : 0, dX, lin);
+            REAL *dXl = l > 0 || !w->cfg.input_size ? dX : NULL; /* no grad w.r.t. features */
+            if (lp.ih.depth) {
+                gemm(0, 0, R, cin, GH, 1, w->xp, GH, lp.w_ih, cin, 0, w->da + (size_t)(lp.ih.depth - 1) * ma->stride, cin);
+                mlp_path_backward(w, &lp.ih, &lg.ih, ma, Xl, lin, dXl, d > 0, R);
+            } else if (dXl) {
+                gemm(0, 0, R, lin, GH, 1, w->xp, GH, lp.w_ih, lin, d > 0 ? 1 : 0, dXl, lin);
+            }
+            if (w->layer[l][d].res) residual_backward(w, l, d, dX);
         }
         int first, last;
         model_layer_tensors(m, l, &first, &last);

@@ -54,7 +54,7 @@ typedef struct {
 enum {
     R_FORMAT, R_VERSION, R_CELL, R_TASK, R_CONDITION, R_INPUT, R_VOCAB, R_EMBED, R_HIDDEN, R_LAYERS, R_BIDIR, R_MERGE,
     R_CLASSES, R_OUTPUTS, R_PER_STEP, R_POOLING, R_RECURRENCE, R_SRC_VOCAB, R_ATTENTION, R_CONTEXT, R_END, R_MAX_LEN,
-    R_ROOT_CLASSES, R_NODE_CLASSES, N_ROOT
+    R_ROOT_CLASSES, R_NODE_CLASSES, R_SKIP, R_RESIDUAL, R_TDEPTH, R_TWIDTH, N_ROOT
 };
 static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"format", RULE_IS_STRING, CKPT_FORMAT, 0}, {"version", RULE_IS_INT, NULL, CKPT_VERSION},
@@ -70,6 +70,8 @@ static const attr_spec ROOT_ATTRS[N_ROOT] = {
     {"attention", RULE_ATTENTION, NULL, 0},     {"context", RULE_CONTEXT, NULL, 0},
     {"end", RULE_END, NULL, 0},                 {"max_len", RULE_SIZE, NULL, 0},
     {"num_root_classes", RULE_NATURAL, NULL, 0}, {"num_node_classes", RULE_NATURAL, NULL, 0},
+    {"skip", RULE_NATURAL, NULL, 0},            {"residual", RULE_FLAG, NULL, 0},
+    {"transition_depth", RULE_NATURAL, NULL, 0}, {"transition_width", RULE_SIZE, NULL, 0},
 };
 
 /* What the contract asks of a root attribute, given the ones before it. */
@@ -93,6 +95,8 @@ static const unsigned ROOT_DEPS[N_ROOT] = {
     [R_SRC_VOCAB] = BIT(R_TASK) | BIT(R_CONDITION), [R_ATTENTION] = BIT(R_TASK),            [R_CONTEXT] = BIT(R_TASK),
     [R_END] = BIT(R_TASK),       [R_MAX_LEN] = BIT(R_TASK) | BIT(R_END),
     [R_ROOT_CLASSES] = BIT(R_TASK), [R_NODE_CLASSES] = BIT(R_TASK),
+    [R_SKIP] = BIT(R_TASK),      [R_RESIDUAL] = BIT(R_TASK),
+    [R_TDEPTH] = BIT(R_TASK),    [R_TWIDTH] = BIT(R_TASK) | BIT(R_TDEPTH),
 };
 
 static int per_sequence_head(const model_config *c) {
@@ -217,6 +221,22 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
         snprintf(why, len, c->condition == COND_LABEL ? "condition label: the number of labels"
                                                       : "task seq2seq: the source vocabulary");
         return NEED;
+    case R_SKIP:
+    case R_RESIDUAL:
+        if (!s2s) return MAY; /* model_config_validate judges them against the rest (model_shortcut_refusal) */
+        snprintf(why, len, "task seq2seq: %s connections are the sequence engine's", ROOT_ATTRS[a].name);
+        return NONE;
+    case R_TDEPTH:
+        if (!s2s) return MAY; /* judged by model_config_validate (model_transition_refusal) */
+        snprintf(why, len, "task seq2seq: a deep transition is the sequence engine's");
+        return NONE;
+    case R_TWIDTH:
+        if (c->transition_depth) {
+            snprintf(why, len, "transition_depth %d: the width of its MLPs", c->transition_depth);
+            return NEED;
+        }
+        snprintf(why, len, "transition_depth 0 or absent: no deep transition");
+        return NONE;
     case R_MAX_LEN:
         if (!s2s) snprintf(why, len, "task %s: max_len is a seq2seq model's", task);
         else if (c->end != END_LENGTH) snprintf(why, len, "end %s: only a length head has max_len", end_name(c->end));
@@ -254,6 +274,10 @@ static int64_t root_get(const model_config *c, int a) {
     case R_MAX_LEN: return c->max_len;
     case R_ROOT_CLASSES: return c->output_size;
     case R_NODE_CLASSES: return c->node_classes;
+    case R_SKIP: return c->skip;
+    case R_RESIDUAL: return c->residual;
+    case R_TDEPTH: return c->transition_depth;
+    case R_TWIDTH: return c->transition_width;
     default: return 0;
     }
 }
@@ -282,6 +306,10 @@ static void root_set(model_config *c, int a, int64_t v) {
     case R_MAX_LEN: c->max_len = (int)v; break;
     case R_ROOT_CLASSES: c->output_size = (int)v; break;
     case R_NODE_CLASSES: c->node_classes = (int)v; break;
+    case R_SKIP: c->skip = (int)v; break;
+    case R_RESIDUAL: c->residual = (int)v; break;
+    case R_TDEPTH: c->transition_depth = (int)v; break;
+    case R_TWIDTH: c->transition_width = (int)v; break;
     default: break;
     }
 }
@@ -289,7 +317,8 @@ static void root_set(model_config *c, int a, int64_t v) {
 /* Whether the writer stores attribute `a` for `c`: what applies, plus 0 for
  * vocab_size, embed_size (feature models) and bidirectional (language
  * models), so readers that expect them find them; input_size only for
- * feature models, recurrence only for output recurrence. */
+ * feature models, recurrence only for output recurrence, skip, residual and
+ * the deep transition only when on. */
 static int root_written(const model_config *c, int a) {
     char why[160];
     int64_t fixed;
@@ -297,6 +326,7 @@ static int root_written(const model_config *c, int a) {
     if (a == R_INPUT) return c->input_size > 0;
     if (a == R_CONDITION) return c->condition != COND_NONE; /* seq2seq files from before it stay as they were */
     if (a == R_RECURRENCE) return c->recurrence != RECURRENCE_HIDDEN; /* files of hidden models stay as they were */
+    if (a == R_SKIP || a == R_RESIDUAL || a == R_TDEPTH) return root_get(c, a) != 0; /* so do files without them */
     return p == NEED || p == MAY || p == ZERO;
 }
 
@@ -839,8 +869,11 @@ static int refuse_extra_s2s(walk *w, const model *m) {
 static int refuse_extra(walk *w, const model *m) {
     const model_config *c = &m->cfg;
     if (c->task == TASK_SEQ2SEQ) return refuse_extra_s2s(w, m);
-    char features[96];
+    char features[96], deeper[64], deeper_why[96];
     snprintf(features, sizeof features, "input_size %d: feature inputs have no embedding", c->input_size);
+    snprintf(deeper, sizeof deeper, "/model/rnn/transition_hh_l0_d%d/weight", c->transition_depth);
+    snprintf(deeper_why, sizeof deeper_why, "transition_depth %d: its MLPs have %d layer(s)", c->transition_depth,
+             c->transition_depth);
     struct {
         int bad;
         const char *name, *why;
@@ -850,6 +883,10 @@ static int refuse_extra(walk *w, const model *m) {
         {c->recurrence == RECURRENCE_OUTPUT, "/model/rnn/weight_hh_l0",
          "recurrence output: no hidden-to-hidden connection"},
         {c->recurrence == RECURRENCE_HIDDEN, "/model/rnn/weight_oh", "recurrence hidden or absent: no output feedback"},
+        {!c->skip, "/model/rnn/weight_skip_l0", "skip 0 or absent: no skip connections"},
+        {!c->transition_depth, "/model/rnn/transition_ih_l0_d0/weight", "transition_depth 0 or absent: no deep transition"},
+        {!c->transition_depth, "/model/head/transition_d0/weight", "transition_depth 0 or absent: no deep transition"},
+        {c->transition_depth > 0, deeper, deeper_why},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0] && !stop(w, rc); i++) {
@@ -878,12 +915,25 @@ static int walk_model(walk *w, model *m) {
 
 typedef unsigned long long u64;
 
+/* A deep transition's MLP from `in` columns: depth layers of W outputs. */
+static u64 mlp_floats(u64 in, u64 W, u64 depth) { return depth ? in * W + W + (depth - 1) * (W * W + W) : 0; }
+
 /* The floats of a stack's embedding and recurrent layers. */
 static u64 stack_floats(const model_config *c) {
     const u64 H = (unsigned)c->hidden_size, G = (unsigned)cell_gates(c->cell), D = c->bidirectional ? 2 : 1;
     u64 floats = c->input_size ? 0 : (u64)(unsigned)c->vocab_size * (unsigned)c->embed_size;
     const u64 hh = c->recurrence == RECURRENCE_OUTPUT ? 0 : H + 1; /* W_hh and b_hh per gate row */
-    for (int l = 0; l < c->num_layers; l++) floats += D * G * H * ((unsigned)model_layer_input(c, l) + 1 + hh);
+    const u64 skip = c->skip ? H : 0; /* W_skip per gate row */
+    const u64 Dt = (unsigned)c->transition_depth, W = Dt ? (unsigned)c->transition_width : 0;
+    for (int l = 0; l < c->num_layers; l++) {
+        const u64 in = (unsigned)model_layer_input(c, l);
+        if (!Dt) {
+            floats += D * G * H * (in + 1 + hh + skip);
+            continue;
+        }
+        /* W_ih and W_hh read W columns; the two MLPs */
+        floats += D * (G * H * (W + 1 + (hh ? W + 1 : 0) + skip) + mlp_floats(in, W, Dt) + mlp_floats(H, W, Dt));
+    }
     return floats;
 }
 
@@ -892,7 +942,9 @@ static u64 stack_floats(const model_config *c) {
 static u64 model_floats(const model_config *c) {
     if (c->task != TASK_SEQ2SEQ) {
         const u64 O = c->output_size ? (unsigned)c->output_size : (unsigned)c->vocab_size;
-        return stack_floats(c) + O * ((unsigned)model_layer_input(c, c->num_layers) + 1);
+        const u64 in = (unsigned)model_layer_input(c, c->num_layers), Dt = (unsigned)c->transition_depth;
+        const u64 W = Dt ? (unsigned)c->transition_width : in;
+        return stack_floats(c) + mlp_floats(in, W, Dt) + O * (W + 1);
     }
     model_config enc, dec;
     model_s2s_stacks(c, &enc, &dec);

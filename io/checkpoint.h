@@ -27,6 +27,21 @@
  *                  cell rnn_tanh or rnn_relu and one direction; its model has
  *                  no rnn/weight_hh_l{k}, bias_hh_l{k}, but rnn/weight_oh
  *                  [H, C or K] after layer 0's tensors
+ *   skip           K >= 2, absent = 0 (recur writes it only when on): every
+ *                  layer direction has rnn/weight_skip_l{k}[_reverse] [G*H, H]
+ *                  after its four tensors (W_skip h_{t-K} joins the gates)
+ *   residual       0 | 1, absent = 0 (written only when 1): layer l >= 1's
+ *                  output += its input; needs num_layers >= 2
+ *                  Neither for seq2seq nor with recurrence output.
+ *   transition_depth D in 1..4, absent = 0 (written only when on) and
+ *                  transition_width W (required with D): the deep transition,
+ *                  MLPs rnn/transition_ih_l{k}_d{j}[_reverse]/weight, bias
+ *                  ([W, in] for j = 0, else [W, W]; [W]) and
+ *                  rnn/transition_hh_l{k}_d{j}[_reverse]/... (j = 0: [W, H])
+ *                  after each layer direction's tensors, head/transition_d{j}/
+ *                  before the head's; rnn/weight_ih_l{k}, weight_hh_l{k} are
+ *                  then [G*H, W], head/weight [O, W].  Not for seq2seq nor
+ *                  with recurrence output.
  *   seq2seq only (refused for the other tasks; recur writes all that apply):
  *   condition      none | label | features, absent = none: a conditional
  *                  language model (no encoder) when not none

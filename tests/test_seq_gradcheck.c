@@ -6,7 +6,13 @@
  * parameter of every tensor is checked.
  *
  * And: a packed batch gives the same loss and gradients as each of its
- * sequences run alone. */
+ * sequences run alone.
+ *
+ * The deep RNNs of reference §9 through the same checks, for every cell:
+ * deep transition (an MLP of depth 1 or 2 on the input, on h_{t-1} and
+ * before the head), skip connections in time and residual connections
+ * between layers, alone and together, with both directions, every head,
+ * ragged and uniform batches and dropout (inside the transitions too). */
 #include "test_util.h"
 #include "fd_check.h"
 
@@ -28,6 +34,9 @@ typedef struct {
     int per_step;      /* regress */
     float dropout;
     int layers;
+    int skip, residual; /* model_config's */
+    int uniform;        /* every sequence TMAX long (batch_sizes NULL, the language model's windows) */
+    int depth, width;   /* deep transition */
 } seq_case;
 
 typedef struct {
@@ -40,11 +49,12 @@ typedef struct {
 /* n sequences, longest first (slot order), lengths 5, 3, 3, 1: rows end at
  * different steps and two sequences end together. */
 static void make_batch(batch_data *d, const seq_case *c, rng_state *r) {
-    static const int32_t lens[NSEQ] = {5, 3, 3, 1};
+    static const int32_t ragged[NSEQ] = {5, 3, 3, 1}, full[NSEQ] = {5, 5, 5, 5};
+    const int32_t *lens = c->uniform ? full : ragged;
     memset(d, 0, sizeof *d);
     d->n = NSEQ;
     d->T = lens[0];
-    memcpy(d->lengths, lens, sizeof lens);
+    memcpy(d->lengths, lens, sizeof d->lengths);
     for (int t = 0; t < d->T; t++)
         for (int s = 0; s < NSEQ; s++) d->bs[t] += lens[s] > t;
     for (int t = 0; t < d->T; t++) d->rows += d->bs[t];
@@ -59,7 +69,8 @@ static void make_batch(batch_data *d, const seq_case *c, rng_state *r) {
 static model_config config_of(const seq_case *c) {
     model_config cfg = {.cell = c->cell, .hidden_size = H, .num_layers = c->layers, .task = c->task,
                         .bidirectional = c->bidirectional, .merge = c->merge, .pooling = c->pooling,
-                        .per_step = c->task == TASK_REGRESS ? c->per_step : 0};
+                        .per_step = c->task == TASK_REGRESS ? c->per_step : 0, .skip = c->skip,
+                        .residual = c->residual, .transition_depth = c->depth, .transition_width = c->width};
     if (c->features) cfg.input_size = F;
     else cfg.vocab_size = V, cfg.embed_size = E;
     cfg.output_size = c->task == TASK_REGRESS ? K : C;
@@ -67,7 +78,7 @@ static model_config config_of(const seq_case *c) {
 }
 
 static net_batch batch_of(const batch_data *d, const seq_case *c) {
-    return (net_batch){.T = d->T, .n = d->n, .batch_sizes = d->bs, .tokens = c->features ? NULL : d->tokens,
+    return (net_batch){.T = d->T, .n = d->n, .batch_sizes = c->uniform ? NULL : d->bs, .tokens = c->features ? NULL : d->tokens,
                        .features = c->features ? d->features : NULL,
                        .labels = c->task == TASK_REGRESS ? NULL : d->labels,
                        .targets = c->task == TASK_REGRESS ? d->targets : NULL, .dropout_seed = 77};
@@ -182,20 +193,52 @@ static const char *const CELLS[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "g
 /* Each head in one configuration per cell; directions, merges, inputs and
  * dropout vary across them. */
 static const seq_case HEADS[] = {
-    {"classify/last/bi-concat/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2},
-    {"classify/mean/uni/features/dropout", 0, TASK_CLASSIFY, 1, 0, MERGE_CONCAT, POOL_MEAN, 0, 0.3f, 2},
-    {"classify/max/bi-sum/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_SUM, POOL_MAX, 0, 0, 1},
-    {"classify/max/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MAX, 0, 0, 2},
-    {"tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2},
-    {"tag/bi-sum/features", 0, TASK_TAG, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2},
-    {"regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2},
-    {"regress-seq/last/bi-concat/features", 0, TASK_REGRESS, 1, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2},
-    {"lm-shaped tag/uni/tokens", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2},
+    {"classify/last/bi-concat/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"classify/mean/uni/features/dropout", 0, TASK_CLASSIFY, 1, 0, MERGE_CONCAT, POOL_MEAN, 0, 0.3f, 2, 0, 0, 0, 0, 0},
+    {"classify/max/bi-sum/tokens", 0, TASK_CLASSIFY, 0, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"classify/max/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MAX, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 0, 0, 0, 0, 0},
+    {"tag/bi-sum/features", 0, TASK_TAG, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2, 0, 0, 0, 0, 0},
+    {"regress-seq/last/bi-concat/features", 0, TASK_REGRESS, 1, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
+    {"lm-shaped tag/uni/tokens", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 0, 0, 0},
 };
 
-static void run_heads(cell_kind cell, void (*check)(const seq_case *)) {
-    for (size_t i = 0; i < sizeof HEADS / sizeof HEADS[0]; i++) {
-        seq_case c = HEADS[i];
+/* Skip connections (K = 2, 3: rows whose sequence began fewer than K steps
+ * back, or, in reverse, ends sooner, read zeros), residual connections (2-3
+ * layers) and both. */
+static const seq_case SHORTCUTS[] = {
+    {"skip2/tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 2, 0, 0, 0, 0},
+    {"skip3/classify/max/bi-sum/features", 0, TASK_CLASSIFY, 1, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 3, 0, 0, 0, 0},
+    {"skip2/regress-step/uni/features", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0, 2, 2, 0, 0, 0, 0},
+    {"skip3/lm-shaped tag/uni/tokens/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 3, 0, 1, 0, 0},
+    {"residual/tag/bi-sum/tokens/dropout/3 layers", 0, TASK_TAG, 0, 1, MERGE_SUM, POOL_LAST, 0, 0.25f, 3, 0, 1, 0, 0, 0},
+    {"residual/classify/mean/bi-concat/features", 0, TASK_CLASSIFY, 1, 1, MERGE_CONCAT, POOL_MEAN, 0, 0, 2, 0, 1, 0, 0, 0},
+    {"residual/regress-seq/last/uni/features/uniform", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 1, 1, 0, 0},
+    {"skip2+residual/classify/max/bi-concat/dropout/3 layers", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_MAX, 0, 0.3f,
+     3, 2, 1, 0, 0, 0},
+    {"skip3+residual/regress-seq/last/bi-sum/features", 0, TASK_REGRESS, 1, 1, MERGE_SUM, POOL_LAST, 0, 0, 2, 3, 1, 0, 0, 0},
+    {"skip2+residual/lm-shaped tag/uni/tokens/dropout/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0.2f,
+     2, 2, 1, 1, 0, 0},
+};
+
+/* Deep transition (depth, width), alone and with the shortcuts. */
+static const seq_case TRANSITIONS[] = {
+    {"dt1/tag/bi-concat/tokens/dropout", 0, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.25f, 2, 0, 0, 0, 1, 3},
+    {"dt2/classify/max/bi-sum/features", 0, TASK_CLASSIFY, 1, 1, MERGE_SUM, POOL_MAX, 0, 0, 1, 0, 0, 0, 2, 5},
+    {"dt2/regress-step/uni/features/dropout", 0, TASK_REGRESS, 1, 0, MERGE_CONCAT, POOL_LAST, 1, 0.2f, 2, 0, 0, 0, 2, 3},
+    {"dt1/lm-shaped tag/uni/tokens/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 0, 0, 1, 1, 4},
+    {"dt2+skip2+residual/classify/mean/bi-concat/dropout/3 layers", 0, TASK_CLASSIFY, 0, 1, MERGE_CONCAT, POOL_MEAN, 0,
+     0.3f, 3, 2, 1, 0, 2, 3},
+    {"dt1+skip3/regress-seq/last/bi-concat/features", 0, TASK_REGRESS, 1, 1, MERGE_CONCAT, POOL_LAST, 0, 0, 2, 3, 0, 0,
+     1, 5},
+    {"dt2+residual/lm-shaped tag/uni/tokens/dropout/uniform", 0, TASK_TAG, 0, 0, MERGE_CONCAT, POOL_LAST, 0, 0.2f, 2, 0,
+     1, 1, 2, 4},
+};
+
+static void run_cases(const seq_case *cases, size_t count, cell_kind cell, void (*check)(const seq_case *)) {
+    for (size_t i = 0; i < count; i++) {
+        seq_case c = cases[i];
         char name[96];
         snprintf(name, sizeof name, "%s %s", CELLS[cell], c.name);
         c.name = name;
@@ -204,11 +247,31 @@ static void run_heads(cell_kind cell, void (*check)(const seq_case *)) {
     }
 }
 
+static void run_heads(cell_kind cell, void (*check)(const seq_case *)) {
+    run_cases(HEADS, sizeof HEADS / sizeof HEADS[0], cell, check);
+}
+static void run_shortcuts(cell_kind cell, void (*check)(const seq_case *)) {
+    run_cases(SHORTCUTS, sizeof SHORTCUTS / sizeof SHORTCUTS[0], cell, check);
+}
+static void run_transitions(cell_kind cell, void (*check)(const seq_case *)) {
+    run_cases(TRANSITIONS, sizeof TRANSITIONS / sizeof TRANSITIONS[0], cell, check);
+}
+
 #define CELL_TESTS(name, cell)                                                             \
     static void test_grad_##name(void **s) { (void)s; run_heads(cell, check_case); }        \
     static void test_packed_##name(void **s) {                                             \
         (void)s;                                                                           \
         run_heads(cell, check_packing_nodrop);                                             \
+    }                                                                                      \
+    static void test_shortcut_grad_##name(void **s) { (void)s; run_shortcuts(cell, check_case); } \
+    static void test_shortcut_packed_##name(void **s) {                                    \
+        (void)s;                                                                           \
+        run_shortcuts(cell, check_packing_nodrop);                                         \
+    }                                                                                      \
+    static void test_transition_grad_##name(void **s) { (void)s; run_transitions(cell, check_case); } \
+    static void test_transition_packed_##name(void **s) {                                  \
+        (void)s;                                                                           \
+        run_transitions(cell, check_packing_nodrop);                                       \
     }
 
 /* Dropout masks are drawn per batch shape, so packed-vs-alone runs without it. */
@@ -229,7 +292,7 @@ CELL_TESTS(lbr_gru, CELL_LBR_GRU)
 static void test_dropout_masks(void **s) {
     (void)s;
     recur_err err = {0};
-    const seq_case c = {"", CELL_LSTM, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.5f, 2};
+    const seq_case c = {"", CELL_LSTM, TASK_TAG, 0, 1, MERGE_CONCAT, POOL_LAST, 0, 0.5f, 2, 0, 0, 0, 0, 0};
     model_config cfg = config_of(&c);
     model m;
     assert_int_equal(model_create(&m, &cfg, &err), 0);
@@ -267,6 +330,16 @@ int main(void) {
         cmocka_unit_test(test_packed_rnn_relu), cmocka_unit_test(test_packed_lstm),
         cmocka_unit_test(test_packed_gru),      cmocka_unit_test(test_packed_lbr_gru),
         cmocka_unit_test(test_dropout_masks),
+        cmocka_unit_test(test_shortcut_grad_rnn_tanh),   cmocka_unit_test(test_shortcut_grad_rnn_relu),
+        cmocka_unit_test(test_shortcut_grad_lstm),       cmocka_unit_test(test_shortcut_grad_gru),
+        cmocka_unit_test(test_shortcut_grad_lbr_gru),    cmocka_unit_test(test_shortcut_packed_rnn_tanh),
+        cmocka_unit_test(test_shortcut_packed_rnn_relu), cmocka_unit_test(test_shortcut_packed_lstm),
+        cmocka_unit_test(test_shortcut_packed_gru),      cmocka_unit_test(test_shortcut_packed_lbr_gru),
+        cmocka_unit_test(test_transition_grad_rnn_tanh),   cmocka_unit_test(test_transition_grad_rnn_relu),
+        cmocka_unit_test(test_transition_grad_lstm),       cmocka_unit_test(test_transition_grad_gru),
+        cmocka_unit_test(test_transition_grad_lbr_gru),    cmocka_unit_test(test_transition_packed_rnn_tanh),
+        cmocka_unit_test(test_transition_packed_rnn_relu), cmocka_unit_test(test_transition_packed_lstm),
+        cmocka_unit_test(test_transition_packed_gru),      cmocka_unit_test(test_transition_packed_lbr_gru),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,6 +191,13 @@ static void test_bad_input(void **s) {
               "'%s' train --data trees.h5 --layers 2 --out x.h5 %s", tu_recur(), base);
     tu_expect(dir, 2, "--dropout: does not apply to a tree model",
               "'%s' train --data trees.h5 --dropout 0.1 --out x.h5 %s", tu_recur(), base);
+    /* The deep-RNN shapes are the sequence engine's (§9), not the tree cells'. */
+    const char *deep[] = {"--skip 2", "--residual", "--transition-depth 1", "--transition-width 8"};
+    for (int i = 0; i < 4; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%.*s: does not apply to a tree model", (int)strcspn(deep[i], " "), deep[i]);
+        tu_expect(dir, 2, want, "'%s' train --data trees.h5 %s --out x.h5 %s", tu_recur(), deep[i], base);
+    }
     tu_expect(dir, 2, "--tree-cell: expected tanh or lstm, found 'gru'",
               "'%s' train --data trees.h5 --tree-cell gru --out x.h5 %s", tu_recur(), base);
     tu_expect(dir, 2, "--tree-cell: applies to tree datasets", "'%s' train --data snippet.h5 --tree-cell tanh --out "

@@ -143,10 +143,10 @@ int reducer_init(grad_reducer *r, const model *m, recur_err *err) {
         ((MPI_Request *)r->requests)[0] = MPI_REQUEST_NULL;
         return 0;
     }
-    const int head = m->ix.head_weight;
-    r->first_tensor[n] = head;
-    r->offset[n] = T[head].offset;
-    r->count[n++] = T[m->ix.head_bias].offset + T[m->ix.head_bias].count - T[head].offset;
+    model_head_tensors(m, &first, &last);
+    r->first_tensor[n] = first;
+    r->offset[n] = T[first].offset;
+    r->count[n++] = T[last].offset + T[last].count - T[first].offset;
     for (int l = c->num_layers - 1; l >= 0; l--) {
         model_layer_tensors(m, l, &first, &last);
         if (l == 0 && m->ix.embedding >= 0) first = m->ix.embedding; /* registered just before layer 0 */
