@@ -53,7 +53,8 @@
     "(condition features).  The model uses its context when the right one scores better.\n\n" \
     "Tree dataset (recur-trees, a tree model): `loss` is the mean cross-entropy over the labelled\n" \
     "roots and nodes (as in training), `accuracy` the fraction of root labels predicted (of node\n" \
-    "labels when the dataset has no root labels or the model no root head); --batch counts trees."
+    "labels when the dataset has no root labels or the model no root head), and `root_accuracy` and\n" \
+    "`node_accuracy` for each head that has labels to score; --batch counts trees."
 
 /* 1 for the validation split, 0 for the training split, -1 for neither.
  * The split names are what users think in; the dataset names are what the
@@ -160,6 +161,8 @@ static int eval_trees(const char *model_path, const char *data_path, const char 
             json_num(&j, "loss", sc.loss);
             json_num(&j, "accuracy", sc.accuracy);
             json_str(&j, "accuracy_on", on);
+            if (!isnan(sc.root_accuracy)) json_num(&j, "root_accuracy", sc.root_accuracy);
+            if (!isnan(sc.node_accuracy)) json_num(&j, "node_accuracy", sc.node_accuracy);
             json_int(&j, "predictions", (long long)sc.sum[TS_SCORED]);
             json_int(&j, "labelled", (long long)sc.sum[TS_COUNT]);
             json_int(&j, "trees", (long long)f.n);
@@ -171,6 +174,9 @@ static int eval_trees(const char *model_path, const char *data_path, const char 
             printf("loss %.6f nats over %.0f labelled roots and nodes; accuracy %.4f over %.0f %s (%zu trees, split "
                    "%s)\n", sc.loss, sc.sum[TS_COUNT], sc.accuracy, sc.sum[TS_SCORED], on, f.n,
                    SEQ_SPLIT_NAMES[which]);
+            if (!isnan(sc.root_accuracy) && !isnan(sc.node_accuracy))
+                printf("root accuracy %.4f over %.0f roots, node accuracy %.4f over %.0f nodes\n", sc.root_accuracy,
+                       sc.sum[TS_ROOT_SCORED], sc.node_accuracy, sc.sum[TS_NODE_SCORED]);
         }
     }
     checkpoint_in_free(&ck);

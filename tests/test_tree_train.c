@@ -92,7 +92,7 @@ static void learns(const char *cell) {
     char *csv = tu_slurp(path, NULL);
     assert_non_null(csv);
     assert_int_equal(strncmp(csv, "tree,node,head,token,label,label_name,prob,true\n0,", 50), 0);
-    int roots = 0, right = 0, prev = -1;
+    int roots = 0, right = 0, prev = -1, nodes = 0, node_right = 0;
     for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
         int tree, node, label, truth;
         char head[8], token[8], name[8];
@@ -104,10 +104,14 @@ static void learns(const char *cell) {
         assert_true(tree >= prev);
         prev = tree;
         if (!strcmp(head, "root")) roots++, right += label == truth;
+        else if (truth >= 0) nodes++, node_right += label == truth;
     }
     free(csv);
     assert_int_equal(roots, 60);
     assert_true(fabs((double)right / roots - acc) < 1e-9);
+    /* Both heads have labels here: eval scores each, and they are predict's. */
+    assert_true(fabs(tu_json_number(out, "root_accuracy") - acc) < 1e-12);
+    assert_true(nodes > 0 && fabs((double)node_right / nodes - tu_json_number(out, "node_accuracy")) < 1e-9);
 }
 
 static void test_lstm_learns(void **s) {

@@ -1,5 +1,6 @@
 #include "treeeval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,37 +41,41 @@ static int each_batch(const model *m, const tree_forest *f, int batch, int ranks
     return rc;
 }
 
-typedef struct {
-    tree_scores *s;
-    int roots;
-} score_ctx;
+/* Adds argmax == label over one head's labelled rows to sums[correct], sums[correct + 1]. */
+static void score_head(double *sums, int correct, const float *out, int O, const int32_t *labels, int n) {
+    if (!out || !labels || O <= 0) return;
+    for (int r = 0; r < n; r++) {
+        if (labels[r] < 0) continue;
+        sums[correct + 1]++;
+        sums[correct] += argmax(out + (size_t)r * O, O) == labels[r];
+    }
+}
 
 static int score_batch(void *ctx, const tree_workspace *w, const tree_batch *b, double loss) {
-    score_ctx *c = ctx;
-    tree_scores *s = c->s;
-    s->sum[TS_LOSS] += loss;
-    s->sum[TS_COUNT] += (double)tree_batch_count(b);
-    const int roots = c->roots, O = roots ? w->cfg.output_size : w->cfg.node_classes;
-    const float *out = roots ? w->root_out : w->node_out;
-    const int32_t *labels = roots ? b->root_labels : b->node_labels;
-    for (int r = 0, n = roots ? b->n : b->rows; r < n; r++) {
-        if (labels[r] < 0) continue;
-        s->sum[TS_SCORED]++;
-        s->sum[TS_CORRECT] += argmax(out + (size_t)r * O, O) == labels[r];
-    }
+    double *sum = ((tree_scores *)ctx)->sum;
+    sum[TS_LOSS] += loss;
+    sum[TS_COUNT] += (double)tree_batch_count(b);
+    score_head(sum, TS_ROOT_CORRECT, w->root_out, w->cfg.output_size, b->root_labels, b->n);
+    score_head(sum, TS_NODE_CORRECT, w->node_out, w->cfg.node_classes, b->node_labels, b->rows);
     return 0;
 }
 
 int tree_evaluate(const model *m, const tree_forest *f, int batch, int ranks, int rank, tree_scores *s,
                   recur_err *err) {
     memset(s, 0, sizeof *s);
-    score_ctx c = {s, tree_accuracy_on_roots(&m->cfg, f)};
-    return each_batch(m, f, batch, ranks, rank, score_batch, &c, err);
+    return each_batch(m, f, batch, ranks, rank, score_batch, s, err);
 }
 
 void tree_scores_finish(tree_scores *s) {
-    s->loss = s->sum[TS_COUNT] > 0 ? s->sum[TS_LOSS] / s->sum[TS_COUNT] : 0;
-    s->accuracy = s->sum[TS_SCORED] > 0 ? s->sum[TS_CORRECT] / s->sum[TS_SCORED] : 0;
+    double *sum = s->sum;
+    /* `accuracy` is the roots' when the model has a root head and the forest root labels, else the nodes'. */
+    const int roots = sum[TS_ROOT_SCORED] > 0;
+    sum[TS_CORRECT] = sum[roots ? TS_ROOT_CORRECT : TS_NODE_CORRECT];
+    sum[TS_SCORED] = sum[roots ? TS_ROOT_SCORED : TS_NODE_SCORED];
+    s->loss = sum[TS_COUNT] > 0 ? sum[TS_LOSS] / sum[TS_COUNT] : 0;
+    s->accuracy = sum[TS_SCORED] > 0 ? sum[TS_CORRECT] / sum[TS_SCORED] : 0;
+    s->root_accuracy = sum[TS_ROOT_SCORED] > 0 ? sum[TS_ROOT_CORRECT] / sum[TS_ROOT_SCORED] : NAN;
+    s->node_accuracy = sum[TS_NODE_SCORED] > 0 ? sum[TS_NODE_CORRECT] / sum[TS_NODE_SCORED] : NAN;
 }
 
 typedef struct {

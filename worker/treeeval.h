@@ -11,11 +11,14 @@
 
 /* The sums ranks add up: the cross-entropy of the labelled roots and nodes
  * (as training) and their count; argmax == label over the accuracy's labels,
- * and how many there are. */
-enum { TS_LOSS, TS_COUNT, TS_CORRECT, TS_SCORED, TREE_SUMS };
+ * and how many there are; the same per head (root, node) where the model has
+ * the head and the forest its labels. */
+enum { TS_LOSS, TS_COUNT, TS_CORRECT, TS_SCORED, TS_ROOT_CORRECT, TS_ROOT_SCORED, TS_NODE_CORRECT, TS_NODE_SCORED,
+       TREE_SUMS };
 typedef struct {
     double sum[TREE_SUMS];
     double loss, accuracy;      /* tree_scores_finish */
+    double root_accuracy, node_accuracy; /* NaN where there is nothing to score */
 } tree_scores;
 
 /* Which labels accuracy counts: the roots' when the model has a root head and
