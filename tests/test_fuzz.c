@@ -115,13 +115,13 @@ static void test_fuzz_pairs(void **state) {
  * and balanced binary trees) through inspect, train, eval and predict, and
  * tree-model checkpoints (tanh and lstm, root and node heads, node labels
  * only, Adam state) through inspect (--json, --verify), eval, predict, train
- * --init and --resume: TREES_FUZZ_COUNT mutants, default 40 (10 under asan),
+ * --init and --resume: TREES_FUZZ_COUNT mutants, default 30 (10 under asan),
  * all clean. */
 static void test_fuzz_trees(void **state) {
     (void)state;
     static char out[1 << 16];
     const char *n = getenv("TREES_FUZZ_COUNT"), *build = getenv("BUILD");
-    int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 10 : 40;
+    int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 10 : 30;
     int rc = tu_run(out, sizeof out, "RECUR_PROBE_TIMEOUT=3 %s scripts/fuzz-inputs --recur '%s' --seed 8 --count %d "
                     "--kinds trees,tree-checkpoint --jobs 2 --timeout 30 --out '%s/fuzz-trees' --json", TU_PYTHON,
                     tu_recur(), count, dir);
