@@ -4,7 +4,8 @@
  *   - the fuzz corpus: scripts/fuzz-inputs with a fixed seed builds seed
  *     files with the CLI and h5py (text, dataset, checkpoint, config,
  *     metrics, the sequence importers' inputs, sequence datasets and
- *     checkpoints, sequence pairs and pair datasets), mutates them (byte
+ *     checkpoints, sequence pairs and pair datasets, tree datasets and tree
+ *     checkpoints), mutates them (byte
  *     flips, flips inside HDF5's global heap where libhdf5 1.10 crashes, byte
  *     runs, truncation, wrong dtypes/ranks/shapes, huge extents, NaN, token
  *     ids out of range, missing or mistyped attributes, a mangled stored
@@ -110,17 +111,20 @@ static void test_fuzz_pairs(void **state) {
     assert_int_equal(rc, 0);
 }
 
-/* The tree readers (recur-trees files: dependency and balanced binary trees)
- * and the tree importers on a corpus of their own: TREES_FUZZ_COUNT mutants,
- * default 40 (10 under asan), all clean. */
+/* The tree readers on a corpus of their own: recur-trees files (dependency
+ * and balanced binary trees) through inspect, train, eval and predict, and
+ * tree-model checkpoints (tanh and lstm, root and node heads, node labels
+ * only, Adam state) through inspect (--json, --verify), eval, predict, train
+ * --init and --resume: TREES_FUZZ_COUNT mutants, default 30 (10 under asan),
+ * all clean. */
 static void test_fuzz_trees(void **state) {
     (void)state;
     static char out[1 << 16];
     const char *n = getenv("TREES_FUZZ_COUNT"), *build = getenv("BUILD");
-    int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 10 : 40;
+    int count = n && atoi(n) > 0 ? atoi(n) : build && strstr(build, "asan") ? 10 : 30;
     int rc = tu_run(out, sizeof out, "RECUR_PROBE_TIMEOUT=3 %s scripts/fuzz-inputs --recur '%s' --seed 8 --count %d "
-                    "--kinds trees --jobs 2 --timeout 30 --out '%s/fuzz-trees' --json", TU_PYTHON, tu_recur(), count,
-                    dir);
+                    "--kinds trees,tree-checkpoint --jobs 2 --timeout 30 --out '%s/fuzz-trees' --json", TU_PYTHON,
+                    tu_recur(), count, dir);
     printf("%s", out);
     const char *totals = strstr(out, "{\"ok\"");
     assert_non_null(totals);
