@@ -447,9 +447,6 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
                                    .recurrence = rk, .num_layers = o->layers, .skip = o->skip,
                                    .residual = o->residual};
         const char *field, *why = model_shortcut_refusal(&want, &field);
-        if (why && want.task == TASK_SEQ2SEQ && clm)
-            why = "a conditional language model runs on the seq2seq decoder: skip and residual connections are the "
-                  "sequence engine's (lm on a token dataset, classify, tag, regress)";
         if (why) return cli_fail_option(tab, n, field, err, "%s", why);
     }
     return 0;

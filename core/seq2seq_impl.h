@@ -45,7 +45,7 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->use_init = (cfg->context & CONTEXT_INIT) != 0;
     s->use_input = (cfg->context & CONTEXT_INPUT) != 0;
     const size_t De = s->De, Cw = s->Cw, DeH = De + H, lbr = cfg->cell == CELL_LBR_GRU;
-    const size_t ML = cfg->end == END_LENGTH ? (size_t)cfg->max_len : 0, E = cfg->embed_size;
+    const size_t ML = cfg->end == END_LENGTH ? (size_t)cfg->max_len : 0, E = cfg->embed_size, K = cfg->skip;
     const size_t sizes[] = {
         L * N * Cw, L * N * Cw, L * N * H, L * N * H,       /* fin_h, fin_c, h0, c0 */
         N * Ts * De, N * Ts * H, Rd * H, Rd * Ts, Rd * DeH, Rd * H, /* mem keys q alpha cat att */
@@ -55,6 +55,7 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
         Rd * H, N * DeH, Rd * H, N * Ts * De, N * Ts * H,    /* dpre dcat dq dmem dkeys */
         L * N * Cw, L * N * Cw, L * N * H, L * N * H,        /* dfin_h dfin_c dh0 dc0 */
         Rd * (E + Cw), Re * De, L * 4 * N * H,               /* dx0 dtop dfinal */
+        K ? L * Rd * H : 0, K * L * N * H,                   /* dskip hist */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += sizes[i];
@@ -84,6 +85,8 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->dpre = TAKE(), s->dcat = TAKE(), s->dq = TAKE(), s->dmem = TAKE(), s->dkeys = TAKE();
     s->dfin_h = TAKE(), s->dfin_c = TAKE(), s->dh0 = TAKE(), s->dc0 = TAKE();
     s->dx0 = TAKE(), s->dtop = TAKE(), s->dfinal = TAKE();
+    s->dskip = TAKE(), s->hist = TAKE();
+    if (!K) s->dskip = s->hist = NULL;
 #undef TAKE
     return 0;
 }
@@ -194,7 +197,7 @@ static inline const REAL *mem_row(const s2s_ws *s, const REAL *base, int width, 
 static void attend(s2s_ws *s, const model *m, const REAL *P, int Ts, size_t r0, int M) {
     const int H = s->H, De = s->De, DeH = De + H;
     const attention_kind kind = s->cfg.attention;
-    const REAL *y = s->dec.layer[s->L - 1][0].y;
+    const REAL *y = layer_out(&s->dec, s->L - 1, 0);
     const REAL *keys = kind == ATTN_DOT ? s->mem : s->keys;
     const REAL *v = kind == ATTN_ADDITIVE ? tensor(m, P, m->s2s.att_v) : NULL;
     if (kind == ATTN_ADDITIVE) { /* q = W_q h + b_q for the step's rows */
@@ -242,7 +245,7 @@ static void attend_backward(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, 
                             const REAL *datt) {
     const int H = s->H, De = s->De, DeH = De + H;
     const attention_kind kind = s->cfg.attention;
-    const REAL *y = s->dec.layer[s->L - 1][0].y;
+    const REAL *y = layer_out(&s->dec, s->L - 1, 0);
     REAL *dpre = s->dpre + r0 * H;
     const REAL *att = s->att + r0 * H;
     for (size_t u = 0; u < (size_t)M * H; u++) dpre[u] = datt[u] * (1 - att[u] * att[u]);
@@ -299,17 +302,19 @@ static void attend_backward(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, 
 
 static inline uint64_t decoder_seed(uint64_t seed) { return seed ^ 0xD1B54A32D192ED03ull; }
 
-/* The decoder layer l's input rows of one step (l >= 1): the outputs below,
- * dropped out into xin[l] when dropout is on. */
+/* The decoder layer l's input (l >= 1) with its rows of one step ready:
+ * what the layer below passes up (layer_out: with a residual connection
+ * y + its input), dropped out into xin[l] when dropout is on.  Returns the
+ * base [rows, H] of the matrix holding them. */
 static const REAL *decoder_input(s2s_ws *s, int l, size_t r0, int M) {
     workspace *w = &s->dec;
     const int H = s->H;
-    const REAL *y = w->layer[l - 1][0].y + r0 * H;
+    const REAL *y = layer_out(w, l - 1, 0);
     if (!(w->mask[l] && w->dropout > 0)) return y;
     REAL *x = w->xin[l] + r0 * H;
-    const REAL *mk = w->mask[l] + r0 * H;
-    for (size_t u = 0; u < (size_t)M * H; u++) x[u] = y[u] * mk[u];
-    return x;
+    const REAL *mk = w->mask[l] + r0 * H, *yr = y + r0 * H;
+    for (size_t u = 0; u < (size_t)M * H; u++) x[u] = yr[u] * mk[u];
+    return w->xin[l];
 }
 
 /* The output layer for rows r0 .. r0+M-1: its input (h~ or the top h)
@@ -320,7 +325,7 @@ static double head_rows(s2s_ws *s, const model *m, const REAL *P, const int32_t 
                         const REAL **Xall) {
     workspace *w = &s->dec;
     const int L = s->L, H = s->H, O = s->O;
-    const REAL *X = s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    const REAL *X = s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
     if (w->mask[L] && w->dropout > 0) {
         const size_t a = r0 * H, count = (size_t)M * H;
         for (size_t u = 0; u < count; u++) w->xin[L][a + u] = X[a + u] * w->mask[L][a + u];
@@ -419,10 +424,13 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
         }
         for (int l = 0; l < L; l++) {
             const layer_params lp = layer_view(dm, P, l, 0);
-            if (l > 0) gemm(0, 1, M, GH, H, 1, decoder_input(s, l, r0, M), H, lp.w_ih, H, 0, s->xpl[l] + r0 * GH, GH);
+            const REAL *Xl = l > 0 ? decoder_input(s, l, r0, M) : NULL;
+            if (l > 0) gemm(0, 1, M, GH, H, 1, Xl + r0 * H, H, lp.w_ih, H, 0, s->xpl[l] + r0 * GH, GH);
             dir_acts *a = &w->layer[l][0];
+            if (lp.w_skip) skip_forward(w, &lp, a, 0, t, s->xpl[l] + r0 * GH);
             gather_prev(w, a, 0, t, s->use_init ? s->h0 + l * nH : NULL, s->use_init ? s->c0 + l * nH : NULL);
             step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l] + r0 * GH, r0, M);
+            if (a->res) residual_forward(w, l, Xl, r0, M);
         }
         if (s->cfg.attention) attend(s, m, P, b->Ts, r0, M);
         if (s->sampled) loss->tokens += head_rows(s, m, P, b->dec_out, r0, M, &X); /* step t+1 samples from it */
@@ -469,7 +477,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
     REAL *dctx = s->dfin_h + (size_t)(L - 1) * n * Cw;
 
     /* Output layer (and the ending heads): dlogits, then the grad w.r.t. its input, dhead. */
-    const REAL *X = w->mask[L] && w->dropout > 0 ? w->xin[L] : s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    const REAL *X = w->mask[L] && w->dropout > 0 ? w->xin[L] : s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
     for (int t = 0; t < b->Td; t++)
         for (int i = 0; i < w->bs[t]; i++) {
             REAL *z = s->out + ((size_t)w->off[t] + i) * O;
@@ -518,6 +526,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
         if (w->use_packed) pack_layer(w, l, 0, layer_view(dm, P, l, 0).w_hh, 1);
 #endif
     const layer_params lp0 = layer_view(dm, P, 0, 0);
+    if (s->dskip) memset(s->dskip, 0, (size_t)L * R * H * sizeof(REAL));
     int M_prev = 0;
     for (int t = b->Td - 1; t >= 0; t--) {
         const int M = w->bs[t];
@@ -544,13 +553,17 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
             const layer_params lp = layer_view(dm, P, l, 0);
             const dir_acts *a = &w->layer[l][0];
             REAL *dhn = s->dh_next + l * nH, *dcl = s->dc + l * nH;
-            for (size_t u = 0; u < (size_t)M * H; u++) w->dh[u] = dy[u] + dhn[u];
+            REAL *dskip = lp.w_skip ? s->dskip + (size_t)l * R * H : NULL;
+            for (size_t u = 0; u < (size_t)M * H; u++) w->dh[u] = dy[u] + dhn[u] + (dskip ? dskip[r0 * H + u] : 0);
             REAL *dxt = s->xpl[l] + r0 * GH;
             step_backward(w, w->pack_bwd[l][0], &lp, a, r0, M, w->dh, dcl, dxt, s->dhpl[l] + r0 * GH, dhn, w->drh,
                           t > 0 || s->use_init);
+            if (dskip) skip_backward(w, &lp, 0, t, dxt, dskip);
             if (l > 0) { /* grad w.r.t. this layer's input = the layer below's output (through its mask) */
                 REAL *dyb = s->dybelow;
                 gemm(0, 0, M, H, GH, 1, dxt, GH, lp.w_ih, H, 0, dyb, H);
+                if (a->res) /* the residual passed the input up unchanged: its grad too (residual_backward) */
+                    for (size_t u = 0; u < (size_t)M * H; u++) dyb[u] += dy[u];
                 if (w->mask[l] && w->dropout > 0) {
                     const REAL *mk = w->mask[l] + r0 * H;
                     for (size_t u = 0; u < (size_t)M * H; u++) dyb[u] *= mk[u];
@@ -566,10 +579,11 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
     for (int l = 0; l < L; l++) {
         const layer_params lg = layer_view(dm, Gr, l, 0);
         const int in = l == 0 ? in0 : H;
-        const REAL *Xl = l == 0 ? w->x0 : w->mask[l] && w->dropout > 0 ? w->xin[l] : w->layer[l - 1][0].y;
+        const REAL *Xl = l == 0 ? w->x0 : w->mask[l] && w->dropout > 0 ? w->xin[l] : layer_out(w, l - 1, 0);
         gemm(1, 0, GH, in, R, 1, s->xpl[l], GH, Xl, in, 1, mut(lg.w_ih), in);
         add_colsum(mut(lg.b_ih), s->xpl[l], R, GH);
         recurrent_weight_grads(w, &lg, &w->layer[l][0], s->dhpl[l], R);
+        if (lg.w_skip) skip_weight_grads(w, &lg, &w->layer[l][0], s->xpl[l], R);
     }
     /* Layer 0's inputs: the embedding rows and the context. */
     gemm(0, 0, R, feed_at, GH, 1, s->xpl[0], GH, lp0.w_ih, in0, 0, s->dx0, feed_at);
@@ -588,7 +602,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
         const int DeH = De + H;
         gemm(1, 0, H, DeH, R, 1, s->dpre, H, s->cat, DeH, 1, Gr + m->tensors[x->att_combine].offset, DeH);
         if (x->att_q >= 0) {
-            gemm(1, 0, H, H, R, 1, s->dq, H, w->layer[L - 1][0].y, H, 1, Gr + m->tensors[x->att_q].offset, H);
+            gemm(1, 0, H, H, R, 1, s->dq, H, layer_out(w, L - 1, 0), H, 1, Gr + m->tensors[x->att_q].offset, H);
             add_colsum(Gr + m->tensors[x->att_qb].offset, s->dq, R, H);
         }
         if (x->att_w >= 0) { /* keys = mem W^T */
@@ -691,23 +705,28 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
     w->use_packed = 0;
 #endif
     const size_t nH = (size_t)n * H;
+    const int K = s->cfg.skip;
     for (int l = 0; l < L; l++) {
         const layer_params lp = layer_view(dm, P, l, 0);
         const int in = l == 0 ? in0 : H;
-        const REAL *X = l == 0 ? w->x0 : w->layer[l - 1][0].y;
+        const REAL *X = l == 0 ? w->x0 : layer_out(w, l - 1, 0);
         gemm(0, 1, n, GH, in, 1, X, in, lp.w_ih, in, 0, s->xpl[l], GH);
+        /* The states K steps back, as training's skip_forward reads them (none before step K). */
+        if (K && s->gen_t >= K) skip_add(w, &lp, n, s->hist + ((size_t)l * K + s->gen_t % K) * nH, s->xpl[l]);
         layer_bias(w, &lp, s->biasl + (size_t)l * GH);
         dir_acts *a = &w->layer[l][0];
         gather_prev(w, a, 0, 0, s->h0 + l * nH, s->c0 + l * nH);
         step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l], 0, n);
+        if (a->res) residual_forward(w, l, X, 0, n);
     }
     if (s->cfg.attention) attend(s, m, P, s->gen_Ts, 0, n);
-    for (int l = 0; l < L; l++) { /* the new states */
+    for (int l = 0; l < L; l++) { /* the new states (and into the ring, over the one just read) */
         const dir_acts *a = &w->layer[l][0];
         memcpy(s->h0 + l * nH, a->y, nH * sizeof(REAL));
         if (a->c) memcpy(s->c0 + l * nH, a->c, nH * sizeof(REAL));
+        if (K) memcpy(s->hist + ((size_t)l * K + s->gen_t % K) * nH, a->y, nH * sizeof(REAL));
     }
-    const REAL *X = s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    const REAL *X = s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
     const REAL *bo = tensor(m, P, dm->ix.head_bias);
     for (int i = 0; i < n; i++) memcpy(s->out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
     gemm(0, 1, n, O, H, 1, X, H, tensor(m, P, dm->ix.head_weight), H, 1, s->out, O);
@@ -727,9 +746,10 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
 void SFX(s2s_gen_reorder)(s2s_ws *s, const int32_t *from) {
     const int n = s->gen_n, H = s->H;
     REAL *tmp = s->dhead; /* scratch of [Rd, H] >= [n, H] */
-    REAL *bufs[3] = {s->h0, s->c0, s->att};
-    for (int k = 0; k < 3; k++)
-        for (int l = 0; l < (k < 2 ? s->L : 1); l++) {
+    REAL *bufs[4] = {s->h0, s->c0, s->att, s->hist};
+    const int blocks[4] = {s->L, s->L, 1, s->hist ? s->L * s->cfg.skip : 0}; /* [n, H] blocks of each */
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < blocks[k]; l++) {
             REAL *x = bufs[k] + (size_t)l * n * H;
             for (int i = 0; i < n; i++) memcpy(tmp + (size_t)i * H, x + (size_t)from[i] * H, (size_t)H * sizeof(REAL));
             memcpy(x, tmp, (size_t)n * H * sizeof(REAL));

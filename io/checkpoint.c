@@ -222,10 +222,7 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
                                                       : "task seq2seq: the source vocabulary");
         return NEED;
     case R_SKIP:
-    case R_RESIDUAL:
-        if (!s2s) return MAY; /* model_config_validate judges them against the rest (model_shortcut_refusal) */
-        snprintf(why, len, "task seq2seq: %s connections are the sequence engine's", ROOT_ATTRS[a].name);
-        return NONE;
+    case R_RESIDUAL: return MAY; /* model_config_validate judges them against the rest (model_shortcut_refusal) */
     case R_TDEPTH:
         if (!s2s) return MAY; /* judged by model_config_validate (model_transition_refusal) */
         snprintf(why, len, "task seq2seq: a deep transition is the sequence engine's");

@@ -30,6 +30,8 @@ typedef struct {
     float dropout;
     int layers;
     condition_kind cond; /* a conditional LM: no encoder, a label (VS labels) or FC features per pair */
+    int skip, residual;  /* deep RNN shortcuts (reference §9), on the encoder and the decoder */
+    int tdepth, twidth;  /* deep transition */
 } s2s_case;
 
 /* Four pairs.  Sources by encoder slot (longest first): lengths 4, 3, 2, 2.
@@ -75,7 +77,9 @@ static model_config config_of(const s2s_case *c) {
                           .num_layers = c->layers, .task = TASK_SEQ2SEQ, .src_vocab_size = features ? 0 : VS,
                           .input_size = features ? FC : 0, .condition = c->cond,
                           .bidirectional = c->bidirectional, .merge = c->merge, .attention = c->attention,
-                          .context = c->context, .end = c->end, .max_len = c->end == END_LENGTH ? MAXLEN : 0};
+                          .context = c->context, .end = c->end, .max_len = c->end == END_LENGTH ? MAXLEN : 0,
+                          .skip = c->skip, .residual = c->residual, .transition_depth = c->tdepth,
+                          .transition_width = c->twidth};
 }
 
 static s2s_batch batch_of(const pair_batch *d, const s2s_case *c) {
@@ -188,33 +192,58 @@ static const char *const CELLS[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "g
 /* Every attention kind with every context; encoders of one and two
  * directions; both ending heads; dropout. */
 static const s2s_case CASES[] = {
-    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE},
-    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1, COND_NONE},
-    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE},
-    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1, COND_NONE},
-    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2, COND_NONE},
-    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE},
-    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE},
-    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE},
-    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1, COND_NONE},
+    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1, COND_NONE, 0, 0, 0, 0},
+    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1, COND_NONE, 0, 0, 0, 0},
+    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE, 0, 0, 0, 0},
+    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1, COND_NONE, 0, 0, 0, 0},
     /* The conditional LM (reference §6): a label's embedding or features, as h0, as input, both. */
-    {"clm/label/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL},
-    {"clm/label/input/stop-bit", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_LABEL},
-    {"clm/label/both/length/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0.3f, 2, COND_LABEL},
-    {"clm/features/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 1, COND_FEATURES},
-    {"clm/features/input", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_FEATURES},
-    {"clm/features/both/length", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_FEATURES},
+    {"clm/label/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL, 0, 0, 0, 0},
+    {"clm/label/input/stop-bit", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_LABEL, 0, 0, 0, 0},
+    {"clm/label/both/length/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0.3f, 2, COND_LABEL, 0, 0, 0, 0},
+    {"clm/features/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 1, COND_FEATURES, 0, 0, 0, 0},
+    {"clm/features/input", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_FEATURES, 0, 0, 0, 0},
+    {"clm/features/both/length", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_FEATURES, 0, 0, 0, 0},
 };
 
-static void run_cases(cell_kind cell, void (*check)(const s2s_case *)) {
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
-        s2s_case c = CASES[i];
+/* The deep RNN forms (reference §9) on both stacks: skip K = 2 (the decoder
+ * runs up to 5 steps, the encoder 4, so it reaches back in both), residual
+ * connections, with and without attention, dropout, and on a conditional LM. */
+static const s2s_case DEEP_CASES[] = {
+    {"skip/none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 2, 0, 0, 0},
+    {"skip+res/general/both/bi/dropout", 0, ATTN_GENERAL, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE,
+     2, 1, 0, 0},
+    {"res/additive/init/uni/stop-bit", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 3, COND_NONE,
+     0, 1, 0, 0},
+    {"skip3+res/dot/input/bi-sum/length", 0, ATTN_DOT, CONTEXT_INPUT, 1, MERGE_SUM, END_LENGTH, 0, 2, COND_NONE, 3, 1,
+     0, 0},
+    {"clm/label/both/skip+res/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_LABEL, 2,
+     1, 0, 0},
+    {"clm/features/init/skip", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_FEATURES, 2, 0,
+     0, 0},
+};
+
+static void run_list(const s2s_case *cases, size_t count, cell_kind cell, void (*check)(const s2s_case *)) {
+    for (size_t i = 0; i < count; i++) {
+        s2s_case c = cases[i];
         char name[96];
         snprintf(name, sizeof name, "%s %s", CELLS[cell], c.name);
         c.name = name;
         c.cell = cell;
         check(&c);
     }
+}
+
+static void run_cases(cell_kind cell, void (*check)(const s2s_case *)) {
+    run_list(CASES, sizeof CASES / sizeof CASES[0], cell, check);
+}
+
+static void run_deep(cell_kind cell, void (*check)(const s2s_case *)) {
+    run_list(DEEP_CASES, sizeof DEEP_CASES / sizeof DEEP_CASES[0], cell, check);
 }
 
 static void check_packing_nodrop(const s2s_case *c) {
@@ -289,6 +318,23 @@ static void test_generation_matches_forward(void **s) {
     for (int cell = 0; cell < CELL_COUNT; cell++) run_cases((cell_kind)cell, check_generation_nodrop);
 }
 
+/* The deep forms: gradients, packing and generation (which keeps each
+ * slot's last K states itself) for every cell. */
+static void test_deep_grad(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_case);
+}
+
+static void test_deep_packed(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_packing_nodrop);
+}
+
+static void test_deep_generation(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_generation_nodrop);
+}
+
 /* Scheduled sampling: a forward that feeds some steps the model's own
  * samples equals (loss and every gradient) the teacher-forced forward given
  * the tokens it read as its inputs, so its backward is the FD-checked one;
@@ -347,7 +393,7 @@ static void test_scheduled_sampling(void **s) {
 static void test_names_and_config(void **s) {
     (void)s;
     recur_err err = {0};
-    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE};
+    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE, 0, 0, 0, 0};
     model_config cfg = config_of(&c);
     model m;
     assert_int_equal(model_create(&m, &cfg, &err), 0);
@@ -374,7 +420,8 @@ int main(void) {
         cmocka_unit_test(test_packed_rnn_tanh),  cmocka_unit_test(test_packed_rnn_relu),
         cmocka_unit_test(test_packed_lstm),      cmocka_unit_test(test_packed_gru),
         cmocka_unit_test(test_packed_lbr_gru),   cmocka_unit_test(test_generation_matches_forward),
-        cmocka_unit_test(test_scheduled_sampling),
+        cmocka_unit_test(test_scheduled_sampling), cmocka_unit_test(test_deep_grad),
+        cmocka_unit_test(test_deep_packed),        cmocka_unit_test(test_deep_generation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
