@@ -437,9 +437,6 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
                                    .recurrence = rk, .transition_depth = o->transition_depth,
                                    .transition_width = o->transition_width};
         const char *field, *why = model_transition_refusal(&want, &field);
-        if (why && want.task == TASK_SEQ2SEQ && clm)
-            why = "a conditional language model runs on the seq2seq decoder: a deep transition is the sequence "
-                  "engine's (lm on a token dataset, classify, tag, regress)";
         if (why) return cli_fail_option(tab, n, "transition-depth", err, "%s", why);
     }
     if (!model_given && (o->skip || o->residual)) {

@@ -173,8 +173,7 @@ const char *model_transition_refusal(const model_config *c, const char **field) 
         *field = "transition_width";
         return c->transition_width ? "a width without transition_depth: the deep transition is off" : NULL;
     }
-    if (c->task == TASK_SEQ2SEQ) return "task seq2seq: a deep transition is the sequence engine's (lm, classify, tag, "
-                                        "regress)";
+    if (c->task == TASK_TREE) return "task tree: a deep transition is the sequence models' (not the recursive net's)";
     if (c->recurrence == RECURRENCE_OUTPUT)
         return "recurrence output: a deep transition is on the hidden-to-hidden recurrence's paths";
     return NULL;
@@ -324,12 +323,14 @@ void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *
     *enc = (model_config){.cell = cfg->cell, .vocab_size = cfg->src_vocab_size, .embed_size = cfg->embed_size,
                           .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG, .output_size = 1,
                           .bidirectional = cfg->bidirectional, .merge = cfg->merge, .headless = 1,
-                          .skip = cfg->skip, .residual = cfg->residual};
-    /* Both stacks get the shortcuts (the decoder's run in seq2seq_impl.h's step loop). */
+                          .skip = cfg->skip, .residual = cfg->residual, .transition_depth = cfg->transition_depth,
+                          .transition_width = cfg->transition_width};
+    /* Both stacks get the deep forms (the decoder's run in seq2seq_impl.h's step loop). */
     *dec = (model_config){.cell = cfg->cell, .vocab_size = cfg->vocab_size + 1, .embed_size = cfg->embed_size,
                           .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG,
                           .output_size = model_s2s_outputs(cfg), .headless = 1, .skip = cfg->skip,
-                          .residual = cfg->residual,
+                          .residual = cfg->residual, .transition_depth = cfg->transition_depth,
+                          .transition_width = cfg->transition_width,
                           .extra_input = (cfg->context & CONTEXT_INPUT ? model_s2s_context_width(cfg) : 0) +
                                          (cfg->attention ? H : 0)};
 }
@@ -385,7 +386,10 @@ static void create_s2s(model *m, size_t *off) {
         x->att_v = add_tensor(m, off, "attention/v", H, 0);
     }
     if (cfg->attention) x->att_combine = add_tensor(m, off, "attention/combine_weight", H, De + H);
-    x->dec.head_weight = add_tensor(m, off, "decoder/out/weight", dec.output_size, H);
+    /* Deep output: decoder/out/transition_d<k>/weight, bias, then the output layer on W. */
+    x->dec.head_mlp = cfg->transition_depth ? add_mlp(m, off, cfg, "decoder/out/transition", "", H) : -1;
+    x->dec.head_weight = add_tensor(m, off, "decoder/out/weight", dec.output_size,
+                                    cfg->transition_depth ? (size_t)cfg->transition_width : H);
     x->dec.head_bias = add_tensor(m, off, "decoder/out/bias", dec.output_size, 0);
     x->stop_w = x->stop_b = x->len_w = x->len_b = -1;
     if (cfg->end == END_STOP_BIT) {

@@ -41,6 +41,10 @@ typedef struct {
     NET_REAL *dskip;           /* skip K: [L, Rd, H] each decoder layer's grads w.r.t. its states from the
                                 * step K later (the engine's dskip, one per layer: the decoder's backward
                                 * goes step by step through every layer); else NULL */
+    NET_REAL *dmlp;            /* deep transition: [L, 3, depth, Rd, W] the grads of each decoder layer's MLPs'
+                                * pre-activations (input, h_{t-1}, the textbook GRU's r*h), what the engine
+                                * keeps in its one da/da2 (net_impl.h): the decoder's backward interleaves
+                                * the layers step by step, and their weight grads come after; else NULL */
     NET_REAL *hist;            /* skip K, generation: [L, K, n, H] each slot's last K states per layer, a ring
                                 * indexed by step mod K (a beam reorders it with the states); else NULL */
     int32_t *slen;             /* [n] source length of each decoder slot */

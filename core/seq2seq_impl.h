@@ -46,6 +46,7 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->use_input = (cfg->context & CONTEXT_INPUT) != 0;
     const size_t De = s->De, Cw = s->Cw, DeH = De + H, lbr = cfg->cell == CELL_LBR_GRU;
     const size_t ML = cfg->end == END_LENGTH ? (size_t)cfg->max_len : 0, E = cfg->embed_size, K = cfg->skip;
+    const size_t DT = cfg->transition_depth, TW = DT ? cfg->transition_width : 0;
     const size_t sizes[] = {
         L * N * Cw, L * N * Cw, L * N * H, L * N * H,       /* fin_h, fin_c, h0, c0 */
         N * Ts * De, N * Ts * H, Rd * H, Rd * Ts, Rd * DeH, Rd * H, /* mem keys q alpha cat att */
@@ -54,8 +55,9 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
         L * N * H, L * N * H, N * H, Rd * H, N * H, N * H,   /* dh_next dc dfeed dhead dytop dybelow */
         Rd * H, N * DeH, Rd * H, N * Ts * De, N * Ts * H,    /* dpre dcat dq dmem dkeys */
         L * N * Cw, L * N * Cw, L * N * H, L * N * H,        /* dfin_h dfin_c dh0 dc0 */
-        Rd * (E + Cw), Re * De, L * 4 * N * H,               /* dx0 dtop dfinal */
+        Rd * (E + Cw + H), Re * De, L * 4 * N * H,           /* dx0 dtop dfinal */
         K ? L * Rd * H : 0, K * L * N * H,                   /* dskip hist */
+        L * 3 * DT * Rd * TW,                                /* dmlp */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += sizes[i];
@@ -85,8 +87,9 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->dpre = TAKE(), s->dcat = TAKE(), s->dq = TAKE(), s->dmem = TAKE(), s->dkeys = TAKE();
     s->dfin_h = TAKE(), s->dfin_c = TAKE(), s->dh0 = TAKE(), s->dc0 = TAKE();
     s->dx0 = TAKE(), s->dtop = TAKE(), s->dfinal = TAKE();
-    s->dskip = TAKE(), s->hist = TAKE();
+    s->dskip = TAKE(), s->hist = TAKE(), s->dmlp = TAKE();
     if (!K) s->dskip = s->hist = NULL;
+    if (!DT) s->dmlp = NULL;
 #undef TAKE
     return 0;
 }
@@ -317,6 +320,22 @@ static const REAL *decoder_input(s2s_ws *s, int l, size_t r0, int M) {
     return w->xin[l];
 }
 
+/* The output layer's logits for rows r0 .. r0+M-1 of its input X [rows, H]
+ * into s->out: W_o X + b_o, or through the deep output's MLP (its masks
+ * drawn for the batch beforehand). */
+static void output_logits(s2s_ws *s, const model *m, const REAL *P, const REAL *X, size_t r0, int M) {
+    workspace *w = &s->dec;
+    const int H = s->H, O = s->O;
+    const model *dm = &s->dec_m;
+    const mlp_params hm = head_mlp_view(w, dm, P);
+    const int K = hm.depth ? hm.width : H;
+    const REAL *Z = hm.depth ? mlp_forward(w, &hm, &w->head_mlp, X + r0 * H, H, r0, M) : X + r0 * H;
+    const REAL *bo = tensor(m, P, dm->ix.head_bias);
+    REAL *out = s->out + r0 * O;
+    for (int i = 0; i < M; i++) memcpy(out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
+    gemm(0, 1, M, O, K, 1, Z, K, tensor(m, P, dm->ix.head_weight), K, 1, out, O);
+}
+
 /* The output layer for rows r0 .. r0+M-1: its input (h~ or the top h)
  * dropped out, and the softmax of its logits into s->out.  Returns the
  * cross-entropy of those rows (0 without targets) and sets *Xall to the
@@ -332,12 +351,30 @@ static double head_rows(s2s_ws *s, const model *m, const REAL *P, const int32_t 
         X = w->xin[L];
     }
     *Xall = X;
-    const model *dm = &s->dec_m;
-    const REAL *bo = tensor(m, P, dm->ix.head_bias);
-    REAL *out = s->out + r0 * O;
-    for (int i = 0; i < M; i++) memcpy(out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
-    gemm(0, 1, M, O, H, 1, X + r0 * H, H, tensor(m, P, dm->ix.head_weight), H, 1, out, O);
-    return softmax_xent(out, targets ? targets + r0 : NULL, M, O);
+    output_logits(s, m, P, X, r0, M);
+    return softmax_xent(s->out + r0 * O, targets ? targets + r0 : NULL, M, O);
+}
+
+/* Decoder layer l's input projection for rows r0 .. r0+M-1 of its input X
+ * [rows, in]: xpl = X W_ih^T, or through the layer's deep transition. */
+static void decoder_projection(s2s_ws *s, const layer_params *lp, int l, const REAL *X, int in, size_t r0, int M) {
+    workspace *w = &s->dec;
+    const int GH = s->GH, K = lp->ih.depth ? lp->ih.width : in;
+    const REAL *Z = lp->ih.depth ? mlp_forward(w, &lp->ih, &w->layer[l][0].ih, X + r0 * in, in, r0, M) : X + r0 * in;
+    gemm(0, 1, M, GH, K, 1, Z, K, lp->w_ih, K, 0, s->xpl[l] + r0 * GH, GH);
+}
+
+/* The decoder's da for the MLP `path` (0 input, 1 h_{t-1}, 2 r*h) of layer l. */
+static REAL *decoder_da(const s2s_ws *s, int l, int path) {
+    const size_t block = (size_t)s->cfg.transition_depth * s->max_Rd * s->cfg.transition_width;
+    return s->dmlp + ((size_t)l * 3 + path) * block;
+}
+
+/* Points the engine's da/da2 at layer l's own (step_backward and
+ * recurrent_weight_grads read them there). */
+static void use_layer_da(s2s_ws *s, int l) {
+    s->dec.da = decoder_da(s, l, 1);
+    s->dec.da2 = decoder_da(s, l, 2);
 }
 
 static inline uint64_t sampling_seed(uint64_t seed) { return seed ^ 0x5DEECE66DA3B9F1Full; }
@@ -366,6 +403,7 @@ static void sample_inputs(s2s_ws *s, const model *m, const REAL *P, const s2s_ba
         s->fed[r0 + i] = tok; /* EOS, if drawn, is the BOS row of the embedding: the same id */
         memcpy(w->x0 + (r0 + i) * in0, emb + (size_t)tok * E, (size_t)E * sizeof(REAL));
     }
+    if (s->cfg.transition_depth) return; /* the step projects its whole row (decoder_projection) */
     gemm(0, 1, M, GH, feed_at, 1, w->x0 + r0 * in0, in0, layer_view(&s->dec_m, P, 0, 0).w_ih, in0, 0,
          s->xpl[0] + r0 * GH, GH);
 }
@@ -390,18 +428,30 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
             memcpy(x, emb + (size_t)b->dec_in[r] * E, (size_t)E * sizeof(REAL));
             if (s->use_input) memcpy(x + E, ctx + (size_t)i * Cw, (size_t)Cw * sizeof(REAL));
         }
+    /* Layer 0's projection of what is known before the loop (a deep
+     * transition needs whole rows: then decoder_projection per step). */
     const layer_params lp0 = layer_view(dm, P, 0, 0);
-    gemm(0, 1, R, GH, feed_at, 1, w->x0, in0, lp0.w_ih, in0, 0, s->xpl[0], GH);
+    const int dt = s->cfg.transition_depth > 0;
+    if (!dt) gemm(0, 1, R, GH, feed_at, 1, w->x0, in0, lp0.w_ih, in0, 0, s->xpl[0], GH);
     s->sampled = b->sample_prob > 0 && b->dec_out;
     if (s->sampled) memcpy(s->fed, b->dec_in, (size_t)R * sizeof(int32_t));
     const REAL *X = NULL;
     if (w->dropout > 0)
         for (int l = 1; l <= L; l++) draw_mask(w, l, decoder_seed(b->dropout_seed), (size_t)R * H);
+    w->dropout_seed = decoder_seed(b->dropout_seed); /* the deep transitions' masks */
+    if (dt) {
+        const mlp_params hm = head_mlp_view(w, dm, P);
+        mlp_masks(w, &hm, &w->head_mlp, PATH_HEAD, L, 0, R);
+    }
 #ifdef USE_RGEMM
-    w->use_packed = b->Td >= 8 && R >= 64 && !w->no_packing;
+    w->use_packed = b->Td >= 8 && R >= 64 && !w->no_packing && !dt;
 #endif
     for (int l = 0; l < L; l++) {
         const layer_params lp = layer_view(dm, P, l, 0);
+        dir_acts *a = &w->layer[l][0];
+        mlp_masks(w, &lp.ih, &a->ih, PATH_IH, l, 0, R);
+        mlp_masks(w, &lp.hh, &a->hh, PATH_HH, l, 0, R);
+        if (s->cfg.cell == CELL_GRU) mlp_masks(w, &lp.hh, &a->rh, PATH_RH, l, 0, R);
         layer_bias(w, &lp, s->biasl + (size_t)l * GH);
 #ifdef USE_RGEMM
         if (w->use_packed) pack_layer(w, l, 0, lp.w_hh, 0);
@@ -418,14 +468,15 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
                 if (t == 0) memset(x, 0, (size_t)H * sizeof(REAL));
                 else memcpy(x, s->att + ((size_t)w->off[t - 1] + i) * H, (size_t)H * sizeof(REAL));
             }
-            if (t > 0)
+            if (t > 0 && !dt)
                 gemm(0, 1, M, GH, H, 1, w->x0 + r0 * in0 + feed_at, in0, lp0.w_ih + feed_at, in0, 1,
                      s->xpl[0] + r0 * GH, GH);
         }
         for (int l = 0; l < L; l++) {
             const layer_params lp = layer_view(dm, P, l, 0);
             const REAL *Xl = l > 0 ? decoder_input(s, l, r0, M) : NULL;
-            if (l > 0) gemm(0, 1, M, GH, H, 1, Xl + r0 * H, H, lp.w_ih, H, 0, s->xpl[l] + r0 * GH, GH);
+            if (l > 0) decoder_projection(s, &lp, l, Xl, H, r0, M);
+            else if (dt) decoder_projection(s, &lp, 0, w->x0, in0, r0, M);
             dir_acts *a = &w->layer[l][0];
             if (lp.w_skip) skip_forward(w, &lp, a, 0, t, s->xpl[l] + r0 * GH);
             gather_prev(w, a, 0, t, s->use_init ? s->h0 + l * nH : NULL, s->use_init ? s->c0 + l * nH : NULL);
@@ -470,7 +521,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
     const s2s_index *x = &m->s2s;
     const int n = b->n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, De = s->De, in0 = s->in0, O = s->O, R = w->rows;
     const int E = s->cfg.embed_size, feed_at = E + (s->use_input ? Cw : 0), Ts = b->Ts;
-    const int lstm = s->cfg.cell == CELL_LSTM;
+    const int lstm = s->cfg.cell == CELL_LSTM, dt = s->cfg.transition_depth > 0;
     const size_t nH = (size_t)n * H;
     memset(s->dfin_h, 0, (size_t)L * n * Cw * sizeof(REAL));
     memset(s->dfin_c, 0, (size_t)L * n * Cw * sizeof(REAL));
@@ -484,9 +535,19 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
             z[b->dec_out[w->off[t] + i]] -= 1;
             for (int v = 0; v < O; v++) z[v] *= scale;
         }
-    gemm(1, 0, O, H, R, 1, s->out, O, X, H, 1, Gr + m->tensors[dm->ix.head_weight].offset, H);
+    const mlp_params hm = head_mlp_view(w, dm, P), hg = head_mlp_view(w, dm, Gr);
+    REAL *const da_engine = w->da, *const da2_engine = w->da2; /* restored at the end (use_layer_da) */
+    const int Kh = hm.depth ? hm.width : H;
+    gemm(1, 0, O, Kh, R, 1, s->out, O, hm.depth ? mlp_out(&hm, &w->head_mlp) : X, Kh, 1,
+         Gr + m->tensors[dm->ix.head_weight].offset, Kh);
     add_colsum(Gr + m->tensors[dm->ix.head_bias].offset, s->out, R, O);
-    gemm(0, 0, R, H, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), H, 0, s->dhead, H);
+    if (hm.depth) { /* the grad w.r.t. its MLP's output, then through it (and its weight grads) */
+        gemm(0, 0, R, Kh, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), Kh, 0,
+             w->da + (size_t)(hm.depth - 1) * w->head_mlp.stride, Kh);
+        mlp_path_backward(w, &hm, &hg, &w->head_mlp, X, H, s->dhead, 0, R);
+    } else {
+        gemm(0, 0, R, H, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), H, 0, s->dhead, H);
+    }
     if (x->stop_w >= 0) {
         const REAL *ws = tensor(m, P, x->stop_w);
         REAL *dws = Gr + m->tensors[x->stop_w].offset, *dbs = Gr + m->tensors[x->stop_b].offset;
@@ -556,12 +617,20 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
             REAL *dskip = lp.w_skip ? s->dskip + (size_t)l * R * H : NULL;
             for (size_t u = 0; u < (size_t)M * H; u++) w->dh[u] = dy[u] + dhn[u] + (dskip ? dskip[r0 * H + u] : 0);
             REAL *dxt = s->xpl[l] + r0 * GH;
+            if (dt) use_layer_da(s, l);
             step_backward(w, w->pack_bwd[l][0], &lp, a, r0, M, w->dh, dcl, dxt, s->dhpl[l] + r0 * GH, dhn, w->drh,
                           t > 0 || s->use_init);
             if (dskip) skip_backward(w, &lp, 0, t, dxt, dskip);
+            if (dt) { /* through the input's MLP: the grad w.r.t. the layer's input rows */
+                const int K = lp.ih.width;
+                REAL *da = decoder_da(s, l, 0);
+                gemm(0, 0, M, K, GH, 1, dxt, GH, lp.w_ih, K, 0, da + (size_t)(lp.ih.depth - 1) * a->ih.stride + r0 * K, K);
+                if (l > 0) mlp_backward(w, &lp.ih, &a->ih, da, s->dybelow, H, 0, r0, M);
+                else mlp_backward(w, &lp.ih, &a->ih, da, s->dx0 + r0 * in0, in0, 0, r0, M);
+            }
             if (l > 0) { /* grad w.r.t. this layer's input = the layer below's output (through its mask) */
                 REAL *dyb = s->dybelow;
-                gemm(0, 0, M, H, GH, 1, dxt, GH, lp.w_ih, H, 0, dyb, H);
+                if (!dt) gemm(0, 0, M, H, GH, 1, dxt, GH, lp.w_ih, H, 0, dyb, H);
                 if (a->res) /* the residual passed the input up unchanged: its grad too (residual_backward) */
                     for (size_t u = 0; u < (size_t)M * H; u++) dyb[u] += dy[u];
                 if (w->mask[l] && w->dropout > 0) {
@@ -570,7 +639,10 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
                 }
                 memcpy(s->dytop, dyb, (size_t)M * H * sizeof(REAL));
                 dy = s->dytop;
-            } else if (s->cfg.attention) { /* the grad w.r.t. h~_{t-1}, fed to step t-1's attention */
+            } else if (s->cfg.attention && dt) { /* the grad w.r.t. h~_{t-1}, fed to step t-1's attention */
+                for (int i = 0; i < M; i++)
+                    memcpy(s->dfeed + (size_t)i * H, s->dx0 + (r0 + i) * in0 + feed_at, (size_t)H * sizeof(REAL));
+            } else if (s->cfg.attention) {
                 gemm(0, 0, M, H, GH, 1, dxt, GH, lp0.w_ih + feed_at, in0, 0, s->dfeed, H);
             }
         }
@@ -580,18 +652,27 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
         const layer_params lg = layer_view(dm, Gr, l, 0);
         const int in = l == 0 ? in0 : H;
         const REAL *Xl = l == 0 ? w->x0 : w->mask[l] && w->dropout > 0 ? w->xin[l] : layer_out(w, l - 1, 0);
-        gemm(1, 0, GH, in, R, 1, s->xpl[l], GH, Xl, in, 1, mut(lg.w_ih), in);
+        const dir_acts *a = &w->layer[l][0];
+        const int K = dt ? lg.ih.width : in; /* what W_ih read: Xl or its deep transition */
+        gemm(1, 0, GH, K, R, 1, s->xpl[l], GH, dt ? mlp_out(&lg.ih, &a->ih) : Xl, K, 1, mut(lg.w_ih), K);
         add_colsum(mut(lg.b_ih), s->xpl[l], R, GH);
-        recurrent_weight_grads(w, &lg, &w->layer[l][0], s->dhpl[l], R);
+        if (dt) {
+            mlp_weight_grads(&lg.ih, &a->ih, decoder_da(s, l, 0), Xl, in, R);
+            use_layer_da(s, l);
+        }
+        recurrent_weight_grads(w, &lg, a, s->dhpl[l], R);
         if (lg.w_skip) skip_weight_grads(w, &lg, &w->layer[l][0], s->xpl[l], R);
     }
-    /* Layer 0's inputs: the embedding rows and the context. */
-    gemm(0, 0, R, feed_at, GH, 1, s->xpl[0], GH, lp0.w_ih, in0, 0, s->dx0, feed_at);
+    w->da = da_engine, w->da2 = da2_engine;
+    /* Layer 0's inputs: the embedding rows and the context (a deep
+     * transition's grads w.r.t. them are in dx0 already, whole rows). */
+    const int ldx0 = dt ? in0 : feed_at;
+    if (!dt) gemm(0, 0, R, feed_at, GH, 1, s->xpl[0], GH, lp0.w_ih, in0, 0, s->dx0, feed_at);
     REAL *dE = Gr + m->tensors[dm->ix.embedding].offset;
     for (int t = 0; t < b->Td; t++)
         for (int i = 0; i < w->bs[t]; i++) {
             const size_t r = (size_t)w->off[t] + i;
-            const REAL *g = s->dx0 + r * feed_at;
+            const REAL *g = s->dx0 + r * ldx0;
             REAL *row = dE + (size_t)(s->sampled ? s->fed : b->dec_in)[r] * E;
             for (int u = 0; u < E; u++) row[u] += g[u];
             if (s->use_input)
@@ -710,7 +791,7 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
         const layer_params lp = layer_view(dm, P, l, 0);
         const int in = l == 0 ? in0 : H;
         const REAL *X = l == 0 ? w->x0 : layer_out(w, l - 1, 0);
-        gemm(0, 1, n, GH, in, 1, X, in, lp.w_ih, in, 0, s->xpl[l], GH);
+        decoder_projection(s, &lp, l, X, in, 0, n);
         /* The states K steps back, as training's skip_forward reads them (none before step K). */
         if (K && s->gen_t >= K) skip_add(w, &lp, n, s->hist + ((size_t)l * K + s->gen_t % K) * nH, s->xpl[l]);
         layer_bias(w, &lp, s->biasl + (size_t)l * GH);
@@ -727,9 +808,7 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
         if (K) memcpy(s->hist + ((size_t)l * K + s->gen_t % K) * nH, a->y, nH * sizeof(REAL));
     }
     const REAL *X = s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
-    const REAL *bo = tensor(m, P, dm->ix.head_bias);
-    for (int i = 0; i < n; i++) memcpy(s->out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
-    gemm(0, 1, n, O, H, 1, X, H, tensor(m, P, dm->ix.head_weight), H, 1, s->out, O);
+    output_logits(s, m, P, X, 0, n);
     softmax_xent(s->out, NULL, n, O);
     if (m->s2s.stop_w >= 0) {
         const REAL *ws = tensor(m, P, m->s2s.stop_w), bs = *tensor(m, P, m->s2s.stop_b);

@@ -210,9 +210,10 @@ static const s2s_case CASES[] = {
     {"clm/features/both/length", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_FEATURES, 0, 0, 0, 0},
 };
 
-/* The deep RNN forms (reference §9) on both stacks: skip K = 2 (the decoder
- * runs up to 5 steps, the encoder 4, so it reaches back in both), residual
- * connections, with and without attention, dropout, and on a conditional LM. */
+/* The deep RNN forms (reference §9) on both stacks: skip K = 2 or 3 (the
+ * decoder runs up to 5 steps, the encoder 4, so it reaches back in both),
+ * residual connections, deep transitions (input, h_{t-1} and output MLPs),
+ * with and without attention, dropout, and on a conditional LM. */
 static const s2s_case DEEP_CASES[] = {
     {"skip/none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 2, 0, 0, 0},
     {"skip+res/general/both/bi/dropout", 0, ATTN_GENERAL, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE,
@@ -225,6 +226,18 @@ static const s2s_case DEEP_CASES[] = {
      1, 0, 0},
     {"clm/features/init/skip", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_FEATURES, 2, 0,
      0, 0},
+    /* Deep transition (W = 3 against H = 4), alone and with the shortcuts. */
+    {"dt2/none/both/uni", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 0, 0, 2, 3},
+    {"dt1/general/input/bi/stop-bit", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_NONE,
+     0, 0, 1, 3},
+    {"dt2+skip+res/additive/both/bi/dropout", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0.3f, 2,
+     COND_NONE, 2, 1, 2, 3},
+    {"dt1+skip/dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_NONE, 2, 0, 1,
+     5},
+    {"clm/label/input/dt2+skip+res", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL, 2, 1, 2,
+     3},
+    {"clm/features/both/dt1/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_STOP_BIT, 0.25f, 1,
+     COND_FEATURES, 0, 0, 1, 3},
 };
 
 static void run_list(const s2s_case *cases, size_t count, cell_kind cell, void (*check)(const s2s_case *)) {
