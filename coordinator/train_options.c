@@ -32,8 +32,8 @@
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
     "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
     "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction;\n" \
-    "--skip, --residual and --transition-depth to every model but seq2seq (and conditional language\n" \
-    "models), trees and --recurrence output; --residual to two layers or more; --transition-width with\n" \
+    "--skip, --residual and --transition-depth to every model but trees and --recurrence output\n" \
+    "(seq2seq: the encoder and the decoder); --residual to two layers or more; --transition-width with\n" \
     "--transition-depth.\n\n" \
     "A tree dataset (format recur-trees: recur data conllu --trees, labeled-text --trees balanced) trains\n" \
     "a recursive net over each tree (--tree-cell tanh|lstm, --embed, --hidden; one layer) with a root\n" \
