@@ -8,7 +8,9 @@
  * And: a packed batch (sources and targets sorted differently, so the
  * decoder slots map to other encoder slots) gives the same loss and
  * gradients as each pair run alone; scheduled sampling's forward and backward
- * equal the teacher-forced ones given the tokens it read. */
+ * equal the teacher-forced ones given the tokens it read.  The deep RNN forms
+ * (skip, residual, deep transition) on both stacks get the same checks, and
+ * beam reordering (states, h~, the skip ring) is checked for every model. */
 #include "test_util.h"
 #include "fd_check.h"
 
@@ -320,6 +322,55 @@ static void check_generation(const s2s_case *c) {
     model_free(&m);
 }
 
+/* Beam search's reordering carries everything a slot decodes from (states,
+ * h~, the skip ring): two slots per pair, one fed the true tokens and one
+ * others; after step SWAP they trade places (gen_reorder), and the slot that
+ * continues the true track gives the teacher-forced forward's probabilities. */
+static void check_reorder(const s2s_case *c) {
+    enum { SWAP = 3, N2 = 2 * NP };
+    recur_err err = {0};
+    model_config cfg = config_of(c);
+    model m;
+    assert_int_equal(model_create(&m, &cfg, &err), 0);
+    s2s_workspace_f64 w, g;
+    assert_int_equal(s2s_workspace_create_f64(&w, &m, NP, TS, NP * TS, TD, NP * TD, 0, &err), 0);
+    assert_int_equal(s2s_workspace_create_f64(&g, &m, N2, TS, NP * TS, TD, N2 * TD, 0, &err), 0);
+    rng_state r;
+    rng_seed(&r, 11 + (uint64_t)c->cell);
+    pair_batch d;
+    make_batch(&d, c, &r);
+    s2s_batch b = batch_of(&d, c);
+    b.dec_out = NULL;
+    double *P = malloc(m.num_params * sizeof(double));
+    for (size_t i = 0; i < m.num_params; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
+    s2s_loss l;
+    s2s_forward_f64(&w, &m, P, &b, &l);
+    int32_t enc2[N2], from[N2];
+    for (int i = 0; i < N2; i++) enc2[i] = ENC_SLOT[i / 2], from[i] = i ^ 1;
+    s2s_gen_begin_f64(&g, &m, P, &b, N2, enc2);
+    const int O = w.O;
+    for (int t = 0, row = 0; t < TD; row += d.dec_bs[t], t++) {
+        if (t == SWAP) s2s_gen_reorder_f64(&g, from);
+        const int truth = t < SWAP ? 0 : 1; /* which slot of each pair is on the true track */
+        int32_t tok[N2];
+        for (int i = 0; i < N2; i++) {
+            const int j = i / 2, real = j < d.dec_bs[t] ? d.din[row + j] : VT;
+            tok[i] = (i & 1) == truth ? real : (real + 1 + t) % (VT + 1);
+        }
+        const double *p = s2s_gen_step_f64(&g, &m, P, tok);
+        for (int j = 0; j < d.dec_bs[t]; j++)
+            for (int v = 0; v < O; v++) {
+                const double a = p[(size_t)(2 * j + truth) * O + v], e = w.out[(size_t)(row + j) * O + v];
+                if (fabs(a - e) > 1e-12)
+                    fail_msg("%s: step %d pair %d class %d: reordered %.15g, forward %.15g", c->name, t, j, v, a, e);
+            }
+    }
+    free(P);
+    s2s_workspace_free_f64(&w);
+    s2s_workspace_free_f64(&g);
+    model_free(&m);
+}
+
 static void check_generation_nodrop(const s2s_case *c) {
     s2s_case k = *c;
     k.dropout = 0;
@@ -346,6 +397,20 @@ static void test_deep_packed(void **s) {
 static void test_deep_generation(void **s) {
     (void)s;
     for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_generation_nodrop);
+}
+
+static void check_reorder_nodrop(const s2s_case *c) {
+    s2s_case k = *c;
+    k.dropout = 0;
+    check_reorder(&k);
+}
+
+static void test_reorder(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) {
+        run_cases((cell_kind)cell, check_reorder_nodrop);
+        run_deep((cell_kind)cell, check_reorder_nodrop);
+    }
 }
 
 /* Scheduled sampling: a forward that feeds some steps the model's own
@@ -435,6 +500,7 @@ int main(void) {
         cmocka_unit_test(test_packed_lbr_gru),   cmocka_unit_test(test_generation_matches_forward),
         cmocka_unit_test(test_scheduled_sampling), cmocka_unit_test(test_deep_grad),
         cmocka_unit_test(test_deep_packed),        cmocka_unit_test(test_deep_generation),
+        cmocka_unit_test(test_reorder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
