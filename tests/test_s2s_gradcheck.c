@@ -462,7 +462,10 @@ static void check_sampling(const s2s_case *c) {
 
 static void test_scheduled_sampling(void **s) {
     (void)s;
-    for (int cell = 0; cell < CELL_COUNT; cell++) run_cases((cell_kind)cell, check_sampling);
+    for (int cell = 0; cell < CELL_COUNT; cell++) {
+        run_cases((cell_kind)cell, check_sampling);
+        run_deep((cell_kind)cell, check_sampling);
+    }
 }
 
 /* The tensors carry PyTorch-style names under encoder/, decoder/, bridge/,
