@@ -191,16 +191,20 @@ static void test_deep_forms(void **s) {
 static void test_mpirun_same_losses(void **s) {
     (void)s;
     char log[16384];
-    for (int np = 1; np <= 2; np++) {
-        int rc = tu_run(log, sizeof log,
-                        "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data rev.h5 --embed 8 "
-                        "--hidden 16 --layers 2 --bidirectional-encoder --attention additive --batch 15 --steps 8 "
-                        "--quiet --no-monitor --out mp%d.h5 --metrics mp%d.jsonl",
-                        dir, np, tu_recur(), np, np);
-        if (rc) fprintf(stderr, "%s\n", log);
-        assert_int_equal(rc, 0);
+    /* Plain, and with every deep form on both stacks. */
+    static const char *const extra[2] = {"", "--skip 2 --residual --transition-depth 1 --transition-width 8"};
+    for (int k = 0; k < 2; k++) {
+        for (int np = 1; np <= 2; np++) {
+            int rc = tu_run(log, sizeof log,
+                            "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data rev.h5 --embed 8 "
+                            "--hidden 16 --layers 2 --bidirectional-encoder --attention additive --batch 15 --steps 8 "
+                            "--quiet --no-monitor --out mp%d%d.h5 --metrics mp%d%d.jsonl %s",
+                            dir, np, tu_recur(), k, np, k, np, extra[k]);
+            if (rc) fprintf(stderr, "%s\n", log);
+            assert_int_equal(rc, 0);
+        }
+        tu_same_step_losses(dir, k ? "mp11" : "mp01", k ? "mp12" : "mp02", 8);
     }
-    tu_same_step_losses(dir, "mp1", "mp2", 8);
 }
 
 static void test_bad_input(void **s) {
