@@ -661,7 +661,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
             use_layer_da(s, l);
         }
         recurrent_weight_grads(w, &lg, a, s->dhpl[l], R);
-        if (lg.w_skip) skip_weight_grads(w, &lg, &w->layer[l][0], s->xpl[l], R);
+        if (lg.w_skip) skip_weight_grads(w, &lg, a, s->xpl[l], R);
     }
     w->da = da_engine, w->da2 = da2_engine;
     /* Layer 0's inputs: the embedding rows and the context (a deep
