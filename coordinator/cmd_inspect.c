@@ -336,7 +336,22 @@ static const char *context_text(const model_config *c) {
                             : "init: the encoder's final states start the decoder";
 }
 
-/* seq2seq in three lines: task and end, encoder, decoder. */
+/* The deep RNN forms that are on, one line each (seq2seq: on both stacks). */
+static void deep_text(const model_config *c) {
+    const int s2s = c->task == TASK_SEQ2SEQ;
+    const char *where = !s2s ? "" : c->condition ? " of the decoder" : " of the encoder and the decoder";
+    const char *rnn = s2s ? (c->condition ? "decoder/rnn/" : "{encoder,decoder}/rnn/") : "rnn/";
+    if (c->skip)
+        printf("skip: %d (every layer direction%s adds W_skip h_{t-%d}: %sweight_skip_l{k})\n", c->skip, where,
+               c->skip, rnn);
+    if (c->residual) printf("residual: every layer above the first%s adds its input to its output\n", where);
+    if (c->transition_depth)
+        printf("deep transition: depth %d, width %d (MLPs on every layer's input, on h_{t-1} before W_hh, and "
+               "before the %s: %stransition_*, %stransition_*)\n", c->transition_depth, c->transition_width,
+               s2s ? "output layer" : "head", rnn, s2s ? "decoder/out/" : "head/");
+}
+
+/* seq2seq in three lines (and the deep forms): task and end, encoder, decoder. */
 static void s2s_text(const model_config *c) {
     if (c->condition == COND_LABEL)
         printf("task: conditional language model (seq2seq decoder), tokens given one of %d labels; end %s",
@@ -361,6 +376,7 @@ static void s2s_text(const model_config *c) {
     else printf("directions: 2 (bidirectional, outputs concatenated: %d)\n", 2 * c->hidden_size);
     printf("decoder: target tokens, vocab %d (+ BOS), embed %d; attention %s; context %s\n", c->vocab_size,
            c->embed_size, attention_name(c->attention), context_text(c));
+    deep_text(c);
 }
 
 /* The model in three lines: task and head, inputs, directions. */
@@ -392,12 +408,7 @@ static void model_text(const model_config *c) {
                c->task == TASK_TAG ? "label" : "target vector");
     else if (c->task == TASK_TAG || (c->task == TASK_REGRESS && c->per_step))
         printf("recurrence: hidden (W_hh)\n");
-    if (c->skip)
-        printf("skip: %d (every layer direction adds W_skip h_{t-%d}: rnn/weight_skip_l{k})\n", c->skip, c->skip);
-    if (c->residual) printf("residual: every layer above the first adds its input to its output\n");
-    if (c->transition_depth)
-        printf("deep transition: depth %d, width %d (MLPs on every layer's input, on h_{t-1} before W_hh, and "
-               "before the head: rnn/transition_*, head/transition_*)\n", c->transition_depth, c->transition_width);
+    deep_text(c);
 }
 
 /* In the pair dataset part below: a vocabulary's kind, size and first symbols. */

@@ -32,8 +32,8 @@
     "--no-shuffle to sequence datasets; --pooling to per-sequence heads (classify, regress with one\n" \
     "target per sequence), not tag; --embed to token inputs; --merge with --bidirectional;\n" \
     "--recurrence output to tag and per-step regress datasets, cells rnn_tanh and rnn_relu, one direction;\n" \
-    "--skip, --residual and --transition-depth to every model but seq2seq (and conditional language\n" \
-    "models), trees and --recurrence output; --residual to two layers or more; --transition-width with\n" \
+    "--skip, --residual and --transition-depth to every model but trees and --recurrence output\n" \
+    "(seq2seq: the encoder and the decoder); --residual to two layers or more; --transition-width with\n" \
     "--transition-depth.\n\n" \
     "A tree dataset (format recur-trees: recur data conllu --trees, labeled-text --trees balanced) trains\n" \
     "a recursive net over each tree (--tree-cell tanh|lstm, --embed, --hidden; one layer) with a root\n" \
@@ -437,9 +437,6 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
                                    .recurrence = rk, .transition_depth = o->transition_depth,
                                    .transition_width = o->transition_width};
         const char *field, *why = model_transition_refusal(&want, &field);
-        if (why && want.task == TASK_SEQ2SEQ && clm)
-            why = "a conditional language model runs on the seq2seq decoder: a deep transition is the sequence "
-                  "engine's (lm on a token dataset, classify, tag, regress)";
         if (why) return cli_fail_option(tab, n, "transition-depth", err, "%s", why);
     }
     if (!model_given && (o->skip || o->residual)) {
@@ -447,9 +444,6 @@ static int check_kind_options(train_opts *o, const opt_spec *tab, int n, const i
                                    .recurrence = rk, .num_layers = o->layers, .skip = o->skip,
                                    .residual = o->residual};
         const char *field, *why = model_shortcut_refusal(&want, &field);
-        if (why && want.task == TASK_SEQ2SEQ && clm)
-            why = "a conditional language model runs on the seq2seq decoder: skip and residual connections are the "
-                  "sequence engine's (lm on a token dataset, classify, tag, regress)";
         if (why) return cli_fail_option(tab, n, field, err, "%s", why);
     }
     return 0;

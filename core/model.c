@@ -150,13 +150,13 @@ const char *model_output_recurrence_refusal(const model_config *c) {
 }
 
 /* Skip connections in time and residual connections between layers
- * (reference §9) are added to the hidden-to-hidden engine of the sequence
- * models; seq2seq's step-by-step decoder and output recurrence have neither. */
+ * (reference §9) are on the hidden-to-hidden recurrence: every sequence
+ * model's and both seq2seq stacks'; output recurrence and trees have neither. */
 const char *model_shortcut_refusal(const model_config *c, const char **field) {
     *field = c->skip ? "skip" : "residual";
     if (!c->skip && !c->residual) return NULL;
-    if (c->task == TASK_SEQ2SEQ) return "task seq2seq: skip and residual connections are the sequence engine's "
-                                        "(lm, classify, tag, regress)";
+    if (c->task == TASK_TREE) return "task tree: skip and residual connections are the sequence models' (not the "
+                                     "recursive net's)";
     if (c->recurrence == RECURRENCE_OUTPUT)
         return "recurrence output: skip and residual connections need the hidden-to-hidden recurrence";
     if (c->skip == 1) return "skip 1 is the hidden-to-hidden connection itself: expected 0 (none) or K >= 2";
@@ -173,8 +173,7 @@ const char *model_transition_refusal(const model_config *c, const char **field) 
         *field = "transition_width";
         return c->transition_width ? "a width without transition_depth: the deep transition is off" : NULL;
     }
-    if (c->task == TASK_SEQ2SEQ) return "task seq2seq: a deep transition is the sequence engine's (lm, classify, tag, "
-                                        "regress)";
+    if (c->task == TASK_TREE) return "task tree: a deep transition is the sequence models' (not the recursive net's)";
     if (c->recurrence == RECURRENCE_OUTPUT)
         return "recurrence output: a deep transition is on the hidden-to-hidden recurrence's paths";
     return NULL;
@@ -323,10 +322,15 @@ void model_s2s_stacks(const model_config *cfg, model_config *enc, model_config *
     const int H = cfg->hidden_size;
     *enc = (model_config){.cell = cfg->cell, .vocab_size = cfg->src_vocab_size, .embed_size = cfg->embed_size,
                           .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG, .output_size = 1,
-                          .bidirectional = cfg->bidirectional, .merge = cfg->merge, .headless = 1};
+                          .bidirectional = cfg->bidirectional, .merge = cfg->merge, .headless = 1,
+                          .skip = cfg->skip, .residual = cfg->residual, .transition_depth = cfg->transition_depth,
+                          .transition_width = cfg->transition_width};
+    /* Both stacks get the deep forms (the decoder's run in seq2seq_impl.h's step loop). */
     *dec = (model_config){.cell = cfg->cell, .vocab_size = cfg->vocab_size + 1, .embed_size = cfg->embed_size,
                           .hidden_size = H, .num_layers = cfg->num_layers, .task = TASK_TAG,
-                          .output_size = model_s2s_outputs(cfg), .headless = 1,
+                          .output_size = model_s2s_outputs(cfg), .headless = 1, .skip = cfg->skip,
+                          .residual = cfg->residual, .transition_depth = cfg->transition_depth,
+                          .transition_width = cfg->transition_width,
                           .extra_input = (cfg->context & CONTEXT_INPUT ? model_s2s_context_width(cfg) : 0) +
                                          (cfg->attention ? H : 0)};
 }
@@ -382,7 +386,10 @@ static void create_s2s(model *m, size_t *off) {
         x->att_v = add_tensor(m, off, "attention/v", H, 0);
     }
     if (cfg->attention) x->att_combine = add_tensor(m, off, "attention/combine_weight", H, De + H);
-    x->dec.head_weight = add_tensor(m, off, "decoder/out/weight", dec.output_size, H);
+    /* Deep output: decoder/out/transition_d<k>/weight, bias, then the output layer on W. */
+    x->dec.head_mlp = cfg->transition_depth ? add_mlp(m, off, cfg, "decoder/out/transition", "", H) : -1;
+    x->dec.head_weight = add_tensor(m, off, "decoder/out/weight", dec.output_size,
+                                    cfg->transition_depth ? (size_t)cfg->transition_width : H);
     x->dec.head_bias = add_tensor(m, off, "decoder/out/bias", dec.output_size, 0);
     x->stop_w = x->stop_b = x->len_w = x->len_b = -1;
     if (cfg->end == END_STOP_BIT) {

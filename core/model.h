@@ -21,11 +21,13 @@
 #define RECUR_MAX_LAYERS 16
 /* Deep transition (model_config.transition_depth): at most this many layers per MLP. */
 #define RECUR_MAX_TRANSITION 4
-/* seq2seq: two embeddings, 8 per encoder layer, 4 per decoder layer, 4 per
- * bridge layer, attention (5), three heads (2 each).  The sequence models:
- * the embedding, per layer direction 5 (with skip) and two MLPs of 2 per
- * layer, the head's MLP and the head. */
-#define RECUR_MAX_TENSORS_S2S (2 + 16 * RECUR_MAX_LAYERS + 11)
+/* seq2seq: two embeddings, per layer 3 stack directions (encoder 2, decoder
+ * 1) of 5 (with skip) and two MLPs of 2 per layer, 4 per bridge layer, the
+ * output layer's MLP, attention (5), three heads (2 each).  The sequence
+ * models: the embedding, per layer direction 5 (with skip) and two MLPs of 2
+ * per layer, the head's MLP and the head. */
+#define RECUR_MAX_TENSORS_S2S \
+    (2 + RECUR_MAX_LAYERS * (3 * (5 + 4 * RECUR_MAX_TRANSITION) + 4) + 2 * RECUR_MAX_TRANSITION + 11)
 #define RECUR_MAX_TENSORS_SEQ (1 + 2 * RECUR_MAX_LAYERS * (5 + 4 * RECUR_MAX_TRANSITION) + 2 * RECUR_MAX_TRANSITION + 2)
 #define RECUR_MAX_TENSORS \
     (RECUR_MAX_TENSORS_S2S > RECUR_MAX_TENSORS_SEQ ? RECUR_MAX_TENSORS_S2S : RECUR_MAX_TENSORS_SEQ)

@@ -635,22 +635,36 @@ static inline int skip_rows(const workspace *w, int d, int t) {
     return s < 0 ? 0 : w->bs[s] < w->bs[t] ? w->bs[s] : w->bs[t];
 }
 
+/* xt [M, G*H] += hs W_skip^T: the skip term of M rows whose states K steps
+ * back are hs [M, H] (training gathers them below; generation keeps them). */
+static void skip_add(const workspace *w, const layer_params *lp, int M, const REAL *hs, REAL *xt) {
+    const int H = w->H, GH = w->G * H;
+    gemm(0, 1, M, GH, H, 1, hs, H, lp->w_skip, H, 1, xt, GH);
+}
+
 /* Step t's skip connection: its rows of a->hskip get the states K steps back
  * (zeros where there is none), and xt [bs[t], G*H] += hskip W_skip^T. */
 static void skip_forward(workspace *w, const layer_params *lp, dir_acts *a, int d, int t, REAL *xt) {
-    const int H = w->H, GH = w->G * H, M = w->bs[t], from = skip_rows(w, d, t);
+    const int H = w->H, M = w->bs[t], from = skip_rows(w, d, t);
     REAL *hs = a->hskip + (size_t)w->off[t] * H;
     if (from) memcpy(hs, a->y + (size_t)w->off[skip_step(w, d, t)] * H, (size_t)from * H * sizeof(REAL));
     memset(hs + (size_t)from * H, 0, (size_t)(M - from) * H * sizeof(REAL));
-    gemm(0, 1, from, GH, H, 1, hs, H, lp->w_skip, H, 1, xt, GH);
+    skip_add(w, lp, from, hs, xt);
 }
 
 /* Backward of skip_forward for step t given its dxt: the grad w.r.t. the
- * outputs K steps back gets dxt W_skip (added to their dh when the loop
- * reaches that step). */
-static void skip_backward(workspace *w, const layer_params *lp, int d, int t, const REAL *dxt) {
+ * outputs K steps back gets dxt W_skip, into their rows of dskip [rows, H]
+ * (added to their dh when the loop reaches that step). */
+static void skip_backward(workspace *w, const layer_params *lp, int d, int t, const REAL *dxt, REAL *dskip) {
     const int H = w->H, GH = w->G * H, from = skip_rows(w, d, t);
-    if (from) gemm(0, 0, from, H, GH, 1, dxt, GH, lp->w_skip, H, 1, w->dskip + (size_t)w->off[skip_step(w, d, t)] * H, H);
+    if (from) gemm(0, 0, from, H, GH, 1, dxt, GH, lp->w_skip, H, 1, dskip + (size_t)w->off[skip_step(w, d, t)] * H, H);
+}
+
+/* dW_skip += dxp^T hskip over a layer direction's `rows` rows. */
+static void skip_weight_grads(const workspace *w, const layer_params *lg, const dir_acts *a, const REAL *dxp,
+                              int rows) {
+    const int H = w->H, GH = w->G * H;
+    gemm(1, 0, GH, H, rows, 1, dxp, GH, a->hskip, H, 1, mut(lg->w_skip), H);
 }
 
 /* One direction of layer l over the batch from its input projection in
@@ -717,10 +731,10 @@ static void recur_backward(workspace *w, const layer_params *lp, const layer_par
         /* The initial state gets no gradient (detached, or zeros): none needed for the first step. */
         step_backward(w, w->pack_bwd[l][d], lp, a, r0, M, w->dh, w->dc, w->xp + r0 * GH, w->dhp + r0 * GH, w->dh_next,
                       w->drh, pred_step(w, d, t) >= 0);
-        if (lp->w_skip) skip_backward(w, lp, d, t, w->xp + r0 * GH);
+        if (lp->w_skip) skip_backward(w, lp, d, t, w->xp + r0 * GH, w->dskip);
     }
     recurrent_weight_grads(w, lg, a, w->dhp, w->rows);
-    if (lg->w_skip) gemm(1, 0, GH, H, w->rows, 1, w->xp, GH, a->hskip, H, 1, mut(lg->w_skip), H);
+    if (lg->w_skip) skip_weight_grads(w, lg, a, w->xp, w->rows);
 }
 
 /* ---- merging the outputs below into the next input ---- */
@@ -737,13 +751,14 @@ static const REAL *layer_out(const workspace *w, int l, int d) {
  * columns; sum adds the whole input once, to the forward direction. */
 static int residual_column(const workspace *w, int d) { return w->cfg.merge == MERGE_SUM && d > 0 ? -1 : d * w->H; }
 
-/* res = y + share of X (layer l's input [rows, width]) for every direction. */
-static void residual_forward(workspace *w, int l, const REAL *X) {
+/* res = y + share of X (layer l's input [rows, width]) for every direction,
+ * over rows r0 .. r0+M-1 (the whole batch here; one step in the decoder). */
+static void residual_forward(workspace *w, int l, const REAL *X, size_t r0, int M) {
     const int H = w->H, width = input_width(w, l);
     for (int d = 0; d < w->D; d++) {
         dir_acts *a = &w->layer[l][d];
         const int col = residual_column(w, d);
-        for (size_t r = 0; r < (size_t)w->rows; r++)
+        for (size_t r = r0; r < r0 + (size_t)M; r++)
             for (int j = 0; j < H; j++) a->res[r * H + j] = a->y[r * H + j] + (col < 0 ? 0 : X[r * width + col + j]);
     }
 }
@@ -1092,7 +1107,7 @@ double SFX(net_forward)(workspace *w, const model *m, const REAL *P, const net_b
             const REAL *c0 = carry && w->state_c ? w->state_c + l * nH : NULL;
             recur_forward(w, &lp, l, d, h0, c0);
         }
-        if (w->layer[l][0].res) residual_forward(w, l, X);
+        if (w->layer[l][0].res) residual_forward(w, l, X, 0, w->rows);
         if (carry) { /* the last step's outputs are the next window's initial state */
             const dir_acts *a = &w->layer[l][0];
             const size_t last = (size_t)w->off[w->T - 1] * H, bytes = (size_t)w->n * H * sizeof(REAL);

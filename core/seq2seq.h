@@ -29,6 +29,16 @@
  * inside the loop; the draw is not differentiated (as in the paper), the
  * tokens actually read are kept (`fed`) for the embedding's gradient.
  *
+ * The deep RNN forms (model.h: skip, residual, transition_depth; reference
+ * §9) are on both stacks.  The encoder gets them from the engine as any
+ * stack; the decoder's step loop runs the engine's pieces per step: W_skip
+ * h_{t-K} (skip_forward; generation keeps each slot's last K states in a
+ * ring that gen_reorder permutes with the states), layer l >= 1 passing up
+ * y + its input (what the next layer, attention and the output layer read;
+ * h_t stays y), and the MLPs on each layer's whole input row (with input
+ * feeding it is only known at its step), on h_{t-1} (step_forward) and on
+ * the output state before the output layer.
+ *
  * Pairs are packed twice: sources by source length for the encoder
  * (encoder slots), targets by target length for the decoder (decoder slots);
  * enc_slot maps one to the other.  Everything the decoder keeps about a

@@ -38,6 +38,15 @@ typedef struct {
     NET_REAL *dx0;             /* [Rd, E + Cw] */
     NET_REAL *dtop;            /* [Re, De] grad w.r.t. the encoder's top outputs */
     NET_REAL *dfinal;          /* [L, 2, 2, n, H] the encoder's dfinal_h/c, by encoder slot */
+    NET_REAL *dskip;           /* skip K: [L, Rd, H] each decoder layer's grads w.r.t. its states from the
+                                * step K later (the engine's dskip, one per layer: the decoder's backward
+                                * goes step by step through every layer); else NULL */
+    NET_REAL *dmlp;            /* deep transition: [L, 3, depth, Rd, W] the grads of each decoder layer's MLPs'
+                                * pre-activations (input, h_{t-1}, the textbook GRU's r*h), what the engine
+                                * keeps in its one da/da2 (net_impl.h): the decoder's backward interleaves
+                                * the layers step by step, and their weight grads come after; else NULL */
+    NET_REAL *hist;            /* skip K, generation: [L, K, n, H] each slot's last K states per layer, a ring
+                                * indexed by step mod K (a beam reorders it with the states); else NULL */
     int32_t *slen;             /* [n] source length of each decoder slot */
     int32_t *eslot;            /* [n] the last batch's enc_slot */
     int32_t *fed;              /* [Rd] scheduled sampling: the tokens the decoder read */

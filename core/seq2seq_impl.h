@@ -45,7 +45,8 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->use_init = (cfg->context & CONTEXT_INIT) != 0;
     s->use_input = (cfg->context & CONTEXT_INPUT) != 0;
     const size_t De = s->De, Cw = s->Cw, DeH = De + H, lbr = cfg->cell == CELL_LBR_GRU;
-    const size_t ML = cfg->end == END_LENGTH ? (size_t)cfg->max_len : 0, E = cfg->embed_size;
+    const size_t ML = cfg->end == END_LENGTH ? (size_t)cfg->max_len : 0, E = cfg->embed_size, K = cfg->skip;
+    const size_t DT = cfg->transition_depth, TW = DT ? cfg->transition_width : 0;
     const size_t sizes[] = {
         L * N * Cw, L * N * Cw, L * N * H, L * N * H,       /* fin_h, fin_c, h0, c0 */
         N * Ts * De, N * Ts * H, Rd * H, Rd * Ts, Rd * DeH, Rd * H, /* mem keys q alpha cat att */
@@ -54,7 +55,9 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
         L * N * H, L * N * H, N * H, Rd * H, N * H, N * H,   /* dh_next dc dfeed dhead dytop dybelow */
         Rd * H, N * DeH, Rd * H, N * Ts * De, N * Ts * H,    /* dpre dcat dq dmem dkeys */
         L * N * Cw, L * N * Cw, L * N * H, L * N * H,        /* dfin_h dfin_c dh0 dc0 */
-        Rd * (E + Cw), Re * De, L * 4 * N * H,               /* dx0 dtop dfinal */
+        Rd * (E + Cw + H), Re * De, L * 4 * N * H,           /* dx0 dtop dfinal */
+        K ? L * Rd * H : 0, K * L * N * H,                   /* dskip hist */
+        L * 3 * DT * Rd * TW,                                /* dmlp */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += sizes[i];
@@ -84,6 +87,9 @@ int SFX(s2s_workspace_create)(s2s_ws *s, const model *m, int max_n, int max_Ts, 
     s->dpre = TAKE(), s->dcat = TAKE(), s->dq = TAKE(), s->dmem = TAKE(), s->dkeys = TAKE();
     s->dfin_h = TAKE(), s->dfin_c = TAKE(), s->dh0 = TAKE(), s->dc0 = TAKE();
     s->dx0 = TAKE(), s->dtop = TAKE(), s->dfinal = TAKE();
+    s->dskip = TAKE(), s->hist = TAKE(), s->dmlp = TAKE();
+    if (!K) s->dskip = s->hist = NULL;
+    if (!DT) s->dmlp = NULL;
 #undef TAKE
     return 0;
 }
@@ -194,7 +200,7 @@ static inline const REAL *mem_row(const s2s_ws *s, const REAL *base, int width, 
 static void attend(s2s_ws *s, const model *m, const REAL *P, int Ts, size_t r0, int M) {
     const int H = s->H, De = s->De, DeH = De + H;
     const attention_kind kind = s->cfg.attention;
-    const REAL *y = s->dec.layer[s->L - 1][0].y;
+    const REAL *y = layer_out(&s->dec, s->L - 1, 0);
     const REAL *keys = kind == ATTN_DOT ? s->mem : s->keys;
     const REAL *v = kind == ATTN_ADDITIVE ? tensor(m, P, m->s2s.att_v) : NULL;
     if (kind == ATTN_ADDITIVE) { /* q = W_q h + b_q for the step's rows */
@@ -242,7 +248,7 @@ static void attend_backward(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, 
                             const REAL *datt) {
     const int H = s->H, De = s->De, DeH = De + H;
     const attention_kind kind = s->cfg.attention;
-    const REAL *y = s->dec.layer[s->L - 1][0].y;
+    const REAL *y = layer_out(&s->dec, s->L - 1, 0);
     REAL *dpre = s->dpre + r0 * H;
     const REAL *att = s->att + r0 * H;
     for (size_t u = 0; u < (size_t)M * H; u++) dpre[u] = datt[u] * (1 - att[u] * att[u]);
@@ -299,17 +305,35 @@ static void attend_backward(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, 
 
 static inline uint64_t decoder_seed(uint64_t seed) { return seed ^ 0xD1B54A32D192ED03ull; }
 
-/* The decoder layer l's input rows of one step (l >= 1): the outputs below,
- * dropped out into xin[l] when dropout is on. */
+/* The decoder layer l's input (l >= 1) with its rows of one step ready:
+ * what the layer below passes up (layer_out: with a residual connection
+ * y + its input), dropped out into xin[l] when dropout is on.  Returns the
+ * base [rows, H] of the matrix holding them. */
 static const REAL *decoder_input(s2s_ws *s, int l, size_t r0, int M) {
     workspace *w = &s->dec;
     const int H = s->H;
-    const REAL *y = w->layer[l - 1][0].y + r0 * H;
+    const REAL *y = layer_out(w, l - 1, 0);
     if (!(w->mask[l] && w->dropout > 0)) return y;
     REAL *x = w->xin[l] + r0 * H;
-    const REAL *mk = w->mask[l] + r0 * H;
-    for (size_t u = 0; u < (size_t)M * H; u++) x[u] = y[u] * mk[u];
-    return x;
+    const REAL *mk = w->mask[l] + r0 * H, *yr = y + r0 * H;
+    for (size_t u = 0; u < (size_t)M * H; u++) x[u] = yr[u] * mk[u];
+    return w->xin[l];
+}
+
+/* The output layer's logits for rows r0 .. r0+M-1 of its input X [rows, H]
+ * into s->out: W_o X + b_o, or through the deep output's MLP (its masks
+ * drawn for the batch beforehand). */
+static void output_logits(s2s_ws *s, const model *m, const REAL *P, const REAL *X, size_t r0, int M) {
+    workspace *w = &s->dec;
+    const int H = s->H, O = s->O;
+    const model *dm = &s->dec_m;
+    const mlp_params hm = head_mlp_view(w, dm, P);
+    const int K = hm.depth ? hm.width : H;
+    const REAL *Z = hm.depth ? mlp_forward(w, &hm, &w->head_mlp, X + r0 * H, H, r0, M) : X + r0 * H;
+    const REAL *bo = tensor(m, P, dm->ix.head_bias);
+    REAL *out = s->out + r0 * O;
+    for (int i = 0; i < M; i++) memcpy(out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
+    gemm(0, 1, M, O, K, 1, Z, K, tensor(m, P, dm->ix.head_weight), K, 1, out, O);
 }
 
 /* The output layer for rows r0 .. r0+M-1: its input (h~ or the top h)
@@ -320,19 +344,37 @@ static double head_rows(s2s_ws *s, const model *m, const REAL *P, const int32_t 
                         const REAL **Xall) {
     workspace *w = &s->dec;
     const int L = s->L, H = s->H, O = s->O;
-    const REAL *X = s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    const REAL *X = s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
     if (w->mask[L] && w->dropout > 0) {
         const size_t a = r0 * H, count = (size_t)M * H;
         for (size_t u = 0; u < count; u++) w->xin[L][a + u] = X[a + u] * w->mask[L][a + u];
         X = w->xin[L];
     }
     *Xall = X;
-    const model *dm = &s->dec_m;
-    const REAL *bo = tensor(m, P, dm->ix.head_bias);
-    REAL *out = s->out + r0 * O;
-    for (int i = 0; i < M; i++) memcpy(out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
-    gemm(0, 1, M, O, H, 1, X + r0 * H, H, tensor(m, P, dm->ix.head_weight), H, 1, out, O);
-    return softmax_xent(out, targets ? targets + r0 : NULL, M, O);
+    output_logits(s, m, P, X, r0, M);
+    return softmax_xent(s->out + r0 * O, targets ? targets + r0 : NULL, M, O);
+}
+
+/* Decoder layer l's input projection for rows r0 .. r0+M-1 of its input X
+ * [rows, in]: xpl = X W_ih^T, or through the layer's deep transition. */
+static void decoder_projection(s2s_ws *s, const layer_params *lp, int l, const REAL *X, int in, size_t r0, int M) {
+    workspace *w = &s->dec;
+    const int GH = s->GH, K = lp->ih.depth ? lp->ih.width : in;
+    const REAL *Z = lp->ih.depth ? mlp_forward(w, &lp->ih, &w->layer[l][0].ih, X + r0 * in, in, r0, M) : X + r0 * in;
+    gemm(0, 1, M, GH, K, 1, Z, K, lp->w_ih, K, 0, s->xpl[l] + r0 * GH, GH);
+}
+
+/* The decoder's da for the MLP `path` (0 input, 1 h_{t-1}, 2 r*h) of layer l. */
+static REAL *decoder_da(const s2s_ws *s, int l, int path) {
+    const size_t block = (size_t)s->cfg.transition_depth * s->max_Rd * s->cfg.transition_width;
+    return s->dmlp + ((size_t)l * 3 + path) * block;
+}
+
+/* Points the engine's da/da2 at layer l's own (step_backward and
+ * recurrent_weight_grads read them there). */
+static void use_layer_da(s2s_ws *s, int l) {
+    s->dec.da = decoder_da(s, l, 1);
+    s->dec.da2 = decoder_da(s, l, 2);
 }
 
 static inline uint64_t sampling_seed(uint64_t seed) { return seed ^ 0x5DEECE66DA3B9F1Full; }
@@ -361,6 +403,7 @@ static void sample_inputs(s2s_ws *s, const model *m, const REAL *P, const s2s_ba
         s->fed[r0 + i] = tok; /* EOS, if drawn, is the BOS row of the embedding: the same id */
         memcpy(w->x0 + (r0 + i) * in0, emb + (size_t)tok * E, (size_t)E * sizeof(REAL));
     }
+    if (s->cfg.transition_depth) return; /* the step projects its whole row (decoder_projection) */
     gemm(0, 1, M, GH, feed_at, 1, w->x0 + r0 * in0, in0, layer_view(&s->dec_m, P, 0, 0).w_ih, in0, 0,
          s->xpl[0] + r0 * GH, GH);
 }
@@ -385,18 +428,30 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
             memcpy(x, emb + (size_t)b->dec_in[r] * E, (size_t)E * sizeof(REAL));
             if (s->use_input) memcpy(x + E, ctx + (size_t)i * Cw, (size_t)Cw * sizeof(REAL));
         }
+    /* Layer 0's projection of what is known before the loop (a deep
+     * transition needs whole rows: then decoder_projection per step). */
     const layer_params lp0 = layer_view(dm, P, 0, 0);
-    gemm(0, 1, R, GH, feed_at, 1, w->x0, in0, lp0.w_ih, in0, 0, s->xpl[0], GH);
+    const int dt = s->cfg.transition_depth > 0;
+    if (!dt) gemm(0, 1, R, GH, feed_at, 1, w->x0, in0, lp0.w_ih, in0, 0, s->xpl[0], GH);
     s->sampled = b->sample_prob > 0 && b->dec_out;
     if (s->sampled) memcpy(s->fed, b->dec_in, (size_t)R * sizeof(int32_t));
     const REAL *X = NULL;
     if (w->dropout > 0)
         for (int l = 1; l <= L; l++) draw_mask(w, l, decoder_seed(b->dropout_seed), (size_t)R * H);
+    w->dropout_seed = decoder_seed(b->dropout_seed); /* the deep transitions' masks */
+    if (dt) {
+        const mlp_params hm = head_mlp_view(w, dm, P);
+        mlp_masks(w, &hm, &w->head_mlp, PATH_HEAD, L, 0, R);
+    }
 #ifdef USE_RGEMM
-    w->use_packed = b->Td >= 8 && R >= 64 && !w->no_packing;
+    w->use_packed = b->Td >= 8 && R >= 64 && !w->no_packing && !dt;
 #endif
     for (int l = 0; l < L; l++) {
         const layer_params lp = layer_view(dm, P, l, 0);
+        dir_acts *a = &w->layer[l][0];
+        mlp_masks(w, &lp.ih, &a->ih, PATH_IH, l, 0, R);
+        mlp_masks(w, &lp.hh, &a->hh, PATH_HH, l, 0, R);
+        if (s->cfg.cell == CELL_GRU) mlp_masks(w, &lp.hh, &a->rh, PATH_RH, l, 0, R);
         layer_bias(w, &lp, s->biasl + (size_t)l * GH);
 #ifdef USE_RGEMM
         if (w->use_packed) pack_layer(w, l, 0, lp.w_hh, 0);
@@ -413,16 +468,20 @@ void SFX(s2s_forward)(s2s_ws *s, const model *m, const REAL *P, const s2s_batch 
                 if (t == 0) memset(x, 0, (size_t)H * sizeof(REAL));
                 else memcpy(x, s->att + ((size_t)w->off[t - 1] + i) * H, (size_t)H * sizeof(REAL));
             }
-            if (t > 0)
+            if (t > 0 && !dt)
                 gemm(0, 1, M, GH, H, 1, w->x0 + r0 * in0 + feed_at, in0, lp0.w_ih + feed_at, in0, 1,
                      s->xpl[0] + r0 * GH, GH);
         }
         for (int l = 0; l < L; l++) {
             const layer_params lp = layer_view(dm, P, l, 0);
-            if (l > 0) gemm(0, 1, M, GH, H, 1, decoder_input(s, l, r0, M), H, lp.w_ih, H, 0, s->xpl[l] + r0 * GH, GH);
+            const REAL *Xl = l > 0 ? decoder_input(s, l, r0, M) : NULL;
+            if (l > 0) decoder_projection(s, &lp, l, Xl, H, r0, M);
+            else if (dt) decoder_projection(s, &lp, 0, w->x0, in0, r0, M);
             dir_acts *a = &w->layer[l][0];
+            if (lp.w_skip) skip_forward(w, &lp, a, 0, t, s->xpl[l] + r0 * GH);
             gather_prev(w, a, 0, t, s->use_init ? s->h0 + l * nH : NULL, s->use_init ? s->c0 + l * nH : NULL);
             step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l] + r0 * GH, r0, M);
+            if (a->res) residual_forward(w, l, Xl, r0, M);
         }
         if (s->cfg.attention) attend(s, m, P, b->Ts, r0, M);
         if (s->sampled) loss->tokens += head_rows(s, m, P, b->dec_out, r0, M, &X); /* step t+1 samples from it */
@@ -462,23 +521,33 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
     const s2s_index *x = &m->s2s;
     const int n = b->n, H = s->H, GH = s->GH, L = s->L, Cw = s->Cw, De = s->De, in0 = s->in0, O = s->O, R = w->rows;
     const int E = s->cfg.embed_size, feed_at = E + (s->use_input ? Cw : 0), Ts = b->Ts;
-    const int lstm = s->cfg.cell == CELL_LSTM;
+    const int lstm = s->cfg.cell == CELL_LSTM, dt = s->cfg.transition_depth > 0;
     const size_t nH = (size_t)n * H;
     memset(s->dfin_h, 0, (size_t)L * n * Cw * sizeof(REAL));
     memset(s->dfin_c, 0, (size_t)L * n * Cw * sizeof(REAL));
     REAL *dctx = s->dfin_h + (size_t)(L - 1) * n * Cw;
 
     /* Output layer (and the ending heads): dlogits, then the grad w.r.t. its input, dhead. */
-    const REAL *X = w->mask[L] && w->dropout > 0 ? w->xin[L] : s->cfg.attention ? s->att : w->layer[L - 1][0].y;
+    const REAL *X = w->mask[L] && w->dropout > 0 ? w->xin[L] : s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
     for (int t = 0; t < b->Td; t++)
         for (int i = 0; i < w->bs[t]; i++) {
             REAL *z = s->out + ((size_t)w->off[t] + i) * O;
             z[b->dec_out[w->off[t] + i]] -= 1;
             for (int v = 0; v < O; v++) z[v] *= scale;
         }
-    gemm(1, 0, O, H, R, 1, s->out, O, X, H, 1, Gr + m->tensors[dm->ix.head_weight].offset, H);
+    const mlp_params hm = head_mlp_view(w, dm, P), hg = head_mlp_view(w, dm, Gr);
+    REAL *const da_engine = w->da, *const da2_engine = w->da2; /* restored at the end (use_layer_da) */
+    const int Kh = hm.depth ? hm.width : H;
+    gemm(1, 0, O, Kh, R, 1, s->out, O, hm.depth ? mlp_out(&hm, &w->head_mlp) : X, Kh, 1,
+         Gr + m->tensors[dm->ix.head_weight].offset, Kh);
     add_colsum(Gr + m->tensors[dm->ix.head_bias].offset, s->out, R, O);
-    gemm(0, 0, R, H, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), H, 0, s->dhead, H);
+    if (hm.depth) { /* the grad w.r.t. its MLP's output, then through it (and its weight grads) */
+        gemm(0, 0, R, Kh, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), Kh, 0,
+             w->da + (size_t)(hm.depth - 1) * w->head_mlp.stride, Kh);
+        mlp_path_backward(w, &hm, &hg, &w->head_mlp, X, H, s->dhead, 0, R);
+    } else {
+        gemm(0, 0, R, H, O, 1, s->out, O, tensor(m, P, dm->ix.head_weight), H, 0, s->dhead, H);
+    }
     if (x->stop_w >= 0) {
         const REAL *ws = tensor(m, P, x->stop_w);
         REAL *dws = Gr + m->tensors[x->stop_w].offset, *dbs = Gr + m->tensors[x->stop_b].offset;
@@ -518,6 +587,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
         if (w->use_packed) pack_layer(w, l, 0, layer_view(dm, P, l, 0).w_hh, 1);
 #endif
     const layer_params lp0 = layer_view(dm, P, 0, 0);
+    if (s->dskip) memset(s->dskip, 0, (size_t)L * R * H * sizeof(REAL));
     int M_prev = 0;
     for (int t = b->Td - 1; t >= 0; t--) {
         const int M = w->bs[t];
@@ -544,20 +614,35 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
             const layer_params lp = layer_view(dm, P, l, 0);
             const dir_acts *a = &w->layer[l][0];
             REAL *dhn = s->dh_next + l * nH, *dcl = s->dc + l * nH;
-            for (size_t u = 0; u < (size_t)M * H; u++) w->dh[u] = dy[u] + dhn[u];
+            REAL *dskip = lp.w_skip ? s->dskip + (size_t)l * R * H : NULL;
+            for (size_t u = 0; u < (size_t)M * H; u++) w->dh[u] = dy[u] + dhn[u] + (dskip ? dskip[r0 * H + u] : 0);
             REAL *dxt = s->xpl[l] + r0 * GH;
+            if (dt) use_layer_da(s, l);
             step_backward(w, w->pack_bwd[l][0], &lp, a, r0, M, w->dh, dcl, dxt, s->dhpl[l] + r0 * GH, dhn, w->drh,
                           t > 0 || s->use_init);
+            if (dskip) skip_backward(w, &lp, 0, t, dxt, dskip);
+            if (dt) { /* through the input's MLP: the grad w.r.t. the layer's input rows */
+                const int K = lp.ih.width;
+                REAL *da = decoder_da(s, l, 0);
+                gemm(0, 0, M, K, GH, 1, dxt, GH, lp.w_ih, K, 0, da + (size_t)(lp.ih.depth - 1) * a->ih.stride + r0 * K, K);
+                if (l > 0) mlp_backward(w, &lp.ih, &a->ih, da, s->dybelow, H, 0, r0, M);
+                else mlp_backward(w, &lp.ih, &a->ih, da, s->dx0 + r0 * in0, in0, 0, r0, M);
+            }
             if (l > 0) { /* grad w.r.t. this layer's input = the layer below's output (through its mask) */
                 REAL *dyb = s->dybelow;
-                gemm(0, 0, M, H, GH, 1, dxt, GH, lp.w_ih, H, 0, dyb, H);
+                if (!dt) gemm(0, 0, M, H, GH, 1, dxt, GH, lp.w_ih, H, 0, dyb, H);
+                if (a->res) /* the residual passed the input up unchanged: its grad too (residual_backward) */
+                    for (size_t u = 0; u < (size_t)M * H; u++) dyb[u] += dy[u];
                 if (w->mask[l] && w->dropout > 0) {
                     const REAL *mk = w->mask[l] + r0 * H;
                     for (size_t u = 0; u < (size_t)M * H; u++) dyb[u] *= mk[u];
                 }
                 memcpy(s->dytop, dyb, (size_t)M * H * sizeof(REAL));
                 dy = s->dytop;
-            } else if (s->cfg.attention) { /* the grad w.r.t. h~_{t-1}, fed to step t-1's attention */
+            } else if (s->cfg.attention && dt) { /* the grad w.r.t. h~_{t-1}, fed to step t-1's attention */
+                for (int i = 0; i < M; i++)
+                    memcpy(s->dfeed + (size_t)i * H, s->dx0 + (r0 + i) * in0 + feed_at, (size_t)H * sizeof(REAL));
+            } else if (s->cfg.attention) {
                 gemm(0, 0, M, H, GH, 1, dxt, GH, lp0.w_ih + feed_at, in0, 0, s->dfeed, H);
             }
         }
@@ -566,18 +651,28 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
     for (int l = 0; l < L; l++) {
         const layer_params lg = layer_view(dm, Gr, l, 0);
         const int in = l == 0 ? in0 : H;
-        const REAL *Xl = l == 0 ? w->x0 : w->mask[l] && w->dropout > 0 ? w->xin[l] : w->layer[l - 1][0].y;
-        gemm(1, 0, GH, in, R, 1, s->xpl[l], GH, Xl, in, 1, mut(lg.w_ih), in);
+        const REAL *Xl = l == 0 ? w->x0 : w->mask[l] && w->dropout > 0 ? w->xin[l] : layer_out(w, l - 1, 0);
+        const dir_acts *a = &w->layer[l][0];
+        const int K = dt ? lg.ih.width : in; /* what W_ih read: Xl or its deep transition */
+        gemm(1, 0, GH, K, R, 1, s->xpl[l], GH, dt ? mlp_out(&lg.ih, &a->ih) : Xl, K, 1, mut(lg.w_ih), K);
         add_colsum(mut(lg.b_ih), s->xpl[l], R, GH);
-        recurrent_weight_grads(w, &lg, &w->layer[l][0], s->dhpl[l], R);
+        if (dt) {
+            mlp_weight_grads(&lg.ih, &a->ih, decoder_da(s, l, 0), Xl, in, R);
+            use_layer_da(s, l);
+        }
+        recurrent_weight_grads(w, &lg, a, s->dhpl[l], R);
+        if (lg.w_skip) skip_weight_grads(w, &lg, a, s->xpl[l], R);
     }
-    /* Layer 0's inputs: the embedding rows and the context. */
-    gemm(0, 0, R, feed_at, GH, 1, s->xpl[0], GH, lp0.w_ih, in0, 0, s->dx0, feed_at);
+    w->da = da_engine, w->da2 = da2_engine;
+    /* Layer 0's inputs: the embedding rows and the context (a deep
+     * transition's grads w.r.t. them are in dx0 already, whole rows). */
+    const int ldx0 = dt ? in0 : feed_at;
+    if (!dt) gemm(0, 0, R, feed_at, GH, 1, s->xpl[0], GH, lp0.w_ih, in0, 0, s->dx0, feed_at);
     REAL *dE = Gr + m->tensors[dm->ix.embedding].offset;
     for (int t = 0; t < b->Td; t++)
         for (int i = 0; i < w->bs[t]; i++) {
             const size_t r = (size_t)w->off[t] + i;
-            const REAL *g = s->dx0 + r * feed_at;
+            const REAL *g = s->dx0 + r * ldx0;
             REAL *row = dE + (size_t)(s->sampled ? s->fed : b->dec_in)[r] * E;
             for (int u = 0; u < E; u++) row[u] += g[u];
             if (s->use_input)
@@ -588,7 +683,7 @@ void SFX(s2s_backward)(s2s_ws *s, const model *m, const REAL *P, REAL *Gr, const
         const int DeH = De + H;
         gemm(1, 0, H, DeH, R, 1, s->dpre, H, s->cat, DeH, 1, Gr + m->tensors[x->att_combine].offset, DeH);
         if (x->att_q >= 0) {
-            gemm(1, 0, H, H, R, 1, s->dq, H, w->layer[L - 1][0].y, H, 1, Gr + m->tensors[x->att_q].offset, H);
+            gemm(1, 0, H, H, R, 1, s->dq, H, layer_out(w, L - 1, 0), H, 1, Gr + m->tensors[x->att_q].offset, H);
             add_colsum(Gr + m->tensors[x->att_qb].offset, s->dq, R, H);
         }
         if (x->att_w >= 0) { /* keys = mem W^T */
@@ -691,26 +786,29 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
     w->use_packed = 0;
 #endif
     const size_t nH = (size_t)n * H;
+    const int K = s->cfg.skip;
     for (int l = 0; l < L; l++) {
         const layer_params lp = layer_view(dm, P, l, 0);
         const int in = l == 0 ? in0 : H;
-        const REAL *X = l == 0 ? w->x0 : w->layer[l - 1][0].y;
-        gemm(0, 1, n, GH, in, 1, X, in, lp.w_ih, in, 0, s->xpl[l], GH);
+        const REAL *X = l == 0 ? w->x0 : layer_out(w, l - 1, 0);
+        decoder_projection(s, &lp, l, X, in, 0, n);
+        /* The states K steps back, as training's skip_forward reads them (none before step K). */
+        if (K && s->gen_t >= K) skip_add(w, &lp, n, s->hist + ((size_t)l * K + s->gen_t % K) * nH, s->xpl[l]);
         layer_bias(w, &lp, s->biasl + (size_t)l * GH);
         dir_acts *a = &w->layer[l][0];
         gather_prev(w, a, 0, 0, s->h0 + l * nH, s->c0 + l * nH);
         step_forward(w, w->pack_fwd[l][0], &lp, s->biasl + (size_t)l * GH, a, s->xpl[l], 0, n);
+        if (a->res) residual_forward(w, l, X, 0, n);
     }
     if (s->cfg.attention) attend(s, m, P, s->gen_Ts, 0, n);
-    for (int l = 0; l < L; l++) { /* the new states */
+    for (int l = 0; l < L; l++) { /* the new states (and into the ring, over the one just read) */
         const dir_acts *a = &w->layer[l][0];
         memcpy(s->h0 + l * nH, a->y, nH * sizeof(REAL));
         if (a->c) memcpy(s->c0 + l * nH, a->c, nH * sizeof(REAL));
+        if (K) memcpy(s->hist + ((size_t)l * K + s->gen_t % K) * nH, a->y, nH * sizeof(REAL));
     }
-    const REAL *X = s->cfg.attention ? s->att : w->layer[L - 1][0].y;
-    const REAL *bo = tensor(m, P, dm->ix.head_bias);
-    for (int i = 0; i < n; i++) memcpy(s->out + (size_t)i * O, bo, (size_t)O * sizeof(REAL));
-    gemm(0, 1, n, O, H, 1, X, H, tensor(m, P, dm->ix.head_weight), H, 1, s->out, O);
+    const REAL *X = s->cfg.attention ? s->att : layer_out(w, L - 1, 0);
+    output_logits(s, m, P, X, 0, n);
     softmax_xent(s->out, NULL, n, O);
     if (m->s2s.stop_w >= 0) {
         const REAL *ws = tensor(m, P, m->s2s.stop_w), bs = *tensor(m, P, m->s2s.stop_b);
@@ -727,9 +825,10 @@ const REAL *SFX(s2s_gen_step)(s2s_ws *s, const model *m, const REAL *P, const in
 void SFX(s2s_gen_reorder)(s2s_ws *s, const int32_t *from) {
     const int n = s->gen_n, H = s->H;
     REAL *tmp = s->dhead; /* scratch of [Rd, H] >= [n, H] */
-    REAL *bufs[3] = {s->h0, s->c0, s->att};
-    for (int k = 0; k < 3; k++)
-        for (int l = 0; l < (k < 2 ? s->L : 1); l++) {
+    REAL *bufs[4] = {s->h0, s->c0, s->att, s->hist};
+    const int blocks[4] = {s->L, s->L, 1, s->hist ? s->L * s->cfg.skip : 0}; /* [n, H] blocks of each */
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < blocks[k]; l++) {
             REAL *x = bufs[k] + (size_t)l * n * H;
             for (int i = 0; i < n; i++) memcpy(tmp + (size_t)i * H, x + (size_t)from[i] * H, (size_t)H * sizeof(REAL));
             memcpy(x, tmp, (size_t)n * H * sizeof(REAL));

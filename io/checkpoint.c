@@ -222,14 +222,8 @@ static presence root_presence(const model_config *c, int a, char *why, size_t le
                                                       : "task seq2seq: the source vocabulary");
         return NEED;
     case R_SKIP:
-    case R_RESIDUAL:
-        if (!s2s) return MAY; /* model_config_validate judges them against the rest (model_shortcut_refusal) */
-        snprintf(why, len, "task seq2seq: %s connections are the sequence engine's", ROOT_ATTRS[a].name);
-        return NONE;
-    case R_TDEPTH:
-        if (!s2s) return MAY; /* judged by model_config_validate (model_transition_refusal) */
-        snprintf(why, len, "task seq2seq: a deep transition is the sequence engine's");
-        return NONE;
+    case R_RESIDUAL: return MAY; /* model_config_validate judges them against the rest (model_shortcut_refusal) */
+    case R_TDEPTH: return MAY; /* judged by model_config_validate (model_transition_refusal) */
     case R_TWIDTH:
         if (c->transition_depth) {
             snprintf(why, len, "transition_depth %d: the width of its MLPs", c->transition_depth);

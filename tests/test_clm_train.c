@@ -195,6 +195,43 @@ static void test_resume_is_exact(void **s) {
     checkpoint_in_free(&b);
 }
 
+/* The deep RNN forms on the decoder: stored, resumed bit for bit, shown,
+ * and generation (greedy and sampled) runs with them. */
+static void test_deep_forms(void **s) {
+    (void)s;
+    char log[16384], extra[512];
+    const char *shape = "--cell lstm --layers 2 --context both --skip 3 --residual --transition-depth 1 "
+                        "--transition-width 10 --dropout 0.2 --seed 5";
+    snprintf(extra, sizeof extra, "%s --steps 20", shape);
+    int rc = train("lab.h5", "deep", extra, log, sizeof log);
+    if (rc) fail_msg("%s", log);
+    snprintf(extra, sizeof extra, "%s --steps 9 --run-dir rdeep --checkpoint-every 4", shape);
+    assert_int_equal(train("lab.h5", "deeppart", extra, log, sizeof log), 0);
+    rc = tu_run(log, sizeof log, "cd '%s' && '%s' train --resume rdeep --steps 20 --out deepres.h5", dir, tu_recur());
+    if (rc) fail_msg("%s", log);
+    checkpoint_in a, b;
+    load("deep.h5", &a);
+    load("deepres.h5", &b);
+    assert_int_equal(a.m.cfg.skip, 3);
+    assert_int_equal(a.m.cfg.residual, 1);
+    assert_int_equal(a.m.cfg.transition_depth, 1);
+    assert_true(model_find_tensor(&a.m, "decoder/rnn/weight_skip_l1") >= 0);
+    assert_true(model_find_tensor(&a.m, "decoder/rnn/transition_hh_l1_d0/weight") >= 0);
+    assert_true(model_find_tensor(&a.m, "decoder/out/transition_d0/weight") >= 0);
+    assert_int_equal(model_find_tensor(&a.m, "encoder/rnn/weight_skip_l0"), -1); /* no encoder */
+    assert_memory_equal(a.m.params, b.m.params, a.m.num_params * sizeof(float));
+    assert_memory_equal(a.opt.state, b.opt.state, a.opt.state_len * sizeof(float));
+    checkpoint_in_free(&a);
+    checkpoint_in_free(&b);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' inspect deep.h5", dir, tu_recur()), 0);
+    assert_non_null(strstr(log, "skip: 3 (every layer direction of the decoder adds W_skip h_{t-3}"));
+    rc = tu_run(log, sizeof log, "cd '%s' && printf 'vowels\\nhard\\n' | '%s' generate --model deep.h5 --input - "
+                "| wc -l && printf 'vowels\\n' | '%s' generate --model deep.h5 --input - --sample --seed 3 | wc -l",
+                dir, tu_recur(), tu_recur());
+    if (rc) fail_msg("%s", log);
+    assert_string_equal(log, "2\n1\n");
+}
+
 static void test_mpirun_same_losses(void **s) {
     (void)s;
     char log[16384];
@@ -253,7 +290,8 @@ int main(void) {
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_context),    cmocka_unit_test(test_feature_context),
-        cmocka_unit_test(test_resume_is_exact),  cmocka_unit_test(test_mpirun_same_losses),
+        cmocka_unit_test(test_resume_is_exact),  cmocka_unit_test(test_deep_forms),
+        cmocka_unit_test(test_mpirun_same_losses),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

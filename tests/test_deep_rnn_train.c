@@ -292,13 +292,19 @@ static void test_refusals(void **s) {
     snprintf(path, sizeof path, "%s/bad.h5", dir);
     assert_false(tu_exists(path));
 
-    /* seq2seq (and the conditional LM on its decoder) has neither. */
+    /* seq2seq has both on its two stacks (test_s2s_train.c trains them); a
+     * residual connection still needs two layers there. */
     model_config s2s = {.cell = CELL_GRU, .vocab_size = 5, .embed_size = 4, .hidden_size = 4, .num_layers = 2,
-                        .task = TASK_SEQ2SEQ, .src_vocab_size = 5, .context = CONTEXT_INIT, .skip = 2};
+                        .task = TASK_SEQ2SEQ, .src_vocab_size = 5, .context = CONTEXT_INIT, .skip = 2, .residual = 1};
     model m;
     recur_err err = {0};
+    assert_int_equal(model_create(&m, &s2s, &err), 0);
+    assert_true(model_find_tensor(&m, "encoder/rnn/weight_skip_l1") >= 0);
+    assert_true(model_find_tensor(&m, "decoder/rnn/weight_skip_l1") >= 0);
+    model_free(&m);
+    s2s.num_layers = 1;
     assert_int_not_equal(model_create(&m, &s2s, &err), 0);
-    assert_non_null(strstr(err.msg, "field 'skip': task seq2seq"));
+    assert_non_null(strstr(err.msg, "field 'residual': 1 layer"));
 
     /* Files that say one thing and hold another: exit 3 naming what. */
     const struct { const char *edit, *says; } files[] = {

@@ -8,7 +8,9 @@
  * And: a packed batch (sources and targets sorted differently, so the
  * decoder slots map to other encoder slots) gives the same loss and
  * gradients as each pair run alone; scheduled sampling's forward and backward
- * equal the teacher-forced ones given the tokens it read. */
+ * equal the teacher-forced ones given the tokens it read.  The deep RNN forms
+ * (skip, residual, deep transition) on both stacks get the same checks, and
+ * beam reordering (states, h~, the skip ring) is checked for every model. */
 #include "test_util.h"
 #include "fd_check.h"
 
@@ -30,6 +32,8 @@ typedef struct {
     float dropout;
     int layers;
     condition_kind cond; /* a conditional LM: no encoder, a label (VS labels) or FC features per pair */
+    int skip, residual;  /* deep RNN shortcuts (reference §9), on the encoder and the decoder */
+    int tdepth, twidth;  /* deep transition */
 } s2s_case;
 
 /* Four pairs.  Sources by encoder slot (longest first): lengths 4, 3, 2, 2.
@@ -75,7 +79,9 @@ static model_config config_of(const s2s_case *c) {
                           .num_layers = c->layers, .task = TASK_SEQ2SEQ, .src_vocab_size = features ? 0 : VS,
                           .input_size = features ? FC : 0, .condition = c->cond,
                           .bidirectional = c->bidirectional, .merge = c->merge, .attention = c->attention,
-                          .context = c->context, .end = c->end, .max_len = c->end == END_LENGTH ? MAXLEN : 0};
+                          .context = c->context, .end = c->end, .max_len = c->end == END_LENGTH ? MAXLEN : 0,
+                          .skip = c->skip, .residual = c->residual, .transition_depth = c->tdepth,
+                          .transition_width = c->twidth};
 }
 
 static s2s_batch batch_of(const pair_batch *d, const s2s_case *c) {
@@ -188,33 +194,71 @@ static const char *const CELLS[CELL_COUNT] = {"rnn_tanh", "rnn_relu", "lstm", "g
 /* Every attention kind with every context; encoders of one and two
  * directions; both ending heads; dropout. */
 static const s2s_case CASES[] = {
-    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE},
-    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1, COND_NONE},
-    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE},
-    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1, COND_NONE},
-    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2, COND_NONE},
-    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE},
-    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE},
-    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE},
-    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1, COND_NONE},
+    {"none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"none/input/bi", 0, ATTN_NONE, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0, 1, COND_NONE, 0, 0, 0, 0},
+    {"none/both/bi/stop-bit", 0, ATTN_NONE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 1, COND_NONE, 0, 0, 0, 0},
+    {"dot/both/bi-sum", 0, ATTN_DOT, CONTEXT_BOTH, 1, MERGE_SUM, END_EOS, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"general/input/bi/dropout", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE, 0, 0, 0, 0},
+    {"general/init/uni/stop-bit", 0, ATTN_GENERAL, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"additive/both/bi", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 0, 0, 0, 0},
+    {"additive/init/uni/length/dropout", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0.25f, 1, COND_NONE, 0, 0, 0, 0},
     /* The conditional LM (reference §6): a label's embedding or features, as h0, as input, both. */
-    {"clm/label/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL},
-    {"clm/label/input/stop-bit", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_LABEL},
-    {"clm/label/both/length/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0.3f, 2, COND_LABEL},
-    {"clm/features/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 1, COND_FEATURES},
-    {"clm/features/input", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_FEATURES},
-    {"clm/features/both/length", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_FEATURES},
+    {"clm/label/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL, 0, 0, 0, 0},
+    {"clm/label/input/stop-bit", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_LABEL, 0, 0, 0, 0},
+    {"clm/label/both/length/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0.3f, 2, COND_LABEL, 0, 0, 0, 0},
+    {"clm/features/init", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 1, COND_FEATURES, 0, 0, 0, 0},
+    {"clm/features/input", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_FEATURES, 0, 0, 0, 0},
+    {"clm/features/both/length", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_FEATURES, 0, 0, 0, 0},
 };
 
-static void run_cases(cell_kind cell, void (*check)(const s2s_case *)) {
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
-        s2s_case c = CASES[i];
+/* The deep RNN forms (reference §9) on both stacks: skip K = 2 or 3 (the
+ * decoder runs up to 5 steps, the encoder 4, so it reaches back in both),
+ * residual connections, deep transitions (input, h_{t-1} and output MLPs),
+ * with and without attention, dropout, and on a conditional LM. */
+static const s2s_case DEEP_CASES[] = {
+    {"skip/none/init/uni", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 2, 0, 0, 0},
+    {"skip+res/general/both/bi/dropout", 0, ATTN_GENERAL, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_NONE,
+     2, 1, 0, 0},
+    {"res/additive/init/uni/stop-bit", 0, ATTN_ADDITIVE, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 3, COND_NONE,
+     0, 1, 0, 0},
+    {"skip3+res/dot/input/bi-sum/length", 0, ATTN_DOT, CONTEXT_INPUT, 1, MERGE_SUM, END_LENGTH, 0, 2, COND_NONE, 3, 1,
+     0, 0},
+    {"clm/label/both/skip+res/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_EOS, 0.3f, 2, COND_LABEL, 2,
+     1, 0, 0},
+    {"clm/features/init/skip", 0, ATTN_NONE, CONTEXT_INIT, 0, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_FEATURES, 2, 0,
+     0, 0},
+    /* Deep transition (W = 3 against H = 4), alone and with the shortcuts. */
+    {"dt2/none/both/uni", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_NONE, 0, 0, 2, 3},
+    {"dt1/general/input/bi/stop-bit", 0, ATTN_GENERAL, CONTEXT_INPUT, 1, MERGE_CONCAT, END_STOP_BIT, 0, 1, COND_NONE,
+     0, 0, 1, 3},
+    {"dt2+skip+res/additive/both/bi/dropout", 0, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_EOS, 0.3f, 2,
+     COND_NONE, 2, 1, 2, 3},
+    {"dt1+skip/dot/init/uni/length", 0, ATTN_DOT, CONTEXT_INIT, 0, MERGE_CONCAT, END_LENGTH, 0, 2, COND_NONE, 2, 0, 1,
+     5},
+    {"clm/label/input/dt2+skip+res", 0, ATTN_NONE, CONTEXT_INPUT, 0, MERGE_CONCAT, END_EOS, 0, 2, COND_LABEL, 2, 1, 2,
+     3},
+    {"clm/features/both/dt1/dropout", 0, ATTN_NONE, CONTEXT_BOTH, 0, MERGE_CONCAT, END_STOP_BIT, 0.25f, 1,
+     COND_FEATURES, 0, 0, 1, 3},
+};
+
+static void run_list(const s2s_case *cases, size_t count, cell_kind cell, void (*check)(const s2s_case *)) {
+    for (size_t i = 0; i < count; i++) {
+        s2s_case c = cases[i];
         char name[96];
         snprintf(name, sizeof name, "%s %s", CELLS[cell], c.name);
         c.name = name;
         c.cell = cell;
         check(&c);
     }
+}
+
+static void run_cases(cell_kind cell, void (*check)(const s2s_case *)) {
+    run_list(CASES, sizeof CASES / sizeof CASES[0], cell, check);
+}
+
+static void run_deep(cell_kind cell, void (*check)(const s2s_case *)) {
+    run_list(DEEP_CASES, sizeof DEEP_CASES / sizeof DEEP_CASES[0], cell, check);
 }
 
 static void check_packing_nodrop(const s2s_case *c) {
@@ -278,6 +322,55 @@ static void check_generation(const s2s_case *c) {
     model_free(&m);
 }
 
+/* Beam search's reordering carries everything a slot decodes from (states,
+ * h~, the skip ring): two slots per pair, one fed the true tokens and one
+ * others; after step SWAP they trade places (gen_reorder), and the slot that
+ * continues the true track gives the teacher-forced forward's probabilities. */
+static void check_reorder(const s2s_case *c) {
+    enum { SWAP = 3, N2 = 2 * NP };
+    recur_err err = {0};
+    model_config cfg = config_of(c);
+    model m;
+    assert_int_equal(model_create(&m, &cfg, &err), 0);
+    s2s_workspace_f64 w, g;
+    assert_int_equal(s2s_workspace_create_f64(&w, &m, NP, TS, NP * TS, TD, NP * TD, 0, &err), 0);
+    assert_int_equal(s2s_workspace_create_f64(&g, &m, N2, TS, NP * TS, TD, N2 * TD, 0, &err), 0);
+    rng_state r;
+    rng_seed(&r, 11 + (uint64_t)c->cell);
+    pair_batch d;
+    make_batch(&d, c, &r);
+    s2s_batch b = batch_of(&d, c);
+    b.dec_out = NULL;
+    double *P = malloc(m.num_params * sizeof(double));
+    for (size_t i = 0; i < m.num_params; i++) P[i] = 0.8 * (2.0 * rng_uniform(&r) - 1.0);
+    s2s_loss l;
+    s2s_forward_f64(&w, &m, P, &b, &l);
+    int32_t enc2[N2], from[N2];
+    for (int i = 0; i < N2; i++) enc2[i] = ENC_SLOT[i / 2], from[i] = i ^ 1;
+    s2s_gen_begin_f64(&g, &m, P, &b, N2, enc2);
+    const int O = w.O;
+    for (int t = 0, row = 0; t < TD; row += d.dec_bs[t], t++) {
+        if (t == SWAP) s2s_gen_reorder_f64(&g, from);
+        const int truth = t < SWAP ? 0 : 1; /* which slot of each pair is on the true track */
+        int32_t tok[N2];
+        for (int i = 0; i < N2; i++) {
+            const int j = i / 2, real = j < d.dec_bs[t] ? d.din[row + j] : VT;
+            tok[i] = (i & 1) == truth ? real : (real + 1 + t) % (VT + 1);
+        }
+        const double *p = s2s_gen_step_f64(&g, &m, P, tok);
+        for (int j = 0; j < d.dec_bs[t]; j++)
+            for (int v = 0; v < O; v++) {
+                const double a = p[(size_t)(2 * j + truth) * O + v], e = w.out[(size_t)(row + j) * O + v];
+                if (fabs(a - e) > 1e-12)
+                    fail_msg("%s: step %d pair %d class %d: reordered %.15g, forward %.15g", c->name, t, j, v, a, e);
+            }
+    }
+    free(P);
+    s2s_workspace_free_f64(&w);
+    s2s_workspace_free_f64(&g);
+    model_free(&m);
+}
+
 static void check_generation_nodrop(const s2s_case *c) {
     s2s_case k = *c;
     k.dropout = 0;
@@ -287,6 +380,37 @@ static void check_generation_nodrop(const s2s_case *c) {
 static void test_generation_matches_forward(void **s) {
     (void)s;
     for (int cell = 0; cell < CELL_COUNT; cell++) run_cases((cell_kind)cell, check_generation_nodrop);
+}
+
+/* The deep forms: gradients, packing and generation (which keeps each
+ * slot's last K states itself) for every cell. */
+static void test_deep_grad(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_case);
+}
+
+static void test_deep_packed(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_packing_nodrop);
+}
+
+static void test_deep_generation(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) run_deep((cell_kind)cell, check_generation_nodrop);
+}
+
+static void check_reorder_nodrop(const s2s_case *c) {
+    s2s_case k = *c;
+    k.dropout = 0;
+    check_reorder(&k);
+}
+
+static void test_reorder(void **s) {
+    (void)s;
+    for (int cell = 0; cell < CELL_COUNT; cell++) {
+        run_cases((cell_kind)cell, check_reorder_nodrop);
+        run_deep((cell_kind)cell, check_reorder_nodrop);
+    }
 }
 
 /* Scheduled sampling: a forward that feeds some steps the model's own
@@ -338,7 +462,10 @@ static void check_sampling(const s2s_case *c) {
 
 static void test_scheduled_sampling(void **s) {
     (void)s;
-    for (int cell = 0; cell < CELL_COUNT; cell++) run_cases((cell_kind)cell, check_sampling);
+    for (int cell = 0; cell < CELL_COUNT; cell++) {
+        run_cases((cell_kind)cell, check_sampling);
+        run_deep((cell_kind)cell, check_sampling);
+    }
 }
 
 /* The tensors carry PyTorch-style names under encoder/, decoder/, bridge/,
@@ -347,7 +474,7 @@ static void test_scheduled_sampling(void **s) {
 static void test_names_and_config(void **s) {
     (void)s;
     recur_err err = {0};
-    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE};
+    const s2s_case c = {"", CELL_LSTM, ATTN_ADDITIVE, CONTEXT_BOTH, 1, MERGE_CONCAT, END_STOP_BIT, 0, 2, COND_NONE, 0, 0, 0, 0};
     model_config cfg = config_of(&c);
     model m;
     assert_int_equal(model_create(&m, &cfg, &err), 0);
@@ -374,7 +501,9 @@ int main(void) {
         cmocka_unit_test(test_packed_rnn_tanh),  cmocka_unit_test(test_packed_rnn_relu),
         cmocka_unit_test(test_packed_lstm),      cmocka_unit_test(test_packed_gru),
         cmocka_unit_test(test_packed_lbr_gru),   cmocka_unit_test(test_generation_matches_forward),
-        cmocka_unit_test(test_scheduled_sampling),
+        cmocka_unit_test(test_scheduled_sampling), cmocka_unit_test(test_deep_grad),
+        cmocka_unit_test(test_deep_packed),        cmocka_unit_test(test_deep_generation),
+        cmocka_unit_test(test_reorder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,19 +131,80 @@ static void test_resume_is_exact(void **s) {
     checkpoint_in_free(&b);
 }
 
+/* The deep RNN forms (reference §9) on both stacks: accepted, stored
+ * (attributes and /model/encoder/, /model/decoder/ tensors) and shown by
+ * inspect; a resumed run equals the uninterrupted one bit for bit; eval
+ * --decode and generate decode with them (the decoder's last K states per
+ * hypothesis: core/seq2seq_impl.h). */
+static void test_deep_forms(void **s) {
+    (void)s;
+    char log[16384], extra[512];
+    const char *shape = "--cell lstm --layers 2 --attention additive --bidirectional-encoder --skip 2 --residual "
+                        "--transition-depth 2 --transition-width 12 --dropout 0.1 --seed 3";
+    snprintf(extra, sizeof extra, "%s --steps 20", shape);
+    int rc = train("deep", extra, log, sizeof log);
+    if (rc) fail_msg("%s", log);
+    snprintf(extra, sizeof extra, "%s --steps 9 --run-dir rdeep --checkpoint-every 4", shape);
+    assert_int_equal(train("deeppart", extra, log, sizeof log), 0);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' train --resume rdeep --steps 20 --out deepres.h5", dir,
+                            tu_recur()), 0);
+    checkpoint_in a, b;
+    load("deep.h5", &a);
+    load("deepres.h5", &b);
+    const model_config *c = &a.m.cfg;
+    assert_int_equal(c->skip, 2);
+    assert_int_equal(c->residual, 1);
+    assert_int_equal(c->transition_depth, 2);
+    assert_int_equal(c->transition_width, 12);
+    static const char *const names[] = {
+        "encoder/rnn/weight_skip_l0", "encoder/rnn/weight_skip_l1_reverse",
+        "encoder/rnn/transition_ih_l1_d1_reverse/weight", "encoder/rnn/transition_hh_l0_d0/bias",
+        "decoder/rnn/weight_skip_l1", "decoder/rnn/transition_ih_l0_d1/weight", "decoder/rnn/transition_hh_l1_d0/weight",
+        "decoder/out/transition_d0/weight", "decoder/out/transition_d1/bias",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (model_find_tensor(&a.m, names[i]) < 0) fail_msg("no tensor %s", names[i]);
+    assert_int_equal(a.m.tensors[a.m.s2s.dec.head_weight].shape[1], 12);
+    assert_int_equal(b.step, 20);
+    assert_memory_equal(a.m.params, b.m.params, a.m.num_params * sizeof(float));
+    assert_memory_equal(a.opt.state, b.opt.state, a.opt.state_len * sizeof(float));
+    checkpoint_in_free(&a);
+    checkpoint_in_free(&b);
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' inspect deep.h5", dir, tu_recur()), 0);
+    assert_non_null(strstr(log, "skip: 2 (every layer direction of the encoder and the decoder adds W_skip h_{t-2}"));
+    assert_non_null(strstr(log, "residual: every layer above the first of the encoder and the decoder"));
+    assert_non_null(strstr(log, "deep transition: depth 2, width 12"));
+    assert_int_equal(tu_run(log, sizeof log, "cd '%s' && '%s' inspect --verify deep.h5", dir, tu_recur()), 0);
+    for (int beam = 0; beam < 2; beam++) {
+        rc = tu_run(log, sizeof log, "cd '%s' && '%s' eval --model deep.h5 --data rev.h5 --split test --decode %s --json",
+                    dir, tu_recur(), beam ? "beam --beam 3" : "greedy");
+        if (rc) fail_msg("%s", log);
+        assert_true(tu_json_number(log, "token_error_rate") >= 0);
+    }
+    rc = tu_run(log, sizeof log, "cd '%s' && printf 'abc\nfeed\nda\n' > din.txt && '%s' generate --model deep.h5 "
+                "--input din.txt --beam 3 | wc -l && '%s' generate --model deep.h5 --input din.txt --sample --seed 2 "
+                "| wc -l", dir, tu_recur(), tu_recur());
+    if (rc) fail_msg("%s", log);
+    assert_string_equal(log, "3\n3\n");
+}
+
 static void test_mpirun_same_losses(void **s) {
     (void)s;
     char log[16384];
-    for (int np = 1; np <= 2; np++) {
-        int rc = tu_run(log, sizeof log,
-                        "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data rev.h5 --embed 8 "
-                        "--hidden 16 --layers 2 --bidirectional-encoder --attention additive --batch 15 --steps 8 "
-                        "--quiet --no-monitor --out mp%d.h5 --metrics mp%d.jsonl",
-                        dir, np, tu_recur(), np, np);
-        if (rc) fprintf(stderr, "%s\n", log);
-        assert_int_equal(rc, 0);
+    /* Plain, and with every deep form on both stacks. */
+    static const char *const extra[2] = {"", "--skip 2 --residual --transition-depth 1 --transition-width 8"};
+    for (int k = 0; k < 2; k++) {
+        for (int np = 1; np <= 2; np++) {
+            int rc = tu_run(log, sizeof log,
+                            "cd '%s' && timeout -k 5 120 mpirun --oversubscribe -np %d '%s' train --data rev.h5 --embed 8 "
+                            "--hidden 16 --layers 2 --bidirectional-encoder --attention additive --batch 15 --steps 8 "
+                            "--quiet --no-monitor --out mp%d%d.h5 --metrics mp%d%d.jsonl %s",
+                            dir, np, tu_recur(), k, np, k, np, extra[k]);
+            if (rc) fprintf(stderr, "%s\n", log);
+            assert_int_equal(rc, 0);
+        }
+        tu_same_step_losses(dir, k ? "mp11" : "mp01", k ? "mp12" : "mp02", 8);
     }
-    tu_same_step_losses(dir, "mp1", "mp2", 8);
 }
 
 static void test_bad_input(void **s) {
@@ -173,7 +234,8 @@ int main(void) {
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_reversal), cmocka_unit_test(test_every_end),
-        cmocka_unit_test(test_resume_is_exact), cmocka_unit_test(test_mpirun_same_losses),
+        cmocka_unit_test(test_resume_is_exact), cmocka_unit_test(test_deep_forms),
+        cmocka_unit_test(test_mpirun_same_losses),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
