@@ -61,17 +61,34 @@ static int check_activations(const trainer *tr, step_result *res) {
     return 0;
 }
 
-static void on_grads_ready(void *ctx, int first, int last) { reducer_tensors_ready(ctx, first, last); }
-static int trainer_finish_init(trainer *tr, model *m, int ranks, recur_err *err);
-
-int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
-                 int ranks, int rank, int k, double clip, recur_err *err) {
+/* What every kind of run sets first: the model, its optimizer and this rank's place. */
+static void trainer_begin(trainer *tr, model *m, optimizer *opt, int ranks, int rank, uint64_t seed, double clip,
+                          int sequences) {
     memset(tr, 0, sizeof *tr);
     tr->m = m;
     tr->opt = opt;
     tr->clip = clip;
     tr->ranks = ranks;
     tr->rank = rank;
+    tr->seed = seed;
+    tr->sequences = sequences;
+}
+
+/* seq2seq and trees: one allreduce once backward is over (no grads_ready callback). */
+static int trainer_reduce_after_backward(trainer *tr, model *m, int ranks, recur_err *err) {
+    if (ranks > 1 && reducer_init(&tr->reducer, m, err)) {
+        trainer_free(tr);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_grads_ready(void *ctx, int first, int last) { reducer_tensors_ready(ctx, first, last); }
+static int trainer_finish_init(trainer *tr, model *m, int ranks, recur_err *err);
+
+int trainer_init(trainer *tr, model *m, optimizer *opt, const int32_t *tokens, size_t stream_len, int nstreams,
+                 int ranks, int rank, int k, double clip, recur_err *err) {
+    trainer_begin(tr, m, opt, ranks, rank, 0, clip, 0);
     tr->global_streams = nstreams * ranks;
     if (batcher_init(&tr->data, tokens, stream_len, nstreams, k, err)) return -1;
     if (net_workspace_create(&tr->ws, &m->cfg, nstreams, k, nstreams * k, 0, err)) {
@@ -99,14 +116,7 @@ static int trainer_finish_init(trainer *tr, model *m, int ranks, recur_err *err)
 
 int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_dataset *ds, int batch, int ranks,
                            int rank, int shuffle, uint64_t seed, float dropout, double clip, recur_err *err) {
-    memset(tr, 0, sizeof *tr);
-    tr->m = m;
-    tr->opt = opt;
-    tr->clip = clip;
-    tr->ranks = ranks;
-    tr->rank = rank;
-    tr->seed = seed;
-    tr->sequences = 1;
+    trainer_begin(tr, m, opt, ranks, rank, seed, clip, 1);
     if (seqbatch_init(&tr->seqs, ds, SPLIT_TRAIN, batch, ranks, rank, shuffle, seed, err)) return -1;
     const seqbatch *sb = &tr->seqs;
     if (net_workspace_create(&tr->ws, &m->cfg, sb->max_n, sb->max_T, sb->max_rows, dropout, err)) {
@@ -118,14 +128,7 @@ int trainer_init_sequences(trainer *tr, model *m, optimizer *opt, const seq_data
 
 int trainer_init_pairs(trainer *tr, model *m, optimizer *opt, const pair_dataset *ds, int batch, int ranks, int rank,
                        int shuffle, uint64_t seed, float dropout, double clip, recur_err *err) {
-    memset(tr, 0, sizeof *tr);
-    tr->m = m;
-    tr->opt = opt;
-    tr->clip = clip;
-    tr->ranks = ranks;
-    tr->rank = rank;
-    tr->seed = seed;
-    tr->sequences = 2;
+    trainer_begin(tr, m, opt, ranks, rank, seed, clip, 2);
     if (pairbatch_init(&tr->pairs, &ds->split[SPLIT_TRAIN], "train", m->cfg.vocab_size, m->cfg.end == END_EOS, batch,
                        ranks, rank, shuffle, seed, err))
         return -1;
@@ -134,36 +137,19 @@ int trainer_init_pairs(trainer *tr, model *m, optimizer *opt, const pair_dataset
         pairbatch_free(&tr->pairs);
         return -1;
     }
-    /* The reducer starts once backward is over: no grads_ready callback. */
-    if (ranks > 1 && reducer_init(&tr->reducer, m, err)) {
-        trainer_free(tr);
-        return -1;
-    }
-    return 0;
+    return trainer_reduce_after_backward(tr, m, ranks, err);
 }
 
 int trainer_init_trees(trainer *tr, model *m, optimizer *opt, const tree_forest *f, int batch, int ranks, int rank,
                        int shuffle, uint64_t seed, double clip, recur_err *err) {
-    memset(tr, 0, sizeof *tr);
-    tr->m = m;
-    tr->opt = opt;
-    tr->clip = clip;
-    tr->ranks = ranks;
-    tr->rank = rank;
-    tr->seed = seed;
-    tr->sequences = 3;
+    trainer_begin(tr, m, opt, ranks, rank, seed, clip, 3);
     if (treebatch_init(&tr->trees, f, &m->cfg, batch, ranks, rank, shuffle, seed, err)) return -1;
     const treebatch *tb = &tr->trees;
     if (tree_workspace_create(&tr->tws, &m->cfg, tb->max_n, tb->max_rows, tb->max_edges, err)) {
         treebatch_free(&tr->trees);
         return -1;
     }
-    /* The reducer starts once backward is over (one bucket: a tree model is small). */
-    if (ranks > 1 && reducer_init(&tr->reducer, m, err)) {
-        trainer_free(tr);
-        return -1;
-    }
-    return 0;
+    return trainer_reduce_after_backward(tr, m, ranks, err); /* one bucket: a tree model is small */
 }
 
 int trainer_set_dropout(trainer *tr, float dropout, uint64_t seed, recur_err *err) {
