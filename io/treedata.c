@@ -119,18 +119,28 @@ static int shape_fail(const char *path, const char *g, size_t i, size_t size, co
     }
 }
 
+/* The HDF5 paths of split s's group and arrays, named once for the checks and the reader. */
+typedef struct {
+    char g[16], to[64], co[64], ch[64], tok[64], nl[64], rl[64];
+} split_paths;
+
+static void split_paths_of(int s, split_paths *p) {
+    snprintf(p->g, sizeof p->g, "/%s", SEQ_SPLIT_NAMES[s]);
+    snprintf(p->to, sizeof p->to, "%s/tree_offsets", p->g);
+    snprintf(p->co, sizeof p->co, "%s/child_offsets", p->g);
+    snprintf(p->ch, sizeof p->ch, "%s/children", p->g);
+    snprintf(p->tok, sizeof p->tok, "%s/tokens", p->g);
+    snprintf(p->nl, sizeof p->nl, "%s/node_labels", p->g);
+    snprintf(p->rl, sizeof p->rl, "%s/root_labels", p->g);
+}
+
 /* The arrays, sizes, values and shapes of split s; the root of each tree into
  * roots (NULL: not wanted). */
 static int check_split(const tree_dataset *ds, int s, const char *path, int code, int32_t *roots, recur_err *err) {
     const tree_split *sp = &ds->split[s];
-    char g[16], to[64], co[64], ch[64], tok[64], nl[64], rl[64];
-    snprintf(g, sizeof g, "/%s", SEQ_SPLIT_NAMES[s]);
-    snprintf(to, sizeof to, "%s/tree_offsets", g);
-    snprintf(co, sizeof co, "%s/child_offsets", g);
-    snprintf(ch, sizeof ch, "%s/children", g);
-    snprintf(tok, sizeof tok, "%s/tokens", g);
-    snprintf(nl, sizeof nl, "%s/node_labels", g);
-    snprintf(rl, sizeof rl, "%s/root_labels", g);
+    split_paths P;
+    split_paths_of(s, &P);
+    const char *g = P.g, *to = P.to, *co = P.co, *ch = P.ch, *tok = P.tok, *nl = P.nl, *rl = P.rl;
     const char *missing = !sp->tree_offsets ? to : !sp->child_offsets ? co : !sp->tokens ? tok
                         : sp->edges && !sp->children ? ch : NULL;
     if (missing) return recur_fail(err, code, "%s: %s: expected an array, found none (NULL)", path, missing);
@@ -315,20 +325,16 @@ typedef struct {
 
 static int load_split(hid_t file, const char *path, tree_dataset *ds, int s, const label_bounds *b, recur_err *err) {
     tree_split *sp = &ds->split[s];
-    char g[16], found[200], to[64], co[64], ch[64], tok[64], nl[64], rl[64];
-    snprintf(g, sizeof g, "/%s", SEQ_SPLIT_NAMES[s]);
+    char found[200];
+    split_paths P;
+    split_paths_of(s, &P);
+    const char *g = P.g, *to = P.to, *co = P.co, *ch = P.ch, *tok = P.tok, *nl = P.nl, *rl = P.rl;
     if (!seqdata_is_group(file, g, found, sizeof found)) {
         if (s != SPLIT_TRAIN && strcmp(found, "nothing (missing)") == 0) return 0;
         return recur_fail(err, RECUR_EXIT_INPUT, "%s: %s: expected a group (the %s split)%s, found %s", path, g,
                           SEQ_SPLIT_NAMES[s], s == SPLIT_TRAIN ? ", required" : "", found);
     }
     sp->present = 1;
-    snprintf(to, sizeof to, "%s/tree_offsets", g);
-    snprintf(co, sizeof co, "%s/child_offsets", g);
-    snprintf(ch, sizeof ch, "%s/children", g);
-    snprintf(tok, sizeof tok, "%s/tokens", g);
-    snprintf(nl, sizeof nl, "%s/node_labels", g);
-    snprintf(rl, sizeof rl, "%s/root_labels", g);
     /* Every extent first, against each other and the caps. */
     size_t N = 0, n1 = 0, N1 = 0, E = 0;
     if (seqdata_int_extent(file, path, tok, "an integer array [N]", &N, err)) return -1;
